@@ -1,0 +1,10 @@
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /srv
+COPY pyproject.toml README.md ./
+COPY app ./app
+COPY workers ./workers
+RUN pip install . && useradd --system --uid 10001 activities
+USER activities
+EXPOSE 8000
+CMD ["activities", "serve", "--no-migrate"]

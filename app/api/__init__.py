@@ -1,0 +1,1 @@
+"""GraphQL API: Strawberry schema on Starlette, built from domain objects, never ORM rows."""

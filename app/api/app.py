@@ -1,0 +1,119 @@
+"""The Starlette application: /graphql (HTTP, WebSocket, GraphiQL), /healthz and /readyz."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.extensions import MaskErrors
+
+from app.api.schema import build_schema
+from app.api.view import GraphQLView
+from app.logs import request_id_var
+from app.services.health import check_database, check_redis
+from app.services.runtime import Resources
+from app.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class RequestIdMiddleware:
+    """Give every request an id (or keep the caller's X-Request-Id) for logs and the response header."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
+        request_id = incoming[:64] if incoming else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+
+        async def send_with_id(message: dict[str, object]) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))  # type: ignore[call-overload]
+                headers.append((b"x-request-id", request_id.encode()))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)  # type: ignore[arg-type]
+        finally:
+            request_id_var.reset(token)
+
+
+def _should_mask(error: Exception) -> bool:
+    from graphql import GraphQLError
+
+    original = getattr(error, "original_error", None)
+    # Errors we raise on purpose (access, limits, bad input) are GraphQLErrors without a hidden cause.
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+def create_app(settings: Settings, resources: Resources | None = None) -> Starlette:
+    """Build the ASGI app. URLs in `settings` must already point at running servers."""
+    state: dict[str, Resources] = {"resources": resources} if resources else {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        owned = resources is None
+        state["resources"] = resources or await Resources.open(settings)
+        view.resources = state["resources"]
+        logger.info("API ready (environment=%s)", settings.environment)
+        try:
+            yield
+        finally:
+            if owned:
+                await state["resources"].close()
+
+    schema = build_schema(extensions=[lambda: MaskErrors(should_mask_error=_should_mask)])
+    view = GraphQLView(
+        schema,
+        resources=resources,  # type: ignore[arg-type]  # set in lifespan when not given
+        graphql_ide="graphiql" if settings.graphiql else None,
+        multipart_uploads_enabled=True,
+        allowed_origins=settings.websocket_origins,
+        keep_alive=True,
+        keep_alive_interval=15,
+    )
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        res = state["resources"]
+        checks = {"postgres": await check_database(res), "redis": await check_redis(res)}
+        ok = all(checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
+
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["authorization", "content-type", "x-request-id", "apollo-require-preflight"],
+            )
+        )
+    return Starlette(
+        routes=[
+            Route("/graphql", view, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", view),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=middleware,
+        lifespan=lifespan,
+    )

@@ -1,0 +1,45 @@
+"""The schema: Query, Mutation and Subscription composed from each feature's mixins."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+
+from app.api.system import SystemQueries
+
+QUERY_MIXINS: tuple[type, ...] = (SystemQueries,)
+MUTATION_MIXINS: tuple[type, ...] = ()
+SUBSCRIPTION_MIXINS: tuple[type, ...] = ()
+
+
+def _merge(name: str, description: str, mixins: Sequence[type]) -> type | None:
+    if not mixins:
+        return None
+    return strawberry.type(type(name, tuple(mixins), {}), name=name, description=description)
+
+
+def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = ()) -> strawberry.Schema:
+    """Build the schema; the SDL never depends on `extensions` (limits, masking), only behaviour does."""
+    query = _merge("Query", "Read activity types, persons, timelines and ingestion jobs.", QUERY_MIXINS)
+    mutation = _merge("Mutation", "Define activity types, manage persons and ingest activities.", MUTATION_MIXINS)
+    subscription = _merge("Subscription", "Live job progress and live timelines.", SUBSCRIPTION_MIXINS)
+    kwargs: dict[str, Any] = {}
+    if mutation is not None:
+        kwargs["mutation"] = mutation
+    if subscription is not None:
+        kwargs["subscription"] = subscription
+    return strawberry.Schema(
+        query=query,  # type: ignore[arg-type]
+        config=StrawberryConfig(disable_field_suggestions=False),
+        extensions=list(extensions),
+        **kwargs,
+    )
+
+
+def schema_sdl() -> str:
+    """The SDL written to schema.graphql by `activities export-schema`."""
+    return build_schema().as_str() + "\n"

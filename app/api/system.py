@@ -1,0 +1,42 @@
+"""System queries: limits and service information."""
+
+from __future__ import annotations
+
+import strawberry
+
+from app import __version__
+from app.api.context import Info
+from app.settings import Limits as LimitSettings
+
+
+@strawberry.type(description="The limits this deployment enforces; exceeding one gives a typed error.")
+class Limits:
+    max_activity_types: int = strawberry.field(description="Custom activity types that may exist at once.")
+    max_fields_per_type: int = strawberry.field(description="Additional fields per activity type.")
+    max_string_length: int = strawberry.field(description="Default maximum length of STRING values.")
+    max_text_length: int = strawberry.field(description="Maximum length of TEXT values.")
+    max_inline_activities: int = strawberry.field(description="Activities per `recordActivities` call.")
+    max_upload_bytes: float = strawberry.field(description="Largest file `importActivities` accepts, in bytes.")
+    max_upload_rows: float = strawberry.field(description="Most rows one import may contain.")
+    max_row_bytes: int = strawberry.field(description="Longest single row (JSONL line or CSV record), in bytes.")
+    max_page_size: int = strawberry.field(description="Largest `first`/`last` on any connection.")
+    max_persons_per_upsert: int = strawberry.field(description="Persons per `upsertPersons` call.")
+    max_query_depth: int = strawberry.field(description="Deepest selection a query may have.")
+    max_query_tokens: int = strawberry.field(description="Most tokens in one query document.")
+    max_query_aliases: int = strawberry.field(description="Most aliases in one query document.")
+    max_query_cost: int = strawberry.field(description="Highest estimated cost of one query.")
+
+    @classmethod
+    def from_settings(cls, limits: LimitSettings) -> Limits:
+        return cls(**{name: getattr(limits, name) for name in cls.__annotations__})
+
+
+@strawberry.type
+class SystemQueries:
+    @strawberry.field(description="The limits this deployment enforces.")
+    def limits(self, info: Info) -> Limits:
+        return Limits.from_settings(info.context.settings.limits)
+
+    @strawberry.field(description="Version of the running service.")
+    def version(self) -> str:
+        return __version__

@@ -1,0 +1,1 @@
+"""Pure domain: activity-type specs, field types, the validator compiler, error codes. No I/O."""

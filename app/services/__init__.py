@@ -1,0 +1,1 @@
+"""Use cases: each opens one transaction, calls db and domain, and raises DomainError for expected failures."""

@@ -1,0 +1,31 @@
+"""Readiness checks and the ping job's work."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from sqlalchemy import text
+
+from app.services.runtime import Resources
+
+
+async def check_database(resources: Resources) -> bool:
+    try:
+        async with resources.db.engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+        return True
+    except Exception:
+        return False
+
+
+async def check_redis(resources: Resources) -> bool:
+    try:
+        return bool(await asyncio.wait_for(resources.queue.ping(), timeout=2))
+    except Exception:
+        return False
+
+
+async def ping(resources: Resources, token: str) -> dict[str, str | bool]:
+    """What the worker answers to a ping: proof it is alive and can reach Postgres."""
+    return {"token": token, "host": socket.gethostname(), "database": await check_database(resources)}

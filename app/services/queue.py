@@ -1,0 +1,64 @@
+"""The arq queue: job names, a msgpack (never pickle) serializer and typed enqueue helpers."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+import msgpack
+from arq import create_pool
+from arq.connections import ArqRedis, RedisSettings
+
+from app.settings import Settings
+
+
+class JobName(StrEnum):
+    """Every job the worker runs; the worker registers functions under exactly these names."""
+
+    PING = "ping"
+    INGEST = "ingest"
+
+
+def serialize(payload: dict[str, Any]) -> bytes:
+    packed: bytes = msgpack.packb(payload, use_bin_type=True, datetime=True)
+    return packed
+
+
+def deserialize(data: bytes) -> dict[str, Any]:
+    unpacked: dict[str, Any] = msgpack.unpackb(data, raw=False, timestamp=3)
+    return unpacked
+
+
+def redis_settings(settings: Settings) -> RedisSettings:
+    assert settings.redis_url, "resolve the Redis URL first (embedded or configured)"
+    return RedisSettings.from_dsn(settings.redis_url)
+
+
+async def open_queue(settings: Settings) -> ArqRedis:
+    """An arq Redis pool using the msgpack serializer and this deployment's queue name."""
+    pool: ArqRedis = await create_pool(
+        redis_settings(settings),
+        job_serializer=serialize,
+        job_deserializer=deserialize,
+        default_queue_name=settings.arq_queue_name,
+    )
+    return pool
+
+
+async def enqueue_ping(queue: ArqRedis, settings: Settings, token: str) -> Any:
+    return await queue.enqueue_job(JobName.PING, token, _queue_name=settings.arq_queue_name)
+
+
+async def enqueue_ingestion(queue: ArqRedis, settings: Settings, job_id: str) -> Any:
+    """Enqueue one ingestion job; the arq job id is the ingestion id, so a duplicate enqueue is a no-op."""
+    return await queue.enqueue_job(
+        JobName.INGEST, job_id, _job_id=f"ingest:{job_id}", _queue_name=settings.arq_queue_name
+    )
+
+
+async def job_result(queue: ArqRedis, settings: Settings, job_id: str, timeout: float = 30) -> Any:
+    """Wait for a job's stored result (jobs keep results for an hour)."""
+    from arq.jobs import Job
+
+    job = Job(job_id, queue, _queue_name=settings.arq_queue_name, _deserializer=deserialize)
+    return await job.result(timeout=timeout, poll_delay=0.05)

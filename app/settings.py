@@ -1,0 +1,94 @@
+"""Service settings, read once from the environment (prefix ACTIVITIES_) and passed in explicitly."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Limits(BaseModel):
+    """Tunable limits; every one is readable through the `limits` GraphQL query."""
+
+    max_activity_types: int = 1000
+    max_fields_per_type: int = 100
+    max_string_length: int = 255
+    max_text_length: int = 65_536
+    max_inline_activities: int = 1000
+    max_upload_bytes: int = 10 * 1024**3
+    max_upload_rows: int = 50_000_000
+    max_row_bytes: int = 1024 * 1024
+    max_page_size: int = 100
+    max_persons_per_upsert: int = 1000
+    max_query_depth: int = 12
+    max_query_tokens: int = 5000
+    max_query_aliases: int = 30
+    max_query_cost: int = 50_000
+    chunk_rows: int = 5000
+
+
+class Settings(BaseSettings):
+    """Everything configurable; see README "Configuration"."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ACTIVITIES_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path(".activities-data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+    log_format: Literal["auto", "text", "json"] = "auto"
+    redis_prefix: str = "activities"
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    worker_max_jobs: int = 4
+    worker_poll_delay: float = 0.05
+    job_timeout_seconds: int = 3600
+    graphiql: bool = True
+    introspection: bool = True
+    auth_disabled: bool = False
+    bootstrap_admin_key: SecretStr | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    websocket_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int = 600
+    ingestion_concurrency_per_key: int = 4
+    limits: Limits = Field(default_factory=Limits)
+
+    @property
+    def log_json(self) -> bool:
+        if self.log_format == "auto":
+            return self.environment == "prod"
+        return self.log_format == "json"
+
+    @property
+    def arq_queue_name(self) -> str:
+        return f"{self.redis_prefix}:queue"
+
+
+def to_asyncpg_dsn(url: str) -> str:
+    """Strip a SQLAlchemy driver suffix so asyncpg and libpq tools accept the URL."""
+    for prefix in ("postgresql+asyncpg://", "postgres+asyncpg://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql://" + url[len(prefix) :]
+    return url
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    """Point a postgres URL at the asyncpg driver for SQLAlchemy."""
+    return "postgresql+asyncpg://" + to_asyncpg_dsn(url)[len("postgresql://") :]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return Settings()

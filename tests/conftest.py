@@ -1,0 +1,141 @@
+"""Shared fixtures: real PostgreSQL and Redis (embedded unless URLs are set), isolation per test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from app.api.app import create_app
+from app.db.migrate import upgrade
+from app.logs import configure_logging
+from app.services.runtime import Resources
+from app.settings import Settings
+from tests.stores import PROJECT_ROOT, session_settings
+from workers.settings import build_worker
+
+GraphQL = Callable[..., Awaitable[dict[str, Any]]]
+
+# Tables emptied before each test; seeded system activity types survive.
+MUTABLE_TABLES = ("activity", "person", "ingestion_job", "api_key", "audit_log")
+
+
+@pytest.fixture(scope="session")
+def settings() -> Iterator[Settings]:
+    with session_settings() as resolved:
+        configure_logging(resolved)
+        assert resolved.database_url
+        upgrade(resolved.database_url)
+        yield resolved
+
+
+@pytest.fixture(scope="session")
+async def resources(settings: Settings) -> AsyncIterator[Resources]:
+    res = await Resources.open(settings)
+    yield res
+    await res.close()
+
+
+@pytest.fixture(autouse=True)
+async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """Empty every mutable table and this session's Redis keys before each test that touches stores."""
+    if "resources" not in request.fixturenames:
+        yield
+        return
+    res: Resources = request.getfixturevalue("resources")
+    async with res.db.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+        await conn.execute(text("DELETE FROM activity_type WHERE NOT is_system"))
+    keys = [k async for k in res.queue.scan_iter(match=f"{res.settings.redis_prefix}*")]
+    if keys:
+        await res.queue.delete(*keys)
+    yield
+
+
+@pytest.fixture
+async def client(settings: Settings, resources: Resources) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, resources=resources)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def gql(client: httpx.AsyncClient) -> GraphQL:
+    """POST a GraphQL document; returns the JSON body (assert on `data` and `errors` yourself)."""
+
+    async def run(query: str, variables: dict[str, Any] | None = None, **headers: str) -> dict[str, Any]:
+        response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
+        assert response.status_code in (200, 400), response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    return run
+
+
+@pytest.fixture
+def run_worker(settings: Settings, resources: Resources) -> Callable[[], Awaitable[int]]:
+    """Run an in-process arq worker in burst mode until the queue is empty; returns jobs completed."""
+
+    async def run() -> int:
+        worker = build_worker(settings, burst=True, handle_signals=False, resources=resources)
+        try:
+            await worker.main()
+            return int(worker.jobs_complete)
+        finally:
+            await worker.close()
+
+    return run
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        ACTIVITIES_DATABASE_URL=settings.database_url or "",
+        ACTIVITIES_REDIS_URL=settings.redis_url or "",
+        ACTIVITIES_REDIS_PREFIX=settings.redis_prefix,
+        ACTIVITIES_ENVIRONMENT="test",
+        ACTIVITIES_LOG_LEVEL="INFO",
+    )
+    return env
+
+
+@pytest.fixture
+def worker_process(settings: Settings) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+    """Start real `activities worker` processes (as in production); all are killed at teardown."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app.cli.main", "worker"],
+            env=child_env(settings),
+            cwd=PROJECT_ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30, interval: float = 0.05) -> None:
+    """Wait until `check()` is true; fail the test with a clear message at `timeout`."""
+    import asyncio
+
+    deadline = time.monotonic() + timeout
+    while not await check():
+        if time.monotonic() > deadline:
+            pytest.fail(f"condition not met within {timeout}s")
+        await asyncio.sleep(interval)

@@ -1,0 +1,1 @@
+"""arq workers: thin job adapters over app.services."""
