@@ -1,0 +1,1 @@
+"""GraphQL for activities: the Activity type, timeline filters, cross-person search."""

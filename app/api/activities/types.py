@@ -1,0 +1,86 @@
+"""GraphQL Activity and its Relay connection; items are plain objects, related ones come from DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.relay import PageInfo
+from strawberry.scalars import JSON
+
+from app.api.context import Info
+from app.domain.activities import Activity as DomainActivity
+
+if TYPE_CHECKING:
+    from app.api.persons.types import Person
+    from app.api.registry.types import ActivityType
+
+
+@strawberry.type(description="Something that happened to a person, validated against one version of its type.")
+class Activity:
+    id: strawberry.ID = strawberry.field(description="Unique id of the activity.")
+    type_version: int = strawberry.field(description="Version of the activity type it was validated against.")
+    occurred_at: datetime = strawberry.field(description="When it happened (the timeline is ordered by this).")
+    ingested_at: datetime = strawberry.field(
+        description="When it was stored; filter with `ingestedAfter` to sync incrementally."
+    )
+    primary_value: JSON | None = strawberry.field(description="Value of the type's primary field.")
+    fields: JSON = strawberry.field(description="Additional field values by API name, typed as JSON.")
+    idempotency_key: str | None = strawberry.field(
+        description="The key the producer gave to make re-sending harmless, if any."
+    )
+    person_id: strawberry.Private[int]
+    activity_type_id: strawberry.Private[int]
+
+    @classmethod
+    def from_domain(cls, a: DomainActivity) -> Activity:
+        return cls(
+            id=strawberry.ID(str(a.id)),
+            type_version=a.type_version,
+            occurred_at=a.occurred_at,
+            ingested_at=a.ingested_at,
+            primary_value=a.primary_value,
+            fields=a.fields,
+            idempotency_key=a.idempotency_key,
+            person_id=a.person_id,
+            activity_type_id=a.activity_type_id,
+        )
+
+    @strawberry.field(description="The activity type (standard or custom); batched per request.")
+    async def activity_type(
+        self, info: Info
+    ) -> Annotated[ActivityType, strawberry.lazy("app.api.registry.types")]:
+        return await info.context.loaders.activity_type_by_id.load(self.activity_type_id)  # type: ignore[no-any-return]
+
+    @strawberry.field(description="The person it happened to; batched per request.")
+    async def person(self, info: Info) -> Annotated[Person, strawberry.lazy("app.api.persons.types")]:
+        from app.api.persons.types import Person
+
+        found = await info.context.loaders.person_by_id.load(self.person_id)
+        assert found is not None, "activities are deleted with their person"
+        return Person.from_domain(found)
+
+
+@strawberry.type(description="An activity and the opaque cursor that points at it.")
+class ActivityEdge:
+    cursor: str = strawberry.field(description="Opaque keyset cursor for `after`/`before`.")
+    node: Activity = strawberry.field(description="The activity.")
+
+
+@strawberry.type(description="A page of activities, newest first (by occurredAt, then id).")
+class ActivityConnection:
+    edges: list[ActivityEdge] = strawberry.field(description="The activities on this page, newest first.")
+    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+    sync_watermark: datetime | None = strawberry.field(
+        description=(
+            "Pass this as `ingestedAfter` on your next sync: every activity stored later, or still being "
+            "stored when this page was read, has ingestedAt at or after it. Keep the value from the first page."
+        )
+    )
+    counter: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="How many activities match the filter in total (one extra COUNT query).")
+    async def total_count(self) -> int:
+        return await self.counter()

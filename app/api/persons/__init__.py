@@ -1,0 +1,1 @@
+"""GraphQL for persons: lookup, search, batch upsert and GDPR erasure."""

@@ -1,0 +1,35 @@
+"""Plain domain objects for stored activities and persons (GraphQL types are built from these)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One stored activity, as validated against `type_version` of its activity type."""
+
+    id: int
+    person_id: int
+    activity_type_id: int
+    type_version: int
+    occurred_at: datetime
+    ingested_at: datetime
+    primary_value: Any
+    fields: dict[str, Any]
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    """A person whose timeline we keep; identified by id, email (case-insensitive) or external id."""
+
+    id: int
+    email: str | None
+    external_id: str | None
+    first_name: str | None
+    last_name: str | None
+    created_at: datetime
+    updated_at: datetime
