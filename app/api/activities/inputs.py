@@ -27,7 +27,7 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-@strawberry.input(description="A condition on the primary field (`field: \"primary\"`) or an additional field.")
+@strawberry.input(description='A condition on the primary field (`field: "primary"`) or an additional field.')
 class FieldCondition:
     field: str = strawberry.field(description='API name of an additional field, or "primary".')
     op: FieldOperator = strawberry.field(description="Operator; it must fit the field's data type.")  # type: ignore[valid-type]

@@ -49,9 +49,7 @@ class Activity:
         )
 
     @strawberry.field(description="The activity type (standard or custom); batched per request.")
-    async def activity_type(
-        self, info: Info
-    ) -> Annotated[ActivityType, strawberry.lazy("app.api.registry.types")]:
+    async def activity_type(self, info: Info) -> Annotated[ActivityType, strawberry.lazy("app.api.registry.types")]:
         return await info.context.loaders.activity_type_by_id.load(self.activity_type_id)  # type: ignore[no-any-return]
 
     @strawberry.field(description="The person it happened to; batched per request.")
