@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,6 +27,7 @@ class Limits(BaseModel):
     max_query_tokens: int = 5000
     max_query_aliases: int = 30
     max_query_cost: int = 50_000
+    max_request_bytes: int = 64 * 1024**2  # non-multipart request bodies (JSON), checked before parsing
     chunk_rows: int = 5000
 
 
@@ -58,11 +59,19 @@ class Settings(BaseSettings):
     introspection: bool = True
     auth_disabled: bool = False
     bootstrap_admin_key: SecretStr | None = None
+    dev_admin_key: SecretStr | None = None  # set by `activities dev`: GraphiQL sends it for loopback requests
     cors_origins: list[str] = Field(default_factory=list)
     websocket_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = 600
     ingestion_concurrency_per_key: int = 4
     limits: Limits = Field(default_factory=Limits)
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Settings:
+        key = self.bootstrap_admin_key.get_secret_value() if self.bootstrap_admin_key else None
+        if key is not None and not (24 <= len(key) <= 256 and key.isascii() and key.isprintable()):
+            raise ValueError("ACTIVITIES_BOOTSTRAP_ADMIN_KEY must be 24..256 printable ASCII characters")
+        return self
 
     @property
     def log_json(self) -> bool:

@@ -18,6 +18,7 @@ from app.db.migrate import upgrade
 from app.logs import configure_logging
 from app.services.runtime import Resources
 from app.settings import Settings
+from tests.access_helpers import ADMIN_KEY_ID, ADMIN_TOKEN, bearer, insert_key
 from tests.stores import PROJECT_ROOT, session_settings
 from workers.settings import build_worker
 
@@ -33,7 +34,8 @@ def settings() -> Iterator[Settings]:
         configure_logging(resolved)
         assert resolved.database_url
         upgrade(resolved.database_url)
-        yield resolved
+        # Functional tests poll freely; the rate-limit tests build their own app with a tiny limit.
+        yield resolved.model_copy(update={"rate_limit_per_minute": 0})
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +63,11 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
 
 @pytest.fixture
 async def client(settings: Settings, resources: Resources) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client that sends an all-scopes admin key (auth is enforced in environment=test)."""
+    await insert_key(resources, token=ADMIN_TOKEN, key_id=ADMIN_KEY_ID, name="test admin")
     app = create_app(settings, resources=resources)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=bearer(ADMIN_TOKEN)) as http:
         yield http
 
 

@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
-from strawberry.extensions import MaskErrors
-
+from app.api.auth import prepare_access
+from app.api.hardening import security_extensions
+from app.api.request_guard import RequestGuard
 from app.api.schema import build_schema
 from app.api.view import GraphQLView
 from app.logs import request_id_var
@@ -53,14 +54,6 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
-def _should_mask(error: Exception) -> bool:
-    from graphql import GraphQLError
-
-    original = getattr(error, "original_error", None)
-    # Errors we raise on purpose (access, limits, bad input) are GraphQLErrors without a hidden cause.
-    return original is not None and not isinstance(original, GraphQLError)
-
-
 def create_app(settings: Settings, resources: Resources | None = None) -> Starlette:
     """Build the ASGI app. URLs in `settings` must already point at running servers."""
     state: dict[str, Resources] = {"resources": resources} if resources else {}
@@ -70,6 +63,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         owned = resources is None
         state["resources"] = resources or await Resources.open(settings)
         view.resources = state["resources"]
+        await prepare_access(settings, state["resources"])
         logger.info("API ready (environment=%s)", settings.environment)
         try:
             yield
@@ -77,10 +71,11 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
             if owned:
                 await state["resources"].close()
 
-    schema = build_schema(extensions=[lambda: MaskErrors(should_mask_error=_should_mask)])
+    schema = build_schema(extensions=security_extensions(settings))
     view = GraphQLView(
         schema,
         resources=resources,  # type: ignore[arg-type]  # set in lifespan when not given
+        settings=settings,
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
         allowed_origins=settings.websocket_origins,
@@ -104,9 +99,11 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "x-request-id", "apollo-require-preflight"],
+                allow_headers=["authorization", "content-type", "x-request-id", "apollo-require-preflight", "x-apollo-operation-name"],
             )
         )
+    # Inside CORS so its refusals (413, CSRF) still carry CORS headers the browser can read.
+    middleware.append(Middleware(RequestGuard, settings=settings))
     return Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),

@@ -26,6 +26,7 @@ class Context:
     principal: Principal | None
     loaders: Loaders
     extra: dict[str, Any] = field(default_factory=dict)
+    connection_params: dict[str, Any] | None = None  # graphql-transport-ws `connection_init` payload
 
     @property
     def settings(self) -> Settings:

@@ -2,41 +2,96 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.http.async_base_view import AsyncHTTPRequestAdapter
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types.unset import UNSET, UnsetType
 
+from app.api.auth import Authenticator, Denial, connection_param, is_loopback
 from app.api.context import Context
 from app.api.graphiql import render_graphiql
 from app.api.loaders import Loaders
 from app.domain.access import Principal
 from app.services.runtime import Resources
+from app.settings import Settings
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 
-class GraphQLView(GraphQL[Context, None]):
-    """Strawberry's ASGI view with our context and response encoding."""
+class RateLimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    """graphql-transport-ws where every `subscribe` message also spends one token of the key's rate limit."""
 
-    def __init__(self, schema: Any, resources: Resources, **kwargs: Any) -> None:
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        view = self.view
+        principal = self.context.principal
+        if isinstance(view, GraphQLView) and principal is not None and principal.id != Principal.local_admin().id:
+            decision = await view.authenticator.limiter(view.resources).hit(principal.id)
+            if not decision.allowed:
+                error = {
+                    "message": f"Rate limit exceeded; retry in {decision.retry_after_seconds} s.",
+                    "extensions": {"code": "RATE_LIMITED", "retryAfter": decision.retry_after_seconds},
+                }
+                await self.send_message({"id": message["id"], "type": "error", "payload": [error]})  # type: ignore[typeddict-item]
+                return
+        await super().handle_subscribe(message)
+
+
+class GraphQLView(GraphQL[Context, None]):
+    """Strawberry's ASGI view with our context, authentication, rate limits and response encoding."""
+
+    graphql_transport_ws_handler_class = RateLimitedTransportWSHandler
+
+    def __init__(self, schema: Any, resources: Resources, settings: Settings, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)
         self.resources = resources
+        self.settings = settings
+        self.authenticator = Authenticator(settings)
 
-    async def resolve_principal(self, request: Request | WebSocket) -> Principal | None:
-        """Overridden by the access-control layer; local development defaults to the local admin."""
-        return Principal.local_admin()
+    async def run(
+        self, request: Request | WebSocket, context: Context | UnsetType = UNSET, root_value: None = UNSET
+    ) -> Response | WebSocket:
+        """Authenticate (and rate-limit) every HTTP GraphQL request before Strawberry parses it."""
+        if isinstance(request, Request) and not self.should_render_graphql_ide(
+            cast(AsyncHTTPRequestAdapter, self.request_adapter_class(request))
+        ):
+            outcome = await self.authenticator.resolve(self.resources, request, request.headers.get("authorization"))
+            if isinstance(outcome, Denial):
+                return outcome.response()
+            request.state.principal = outcome
+        return await super().run(request, context, root_value)  # type: ignore[arg-type]
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """graphql-transport-ws: authenticate from `connection_init` {"Authorization": "Bearer ..."}.
+
+        Non-browser clients may instead send the header on the handshake; the payload wins when both exist.
+        """
+        request = context.request
+        authorization = connection_param(context.connection_params, "authorization")
+        if authorization is None:
+            authorization = request.headers.get("authorization")
+        outcome = await self.authenticator.resolve(self.resources, request, authorization)
+        if isinstance(outcome, Denial):
+            raise ConnectionRejectionError({"message": outcome.message, "code": outcome.code.value})
+        context.principal = outcome
+        return UNSET
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        # HTTP: set by `run`; WebSocket: None until `connection_init` is accepted.
+        principal = getattr(request.state, "principal", None) if isinstance(request, Request) else None
         return Context(
             request=request,
             response=response,
             resources=self.resources,
-            principal=await self.resolve_principal(request),
+            principal=principal,
             loaders=Loaders(self.resources),
         )
 
@@ -61,7 +116,15 @@ class GraphQLView(GraphQL[Context, None]):
         return response
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        return HTMLResponse(render_graphiql(self.graphql_ide_html))
+        headers: dict[str, str] = {}
+        key = self.settings.dev_admin_key
+        # Only a developer's own browser on this machine gets the dev key pre-filled; never outside dev.
+        if key and self.settings.environment == "dev" and is_loopback(request.client.host if request.client else None):
+            headers["Authorization"] = f"Bearer {key.get_secret_value()}"
+        html = render_graphiql(self.graphql_ide_html, headers)
+        if headers:  # subscriptions authenticate in connection_init, so the WebSocket needs the header too
+            html = html.replace("subscriptionUrl,\n", "subscriptionUrl,\n        wsConnectionParams: defaultHeaders,\n", 1)
+        return HTMLResponse(html)
 
 
 def _is_request_error(response_data: object) -> bool:

@@ -1,0 +1,214 @@
+"""GraphQL hardening: depth, token, alias and cost limits, introspection switch, error masking (no resolve hooks).
+
+Every check here runs once per document (parse or validation time); none wraps field resolution, so big
+result lists pay nothing for them (see tech-notes §1.1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    IntValueNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    ValidationContext,
+    ValidationRule,
+    VariableNode,
+    get_named_type,
+)
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
+from strawberry.extensions.query_depth_limiter import IgnoreContext
+
+from app.domain.errors import ErrorCode
+from app.settings import Limits, Settings
+
+PAGE_ARGUMENTS = ("first", "last")
+STEP_BUDGET_FACTOR = 4
+"""The estimator visits at most max_query_cost * this many nodes, so fragment bombs cannot stall it."""
+
+
+class TooComplex(Exception):
+    """Internal: the estimate passed the limit (or the visit budget); stop walking."""
+
+
+@dataclass
+class _Walk:
+    schema: GraphQLSchema
+    fragments: Mapping[str, FragmentDefinitionNode]
+    variables: Mapping[str, Any]
+    defaults: Mapping[str, Any]
+    default_page: int
+    limit: int
+    steps: int = 0
+    visiting: set[str] = field(default_factory=set)
+
+
+def _page_size(node: FieldNode, definition: GraphQLField, walk: _Walk) -> int:
+    """The requested `first`/`last` (literal or variable), else the field's default, else the page cap."""
+    for argument in node.arguments:
+        if argument.name.value not in PAGE_ARGUMENTS:
+            continue
+        value = argument.value
+        if isinstance(value, IntValueNode):
+            return max(0, int(value.value))
+        if isinstance(value, VariableNode):
+            given = walk.variables.get(value.name.value, walk.defaults.get(value.name.value))
+            if isinstance(given, int) and not isinstance(given, bool):
+                return max(0, given)
+        return walk.default_page
+    for name in PAGE_ARGUMENTS:
+        arg = definition.args.get(name)
+        if arg is not None and isinstance(arg.default_value, int):
+            return max(0, arg.default_value)
+    return walk.default_page
+
+
+def _is_connection(definition: GraphQLField) -> bool:
+    named = get_named_type(definition.type)
+    return any(a in definition.args for a in PAGE_ARGUMENTS) and isinstance(named, GraphQLObjectType) and (
+        "edges" in named.fields or "nodes" in named.fields
+    )
+
+
+def _cost(selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None, walk: _Walk) -> int:
+    """1 per field; a connection's sub-selection counts `first`/`last` times."""
+    if selection_set is None:
+        return 0
+    total = 0
+    for selection in selection_set.selections:
+        walk.steps += 1
+        if walk.steps > walk.limit * STEP_BUDGET_FACTOR:
+            raise TooComplex
+        if isinstance(selection, FieldNode):
+            total += 1
+            if selection.name.value.startswith("__"):
+                continue  # introspection is bounded by the schema, and can be switched off
+            fields = parent.fields if isinstance(parent, (GraphQLObjectType, GraphQLInterfaceType)) else {}
+            definition = fields.get(selection.name.value)
+            child_type = get_named_type(definition.type) if definition else None
+            child = _cost(selection.selection_set, child_type, walk)
+            total += child * (_page_size(selection, definition, walk) if definition and _is_connection(definition) else 1)
+        elif isinstance(selection, InlineFragmentNode):
+            condition = selection.type_condition
+            target = walk.schema.get_type(condition.name.value) if condition else parent
+            total += _cost(selection.selection_set, target, walk)
+        elif isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            fragment = walk.fragments.get(name)
+            if fragment is None or name in walk.visiting:
+                continue  # unknown fragments and cycles are reported by the standard rules
+            walk.visiting.add(name)
+            total += _cost(fragment.selection_set, walk.schema.get_type(fragment.type_condition.name.value), walk)
+            walk.visiting.discard(name)
+        if total > walk.limit:
+            raise TooComplex
+    return total
+
+
+def query_cost(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    limits: Limits,
+) -> int | None:
+    """Estimated cost of one operation, or None when it is above `limits.max_query_cost`."""
+    defaults: dict[str, Any] = {}
+    for definition in operation.variable_definitions or ():
+        if isinstance(definition.default_value, IntValueNode):
+            defaults[definition.variable.name.value] = int(definition.default_value.value)
+    root = schema.get_root_type(operation.operation)
+    walk = _Walk(schema, fragments, variables, defaults, limits.max_page_size, limits.max_query_cost)
+    try:
+        return _cost(operation.selection_set, root, walk)
+    except TooComplex:
+        return None
+
+
+def cost_rule(variables: Mapping[str, Any], operation_name: str | None, limits: Limits) -> type[ValidationRule]:
+    """A validation rule bound to this request's variables (so `first: $n` is priced at the real n)."""
+
+    class QueryCostRule(ValidationRule):
+        def __init__(self, context: ValidationContext) -> None:
+            super().__init__(context)
+            document = context.document
+            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+            for operation in document.definitions:
+                if not isinstance(operation, OperationDefinitionNode):
+                    continue
+                if operation_name and (operation.name is None or operation.name.value != operation_name):
+                    continue
+                if query_cost(context.schema, operation, fragments, variables, limits) is None:
+                    context.report_error(
+                        GraphQLError(
+                            f"Query is too expensive: its estimated cost exceeds {limits.max_query_cost} "
+                            "(each field costs 1; a connection's selection costs `first`/`last` times). "
+                            "Ask for fewer items per page or fewer nested connections.",
+                            operation,
+                            extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value, "maxCost": limits.max_query_cost},
+                        )
+                    )
+
+    return QueryCostRule
+
+
+class QueryCostLimiter(SchemaExtension):
+    """Adds the cost rule to validation; the rule is rebuilt per request because it needs the variables."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        variables = context.variables if isinstance(context.variables, Mapping) else {}
+        rule = cost_rule(variables, context.operation_name, self.limits)
+        context.validation_rules = (*context.validation_rules, rule)
+        yield
+
+
+def _ignore_introspection(context: IgnoreContext) -> bool:
+    return context.field_name.startswith("__")
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask anything caused by an unexpected exception; errors we raise on purpose are GraphQLErrors."""
+    original = getattr(error, "original_error", None)
+    return original is not None and not isinstance(original, GraphQLError)
+
+
+Factory = Callable[[], SchemaExtension]
+
+
+def security_extensions(settings: Settings) -> list[Factory]:
+    """The extension factories for `build_schema`; all limits come from `settings.limits`."""
+    limits = settings.limits
+    factories: list[Factory] = [
+        lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
+        lambda: QueryDepthLimiter(max_depth=limits.max_query_depth, should_ignore=_ignore_introspection),
+        lambda: MaxAliasesLimiter(max_alias_count=limits.max_query_aliases),
+        lambda: QueryCostLimiter(limits),
+    ]
+    if not settings.introspection:
+        factories.append(DisableIntrospection)
+    factories.append(lambda: MaskErrors(should_mask_error=should_mask))
+    return factories

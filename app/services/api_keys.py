@@ -1,0 +1,194 @@
+"""API key lifecycle (create, list, revoke) and request authentication behind a short in-process cache."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, or_, tuple_, update
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.engine import Database
+from app.db.tables import ApiKeyRow
+from app.domain import api_keys as keys
+from app.domain.access import Principal, Scope
+from app.domain.api_keys import ApiKey
+from app.domain.errors import DomainError, ErrorCode
+from app.services import audit
+
+CACHE_SECONDS = 5.0
+"""How long a process trusts an authentication result. Revocation through this process (GraphQL) clears the
+cache at once; a revocation made elsewhere (CLI, another API replica) takes effect within this many seconds."""
+
+CACHE_MAX_ENTRIES = 10_000
+LAST_USED_RESOLUTION_SECONDS = 60
+
+
+class PrincipalCache:
+    """token hash -> (principal or None, expiry). Negative results are cached too, so garbage keys cost no query."""
+
+    def __init__(self, ttl: float = CACHE_SECONDS, max_entries: int = CACHE_MAX_ENTRIES) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[bytes, tuple[Principal | None, float]] = {}
+
+    def get(self, token_hash: bytes) -> tuple[bool, Principal | None]:
+        entry = self._entries.get(token_hash)
+        if entry is None or entry[1] < time.monotonic():
+            return False, None
+        return True, entry[0]
+
+    def put(self, token_hash: bytes, principal: Principal | None) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()  # crude but bounded; a refill costs one indexed query per key
+        self._entries[token_hash] = (principal, time.monotonic() + self.ttl)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+CACHE = PrincipalCache()
+
+
+def _to_domain(row: ApiKeyRow) -> ApiKey:
+    known = {s.value: s for s in Scope}
+    assert row.created_at is not None
+    return ApiKey(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        scopes=frozenset(known[s] for s in row.scopes if s in known),
+        created_at=row.created_at,
+        last_used_at=row.last_used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+async def create_key(
+    db: Database, actor: Principal, name: str, scope_names: Iterable[str]
+) -> tuple[ApiKey, str]:
+    """Create a key; returns it and its secret token, which is never retrievable again."""
+    clean_name = keys.validate_name(name)
+    scopes = keys.parse_scopes(scope_names)
+    secret = keys.generate()
+    row = ApiKeyRow(
+        id=secret.key_id,
+        name=clean_name,
+        prefix=secret.prefix,
+        secret_hash=secret.secret_hash,
+        scopes=sorted(s.value for s in scopes),
+    )
+    async with db.session() as session, session.begin():
+        session.add(row)
+        await audit.record(
+            session, actor, "api_key.create", str(row.id), {"name": clean_name, "scopes": row.scopes}
+        )
+        await session.flush()
+        await session.refresh(row)
+    return _to_domain(row), secret.token
+
+
+async def ensure_key(db: Database, token: str, name: str, scopes: Iterable[Scope]) -> bool:
+    """Register an operator-chosen token (bootstrap admin, dev key) unless its hash is known; True if created.
+
+    A token that was revoked stays revoked: only an unknown hash creates a row.
+    """
+    if not keys.plausible_token(token):
+        raise DomainError.of(
+            ErrorCode.TOO_SHORT, f"Keys are {keys.MIN_TOKEN_LENGTH}..{keys.MAX_TOKEN_LENGTH} printable ASCII characters."
+        )
+    token_hash = keys.hash_token(token)
+    async with db.session() as session, session.begin():
+        existing = (await session.exec(select(ApiKeyRow.id).where(ApiKeyRow.secret_hash == token_hash))).first()
+        if existing is not None:
+            return False
+        row = ApiKeyRow(
+            id=uuid.uuid4(),
+            name=name,
+            prefix=keys.display_prefix(token),
+            secret_hash=token_hash,
+            scopes=sorted(s.value for s in scopes),
+        )
+        session.add(row)
+        system = Principal(id="system", name="start-up", scopes=frozenset())
+        await audit.record(session, system, "api_key.create", str(row.id), {"name": name, "scopes": row.scopes})
+    return True
+
+
+async def list_keys(
+    db: Database, first: int, after: tuple[datetime, uuid.UUID] | None = None, include_revoked: bool = True
+) -> list[ApiKey]:
+    """Keys newest first, keyset-paginated on (created_at, id); fetches `first` rows."""
+    query = select(ApiKeyRow).order_by(ApiKeyRow.created_at.desc(), ApiKeyRow.id.desc()).limit(first)  # type: ignore[union-attr]
+    if after is not None:
+        query = query.where(tuple_(ApiKeyRow.created_at, ApiKeyRow.id) < tuple_(*after))
+    if not include_revoked:
+        query = query.where(ApiKeyRow.revoked_at.is_(None))  # type: ignore[union-attr]
+    async with db.session() as session:
+        rows = (await session.exec(query)).all()
+    return [_to_domain(r) for r in rows]
+
+
+async def get_key(db: Database, key_id: uuid.UUID) -> ApiKey | None:
+    async with db.session() as session:
+        row = await session.get(ApiKeyRow, key_id)
+    return _to_domain(row) if row else None
+
+
+async def count_active_keys(db: Database) -> int:
+    async with db.session() as session:
+        count = (await session.exec(select(func.count()).where(ApiKeyRow.revoked_at.is_(None)))).one()  # type: ignore[union-attr]
+    return int(count)
+
+
+async def revoke_key(db: Database, actor: Principal, key_id: uuid.UUID) -> ApiKey:
+    """Revoke a key (idempotent); it stops working in this process now, everywhere within CACHE_SECONDS."""
+    async with db.session() as session, session.begin():
+        row = await session.get(ApiKeyRow, key_id, with_for_update=True)
+        if row is None:
+            raise DomainError.of(ErrorCode.NOT_FOUND, f"No API key with id {key_id}.", "id")
+        if row.revoked_at is None:
+            row.revoked_at = await _now(session)
+            session.add(row)
+            await audit.record(session, actor, "api_key.revoke", str(row.id), {"name": row.name})
+    CACHE.clear()
+    return _to_domain(row)
+
+
+async def _now(session: AsyncSession) -> datetime:
+    value: datetime = (await session.exec(select(func.now()))).one()
+    return value
+
+
+async def authenticate(db: Database, token: str, cache: PrincipalCache = CACHE) -> Principal | None:
+    """The principal of an active key, or None for an unknown, revoked or malformed token."""
+    if not keys.plausible_token(token):
+        return None
+    token_hash = keys.hash_token(token)
+    hit, principal = cache.get(token_hash)
+    if hit:
+        return principal
+    principal = await _lookup(db, token, token_hash)
+    cache.put(token_hash, principal)
+    return principal
+
+
+async def _lookup(db: Database, token: str, token_hash: bytes) -> Principal | None:
+    async with db.session() as session, session.begin():
+        row = (await session.exec(select(ApiKeyRow).where(ApiKeyRow.secret_hash == token_hash))).first()
+        if row is None or row.revoked_at is not None or not keys.matches(row.secret_hash, token):
+            return None
+        principal = _to_domain(row).principal()
+        # last_used_at is informational: written at most once a minute per key, not on every request.
+        stale = func.now() - func.make_interval(0, 0, 0, 0, 0, 0, LAST_USED_RESOLUTION_SECONDS)
+        await session.exec(
+            update(ApiKeyRow)
+            .where(ApiKeyRow.id == row.id)  # type: ignore[arg-type]
+            .where(or_(ApiKeyRow.last_used_at.is_(None), ApiKeyRow.last_used_at < stale))  # type: ignore[union-attr,operator]
+            .values(last_used_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
+        return principal
