@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from strawberry.dataloader import DataLoader
+
+    from app.api.registry.types import ActivityType
     from app.services.runtime import Resources
 
 
@@ -13,3 +17,10 @@ class Loaders:
 
     def __init__(self, resources: Resources) -> None:
         self.resources = resources
+
+    @cached_property
+    def activity_type_by_id(self) -> DataLoader[int, ActivityType | None]:
+        """Activity types by internal id (deleted ones included: old activities still point at them)."""
+        from app.api.registry.loaders import activity_type_loader
+
+        return activity_type_loader(self.resources)

@@ -1,0 +1,166 @@
+"""GraphQL ActivityType, its fields, versions and connection, built from domain snapshots."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.relay import PageInfo
+
+from app.api.errors import UserError
+from app.domain.activity_types import ActivityTypeDefinition as DomainDefinition
+from app.domain.activity_types import FieldDataType, FieldSpec, TypeStatus
+from app.domain.registry_model import ActivityTypeSnapshot, ApprovedVersion
+
+FieldDataTypeEnum = strawberry.enum(
+    FieldDataType, name="FieldDataType", description="Data type of a field; decides coercions and constraints."
+)
+ActivityTypeStatusEnum = strawberry.enum(
+    TypeStatus,
+    name="ActivityTypeStatus",
+    description=(
+        "DRAFT: never approved, accepts no activities. APPROVED: live. APPROVED_WITH_DRAFT: live, with pending "
+        "changes. DELETED: soft-deleted, accepts no activities."
+    ),
+)
+
+
+@strawberry.type(name="Field", description="One field of an activity type and its constraints.")
+class Field:
+    api_name: str = strawberry.field(description="Identifier used in activity `fields` and CSV headers.")
+    name: str = strawberry.field(description="Display name.")
+    description: str | None = strawberry.field(description="What the field means.")
+    data_type: FieldDataTypeEnum = strawberry.field(description="Data type.")  # type: ignore[valid-type]
+    required: bool = strawberry.field(description="Whether every activity must have a value.")
+    max_length: int | None = strawberry.field(description="Longest allowed string value, in characters.")
+    min_value: float | None = strawberry.field(description="Smallest allowed numeric value.")
+    max_value: float | None = strawberry.field(description="Largest allowed numeric value.")
+    allowed_values: list[str] | None = strawberry.field(description="The only values allowed (string types).")
+
+    @classmethod
+    def from_domain(cls, spec: FieldSpec) -> Field:
+        return cls(
+            api_name=spec.api_name,
+            name=spec.name,
+            description=spec.description,
+            data_type=spec.data_type,
+            required=spec.required,
+            max_length=spec.max_length,
+            min_value=spec.min_value,
+            max_value=spec.max_value,
+            allowed_values=list(spec.allowed_values) if spec.allowed_values is not None else None,
+        )
+
+
+@strawberry.type(description="A complete definition of an activity type: a draft or one approved version.")
+class ActivityTypeDefinition:
+    api_name: str = strawberry.field(description="Identifier of the type.")
+    name: str = strawberry.field(description="Display name.")
+    description: str | None = strawberry.field(description="What the activity means.")
+    trigger_name: str = strawberry.field(description="Name of the trigger on this activity (e.g. 'Attends an Event').")
+    filter_name: str = strawberry.field(description="Name of the filter on this activity (e.g. 'Attended an Event').")
+    primary_field: Field = strawberry.field(description="The primary field, shown with every activity.")
+    fields: list[Field] = strawberry.field(description="Additional fields, in definition order.")
+
+    @classmethod
+    def from_domain(cls, d: DomainDefinition) -> ActivityTypeDefinition:
+        return cls(
+            api_name=d.api_name,
+            name=d.name,
+            description=d.description,
+            trigger_name=d.trigger_name,
+            filter_name=d.filter_name,
+            primary_field=Field.from_domain(d.primary_field),
+            fields=[Field.from_domain(f) for f in d.fields],
+        )
+
+
+@strawberry.type(description="An approved, immutable version of an activity type.")
+class ActivityTypeVersion:
+    number: int = strawberry.field(description="Version number, from 1; activities record the one they used.")
+    approved_at: datetime | None = strawberry.field(description="When it was approved.")
+    approved_by: str | None = strawberry.field(description="Who approved it.")
+    definition: ActivityTypeDefinition = strawberry.field(description="The definition of this version.")
+
+    @classmethod
+    def from_domain(cls, v: ApprovedVersion) -> ActivityTypeVersion:
+        return cls(
+            number=v.number,
+            approved_at=v.approved_at,
+            approved_by=v.approved_by,
+            definition=ActivityTypeDefinition.from_domain(v.definition),
+        )
+
+
+@strawberry.type(
+    description=(
+        "A kind of activity (standard or custom). Its top-level fields show the live (approved) definition, "
+        "or the draft while the type has never been approved; `draft` shows pending changes."
+    )
+)
+class ActivityType:
+    id: strawberry.ID = strawberry.field(description="Internal id of the type.")
+    api_name: str = strawberry.field(description="Unique, immutable identifier used when recording activities.")
+    name: str = strawberry.field(description="Unique display name.")
+    description: str | None = strawberry.field(description="What the activity means.")
+    trigger_name: str = strawberry.field(description="Unique name of the trigger on this activity.")
+    filter_name: str = strawberry.field(description="Unique name of the filter on this activity.")
+    status: ActivityTypeStatusEnum = strawberry.field(description="Lifecycle status.")  # type: ignore[valid-type]
+    is_system: bool = strawberry.field(description="True for the seeded, read-only standard types.")
+    primary_field: Field = strawberry.field(description="The primary field, shown with every activity.")
+    fields: list[Field] = strawberry.field(description="Additional fields, in definition order.")
+    version: int | None = strawberry.field(description="Live version number; null if never approved.")
+    accepts_activities: bool = strawberry.field(
+        description="Whether activities can be recorded now (approved and not deleted)."
+    )
+    created_at: datetime | None = strawberry.field(description="When the type was created.")
+    updated_at: datetime | None = strawberry.field(description="When the type or its draft last changed.")
+    deleted_at: datetime | None = strawberry.field(description="When the type was deleted, if it was.")
+    draft: ActivityTypeDefinition | None = strawberry.field(
+        description="Pending definition awaiting approval, or null when there is none."
+    )
+    versions: list[ActivityTypeVersion] = strawberry.field(description="Every approved version, oldest first.")
+
+    @classmethod
+    def from_domain(cls, t: ActivityTypeSnapshot) -> ActivityType:
+        shown = t.shown
+        return cls(
+            id=strawberry.ID(str(t.id)),
+            api_name=t.api_name,
+            name=shown.name,
+            description=shown.description,
+            trigger_name=shown.trigger_name,
+            filter_name=shown.filter_name,
+            status=t.status,
+            is_system=t.is_system,
+            primary_field=Field.from_domain(shown.primary_field),
+            fields=[Field.from_domain(f) for f in shown.fields],
+            version=t.version,
+            accepts_activities=t.version is not None and t.deleted_at is None,
+            created_at=t.created_at,
+            updated_at=t.updated_at,
+            deleted_at=t.deleted_at,
+            draft=ActivityTypeDefinition.from_domain(t.draft) if t.draft is not None else None,
+            versions=[ActivityTypeVersion.from_domain(v) for v in t.versions],
+        )
+
+
+@strawberry.type(description="An activity type and the opaque cursor that points at it.")
+class ActivityTypeEdge:
+    cursor: str = strawberry.field(description="Opaque keyset cursor for `after`.")
+    node: ActivityType = strawberry.field(description="The activity type.")
+
+
+@strawberry.type(description="A page of activity types, oldest first.")
+class ActivityTypeConnection:
+    edges: list[ActivityTypeEdge] = strawberry.field(description="The activity types on this page.")
+    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+
+
+@strawberry.type(description="Result of an activity-type mutation: the type as it is now, or typed errors.")
+class ActivityTypePayload:
+    activity_type: ActivityType | None = strawberry.field(
+        description="The activity type after the change; null when the change was refused."
+    )
+    errors: list[UserError] = strawberry.field(description="Why the change was refused; empty on success.")
+

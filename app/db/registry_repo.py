@@ -1,0 +1,157 @@
+"""Activity-type persistence: rows <-> domain snapshots, lookups, usage checks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CursorResult, func, text
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.tables import ActivityTypeRow, ActivityTypeVersionRow
+from app.domain.activity_types import ActivityTypeDefinition, TypeStatus
+from app.domain.registry_model import ActivityTypeSnapshot, ApprovedVersion
+
+
+async def _sql(session: AsyncSession, query: str, **params: Any) -> CursorResult[Any]:
+    """Hand-written SQL in the session's transaction (SQLModel's session.execute warns; the connection does not)."""
+    connection = await session.connection()
+    return await connection.execute(text(query), params)
+
+
+def to_snapshot(row: ActivityTypeRow, versions: Sequence[ActivityTypeVersionRow]) -> ActivityTypeSnapshot:
+    assert row.id is not None
+    history = tuple(
+        ApprovedVersion(v.version, ActivityTypeDefinition.from_json(v.definition), v.approved_at, v.approved_by)
+        for v in sorted(versions, key=lambda v: v.version)
+    )
+    live = next((v.definition for v in history if v.number == row.current_version), None)
+    return ActivityTypeSnapshot(
+        id=row.id,
+        api_name=row.api_name,
+        status=TypeStatus(row.status),
+        is_system=row.is_system,
+        version=row.current_version,
+        live=live,
+        draft=ActivityTypeDefinition.from_json(row.draft) if row.draft is not None else None,
+        versions=history,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        deleted_at=row.deleted_at,
+    )
+
+
+async def _versions_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[ActivityTypeVersionRow]]:
+    by_type: dict[int, list[ActivityTypeVersionRow]] = {i: [] for i in ids}
+    if ids:
+        stmt = select(ActivityTypeVersionRow).where(col(ActivityTypeVersionRow.activity_type_id).in_(ids))
+        for version in (await session.exec(stmt)):
+            by_type[version.activity_type_id].append(version)
+    return by_type
+
+
+async def snapshots(session: AsyncSession, rows: Sequence[ActivityTypeRow]) -> list[ActivityTypeSnapshot]:
+    """Snapshots of `rows` (in order), with their versions loaded in one query."""
+    versions = await _versions_of(session, [r.id for r in rows if r.id is not None])
+    return [to_snapshot(r, versions[r.id]) for r in rows if r.id is not None]
+
+
+async def row_by_api_name(session: AsyncSession, api_name: str, *, for_update: bool = False) -> ActivityTypeRow | None:
+    """The type with this apiName (case-insensitive), deleted ones included."""
+    stmt = select(ActivityTypeRow).where(func.lower(col(ActivityTypeRow.api_name)) == api_name.lower())
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await session.exec(stmt)).first()
+
+
+async def rows_by_ids(session: AsyncSession, ids: Sequence[int]) -> list[ActivityTypeRow]:
+    stmt = select(ActivityTypeRow).where(col(ActivityTypeRow.id).in_(ids))
+    return list(await session.exec(stmt))
+
+
+async def page_rows(
+    session: AsyncSession, *, after_id: int | None, limit: int, status: TypeStatus | None, include_system: bool
+) -> list[ActivityTypeRow]:
+    """One keyset page ordered by id; deleted types only when asked for by status."""
+    stmt = select(ActivityTypeRow).order_by(col(ActivityTypeRow.id)).limit(limit)
+    if status is not None:
+        stmt = stmt.where(col(ActivityTypeRow.status) == status.value)
+    else:
+        stmt = stmt.where(col(ActivityTypeRow.deleted_at).is_(None))
+    if not include_system:
+        stmt = stmt.where(col(ActivityTypeRow.is_system).is_(False))
+    if after_id is not None:
+        stmt = stmt.where(col(ActivityTypeRow.id) > after_id)
+    return list(await session.exec(stmt))
+
+
+async def count_custom_types(session: AsyncSession) -> int:
+    stmt = select(func.count()).select_from(ActivityTypeRow).where(
+        col(ActivityTypeRow.deleted_at).is_(None),
+        col(ActivityTypeRow.is_system).is_(False),
+    )
+    return int((await session.exec(stmt)).one())
+
+
+async def conflicts(
+    session: AsyncSession, *, exclude_id: int | None, name: str, trigger_name: str, filter_name: str
+) -> dict[str, str]:
+    """Which of name/triggerName/filterName another live type already uses (case-insensitive) -> its apiName."""
+    found: dict[str, str] = {}
+    for attr, column, value in (
+        ("name", ActivityTypeRow.name, name),
+        ("triggerName", ActivityTypeRow.trigger_name, trigger_name),
+        ("filterName", ActivityTypeRow.filter_name, filter_name),
+    ):
+        stmt = select(col(ActivityTypeRow.api_name)).where(
+            func.lower(col(column)) == value.lower(),
+            col(ActivityTypeRow.deleted_at).is_(None),
+        )
+        if exclude_id is not None:
+            stmt = stmt.where(col(ActivityTypeRow.id) != exclude_id)
+        other = (await session.exec(stmt)).first()
+        if other is not None:
+            found[attr] = other
+    return found
+
+
+async def is_used(session: AsyncSession, type_id: int) -> bool:
+    """Whether any activity was recorded with this type (any version)."""
+    result = await _sql(session, "SELECT EXISTS (SELECT 1 FROM activity WHERE activity_type_id = :id)", id=type_id)
+    return bool(result.scalar_one())
+
+
+async def active_jobs(session: AsyncSession, api_name: str) -> list[str]:
+    """Ids of queued or running ingestion jobs that name this type."""
+    result = await _sql(
+        session,
+        "SELECT id::text FROM ingestion_job WHERE lower(activity_type) = lower(:name) "
+        "AND status IN ('QUEUED', 'RUNNING') ORDER BY created_at LIMIT 5",
+        name=api_name,
+    )
+    return [str(r) for r in result.scalars()]
+
+
+async def live_rows(session: AsyncSession) -> list[tuple[int, str, bool, int, dict[str, Any]]]:
+    """(id, apiName, isSystem, version, definition JSON) of every non-deleted type's current version."""
+    result = await _sql(
+        session,
+        "SELECT t.id, t.api_name, t.is_system, v.version, v.definition FROM activity_type t "
+        "JOIN activity_type_version v ON v.activity_type_id = t.id AND v.version = t.current_version "
+        "WHERE t.deleted_at IS NULL",
+    )
+    rows: list[Any] = list(result.all())
+    return [(int(r[0]), str(r[1]), bool(r[2]), int(r[3]), dict(r[4])) for r in rows]
+
+
+async def version_definition(session: AsyncSession, type_id: int, version: int) -> dict[str, Any] | None:
+    row = await session.get(ActivityTypeVersionRow, (type_id, version))
+    return row.definition if row is not None else None
+
+
+def new_version(type_id: int, number: int, definition: ActivityTypeDefinition, actor: str, at: datetime) -> Any:
+    return ActivityTypeVersionRow(
+        activity_type_id=type_id, version=number, definition=definition.to_json(), approved_at=at, approved_by=actor
+    )

@@ -1,0 +1,67 @@
+"""Reading the activity-type registry: live types with compiled validators, snapshots for the API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db import registry_repo as repo
+from app.domain.activity_types import ActivityTypeDefinition, TypeStatus
+from app.domain.registry_model import ActivityTypeSnapshot
+from app.domain.validation import RecordValidator, compile_validator
+from app.settings import Limits
+
+
+@dataclass(frozen=True)
+class LiveType:
+    """A type that accepts activities: its current approved version and that version's compiled validator."""
+
+    id: int
+    api_name: str
+    version: int
+    definition: ActivityTypeDefinition
+    is_system: bool
+    validator: RecordValidator
+
+
+async def load_live_types(session: AsyncSession, limits: Limits) -> dict[str, LiveType]:
+    """Every non-deleted type with an approved version, keyed by apiName lower-cased."""
+    live: dict[str, LiveType] = {}
+    for type_id, api_name, is_system, version, data in await repo.live_rows(session):
+        definition = ActivityTypeDefinition.from_json(data)
+        validator = compile_validator(
+            definition, max_string_length=limits.max_string_length, max_text_length=limits.max_text_length
+        )
+        live[api_name.lower()] = LiveType(type_id, api_name, version, definition, is_system, validator)
+    return live
+
+
+async def get_definition(session: AsyncSession, type_id: int, version: int) -> ActivityTypeDefinition | None:
+    """The definition of one approved version (for re-validating or displaying old activities)."""
+    data = await repo.version_definition(session, type_id, version)
+    return ActivityTypeDefinition.from_json(data) if data is not None else None
+
+
+async def get_type(session: AsyncSession, api_name: str) -> ActivityTypeSnapshot | None:
+    """The type with this apiName (case-insensitive), including deleted ones."""
+    row = await repo.row_by_api_name(session, api_name)
+    if row is None:
+        return None
+    return (await repo.snapshots(session, [row]))[0]
+
+
+async def types_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, ActivityTypeSnapshot]:
+    rows = await repo.rows_by_ids(session, list(ids))
+    return {s.id: s for s in await repo.snapshots(session, rows)}
+
+
+async def list_types(
+    session: AsyncSession, *, after_id: int | None, limit: int, status: TypeStatus | None, include_system: bool
+) -> list[ActivityTypeSnapshot]:
+    """One page ordered by id (keyset): non-deleted types, or exactly those with `status`."""
+    rows = await repo.page_rows(
+        session, after_id=after_id, limit=limit, status=status, include_system=include_system
+    )
+    return await repo.snapshots(session, rows)
