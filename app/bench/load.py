@@ -1,0 +1,89 @@
+"""HTTP helpers for the runners: a GraphQL client and a closed-loop load generator with N keep-alive clients."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import httpx
+import orjson
+
+from app.bench.report import Latency
+
+JSON_HEADERS = {"content-type": "application/json"}
+
+
+class GraphQLFailed(RuntimeError):
+    """A GraphQL request answered with top-level errors or a non-200 status."""
+
+
+def client(base_url: str, api_key: str, connections: int = 4, timeout: float = 60) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return httpx.AsyncClient(
+        base_url=base_url,
+        headers={"authorization": f"Bearer {api_key}"},
+        limits=limits,
+        timeout=timeout,
+    )
+
+
+async def graphql(http: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    """POST one document; returns `data`, raising on HTTP or top-level GraphQL errors."""
+    body = orjson.dumps({"query": query, "variables": variables or {}})
+    response = await http.post("/graphql", content=body, headers=JSON_HEADERS)
+    result = response.json() if response.headers.get("content-type", "").endswith("json") else {}
+    if response.status_code != 200 or result.get("errors"):
+        raise GraphQLFailed(f"HTTP {response.status_code}: {result.get('errors') or response.text[:300]}")
+    data: dict[str, Any] = result["data"]
+    return data
+
+
+async def run_load(
+    base_url: str,
+    api_key: str,
+    bodies: Sequence[bytes],
+    *,
+    clients: int,
+    duration: float,
+    warmup: float = 1.0,
+    check: Callable[[bytes], bool] = lambda _: True,
+) -> Latency:
+    """`clients` concurrent closed-loop clients POST `bodies` round-robin for `duration` seconds after `warmup`.
+
+    Every response must be 200 and pass `check`; failures are counted and excluded from the latencies.
+    """
+    if not bodies:
+        raise ValueError("no request bodies")
+    cycle = itertools.cycle(bodies)
+    latencies: list[float] = []
+    errors = 0
+    async with client(base_url, api_key, connections=clients) as http:
+        start = time.perf_counter()
+        measure_from, stop_at = start + warmup, start + warmup + duration
+
+        async def one_client() -> None:
+            nonlocal errors
+            while True:
+                body = next(cycle)
+                t0 = time.perf_counter()
+                if t0 >= stop_at:
+                    return
+                response = await http.post("/graphql", content=body, headers=JSON_HEADERS)
+                t1 = time.perf_counter()
+                if t0 < measure_from:
+                    continue
+                if response.status_code == 200 and check(response.content):
+                    latencies.append(t1 - t0)
+                else:
+                    errors += 1
+
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        # Requests are counted by start time, so the window is the measured duration.
+    return Latency.of(latencies, duration, errors)
+
+
+def page_body(query: str, person_id: str, first: int, after: str | None) -> bytes:
+    return orjson.dumps({"query": query, "variables": {"id": person_id, "first": first, "after": after}})

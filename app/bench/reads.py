@@ -1,0 +1,113 @@
+"""Read runners: timeline pages under concurrent load (API and baseline) and record-to-visible freshness."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+
+from app.bench import queries
+from app.bench.datagen import GeneratedActivity, PersonSeed
+from app.bench.load import GraphQLFailed, graphql, page_body, run_load
+from app.bench.report import Latency
+
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    """Persons whose timelines hold at least one full page, and the heaviest ones for deep pages."""
+
+    first_page: list[int]
+    deep: list[int]
+
+
+async def pick_persons(dsn: str, page_size: int, deep_page: int, limit: int = 200) -> Targets:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT person_id, count(*) AS n FROM activity GROUP BY person_id HAVING count(*) >= $1 ORDER BY n DESC",
+            page_size,
+        )
+    finally:
+        await conn.close()
+    first = [r["person_id"] for r in rows][:limit]
+    deep = [r["person_id"] for r in rows if r["n"] > page_size * (deep_page + 1)][:20]
+    return Targets(first, deep)
+
+
+async def deep_cursors(
+    http: httpx.AsyncClient, persons: Sequence[int], page_size: int, depth: int
+) -> list[tuple[int, str | None]]:
+    """Walk each person's timeline `depth` pages through `http` (API or baseline) and keep the cursor there."""
+    out: list[tuple[int, str | None]] = []
+    for person in persons:
+        after = None
+        for _ in range(depth):
+            data = await graphql(http, queries.TIMELINE, {"id": str(person), "first": page_size, "after": after})
+            after = data["person"]["timeline"]["pageInfo"]["endCursor"]
+        if after:
+            out.append((person, after))
+    return out
+
+
+def _ok(content: bytes) -> bool:
+    return content.startswith(b'{"data":{"person":{"timeline"') and b'"errors"' not in content
+
+
+async def timeline_load(
+    base_url: str, api_key: str, pages: Sequence[tuple[int, str | None]], page_size: int, clients: int, duration: float
+) -> Latency:
+    bodies = [page_body(queries.TIMELINE, str(person), page_size, after) for person, after in pages]
+    return await run_load(base_url, api_key, bodies, clients=clients, duration=duration, check=_ok)
+
+
+def same_json(api: dict[str, Any], baseline: dict[str, Any]) -> str:
+    """Compare the nodes two endpoints returned for the same page (cursors are each side's own); '' if equal."""
+    a = [e["node"] for e in api["person"]["timeline"]["edges"]]
+    b = [e["node"] for e in baseline["person"]["timeline"]["edges"]]
+    if a == b:
+        return ""
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            diff = {k: (x.get(k), y.get(k)) for k in x.keys() | y.keys() if x.get(k) != y.get(k)}
+            return f"nodes differ: {diff}"
+    return f"{len(a)} vs {len(b)} nodes"
+
+
+async def freshness(
+    http: httpx.AsyncClient,
+    activities: Sequence[GeneratedActivity],
+    persons: Sequence[PersonSeed],
+    person_ids: Sequence[int],
+    *,
+    interval: float = 0.01,
+    timeout: float = 10.0,
+) -> list[float]:
+    """For each activity: `recordActivities` it (occurred now, so it tops the timeline) and poll until it shows.
+
+    Returns seconds from sending the mutation to the first timeline response that contains it.
+    """
+    samples = []
+    for activity in activities:
+        now = datetime.now(UTC) + timedelta(seconds=1)
+        record = activity.to_input(persons) | {"occurredAt": now.isoformat().replace("+00:00", "Z")}
+        start = time.perf_counter()
+        result = (await graphql(http, queries.RECORD, {"input": {"activities": [record]}}))["recordActivities"]
+        if result["errors"]:
+            raise GraphQLFailed(f"recordActivities refused the activity: {result['errors']}")
+        variables = {"id": str(person_ids[activity.person]), "first": 5}
+        while True:
+            data = await graphql(http, queries.NEWEST_KEYS, variables)
+            keys = {e["node"]["idempotencyKey"] for e in data["person"]["timeline"]["edges"]}
+            if activity.idempotency_key in keys:
+                samples.append(time.perf_counter() - start)
+                break
+            if time.perf_counter() - start > timeout:
+                raise TimeoutError(f"activity {activity.idempotency_key} not visible after {timeout}s")
+            await asyncio.sleep(interval)
+    return samples
