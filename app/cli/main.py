@@ -107,7 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def extra_commands() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
     """Subcommands contributed by features (import, keys, bench); each adds its parser and handler."""
-    return []
+    from app.cli import bench_cmd
+
+    return [bench_cmd.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
