@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     worker_max_jobs: int = 4
     worker_poll_delay: float = 0.05
     job_timeout_seconds: int = 3600
+    reconcile_interval_seconds: int = 10  # how often workers re-enqueue jobs Redis lost or whose worker died
     graphiql: bool = True
     introspection: bool = True
     auth_disabled: bool = False

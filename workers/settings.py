@@ -30,7 +30,20 @@ def job_functions(settings: Settings) -> list[Function]:
 
 def feature_jobs() -> list[tuple[JobName, JobFunction, int]]:
     """Jobs contributed by features (ingestion, ...): (name, coroutine, max tries)."""
-    return []
+    from workers import ingest
+
+    return [(JobName.INGEST, ingest.ingest, ingest.MAX_TRIES)]
+
+
+def cron_jobs(settings: Settings) -> list[Any]:
+    """Periodic jobs; the reconciler also runs at start-up so a restarted worker picks up orphans at once."""
+    from arq.cron import cron
+
+    from workers import ingest
+
+    every = max(1, settings.reconcile_interval_seconds)
+    return [cron(ingest.reconcile, name="reconcile-ingestion", second=set(range(0, 60, every)),
+                 run_at_startup=True, timeout=settings.job_timeout_seconds)]
 
 
 def build_worker(
@@ -53,6 +66,7 @@ def build_worker(
 
     return Worker(
         functions=[*job_functions(settings), *extra_functions],
+        cron_jobs=cron_jobs(settings),
         queue_name=settings.arq_queue_name,
         redis_settings=redis_settings(settings),
         on_startup=on_startup,

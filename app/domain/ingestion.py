@@ -1,0 +1,174 @@
+"""Ingestion jobs as domain objects: statuses, counts, rejections, payload hashing and chunk encoding."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import msgpack
+import orjson
+
+from app.domain.errors import Issue
+
+
+class JobStatus(StrEnum):
+    """Lifecycle of an ingestion job: QUEUED -> RUNNING -> one of the terminal statuses."""
+
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    COMPLETED_WITH_ERRORS = "COMPLETED_WITH_ERRORS"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self not in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+UNFINISHED = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+
+
+class SourceFormat(StrEnum):
+    """How a job's payload rows are encoded."""
+
+    JSONL = "JSONL"
+    CSV = "CSV"
+
+
+class JobSource(StrEnum):
+    """Where a job's rows came from."""
+
+    INLINE = "INLINE"
+    UPLOAD = "UPLOAD"
+    REPLAY = "REPLAY"
+
+
+def infer_format(filename: str | None) -> SourceFormat | None:
+    """JSONL or CSV from a file name such as `events.csv.gz`; None when the name says neither."""
+    name = (filename or "").lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return SourceFormat.JSONL
+    if name.endswith(".csv"):
+        return SourceFormat.CSV
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class JobCounts:
+    """Row counts; processed = accepted + rejected + duplicates once a job ends normally."""
+
+    total: int = 0
+    processed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+
+    @property
+    def progress(self) -> float:
+        if self.total <= 0:
+            return 0.0
+        return min(1.0, self.processed / self.total)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestionJob:
+    """A snapshot of one ingestion job, as the API shows it."""
+
+    id: uuid.UUID
+    status: JobStatus
+    source: JobSource
+    format: SourceFormat
+    activity_type: str | None
+    dry_run: bool
+    create_missing_persons: bool
+    idempotency_key: str | None
+    filename: str | None
+    replay_of: uuid.UUID | None
+    counts: JobCounts
+    total_bytes: int
+    attempts: int
+    cancel_requested: bool
+    error: str | None
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or self.updated_at
+        return max(0.0, (end - self.started_at).total_seconds())
+
+    @property
+    def rows_per_second(self) -> float | None:
+        duration = self.duration_seconds
+        if not duration:
+            return None
+        return self.counts.processed / duration
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """One rejected row: where it was, why (first issue + all issues) and the original record."""
+
+    job_id: uuid.UUID
+    row_number: int
+    issues: tuple[Issue, ...]
+    record: str
+    replayed_by: uuid.UUID | None = None
+
+    @property
+    def first(self) -> Issue:
+        return self.issues[0]
+
+
+@dataclass(slots=True)
+class RawRow:
+    """One row of a payload as stored in a chunk: its row number and bytes, or only the size if too large."""
+
+    number: int
+    data: bytes
+    oversize: int | None = None  # original size in bytes when the row exceeded the row limit
+
+    def encode(self) -> list[Any]:
+        return [self.number, self.data] if self.oversize is None else [self.number, self.data, self.oversize]
+
+
+def encode_chunk(rows: list[RawRow]) -> bytes:
+    """Chunk payload: msgpack list of [rowNumber, bytes] (plus size for rows cut at the row limit)."""
+    packed: bytes = msgpack.packb([r.encode() for r in rows], use_bin_type=True)
+    return packed
+
+
+def decode_chunk(data: bytes) -> list[RawRow]:
+    items = msgpack.unpackb(data, raw=False)
+    return [RawRow(item[0], item[1], item[2] if len(item) > 2 else None) for item in items]
+
+
+def payload_hash(occurred_at: datetime, primary_value: Any, fields: dict[str, Any]) -> bytes:
+    """What "the same activity" means for idempotency: same time, primary value and fields (normalised)."""
+    canonical = orjson.dumps(
+        [occurred_at.isoformat(), primary_value, fields], option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
+    )
+    return hashlib.sha256(canonical).digest()
+
+
+@dataclass(slots=True)
+class ChunkTally:
+    """Counts of one chunk, added to the job's counters in the chunk's transaction."""
+
+    processed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    rejections: list[Rejection] = field(default_factory=list)

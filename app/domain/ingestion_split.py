@@ -1,0 +1,101 @@
+"""Split a byte stream into records (JSONL lines or CSV records) without ever holding more than one row.
+
+A UTF-8 BOM at the start of the stream is dropped. `\\r\\n` and `\\n` both end a record. In CSV a newline
+inside a quoted field belongs to the record (quote parity; RFC 4180 escapes quotes by doubling them, so
+parity holds). Blank records are skipped but still counted, so row numbers are line (JSONL) or record
+(CSV, header = 1) numbers of the file as uploaded. A record longer than `max_row_bytes` is not buffered:
+its first `keep_prefix` bytes and its size are kept, the rest is skipped, and it is rejected later with
+ROW_TOO_LARGE while the rest of the file goes in.
+"""
+
+from __future__ import annotations
+
+from app.domain.ingestion import RawRow
+
+BOM = b"\xef\xbb\xbf"
+
+
+class RecordSplitter:
+    """Incremental splitter: `feed(block)` and `finish()` return the complete rows found so far."""
+
+    def __init__(self, *, csv: bool, max_row_bytes: int, keep_prefix: int = 1024) -> None:
+        self.csv = csv
+        self.max_row_bytes = max_row_bytes
+        self.keep_prefix = keep_prefix
+        self.records = 0  # records ended so far, blank ones included
+        self._parts: list[bytes] = []
+        self._size = 0
+        self._quotes = 0
+        self._oversize_prefix: bytes | None = None
+        self._head = b""  # bytes held back until we know whether the stream starts with a BOM
+        self._started = False
+
+    def feed(self, data: bytes) -> list[RawRow]:
+        if not self._started:
+            self._head += data
+            if len(self._head) < len(BOM) and BOM.startswith(self._head):
+                return []
+            data, self._head, self._started = self._head, b"", True
+            if data.startswith(BOM):
+                data = data[len(BOM) :]
+        out: list[RawRow] = []
+        pos = 0
+        find = data.find
+        while True:
+            nl = find(b"\n", pos)
+            if nl < 0:
+                if pos < len(data):
+                    self._append(data[pos:] if pos else data)
+                return out
+            self._append(data[pos:nl])
+            pos = nl + 1
+            if self.csv and self._quotes % 2:
+                self._append(b"\n")  # a newline inside a quoted CSV field
+                continue
+            row = self._end_record()
+            if row is not None:
+                out.append(row)
+
+    def finish(self) -> list[RawRow]:
+        """Flush the last record (a file need not end with a newline)."""
+        out = self.feed(b"") if not self._started else []
+        if self._head:
+            self._started = True
+            self._append(self._head)
+            self._head = b""
+        if self._size or self._parts:
+            row = self._end_record()
+            if row is not None:
+                out.append(row)
+        return out
+
+    def _append(self, segment: bytes) -> None:
+        if not segment:
+            return
+        if self.csv:
+            self._quotes += segment.count(b'"')
+        if self._oversize_prefix is not None:
+            self._size += len(segment)
+            return
+        if self._size + len(segment) > self.max_row_bytes:
+            joined = b"".join(self._parts) + segment[: self.keep_prefix]
+            self._oversize_prefix = joined[: self.keep_prefix]
+            self._parts = []
+            self._size += len(segment)
+            return
+        self._parts.append(segment)
+        self._size += len(segment)
+
+    def _end_record(self) -> RawRow | None:
+        self.records += 1
+        number = self.records
+        size, prefix = self._size, self._oversize_prefix
+        data = b"".join(self._parts) if len(self._parts) != 1 else self._parts[0]
+        self._parts, self._size, self._quotes, self._oversize_prefix = [], 0, 0, None
+        if prefix is not None:
+            return RawRow(number, prefix, oversize=size)
+        if data.endswith(b"\r"):
+            data = data[:-1]
+        if not data.strip():
+            return None
+        return RawRow(number, data)

@@ -1,0 +1,126 @@
+"""Reading and changing ingestion jobs (raw SQL on asyncpg): snapshots, pages, rejections and cancel."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from app.domain.errors import DomainError, ErrorCode, Issue
+from app.domain.ingestion import IngestionJob, JobCounts, JobSource, JobStatus, Rejection, SourceFormat
+from app.services.runtime import Resources
+
+JOB_COLUMNS = (
+    "id, status, source, format, activity_type, dry_run, create_missing_persons, idempotency_key, filename, "
+    "replay_of, total_rows, processed_rows, accepted_rows, rejected_rows, duplicate_rows, total_bytes, attempts, "
+    "cancel_requested, error, created_by, created_at, updated_at, started_at, finished_at"
+)
+
+
+def job_from_record(r: Any) -> IngestionJob:
+    return IngestionJob(
+        id=r["id"],
+        status=JobStatus(r["status"]),
+        source=JobSource(r["source"]),
+        format=SourceFormat(r["format"]),
+        activity_type=r["activity_type"],
+        dry_run=r["dry_run"],
+        create_missing_persons=r["create_missing_persons"],
+        idempotency_key=r["idempotency_key"],
+        filename=r["filename"],
+        replay_of=r["replay_of"],
+        counts=JobCounts(
+            total=r["total_rows"],
+            processed=r["processed_rows"],
+            accepted=r["accepted_rows"],
+            rejected=r["rejected_rows"],
+            duplicates=r["duplicate_rows"],
+        ),
+        total_bytes=r["total_bytes"],
+        attempts=r["attempts"],
+        cancel_requested=r["cancel_requested"],
+        error=r["error"],
+        created_by=r["created_by"],
+        created_at=r["created_at"],
+        updated_at=r["updated_at"],
+        started_at=r["started_at"],
+        finished_at=r["finished_at"],
+    )
+
+
+async def fetch_job(conn: Any, job_id: uuid.UUID) -> IngestionJob | None:
+    record = await conn.fetchrow(f"SELECT {JOB_COLUMNS} FROM ingestion_job WHERE id = $1", job_id)
+    return job_from_record(record) if record else None
+
+
+async def get_job(resources: Resources, job_id: uuid.UUID) -> IngestionJob | None:
+    async with resources.db.raw() as conn:
+        return await fetch_job(conn, job_id)
+
+
+async def list_jobs(
+    resources: Resources, *, limit: int, after: tuple[datetime, uuid.UUID] | None, status: JobStatus | None
+) -> list[IngestionJob]:
+    """Newest first, keyset on (created_at, id); `limit` rows (ask for one more to know if a page follows)."""
+    where, args = ["TRUE"], []
+    if status is not None:
+        args.append(status.value)
+        where.append(f"status = ${len(args)}")
+    if after is not None:
+        args += [after[0], after[1]]
+        where.append(f"(created_at, id) < (${len(args) - 1}, ${len(args)})")
+    args.append(limit)
+    sql = (f"SELECT {JOB_COLUMNS} FROM ingestion_job WHERE {' AND '.join(where)} "
+           f"ORDER BY created_at DESC, id DESC LIMIT ${len(args)}")
+    async with resources.db.raw() as conn:
+        return [job_from_record(r) for r in await conn.fetch(sql, *args)]
+
+
+async def list_rejections(
+    resources: Resources, job_id: uuid.UUID, *, limit: int, after_row: int | None
+) -> list[Rejection]:
+    """Rejections of one job in row order, keyset on row_number."""
+    async with resources.db.raw() as conn:
+        rows = await conn.fetch(
+            "SELECT row_number, issues, record, replayed_by FROM ingestion_rejection "
+            "WHERE job_id = $1 AND row_number > $2 ORDER BY row_number LIMIT $3",
+            job_id, after_row if after_row is not None else -1, limit,
+        )
+    return [
+        Rejection(
+            job_id=job_id,
+            row_number=r["row_number"],
+            issues=tuple(Issue(ErrorCode(i["code"]), i.get("field"), i["message"]) for i in _json(r["issues"])),
+            record=r["record"],
+            replayed_by=r["replayed_by"],
+        )
+        for r in rows
+    ]
+
+
+def _json(value: Any) -> Any:
+    import orjson
+
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+async def cancel_job(resources: Resources, job_id: uuid.UUID) -> IngestionJob:
+    """Ask a job to stop: a queued job is cancelled at once, a running one at its next chunk boundary."""
+    async with resources.db.raw() as conn, conn.transaction():
+        record = await conn.fetchrow("SELECT status FROM ingestion_job WHERE id = $1 FOR UPDATE", job_id)
+        if record is None:
+            raise DomainError.of(ErrorCode.NOT_FOUND, "No ingestion job with this id.", "id")
+        status = JobStatus(record["status"])
+        if status.is_terminal:
+            raise DomainError.of(ErrorCode.INVALID_STATE, f"The job has already ended ({status.value}).", "id")
+        if status is JobStatus.QUEUED:
+            await conn.execute(
+                "UPDATE ingestion_job SET status = 'CANCELLED', cancel_requested = TRUE, finished_at = now(), "
+                "updated_at = now() WHERE id = $1", job_id)
+            await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1", job_id)
+        else:
+            await conn.execute(
+                "UPDATE ingestion_job SET cancel_requested = TRUE, updated_at = now() WHERE id = $1", job_id)
+        job = await fetch_job(conn, job_id)
+    assert job is not None
+    return job

@@ -1,0 +1,97 @@
+"""Resolve the person references of one chunk in bulk (id, email case-insensitive, externalId)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from app.domain.errors import ErrorCode, Issue
+from app.domain.ingestion_rows import PersonRef
+
+FIND_SQL = (
+    "SELECT id, lower(email) AS email, external_id FROM person "
+    "WHERE id = ANY($1::bigint[]) OR lower(email) = ANY($2::text[]) OR external_id = ANY($3::text[])"
+)
+CREATE_SQL = (
+    "INSERT INTO person (email, external_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING"
+)
+DRY_RUN_NEW = 0  # placeholder id of a person a dry run would create
+
+
+class _Index:
+    def __init__(self, rows: Sequence[Any]) -> None:
+        self.by_id = {r["id"]: r["id"] for r in rows}
+        self.by_email = {r["email"]: r["id"] for r in rows if r["email"] is not None}
+        self.by_ext = {r["external_id"]: r["id"] for r in rows if r["external_id"] is not None}
+
+    def match(self, ref: PersonRef) -> int | Issue | None:
+        found: set[int] = set()
+        if ref.id is not None:
+            if ref.id not in self.by_id:
+                return Issue(ErrorCode.PERSON_NOT_FOUND, "person.id", f"No person with id {ref.id}.")
+            found.add(ref.id)
+        if ref.external_id is not None and ref.external_id in self.by_ext:
+            found.add(self.by_ext[ref.external_id])
+        if ref.email is not None and ref.email.lower() in self.by_email:
+            found.add(self.by_email[ref.email.lower()])
+        if len(found) > 1:
+            return Issue(ErrorCode.AMBIGUOUS_PERSON, "person",
+                         "The id, email and externalId given name different persons.")
+        return found.pop() if found else None
+
+
+async def _find(conn: Any, refs: Sequence[PersonRef]) -> _Index:
+    ids = list({r.id for r in refs if r.id is not None})
+    emails = list({r.email.lower() for r in refs if r.email is not None})
+    exts = list({r.external_id for r in refs if r.external_id is not None})
+    return _Index(await conn.fetch(FIND_SQL, ids, emails, exts))
+
+
+async def resolve_persons(
+    conn: Any, refs: Sequence[PersonRef], *, create_missing: bool, dry_run: bool
+) -> list[int | Issue]:
+    """A person id (or why not) per reference, in order. Missing persons are created when asked, in the
+    caller's transaction, so they exist exactly when the chunk's activities do."""
+    if not refs:
+        return []
+    index = await _find(conn, refs)
+    results = [index.match(ref) for ref in refs]
+    missing = [i for i, r in enumerate(results) if r is None]
+    if missing and create_missing and not dry_run:
+        await _create(conn, [refs[i] for i in missing])
+        index = await _find(conn, refs)
+        for i in missing:
+            results[i] = index.match(refs[i])
+    out: list[int | Issue] = []
+    for ref, result in zip(refs, results, strict=True):
+        if result is None:
+            if create_missing and dry_run:
+                out.append(DRY_RUN_NEW)
+                continue
+            out.append(Issue(ErrorCode.PERSON_NOT_FOUND, "person", f"No person matches {_describe(ref)}."))
+        else:
+            out.append(result)
+    return out
+
+
+async def _create(conn: Any, refs: Sequence[PersonRef]) -> None:
+    # One new person per distinct email/externalId; sorted so concurrent jobs lock rows in the same order.
+    claimed: set[str] = set()
+    emails: list[str | None] = []
+    exts: list[str | None] = []
+    for ref in sorted(refs, key=lambda r: (r.email or "").lower() + "\x00" + (r.external_id or "")):
+        keys = {f"e:{ref.email.lower()}" if ref.email else "", f"x:{ref.external_id}" if ref.external_id else ""}
+        keys.discard("")
+        if not keys or keys & claimed:
+            continue
+        claimed |= keys
+        emails.append(ref.email)
+        exts.append(ref.external_id)
+    if emails:
+        await conn.execute(CREATE_SQL, emails, exts)
+
+
+def _describe(ref: PersonRef) -> str:
+    parts = [f"id {ref.id}" if ref.id is not None else "", f"email {ref.email}" if ref.email else "",
+             f"externalId {ref.external_id}" if ref.external_id else ""]
+    return " / ".join(p for p in parts if p)[:200]

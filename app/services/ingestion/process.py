@@ -1,0 +1,231 @@
+"""The worker's side of a job: claim it under a per-job advisory lock, then process chunk after chunk.
+
+Each chunk is one transaction: lock the job row, read the chunk at the checkpoint (`next_chunk`), validate,
+resolve persons, write activities and rejections, advance the checkpoint and counters, delete the chunk.
+A crash anywhere rolls the chunk back, so a re-run resumes at the same chunk and writes nothing twice.
+The advisory lock lives as long as the worker's connection: when a worker dies, Postgres releases it and
+the reconciler knows the RUNNING job is orphaned (no waiting for arq's in-progress key to expire).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from app.domain.errors import ErrorCode, Issue
+from app.domain.ingestion import ChunkTally, JobStatus, RawRow, SourceFormat, decode_chunk, payload_hash
+from app.domain.ingestion_rows import (
+    Envelope,
+    RowFailure,
+    oversize_failure,
+    parse_csv,
+    parse_jsonl,
+    record_text,
+)
+from app.services.ingestion import progress
+from app.services.ingestion.persons import resolve_persons
+from app.services.ingestion.writer import STAGE_DDL, StagedRow, write_rows
+from app.services.registry import LiveType, load_live_types
+from app.services.runtime import Resources
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 10
+LIVE_PUBLISH_MAX_ROWS = 1000  # jobs up to this size publish their activities for live timelines
+REJECTION_COLUMNS = ("job_id", "row_number", "code", "field", "message", "issues", "record")
+
+
+def lock_key(job_id: uuid.UUID) -> int:
+    """The advisory-lock key of a job: its first 64 bits, signed as Postgres bigint wants."""
+    return int.from_bytes(job_id.bytes[:8], "big", signed=True)
+
+
+@dataclass
+class JobContext:
+    id: uuid.UUID
+    format: SourceFormat
+    activity_type: str | None
+    header: list[str] | None
+    dry_run: bool
+    create_missing_persons: bool
+    live: bool
+    types: dict[str, LiveType]
+    known_names: set[str]
+    max_row_bytes: int
+
+
+async def run_job(resources: Resources, job_id: uuid.UUID) -> str:
+    """Process the job to its end (or until cancelled). Returns what happened, for arq's result."""
+    async with resources.db.raw() as conn:
+        key = lock_key(job_id)
+        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+            return "busy"  # another worker is processing it right now
+        try:
+            return await _run_locked(resources, conn, job_id)
+        finally:
+            try:
+                await conn.execute("SELECT pg_advisory_unlock($1)", key)
+            except Exception:  # a broken connection holds no lock; never pool one that might
+                conn.terminate()
+
+
+async def _run_locked(resources: Resources, conn: Any, job_id: uuid.UUID) -> str:
+    row = await conn.fetchrow(
+        "UPDATE ingestion_job SET status = 'RUNNING', attempts = attempts + 1, "
+        "started_at = coalesce(started_at, now()), updated_at = now() "
+        "WHERE id = $1 AND status IN ('QUEUED', 'RUNNING') RETURNING *", job_id)
+    if row is None:
+        return "skipped"
+    if row["attempts"] > MAX_ATTEMPTS:
+        await fail_job(conn, job_id, f"gave up after {MAX_ATTEMPTS} attempts")
+        await progress.publish_job(resources, job_id, force=True)
+        return JobStatus.FAILED.value
+    ctx = await _context(resources, conn, row)
+    await conn.execute(STAGE_DDL)
+    publisher = progress.Throttle()
+    while True:
+        outcome = await _step(resources, conn, ctx)
+        if outcome is not None:
+            await progress.publish_job(resources, job_id, force=True)
+            return outcome
+        if publisher.due():
+            await progress.publish_job(resources, job_id)
+
+
+async def _context(resources: Resources, conn: Any, row: Any) -> JobContext:
+    limits = resources.settings.limits
+    async with resources.db.session() as session:
+        types = await load_live_types(session, limits)
+    names = {r[0] for r in await conn.fetch("SELECT lower(api_name) FROM activity_type WHERE deleted_at IS NULL")}
+    return JobContext(
+        id=row["id"], format=SourceFormat(row["format"]), activity_type=row["activity_type"],
+        header=list(row["header"]) if row["header"] else None, dry_run=row["dry_run"],
+        create_missing_persons=row["create_missing_persons"],
+        live=not row["dry_run"] and row["total_rows"] <= LIVE_PUBLISH_MAX_ROWS,
+        types=types, known_names=names, max_row_bytes=limits.max_row_bytes,
+    )
+
+
+async def _step(resources: Resources, conn: Any, ctx: JobContext) -> str | None:
+    """Process the chunk at the checkpoint in one transaction; a status when the job has ended."""
+    inserted: list[Any] = []
+    async with conn.transaction():
+        job = await conn.fetchrow(
+            "SELECT status, next_chunk, chunk_count, cancel_requested, rejected_rows FROM ingestion_job "
+            "WHERE id = $1 FOR UPDATE", ctx.id)
+        if job is None or job["status"] != JobStatus.RUNNING.value:
+            return job["status"] if job else "missing"
+        if job["cancel_requested"]:
+            await _finish(conn, ctx.id, JobStatus.CANCELLED)
+            await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1", ctx.id)
+            return JobStatus.CANCELLED.value
+        if job["next_chunk"] >= job["chunk_count"]:
+            status = JobStatus.SUCCEEDED if job["rejected_rows"] == 0 else JobStatus.COMPLETED_WITH_ERRORS
+            await _finish(conn, ctx.id, status)
+            return status.value
+        seq = job["next_chunk"]
+        data = await conn.fetchval("SELECT data FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", ctx.id, seq)
+        tally = ChunkTally()
+        if data is not None:  # a missing chunk can only mean it was processed; the checkpoint says otherwise
+            inserted = await process_chunk(conn, ctx, decode_chunk(data), tally)
+        await conn.execute(
+            "UPDATE ingestion_job SET next_chunk = next_chunk + 1, processed_rows = processed_rows + $2, "
+            "accepted_rows = accepted_rows + $3, rejected_rows = rejected_rows + $4, "
+            "duplicate_rows = duplicate_rows + $5, updated_at = now() WHERE id = $1",
+            ctx.id, tally.processed, tally.accepted, tally.rejected, tally.duplicates)
+        await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", ctx.id, seq)
+    if inserted:
+        await progress.publish_activities(resources, inserted)
+    return None
+
+
+async def _finish(conn: Any, job_id: uuid.UUID, status: JobStatus) -> None:
+    await conn.execute(
+        "UPDATE ingestion_job SET status = $2, finished_at = now(), updated_at = now() WHERE id = $1",
+        job_id, status.value)
+
+
+async def fail_job(conn: Any, job_id: uuid.UUID, error: str) -> None:
+    """Mark a job FAILED (its processed chunks stay written); chunks left are dropped."""
+    await conn.execute(
+        "UPDATE ingestion_job SET status = 'FAILED', error = $2, finished_at = now(), updated_at = now() "
+        "WHERE id = $1 AND status IN ('QUEUED', 'RUNNING')", job_id, error[:1000])
+    await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1", job_id)
+
+
+def parse_row(ctx: JobContext, row: RawRow) -> Envelope | RowFailure:
+    if row.oversize is not None:
+        return oversize_failure(row, ctx.max_row_bytes)
+    if ctx.format is SourceFormat.CSV:
+        assert ctx.header is not None
+        return parse_csv(row, ctx.header, ctx.activity_type)
+    return parse_jsonl(row, ctx.activity_type)
+
+
+def validate(ctx: JobContext, env: Envelope) -> tuple[LiveType, Any] | list[Issue]:
+    live = ctx.types.get(env.activity_type.lower())
+    if live is None:
+        name = env.activity_type[:100]
+        if env.activity_type.lower() in ctx.known_names:
+            return [Issue(ErrorCode.TYPE_NOT_APPROVED, "activityType", f"Activity type '{name}' is not approved.")]
+        return [Issue(ErrorCode.UNKNOWN_ACTIVITY_TYPE, "activityType", f"No activity type '{name}'.")]
+    result = live.validator.validate(env.primary_value, env.fields, from_text=env.from_text)
+    if isinstance(result, list):
+        return result
+    return live, result
+
+
+async def process_chunk(conn: Any, ctx: JobContext, rows: list[RawRow], tally: ChunkTally) -> list[Any]:
+    """Validate and write one chunk; fills `tally`; returns inserted activity records when publishing live."""
+    failures: list[RowFailure] = []
+    valid: list[tuple[Envelope, LiveType, Any]] = []
+    for raw in rows:
+        env = parse_row(ctx, raw)
+        if isinstance(env, RowFailure):
+            failures.append(env)
+            continue
+        checked = validate(ctx, env)
+        if isinstance(checked, list):
+            failures.append(RowFailure(env.row_number, checked, env.raw))
+        else:
+            valid.append((env, checked[0], checked[1]))
+    persons = await resolve_persons(conn, [env.person for env, _, _ in valid],
+                                    create_missing=ctx.create_missing_persons, dry_run=ctx.dry_run)
+    staged: list[StagedRow] = []
+    raw_by_row: dict[int, bytes] = {}
+    for (env, live, record), person in zip(valid, persons, strict=True):
+        if isinstance(person, Issue):
+            failures.append(RowFailure(env.row_number, [person], env.raw))
+            continue
+        raw_by_row[env.row_number] = env.raw
+        staged.append(StagedRow(
+            env.row_number, person, env.occurred_at, live.id, live.version,
+            None if record.primary_value is None else orjson.dumps(record.primary_value).decode(),
+            orjson.dumps(record.fields).decode(), env.idempotency_key,
+            payload_hash(env.occurred_at, record.primary_value, record.fields)))
+    result = await write_rows(conn, ctx.id, staged, dry_run=ctx.dry_run, return_rows=ctx.live)
+    for row in result.conflicts:
+        message = "This idempotency key was already used for a different activity of this person and type."
+        failures.append(RowFailure(row.row_number, [Issue(ErrorCode.CONFLICT, "idempotencyKey", message)],
+                                   raw_by_row[row.row_number]))
+    await _reject(conn, ctx.id, failures)
+    tally.processed += len(rows)
+    tally.accepted += result.accepted
+    tally.duplicates += len(result.duplicates)
+    tally.rejected += len(failures)
+    return result.inserted
+
+
+async def _reject(conn: Any, job_id: uuid.UUID, failures: list[RowFailure]) -> None:
+    if not failures:
+        return
+    records = []
+    for f in failures:
+        first = f.issues[0]
+        records.append((job_id, f.row_number, first.code.value, first.field, first.message,
+                        orjson.dumps([i.as_dict() for i in f.issues]).decode(), record_text(f.raw)))
+    await conn.copy_records_to_table("ingestion_rejection", records=records, columns=REJECTION_COLUMNS)

@@ -1,0 +1,108 @@
+"""Job progress and recorded activities on Redis pub/sub (fan-out to every API replica's subscriptions)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from app.domain.activities import Activity
+from app.services.runtime import Resources
+
+logger = logging.getLogger(__name__)
+
+PROGRESS_INTERVAL = 0.25  # seconds between progress messages of one job (the final one is always sent)
+FALLBACK_POLL = 1.0  # subscribers re-read the job at least this often, in case a message was lost
+
+
+class Throttle:
+    """True at most once per interval."""
+
+    def __init__(self, interval: float = PROGRESS_INTERVAL) -> None:
+        self.interval = interval
+        self._last = 0.0
+
+    def due(self) -> bool:
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            return False
+        self._last = now
+        return True
+
+
+def job_channel(resources: Resources, job_id: uuid.UUID) -> str:
+    return f"{resources.settings.redis_prefix}:ingestion:{job_id}"
+
+
+def activity_channel(resources: Resources) -> str:
+    return f"{resources.settings.redis_prefix}:activities"
+
+
+async def publish_job(resources: Resources, job_id: uuid.UUID, *, force: bool = False) -> None:
+    """Tell subscribers the job changed; they read it from Postgres (the source of truth)."""
+    with contextlib.suppress(Exception):  # progress is best effort; the job must not fail on Redis
+        await resources.queue.publish(job_channel(resources, job_id), b"1")
+
+
+def _activity_json(r: Any) -> dict[str, Any]:
+    return {
+        "id": r["id"], "personId": r["person_id"], "activityTypeId": r["activity_type_id"],
+        "typeVersion": r["type_version"], "occurredAt": r["occurred_at"].isoformat(),
+        "ingestedAt": r["ingested_at"].isoformat(), "primaryValue": _json(r["primary_value"]),
+        "fields": _json(r["fields"]), "idempotencyKey": r["idempotency_key"],
+    }
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+async def publish_activities(resources: Resources, records: list[Any]) -> None:
+    """Publish freshly committed activities for `activityRecorded` subscriptions."""
+    with contextlib.suppress(Exception):
+        await resources.queue.publish(activity_channel(resources), orjson.dumps([_activity_json(r) for r in records]))
+
+
+def activity_from_json(d: dict[str, Any]) -> Activity:
+    return Activity(
+        id=d["id"], person_id=d["personId"], activity_type_id=d["activityTypeId"], type_version=d["typeVersion"],
+        occurred_at=datetime.fromisoformat(d["occurredAt"]), ingested_at=datetime.fromisoformat(d["ingestedAt"]),
+        primary_value=d["primaryValue"], fields=d["fields"], idempotency_key=d["idempotencyKey"],
+    )
+
+
+@contextlib.asynccontextmanager
+async def _subscribed(resources: Resources, channel: str) -> AsyncIterator[Any]:
+    pubsub = resources.queue.pubsub()
+    await pubsub.subscribe(channel)
+    try:
+        yield pubsub
+    finally:
+        with contextlib.suppress(Exception):
+            await pubsub.unsubscribe(channel)
+        await pubsub.aclose()
+
+
+async def job_signals(resources: Resources, job_id: uuid.UUID) -> AsyncIterator[None]:
+    """Yields once right away, then whenever the job may have changed (message or fallback poll)."""
+    async with _subscribed(resources, job_channel(resources, job_id)) as pubsub:
+        yield None
+        while True:
+            await pubsub.get_message(ignore_subscribe_messages=True, timeout=FALLBACK_POLL)
+            yield None
+
+
+async def activity_batches(resources: Resources) -> AsyncIterator[list[Activity]]:
+    """Every batch of activities the workers publish, as domain objects."""
+    async with _subscribed(resources, activity_channel(resources)) as pubsub:
+        while True:
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=FALLBACK_POLL)
+            if message is None or message.get("type") != "message":
+                continue
+            yield [activity_from_json(d) for d in orjson.loads(message["data"])]

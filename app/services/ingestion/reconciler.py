@@ -1,0 +1,77 @@
+"""Re-enqueue every unfinished job Postgres knows whenever Redis lost it or its worker died.
+
+Postgres is the source of truth; Redis only carries job ids. Run at worker start-up and periodically:
+- a QUEUED job whose arq job is missing (Redis flushed or restarted, enqueue failed) is enqueued again;
+- a RUNNING job whose advisory lock is free has no live worker (a worker holds the lock for the whole
+  run on its connection, and Postgres drops it when the worker dies). It is enqueued under a fresh arq id
+  (`ingest:<id>:<attempt>`) because arq keeps a killed job's in-progress key until its timeout expires.
+Enqueueing an extra copy is harmless: a run that cannot take the job's lock returns at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from arq.constants import result_key_prefix
+from arq.jobs import Job
+from arq.jobs import JobStatus as ArqStatus
+
+from app.services.ingestion.process import lock_key
+from app.services.queue import JobName, deserialize
+from app.services.runtime import Resources
+
+logger = logging.getLogger(__name__)
+
+_WAITING = (ArqStatus.queued, ArqStatus.deferred)
+
+
+async def reconcile(resources: Resources) -> int:
+    """Enqueue what needs it; returns how many jobs were (re-)enqueued."""
+    async with resources.db.raw() as conn:
+        jobs = await conn.fetch(
+            "SELECT id, status, attempts FROM ingestion_job WHERE status IN ('QUEUED', 'RUNNING') "
+            "ORDER BY created_at")
+        orphaned: list[tuple[uuid.UUID, int]] = []
+        queued: list[uuid.UUID] = []
+        for job in jobs:
+            if job["status"] == "QUEUED":
+                queued.append(job["id"])
+            elif await _lock_is_free(conn, job["id"]):
+                orphaned.append((job["id"], job["attempts"]))
+    count = 0
+    for job_id in queued:
+        count += await _ensure(resources, job_id, f"ingest:{job_id}")
+    for job_id, attempts in orphaned:
+        if await _status(resources, f"ingest:{job_id}") in _WAITING:
+            continue  # an arq retry is already scheduled
+        count += await _ensure(resources, job_id, f"ingest:{job_id}:{attempts}")
+    if count:
+        logger.info("reconciler enqueued %d ingestion job(s)", count)
+    return count
+
+
+async def _lock_is_free(conn: Any, job_id: uuid.UUID) -> bool:
+    key = lock_key(job_id)
+    if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
+        return False
+    await conn.execute("SELECT pg_advisory_unlock($1)", key)
+    return True
+
+
+async def _status(resources: Resources, arq_id: str) -> ArqStatus:
+    job = Job(arq_id, resources.queue, _queue_name=resources.settings.arq_queue_name, _deserializer=deserialize)
+    status: ArqStatus = await job.status()
+    return status
+
+
+async def _ensure(resources: Resources, job_id: uuid.UUID, arq_id: str) -> int:
+    status = await _status(resources, arq_id)
+    if status in (*_WAITING, ArqStatus.in_progress):
+        return 0
+    if status is ArqStatus.complete:
+        await resources.queue.delete(result_key_prefix + arq_id)  # a finished run of an unfinished job
+    job = await resources.queue.enqueue_job(
+        JobName.INGEST, str(job_id), _job_id=arq_id, _queue_name=resources.settings.arq_queue_name)
+    return 1 if job is not None else 0

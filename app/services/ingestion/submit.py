@@ -1,0 +1,140 @@
+"""Create an ingestion job: job row + payload chunks in one transaction, then enqueue it after commit."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from app.domain.errors import DomainError, ErrorCode
+from app.domain.ingestion import IngestionJob, JobSource, JobStatus, RawRow, SourceFormat, encode_chunk
+from app.services.ingestion.jobs import fetch_job
+from app.services.queue import enqueue_ingestion
+from app.services.runtime import Resources
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What the caller asked for; rows come separately (a list, an upload stream or old rejections)."""
+
+    source: JobSource
+    format: SourceFormat
+    activity_type: str | None = None
+    dry_run: bool = False
+    create_missing_persons: bool = False
+    idempotency_key: str | None = None
+    created_by: str | None = None
+    filename: str | None = None
+    replay_of: uuid.UUID | None = None
+
+
+class JobDraft:
+    """A job being written inside one transaction; `existing` is set when the idempotency key was used."""
+
+    def __init__(self, conn: Any, job_id: uuid.UUID, chunk_rows: int, max_rows: int) -> None:
+        self.conn = conn
+        self.id = job_id
+        self.existing: IngestionJob | None = None
+        self.header: list[str] | None = None
+        self.total_bytes = 0
+        self.rows = 0
+        self._chunk: list[RawRow] = []
+        self._chunk_rows = chunk_rows
+        self._max_rows = max_rows
+        self._seq = 0
+
+    async def add(self, row: RawRow) -> None:
+        self.rows += 1
+        if self.rows > self._max_rows:
+            raise DomainError.of(ErrorCode.PAYLOAD_TOO_LARGE,
+                                 f"More than {self._max_rows} rows (maxUploadRows).", "file")
+        self._chunk.append(row)
+        if len(self._chunk) >= self._chunk_rows:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._chunk:
+            return
+        await self.conn.execute(
+            "INSERT INTO ingestion_chunk (job_id, seq, first_row, row_count, data) VALUES ($1, $2, $3, $4, $5)",
+            self.id, self._seq, self._chunk[0].number, len(self._chunk), encode_chunk(self._chunk),
+        )
+        self._seq += 1
+        self._chunk = []
+
+    @property
+    def chunk_count(self) -> int:
+        return self._seq
+
+
+@contextlib.asynccontextmanager
+async def new_job(resources: Resources, spec: JobSpec) -> AsyncIterator[JobDraft]:
+    """Open a job; add rows to the draft; on exit commit and enqueue. A reused idempotency key yields
+    a draft whose `existing` job is returned instead (the caller should skip reading its payload)."""
+    limits = resources.settings.limits
+    job_id = uuid.uuid4()
+    async with resources.db.raw() as conn, conn.transaction():
+        draft = JobDraft(conn, job_id, limits.chunk_rows, limits.max_upload_rows)
+        inserted = await conn.fetchval(
+            "INSERT INTO ingestion_job (id, idempotency_key, source, format, activity_type, status, dry_run, "
+            "create_missing_persons, replay_of, filename, created_by) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
+            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            job_id, spec.idempotency_key, spec.source.value, spec.format.value, spec.activity_type,
+            JobStatus.QUEUED.value, spec.dry_run, spec.create_missing_persons, spec.replay_of, spec.filename,
+            spec.created_by,
+        )
+        if inserted is None:  # the key is taken: nothing was written, the (empty) transaction commits
+            draft.existing = await _by_key(conn, spec.idempotency_key)
+            yield draft
+            return
+        yield draft
+        await draft.flush()
+        await conn.execute(
+            "UPDATE ingestion_job SET header = $2, total_rows = $3, total_bytes = $4, chunk_count = $5 "
+            "WHERE id = $1",
+            job_id, draft.header, draft.rows, draft.total_bytes, draft.chunk_count,
+        )
+    await enqueue(resources, job_id)
+
+
+async def _by_key(conn: Any, key: str | None) -> IngestionJob:
+    record = await conn.fetchval("SELECT id FROM ingestion_job WHERE idempotency_key = $1", key)
+    job = await fetch_job(conn, record)
+    assert job is not None
+    return job
+
+
+async def enqueue(resources: Resources, job_id: uuid.UUID) -> None:
+    """Hand the job to the workers. If Redis is down the job stays QUEUED and the reconciler enqueues it."""
+    try:
+        await enqueue_ingestion(resources.queue, resources.settings, str(job_id))
+    except Exception:  # Redis is only a transport; Postgres already has the job
+        logger.warning("could not enqueue ingestion job %s; the reconciler will", job_id, exc_info=True)
+
+
+async def submit_objects(resources: Resources, spec: JobSpec, activities: Iterable[dict[str, Any]]) -> IngestionJob:
+    """An inline batch (recordActivities): each activity becomes one JSONL row, numbered from 1."""
+    async with new_job(resources, spec) as draft:
+        if draft.existing is None:
+            for number, activity in enumerate(activities, start=1):
+                data = orjson.dumps(activity)
+                draft.total_bytes += len(data)
+                await draft.add(RawRow(number, data))
+    return await _result(resources, draft)
+
+
+async def _result(resources: Resources, draft: JobDraft) -> IngestionJob:
+    if draft.existing is not None:
+        return draft.existing
+    async with resources.db.raw() as conn:
+        job = await fetch_job(conn, draft.id)
+    assert job is not None
+    return job

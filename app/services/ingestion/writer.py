@@ -1,0 +1,123 @@
+"""Write one chunk's accepted rows: COPY into a temp staging table, INSERT ... ON CONFLICT DO NOTHING,
+then tell duplicates (same idempotency key, same payload) from conflicts (same key, other payload)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+STAGE_COLUMNS = ("row_number", "person_id", "occurred_at", "activity_type_id", "type_version", "primary_value",
+                 "fields", "idempotency_key", "payload_hash")
+STAGE_DDL = (
+    "CREATE TEMP TABLE IF NOT EXISTS ingest_stage (row_number bigint, person_id bigint, occurred_at timestamptz, "
+    "activity_type_id integer, type_version integer, primary_value jsonb, fields jsonb, idempotency_key text, "
+    "payload_hash bytea) ON COMMIT DELETE ROWS"
+)
+INSERT_SQL = (
+    "WITH ins AS (INSERT INTO activity (person_id, occurred_at, activity_type_id, type_version, primary_value, "
+    "fields, idempotency_key, payload_hash, job_id) "
+    "SELECT person_id, occurred_at, activity_type_id, type_version, primary_value, fields, idempotency_key, "
+    "payload_hash, $1 FROM ingest_stage ORDER BY row_number ON CONFLICT DO NOTHING "
+    "RETURNING id, person_id, occurred_at, activity_type_id, type_version, primary_value, fields, "
+    "idempotency_key, payload_hash, ingested_at) "
+)
+INSERT_KEYED = INSERT_SQL + "SELECT person_id, activity_type_id, idempotency_key, payload_hash FROM ins " \
+    "WHERE idempotency_key IS NOT NULL"
+INSERT_ALL = INSERT_SQL + "SELECT * FROM ins"
+EXISTING_SQL = (
+    "SELECT a.person_id, a.activity_type_id, a.idempotency_key, a.payload_hash FROM activity a "
+    "JOIN unnest($1::bigint[], $2::int[], $3::text[]) AS k(p, t, key) "
+    "ON a.person_id = k.p AND a.activity_type_id = k.t AND a.idempotency_key = k.key"
+)
+
+Key = tuple[int, int, str]
+
+
+@dataclass(slots=True)
+class StagedRow:
+    """A validated row with its person resolved; JSON values are pre-serialised text."""
+
+    row_number: int
+    person_id: int
+    occurred_at: datetime
+    activity_type_id: int
+    type_version: int
+    primary_value: str | None
+    fields: str
+    idempotency_key: str | None
+    payload_hash: bytes
+
+    def record(self) -> tuple[Any, ...]:
+        return (self.row_number, self.person_id, self.occurred_at, self.activity_type_id, self.type_version,
+                self.primary_value, self.fields, self.idempotency_key, self.payload_hash)
+
+    @property
+    def key(self) -> Key | None:
+        if self.idempotency_key is None:
+            return None
+        return (self.person_id, self.activity_type_id, self.idempotency_key)
+
+
+@dataclass(slots=True)
+class WriteResult:
+    accepted: int
+    duplicates: list[StagedRow]
+    conflicts: list[StagedRow]
+    inserted: list[Any]  # full activity records, only when asked for (live timelines)
+
+
+async def write_rows(
+    conn: Any, job_id: uuid.UUID, rows: list[StagedRow], *, dry_run: bool, return_rows: bool
+) -> WriteResult:
+    """Insert `rows` (or, for a dry run, only classify them) inside the caller's transaction."""
+    keyed = [r for r in rows if r.idempotency_key is not None]
+    inserted_records: list[Any] = []
+    if dry_run:
+        known = await _existing(conn, keyed)
+        claimed: dict[Key, bytes] = {}
+    else:
+        if rows:
+            await conn.copy_records_to_table("ingest_stage", records=[r.record() for r in rows],
+                                             columns=STAGE_COLUMNS)
+            if return_rows:
+                inserted_records = await conn.fetch(INSERT_ALL, job_id)
+                returned = [r for r in inserted_records if r["idempotency_key"] is not None]
+            else:
+                returned = await conn.fetch(INSERT_KEYED, job_id)
+        else:
+            returned = []
+        claimed = {(r["person_id"], r["activity_type_id"], r["idempotency_key"]): r["payload_hash"] for r in returned}
+        known = {}
+    accepted = len(rows) - len(keyed)
+    pending: list[StagedRow] = []
+    for row in sorted(keyed, key=lambda r: r.row_number):
+        key = row.key
+        assert key is not None
+        if dry_run and key not in known and key not in claimed:
+            claimed[key] = row.payload_hash  # first in this dry run: would be inserted
+            accepted += 1
+        elif not dry_run and claimed.get(key) == row.payload_hash:
+            del claimed[key]  # the row our INSERT stored
+            accepted += 1
+        else:
+            pending.append(row)
+    if pending and not dry_run:
+        known = await _existing(conn, pending)
+    duplicates: list[StagedRow] = []
+    conflicts: list[StagedRow] = []
+    for row in pending:
+        key = row.key
+        assert key is not None
+        stored = known.get(key, claimed.get(key) if dry_run else None)
+        (duplicates if stored == row.payload_hash else conflicts).append(row)
+    return WriteResult(accepted, duplicates, conflicts, inserted_records)
+
+
+async def _existing(conn: Any, rows: list[StagedRow]) -> dict[Key, bytes]:
+    if not rows:
+        return {}
+    found = await conn.fetch(EXISTING_SQL, [r.person_id for r in rows], [r.activity_type_id for r in rows],
+                             [r.idempotency_key for r in rows])
+    return {(r["person_id"], r["activity_type_id"], r["idempotency_key"]): r["payload_hash"] for r in found}

@@ -1,0 +1,75 @@
+"""arq adapters for ingestion: run one job, reconcile the queue with Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+
+import asyncpg
+from arq import Retry
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import DBAPIError
+
+from app.logs import job_id_var
+from app.services.ingestion import process, reconciler
+from workers.context import WorkerContext
+
+logger = logging.getLogger(__name__)
+
+MAX_TRIES = 12
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,  # includes ConnectionError: the server went away or refused us
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated) or is_transient(exc.orig or Exception())
+    cause = getattr(exc, "__cause__", None)
+    return isinstance(exc, TRANSIENT) or (cause is not None and isinstance(cause, TRANSIENT))
+
+
+def backoff(job_try: int) -> float:
+    """1, 2, 4, 8 s ... capped at 15 s."""
+    return float(min(15, 2 ** max(0, job_try - 1)))
+
+
+async def ingest(ctx: WorkerContext, job_id: str) -> str:
+    """Run one ingestion job; transient database/Redis failures retry with backoff from the checkpoint."""
+    job_id_var.set(job_id)
+    resources = ctx["resources"]
+    try:
+        return await process.run_job(resources, uuid.UUID(job_id))
+    except Exception as exc:
+        if is_transient(exc):
+            delay = backoff(ctx.get("job_try", 1))
+            logger.warning("ingestion job %s: transient error (%s); retrying in %.0fs", job_id, exc, delay)
+            raise Retry(defer=delay) from exc
+        logger.exception("ingestion job %s failed", job_id)
+        async with resources.db.raw() as conn:
+            await process.fail_job(conn, uuid.UUID(job_id), f"internal error: {type(exc).__name__}")
+        raise
+
+
+async def reconcile(ctx: WorkerContext) -> int:
+    """Cron and start-up: re-enqueue jobs Redis lost or whose worker died."""
+    try:
+        return await reconciler.reconcile(ctx["resources"])
+    except Exception as exc:
+        if is_transient(exc):
+            logger.warning("reconciler: stores unavailable (%s); next run will retry", exc)
+            return 0
+        raise
