@@ -67,7 +67,8 @@ async def client(settings: Settings, resources: Resources) -> AsyncIterator[http
     await insert_key(resources, token=ADMIN_TOKEN, key_id=ADMIN_KEY_ID, name="test admin")
     app = create_app(settings, resources=resources)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", headers=bearer(ADMIN_TOKEN)) as http:
+    base_url, headers = "http://testserver", bearer(ADMIN_TOKEN)
+    async with httpx.AsyncClient(transport=transport, base_url=base_url, headers=headers) as http:
         yield http
 
 

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+
 from app.api.auth import prepare_access
 from app.api.hardening import security_extensions
 from app.api.request_guard import RequestGuard
@@ -99,7 +100,13 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "POST", "OPTIONS"],
-                allow_headers=["authorization", "content-type", "x-request-id", "apollo-require-preflight", "x-apollo-operation-name"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "x-request-id",
+                    "apollo-require-preflight",
+                    "x-apollo-operation-name",
+                ],
             )
         )
     # Inside CORS so its refusals (413, CSRF) still carry CORS headers the browser can read.

@@ -65,7 +65,7 @@ class _Walk:
 
 def _page_size(node: FieldNode, definition: GraphQLField, walk: _Walk) -> int:
     """The requested `first`/`last` (literal or variable), else the field's default, else the page cap."""
-    for argument in node.arguments:
+    for argument in node.arguments or ():
         if argument.name.value not in PAGE_ARGUMENTS:
             continue
         value = argument.value
@@ -85,8 +85,10 @@ def _page_size(node: FieldNode, definition: GraphQLField, walk: _Walk) -> int:
 
 def _is_connection(definition: GraphQLField) -> bool:
     named = get_named_type(definition.type)
-    return any(a in definition.args for a in PAGE_ARGUMENTS) and isinstance(named, GraphQLObjectType) and (
-        "edges" in named.fields or "nodes" in named.fields
+    return (
+        any(a in definition.args for a in PAGE_ARGUMENTS)
+        and isinstance(named, GraphQLObjectType)
+        and ("edges" in named.fields or "nodes" in named.fields)
     )
 
 
@@ -107,7 +109,9 @@ def _cost(selection_set: SelectionSetNode | None, parent: GraphQLNamedType | Non
             definition = fields.get(selection.name.value)
             child_type = get_named_type(definition.type) if definition else None
             child = _cost(selection.selection_set, child_type, walk)
-            total += child * (_page_size(selection, definition, walk) if definition and _is_connection(definition) else 1)
+            total += child * (
+                _page_size(selection, definition, walk) if definition and _is_connection(definition) else 1
+            )
         elif isinstance(selection, InlineFragmentNode):
             condition = selection.type_condition
             target = walk.schema.get_type(condition.name.value) if condition else parent

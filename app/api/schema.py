@@ -9,10 +9,15 @@ import strawberry
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
+from app.api.access.mutations import AccessMutations
+from app.api.access.queries import AccessQueries
+from app.api.activities.queries import ActivityQueries
+from app.api.persons.mutations import PersonMutations
+from app.api.persons.queries import PersonQueries
 from app.api.system import SystemQueries
 
-QUERY_MIXINS: tuple[type, ...] = (SystemQueries,)
-MUTATION_MIXINS: tuple[type, ...] = ()
+QUERY_MIXINS: tuple[type, ...] = (SystemQueries, AccessQueries, PersonQueries, ActivityQueries)
+MUTATION_MIXINS: tuple[type, ...] = (AccessMutations, PersonMutations,)
 SUBSCRIPTION_MIXINS: tuple[type, ...] = ()
 
 

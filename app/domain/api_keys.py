@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from app.domain.access import Principal, Scope
 from app.domain.errors import DomainError, ErrorCode, Issue
@@ -18,6 +20,7 @@ PREFIX_LENGTH = 12
 MIN_TOKEN_LENGTH = 24
 MAX_TOKEN_LENGTH = 256
 MAX_NAME_LENGTH = 100
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +111,22 @@ def validate_name(name: str, field: str = "name") -> str:
     if len(cleaned) > MAX_NAME_LENGTH:
         raise DomainError.of(ErrorCode.TOO_LONG, f"Names are at most {MAX_NAME_LENGTH} characters.", field)
     return cleaned
+
+
+def encode_cursor(created_at: datetime, key_id: uuid.UUID) -> str:
+    """Opaque keyset cursor for the key list (newest first on created_at, then id)."""
+    micros = (created_at - _EPOCH) // timedelta(microseconds=1)
+    return base64.urlsafe_b64encode(f"k1:{micros}:{key_id.hex}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, field: str = "after") -> tuple[datetime, uuid.UUID]:
+    try:
+        text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")).decode("ascii")
+        kind, micros, hex_id = text.split(":")
+        if kind != "k1":
+            raise ValueError(kind)
+        return _EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(hex=hex_id)
+    except (ValueError, OverflowError, UnicodeError, binascii.Error) as exc:
+        raise DomainError.of(
+            ErrorCode.INVALID_CURSOR, "Malformed cursor: pass a cursor this API returned.", field
+        ) from exc

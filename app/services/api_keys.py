@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, or_, tuple_, update
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.engine import Database
@@ -67,9 +67,7 @@ def _to_domain(row: ApiKeyRow) -> ApiKey:
     )
 
 
-async def create_key(
-    db: Database, actor: Principal, name: str, scope_names: Iterable[str]
-) -> tuple[ApiKey, str]:
+async def create_key(db: Database, actor: Principal, name: str, scope_names: Iterable[str]) -> tuple[ApiKey, str]:
     """Create a key; returns it and its secret token, which is never retrievable again."""
     clean_name = keys.validate_name(name)
     scopes = keys.parse_scopes(scope_names)
@@ -83,9 +81,7 @@ async def create_key(
     )
     async with db.session() as session, session.begin():
         session.add(row)
-        await audit.record(
-            session, actor, "api_key.create", str(row.id), {"name": clean_name, "scopes": row.scopes}
-        )
+        await audit.record(session, actor, "api_key.create", str(row.id), {"name": clean_name, "scopes": row.scopes})
         await session.flush()
         await session.refresh(row)
     return _to_domain(row), secret.token
@@ -98,7 +94,8 @@ async def ensure_key(db: Database, token: str, name: str, scopes: Iterable[Scope
     """
     if not keys.plausible_token(token):
         raise DomainError.of(
-            ErrorCode.TOO_SHORT, f"Keys are {keys.MIN_TOKEN_LENGTH}..{keys.MAX_TOKEN_LENGTH} printable ASCII characters."
+            ErrorCode.TOO_SHORT,
+            f"Keys are {keys.MIN_TOKEN_LENGTH}..{keys.MAX_TOKEN_LENGTH} printable ASCII characters.",
         )
     token_hash = keys.hash_token(token)
     async with db.session() as session, session.begin():
@@ -122,11 +119,11 @@ async def list_keys(
     db: Database, first: int, after: tuple[datetime, uuid.UUID] | None = None, include_revoked: bool = True
 ) -> list[ApiKey]:
     """Keys newest first, keyset-paginated on (created_at, id); fetches `first` rows."""
-    query = select(ApiKeyRow).order_by(ApiKeyRow.created_at.desc(), ApiKeyRow.id.desc()).limit(first)  # type: ignore[union-attr]
+    query = select(ApiKeyRow).order_by(col(ApiKeyRow.created_at).desc(), col(ApiKeyRow.id).desc()).limit(first)
     if after is not None:
         query = query.where(tuple_(ApiKeyRow.created_at, ApiKeyRow.id) < tuple_(*after))
     if not include_revoked:
-        query = query.where(ApiKeyRow.revoked_at.is_(None))  # type: ignore[union-attr]
+        query = query.where(col(ApiKeyRow.revoked_at).is_(None))
     async with db.session() as session:
         rows = (await session.exec(query)).all()
     return [_to_domain(r) for r in rows]
@@ -140,7 +137,7 @@ async def get_key(db: Database, key_id: uuid.UUID) -> ApiKey | None:
 
 async def count_active_keys(db: Database) -> int:
     async with db.session() as session:
-        count = (await session.exec(select(func.count()).where(ApiKeyRow.revoked_at.is_(None)))).one()  # type: ignore[union-attr]
+        count = (await session.exec(select(func.count()).where(col(ApiKeyRow.revoked_at).is_(None)))).one()
     return int(count)
 
 
@@ -187,7 +184,7 @@ async def _lookup(db: Database, token: str, token_hash: bytes) -> Principal | No
         await session.exec(
             update(ApiKeyRow)
             .where(ApiKeyRow.id == row.id)  # type: ignore[arg-type]
-            .where(or_(ApiKeyRow.last_used_at.is_(None), ApiKeyRow.last_used_at < stale))  # type: ignore[union-attr,operator]
+            .where(or_(col(ApiKeyRow.last_used_at).is_(None), col(ApiKeyRow.last_used_at) < stale))
             .values(last_used_at=func.now())
             .execution_options(synchronize_session=False)
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, text
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.tables import IngestionJobRow
@@ -15,8 +15,8 @@ ACTIVE_STATUSES = ("QUEUED", "RUNNING")
 
 async def active_ingestions(session: AsyncSession, principal: Principal) -> int:
     query = select(func.count()).where(
-        IngestionJobRow.created_by == principal.id,  # type: ignore[arg-type]
-        IngestionJobRow.status.in_(ACTIVE_STATUSES),  # type: ignore[attr-defined]
+        col(IngestionJobRow.created_by) == principal.id,
+        col(IngestionJobRow.status).in_(ACTIVE_STATUSES),
     )
     return int((await session.exec(query)).one())
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from redis.asyncio import Redis
 
@@ -49,7 +48,7 @@ class Decision:
 class RateLimiter:
     """Token bucket per principal id; `per_minute <= 0` disables limiting."""
 
-    def __init__(self, redis: Redis[Any] | Any, prefix: str, per_minute: int) -> None:
+    def __init__(self, redis: Redis, prefix: str, per_minute: int) -> None:
         self.redis = redis
         self.prefix = prefix
         self.per_minute = per_minute

@@ -1,0 +1,109 @@
+"""Access queries: `viewer` (any key), `apiKeys` and `auditLog` (keys:admin)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.relay import PageInfo
+
+from app.api.access.types import (
+    ApiKey,
+    ApiKeyConnection,
+    ApiKeyEdge,
+    AuditLogConnection,
+    AuditLogEdge,
+    AuditLogEntry,
+    Viewer,
+)
+from app.api.context import Info
+from app.api.permissions import AccessDenied, require
+from app.domain import api_keys as key_domain
+from app.domain.access import Scope
+from app.domain.cursors import decode_id_cursor, encode_id_cursor
+from app.domain.errors import DomainError, ErrorCode
+from app.services import api_keys, audit
+
+DEFAULT_PAGE = 50
+
+
+def page_size(info: Info, first: int | None) -> int:
+    """`first`, defaulted and capped at limits.max_page_size; negative is a request error."""
+    cap = info.context.settings.limits.max_page_size
+    if first is None:
+        return min(DEFAULT_PAGE, cap)
+    if first < 0:
+        raise GraphQLError("`first` must be zero or more.", extensions={"code": ErrorCode.OUT_OF_RANGE.value})
+    return min(first, cap)
+
+
+def _request_error(error: DomainError) -> GraphQLError:
+    issue = error.issues[0]
+    return GraphQLError(issue.message, extensions={"code": issue.code.value, "field": issue.field})
+
+
+@strawberry.type
+class AccessQueries:
+    @strawberry.field(description="The caller: its key id, name and scopes. Needs any valid key.")
+    def viewer(self, info: Info) -> Viewer:
+        principal = info.context.principal
+        if principal is None:
+            raise AccessDenied(ErrorCode.UNAUTHENTICATED, "Authentication required.")
+        return Viewer.from_principal(principal)
+
+    @strawberry.field(description="API keys, newest first. Needs keys:admin.")
+    async def api_keys(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size (default 50, capped).")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor from a previous page.")] = None,
+        include_revoked: Annotated[bool, strawberry.argument(description="Also list revoked keys.")] = True,
+    ) -> ApiKeyConnection:
+        require(info, Scope.KEYS_ADMIN)
+        size = page_size(info, first)
+        try:
+            position = key_domain.decode_cursor(after) if after else None
+        except DomainError as error:
+            raise _request_error(error) from None
+        keys = await api_keys.list_keys(info.context.resources.db, size + 1, position, include_revoked)
+        edges = [
+            ApiKeyEdge(cursor=key_domain.encode_cursor(k.created_at, k.id), node=ApiKey.from_domain(k))
+            for k in keys[:size]
+        ]
+        return ApiKeyConnection(edges=edges, page_info=_page_info(edges, len(keys) > size, after is not None))
+
+    @strawberry.field(
+        description="Admin actions (type changes, key changes, person erasure), newest first. Needs keys:admin."
+    )
+    async def audit_log(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size (default 50, capped).")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor from a previous page.")] = None,
+        action: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Only this action (`api_key.revoke`), or all under a prefix ending in `.` (`api_key.`)."
+            ),
+        ] = None,
+    ) -> AuditLogConnection:
+        require(info, Scope.KEYS_ADMIN)
+        size = page_size(info, first)
+        try:
+            before_id = decode_id_cursor(after) if after else None
+        except DomainError as error:
+            raise _request_error(error) from None
+        async with info.context.resources.db.session() as session:
+            entries = await audit.list_entries(session, size + 1, before_id, action)
+        edges = [AuditLogEdge(cursor=encode_id_cursor(e.id), node=AuditLogEntry.from_domain(e)) for e in entries[:size]]
+        return AuditLogConnection(edges=edges, page_info=_page_info(edges, len(entries) > size, after is not None))
+
+
+def _page_info(edges: list[ApiKeyEdge] | list[AuditLogEdge], has_next: bool, has_previous: bool) -> PageInfo:
+    return PageInfo(
+        has_next_page=has_next,
+        has_previous_page=has_previous,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
