@@ -9,6 +9,7 @@ if TYPE_CHECKING:
     from strawberry.dataloader import DataLoader
 
     from app.api.registry.types import ActivityType
+    from app.domain.activities import Person
     from app.services.runtime import Resources
 
 
@@ -24,3 +25,15 @@ class Loaders:
         from app.api.registry.loaders import activity_type_loader
 
         return activity_type_loader(self.resources)
+
+    @cached_property
+    def person_by_id(self) -> DataLoader[int, Person | None]:
+        """Persons by id (domain objects), for Activity.person."""
+        from strawberry.dataloader import DataLoader
+
+        from app.services.persons import load_by_ids
+
+        async def batch(ids: list[int]) -> list[Person | None]:
+            return await load_by_ids(self.resources, ids)
+
+        return DataLoader(load_fn=batch)

@@ -1,0 +1,30 @@
+"""Typed errors for bad query arguments: a top-level GraphQL error with a code, a field and every issue."""
+
+from __future__ import annotations
+
+from graphql import GraphQLError
+
+from app.domain.errors import DomainError, ErrorCode
+
+_PASS_THROUGH = {ErrorCode.INVALID_CURSOR, ErrorCode.LIMIT_EXCEEDED}
+
+
+class QueryInputError(GraphQLError):
+    """Queries have no payload type, so refusals surface as errors with `extensions`:
+
+    `code` (INVALID_FILTER, INVALID_CURSOR, LIMIT_EXCEEDED or INVALID), `field` (camelCase argument path,
+    e.g. `filter.where.0.op`) and `issues` (every problem as {code, field, message}). Never masked.
+    """
+
+    def __init__(self, error: DomainError) -> None:
+        first = error.issues[0]
+        if first.code in _PASS_THROUGH:
+            code = first.code
+        elif (first.field or "").startswith("filter"):
+            code = ErrorCode.INVALID_FILTER
+        else:
+            code = ErrorCode.INVALID
+        super().__init__(
+            "; ".join(f"{i.field}: {i.message}" if i.field else i.message for i in error.issues),
+            extensions={"code": code.value, "field": first.field, "issues": [i.as_dict() for i in error.issues]},
+        )

@@ -1,0 +1,59 @@
+"""Building activity connections: edges with keyset cursors, page info, per-request type definitions."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from strawberry.relay import PageInfo
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
+
+from app.api.activities.types import Activity, ActivityConnection, ActivityEdge
+from app.api.context import Info
+from app.domain.cursors import encode_activity_cursor
+from app.services import timelines
+
+
+def activity_connection(page: timelines.ActivityPage) -> ActivityConnection:
+    edges = [
+        ActivityEdge(cursor=encode_activity_cursor(a.occurred_at, a.id), node=Activity.from_domain(a))
+        for a in page.items
+    ]
+    return ActivityConnection(
+        edges=edges,
+        page_info=PageInfo(
+            has_next_page=page.has_next_page,
+            has_previous_page=page.has_previous_page,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        sync_watermark=page.sync_watermark,
+        counter=page.count,
+    )
+
+
+def cached_definitions(info: Info) -> Callable[[], Awaitable[timelines.Definitions]]:
+    """Live type definitions, read at most once per request (many timelines may share them)."""
+
+    async def load() -> timelines.Definitions:
+        extra = info.context.extra
+        if "live_definitions" not in extra:
+            extra["live_definitions"] = await timelines.live_definitions(info.context.resources)
+        found: timelines.Definitions = extra["live_definitions"]
+        return found
+
+    return load
+
+
+def wants(info: Info, name: str) -> bool:
+    """Whether the current field's selection asks for `name` (directly or through fragments)."""
+
+    def walk(selections: list[Any]) -> bool:
+        for s in selections:
+            if isinstance(s, SelectedField) and s.name == name:
+                return True
+            if isinstance(s, FragmentSpread | InlineFragment) and walk(s.selections):
+                return True
+        return False
+
+    return any(walk(field.selections) for field in info.selected_fields)

@@ -1,0 +1,48 @@
+"""The cross-person activity search (`activities`), a smart-list-like query over all timelines."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from app.api.activities.errors import QueryInputError
+from app.api.activities.inputs import ActivitySearch
+from app.api.activities.paging import activity_connection, cached_definitions, wants
+from app.api.activities.types import ActivityConnection
+from app.api.context import Info
+from app.api.permissions import require
+from app.domain.access import Scope
+from app.domain.errors import DomainError
+from app.services import timelines
+
+
+@strawberry.type
+class ActivityQueries:
+    @strawberry.field(
+        description=(
+            "Activities of all (or some) persons matching `filter`, newest first, keyset-paginated "
+            "forward (first/after). `totalCount` counts all matches."
+        )
+    )
+    async def activities(
+        self,
+        info: Info,
+        filter: Annotated[ActivitySearch, strawberry.argument(description="Which activities (and persons).")],
+        first: Annotated[int | None, strawberry.argument(description="Page size (capped).")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor: start after this activity.")] = None,
+    ) -> ActivityConnection:
+        require(info, Scope.READ)
+        try:
+            search = filter.to_domain()
+            page = await timelines.read_page(
+                info.context.resources,
+                timelines.search_scope(search),
+                search,
+                timelines.PageArgs(first=first, after=after),
+                definitions=cached_definitions(info),
+                watermark=wants(info, "syncWatermark"),
+            )
+        except DomainError as error:
+            raise QueryInputError(error) from None
+        return activity_connection(page)

@@ -1,0 +1,115 @@
+"""Person mutations: batch upsert (per-item results) and GDPR erasure."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from app.api.context import Info
+from app.api.errors import UserError, user_errors
+from app.api.permissions import require
+from app.api.persons.inputs import PersonInput
+from app.api.persons.types import Person
+from app.domain.access import Scope
+from app.domain.errors import DomainError, ErrorCode
+from app.services import persons
+from app.services.persons import PersonUpsert, UpsertResult
+
+
+@strawberry.type(description="The outcome of one input item, in input order.")
+class PersonUpsertResult:
+    person: Person | None = strawberry.field(description="The created or updated person; null on errors.")
+    created: bool = strawberry.field(description="True when this item created a new person.")
+    errors: list[UserError] = strawberry.field(description="Why this item was not applied.")
+
+
+@strawberry.type(description="Result of upsertPersons.")
+class UpsertPersonsPayload:
+    results: list[PersonUpsertResult] = strawberry.field(description="One result per input item, in input order.")
+    errors: list[UserError] = strawberry.field(description="Failures of the whole call (e.g. too many items).")
+
+
+@strawberry.type(description="Result of deletePerson.")
+class DeletePersonPayload:
+    deleted_person_id: strawberry.ID | None = strawberry.field(description="Id of the erased person.")
+    activities_deleted: int = strawberry.field(description="How many of their activities were deleted.")
+    rejections_deleted: int = strawberry.field(description="Rejected ingestion rows naming them that were deleted.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was deleted (e.g. NOT_FOUND).")
+
+
+def _result(r: UpsertResult) -> PersonUpsertResult:
+    person = Person.from_domain(r.person) if r.person is not None else None
+    return PersonUpsertResult(person=person, created=r.created, errors=user_errors(r.issues))
+
+
+@strawberry.type
+class PersonMutations:
+    @strawberry.mutation(
+        description=(
+            "Create or update persons in one transaction (at most limits.maxPersonsPerUpsert). Each item "
+            "is matched by id, else by email (case-insensitive) or externalId; unmatched items are created."
+        )
+    )
+    async def upsert_persons(
+        self,
+        info: Info,
+        persons: Annotated[list[PersonInput], strawberry.argument(description="Persons to upsert.")],
+    ) -> UpsertPersonsPayload:
+        require(info, Scope.ACTIVITIES_WRITE)
+        cap = info.context.settings.limits.max_persons_per_upsert
+        if len(persons) > cap:
+            error = DomainError.of(ErrorCode.LIMIT_EXCEEDED, f"At most {cap} persons per call.", "persons")
+            return UpsertPersonsPayload(results=[], errors=user_errors(error))
+        parsed: list[PersonUpsert | DomainError] = []
+        for n, item in enumerate(persons):
+            try:
+                parsed.append(item.to_domain(f"persons.{n}"))
+            except DomainError as error:
+                parsed.append(error)
+        valid = [p for p in parsed if isinstance(p, PersonUpsert)]
+        try:
+            done = iter(await _upsert(info, valid))
+        except DomainError as error:
+            return UpsertPersonsPayload(results=[], errors=user_errors(error))
+        results = [
+            _result(UpsertResult(issues=p.issues)) if isinstance(p, DomainError) else _result(next(done))
+            for p in parsed
+        ]
+        return UpsertPersonsPayload(results=results, errors=[])
+
+    @strawberry.mutation(
+        description=(
+            "GDPR erasure: delete the person, all their activities and the rejected ingestion rows that name "
+            "them, in one transaction recorded in the audit log. Needs the types:admin scope."
+        )
+    )
+    async def delete_person(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="Id of the person to erase.")],
+    ) -> DeletePersonPayload:
+        principal = require(info, Scope.TYPES_ADMIN)
+        try:
+            erased = await persons.erase(info.context.resources, principal, int(id))
+        except (DomainError, ValueError) as error:
+            issues = (
+                error
+                if isinstance(error, DomainError)
+                else DomainError.of(ErrorCode.NOT_FOUND, "No such person.", "id")
+            )
+            return DeletePersonPayload(
+                deleted_person_id=None, activities_deleted=0, rejections_deleted=0, errors=user_errors(issues)
+            )
+        return DeletePersonPayload(
+            deleted_person_id=strawberry.ID(str(erased.person_id)),
+            activities_deleted=erased.activities_deleted,
+            rejections_deleted=erased.rejections_deleted,
+            errors=[],
+        )
+
+
+async def _upsert(info: Info, items: list[PersonUpsert]) -> list[UpsertResult]:
+    if not items:
+        return []
+    return await persons.upsert(info.context.resources, items)

@@ -1,0 +1,75 @@
+"""Person queries: one person by id, email or external id; a searchable, keyset-paginated list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.relay import PageInfo
+
+from app.api.activities.errors import QueryInputError
+from app.api.context import Info
+from app.api.permissions import require
+from app.api.persons.types import Person, PersonConnection, PersonEdge
+from app.domain.access import Scope
+from app.domain.cursors import encode_id_cursor
+from app.domain.errors import DomainError, ErrorCode
+from app.services import persons
+
+
+def _person_id(raw: strawberry.ID | None) -> int | None:
+    if raw is None:
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise QueryInputError(DomainError.of(ErrorCode.INVALID, "Not a person id.", "id")) from None
+
+
+@strawberry.type
+class PersonQueries:
+    @strawberry.field(description="One person, by exactly one of id, email (case-insensitive) or externalId.")
+    async def person(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID | None, strawberry.argument(description="Internal id.")] = None,
+        email: Annotated[str | None, strawberry.argument(description="Email, case-insensitive.")] = None,
+        external_id: Annotated[str | None, strawberry.argument(description="External id.")] = None,
+    ) -> Person | None:
+        require(info, Scope.READ)
+        try:
+            found = await persons.get(
+                info.context.resources, person_id=_person_id(id), email=email, external_id=external_id
+            )
+        except DomainError as error:
+            raise QueryInputError(error) from None
+        return Person.from_domain(found) if found is not None else None
+
+    @strawberry.field(description="Persons ordered by id; `search` matches email, externalId or names (substring).")
+    async def persons(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size (capped).")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor: start after this person.")] = None,
+        search: Annotated[str | None, strawberry.argument(description="Case-insensitive substring.")] = None,
+    ) -> PersonConnection:
+        require(info, Scope.READ)
+        cap = info.context.settings.limits.max_page_size
+        size = min(50, cap) if first is None else first
+        try:
+            if size < 0 or size > cap:
+                code = ErrorCode.OUT_OF_RANGE if size < 0 else ErrorCode.LIMIT_EXCEEDED
+                raise DomainError.of(code, f"first must be between 0 and {cap}.", "first")
+            rows, more = await persons.page(info.context.resources, first=size, after=after, search=search)
+        except DomainError as error:
+            raise QueryInputError(error) from None
+        edges = [PersonEdge(cursor=encode_id_cursor(p.id), node=Person.from_domain(p)) for p in rows]
+        return PersonConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=more,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )

@@ -1,0 +1,205 @@
+"""Activity reads on raw asyncpg: resolved filters compiled to SQL, keyset pages (never OFFSET), counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from app.domain.activities import Activity
+from app.domain.activity_types import PRIMARY
+from app.domain.filters import FieldOperator, ResolvedCondition, ResolvedFilter, ValueKind
+
+Op = FieldOperator
+COLUMNS = (
+    "id, person_id, activity_type_id, type_version, occurred_at, ingested_at, primary_value, fields, idempotency_key"
+)
+
+# A typed view of one JSON value; NULL when missing, empty or of another JSON type (mirrors filters._stored).
+_TYPED = {
+    ValueKind.STRING: "CASE WHEN jsonb_typeof({v}) = 'string' THEN NULLIF(lower({v} #>> '{{}}'), '') END",
+    ValueKind.NUMBER: "CASE WHEN jsonb_typeof({v}) = 'number' THEN ({v} #>> '{{}}')::numeric END",
+    ValueKind.BOOLEAN: "CASE WHEN jsonb_typeof({v}) = 'boolean' THEN ({v} #>> '{{}}')::boolean END",
+    ValueKind.DATE: (
+        "CASE WHEN jsonb_typeof({v}) = 'string' AND pg_input_is_valid(left({v} #>> '{{}}', 10), 'date') "
+        "THEN left({v} #>> '{{}}', 10)::date END"
+    ),
+    ValueKind.DATETIME: (
+        "CASE WHEN jsonb_typeof({v}) = 'string' AND pg_input_is_valid({v} #>> '{{}}', 'timestamptz') "
+        "THEN ({v} #>> '{{}}')::timestamptz END"
+    ),
+}
+_SQL_TYPE = {
+    ValueKind.STRING: "text",
+    ValueKind.NUMBER: "numeric",
+    ValueKind.BOOLEAN: "boolean",
+    ValueKind.DATE: "date",
+    ValueKind.DATETIME: "timestamptz",
+}
+_COMPARE = {
+    Op.EQUALS: "=",
+    Op.GREATER_THAN: ">",
+    Op.GREATER_THAN_OR_EQUAL: ">=",
+    Op.LESS_THAN: "<",
+    Op.LESS_THAN_OR_EQUAL: "<=",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityScope:
+    """Whose activities: one person's timeline, or a search over some or all persons."""
+
+    person_id: int | None = None
+    person_ids: tuple[int, ...] = ()
+    person_emails: tuple[str, ...] = ()
+    person_external_ids: tuple[str, ...] = ()
+    min_per_person: int | None = None
+
+
+class _Sql:
+    """WHERE clauses and their numbered parameters, built together so numbers never drift."""
+
+    def __init__(self) -> None:
+        self.params: list[Any] = []
+        self.clauses: list[str] = []
+
+    def param(self, value: Any, sql_type: str) -> str:
+        self.params.append(value)
+        return f"${len(self.params)}::{sql_type}"
+
+    def where(self) -> str:
+        return " AND ".join(self.clauses) if self.clauses else "TRUE"
+
+
+def _bind(kind: ValueKind, value: Any) -> Any:
+    if kind is ValueKind.NUMBER:
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    return value
+
+
+def _condition(sql: _Sql, cond: ResolvedCondition) -> str:
+    v = "primary_value" if cond.field == PRIMARY else f"(fields -> {sql.param(cond.field, 'text')})"
+    if cond.op is Op.IS_EMPTY:
+        return f"({v} IS NULL OR {v} = 'null'::jsonb OR {v} = '\"\"'::jsonb)"
+    if cond.op is Op.IS_NOT_EMPTY:
+        return f"NOT ({v} IS NULL OR {v} = 'null'::jsonb OR {v} = '\"\"'::jsonb)"
+    typed = _TYPED[cond.kind].format(v=v)
+    sql_type = _SQL_TYPE[cond.kind]
+    if cond.op is Op.NOT_EQUALS:
+        return f"(({typed}) IS NULL OR ({typed}) <> {sql.param(_bind(cond.kind, cond.value), sql_type)})"
+    if cond.op is Op.IN:
+        values = [_bind(cond.kind, x) for x in cond.value]
+        return f"({typed}) = ANY({sql.param(values, sql_type + '[]')})"
+    if cond.op is Op.BETWEEN:
+        low, high = (sql.param(_bind(cond.kind, x), sql_type) for x in cond.value)
+        return f"({typed}) BETWEEN {low} AND {high}"
+    if cond.op is Op.CONTAINS:
+        return f"strpos(({typed}), {sql.param(cond.value, 'text')}) > 0"
+    if cond.op is Op.STARTS_WITH:
+        return f"starts_with(({typed}), {sql.param(cond.value, 'text')})"
+    return f"({typed}) {_COMPARE[cond.op]} {sql.param(_bind(cond.kind, cond.value), sql_type)}"
+
+
+def _compile(scope: ActivityScope, flt: ResolvedFilter) -> _Sql:
+    sql = _Sql()
+    if scope.person_id is not None:
+        sql.clauses.append(f"person_id = {sql.param(scope.person_id, 'bigint')}")
+    elif scope.person_ids or scope.person_emails or scope.person_external_ids:
+        sql.clauses.append(
+            "person_id IN (SELECT id FROM person WHERE "
+            f"id = ANY({sql.param(list(scope.person_ids), 'bigint[]')}) "
+            f"OR lower(email) = ANY({sql.param([e.lower() for e in scope.person_emails], 'text[]')}) "
+            f"OR external_id = ANY({sql.param(list(scope.person_external_ids), 'text[]')}))"
+        )
+    if flt.type_ids is not None:
+        sql.clauses.append(f"activity_type_id = ANY({sql.param(list(flt.type_ids), 'int[]')})")
+    if flt.occurred_after is not None:
+        sql.clauses.append(f"occurred_at >= {sql.param(flt.occurred_after, 'timestamptz')}")
+    if flt.occurred_before is not None:
+        sql.clauses.append(f"occurred_at < {sql.param(flt.occurred_before, 'timestamptz')}")
+    if flt.ingested_after is not None:
+        sql.clauses.append(f"ingested_at >= {sql.param(flt.ingested_after, 'timestamptz')}")
+    sql.clauses.extend(_condition(sql, c) for c in flt.conditions)
+    if scope.min_per_person is not None:
+        # Same clauses, same parameters: persons having at least N matching activities.
+        sql.clauses.append(
+            f"person_id IN (SELECT person_id FROM activity WHERE {sql.where()} "
+            f"GROUP BY person_id HAVING count(*) >= {sql.param(scope.min_per_person, 'bigint')})"
+        )
+    return sql
+
+
+def _activity(row: Any) -> Activity:
+    return Activity(
+        id=row[0],
+        person_id=row[1],
+        activity_type_id=row[2],
+        type_version=row[3],
+        occurred_at=row[4],
+        ingested_at=row[5],
+        primary_value=row[6],
+        fields=row[7],
+        idempotency_key=row[8],
+    )
+
+
+async def page(
+    conn: Any,
+    scope: ActivityScope,
+    flt: ResolvedFilter,
+    *,
+    limit: int,
+    backward: bool,
+    after: tuple[datetime, int] | None = None,
+    before: tuple[datetime, int] | None = None,
+) -> tuple[list[Activity], bool]:
+    """Up to `limit` activities newest first, strictly after/before the cursors, and whether more exist.
+
+    Forward pages walk (occurred_at, id) downwards from `after`; backward pages walk upwards from `before`
+    and are reversed here, so callers always get newest first.
+    """
+    sql = _compile(scope, flt)
+    if after is not None:
+        sql.clauses.append(
+            f"(occurred_at, id) < ({sql.param(after[0], 'timestamptz')}, {sql.param(after[1], 'bigint')})"
+        )
+    if before is not None:
+        sql.clauses.append(
+            f"(occurred_at, id) > ({sql.param(before[0], 'timestamptz')}, {sql.param(before[1], 'bigint')})"
+        )
+    order = "occurred_at ASC, id ASC" if backward else "occurred_at DESC, id DESC"
+    query = f"SELECT {COLUMNS} FROM activity WHERE {sql.where()} ORDER BY {order} LIMIT {sql.param(limit + 1, 'int')}"
+    rows = await conn.fetch(query, *sql.params)
+    more = len(rows) > limit
+    items = [_activity(r) for r in rows[:limit]]
+    if backward:
+        items.reverse()
+    return items, more
+
+
+async def count(conn: Any, scope: ActivityScope, flt: ResolvedFilter) -> int:
+    """How many activities match (no cursor bounds)."""
+    sql = _compile(scope, flt)
+    return int(await conn.fetchval(f"SELECT count(*) FROM activity WHERE {sql.where()}", *sql.params))
+
+
+async def sync_watermark(conn: Any) -> datetime:
+    """The earliest start of any open transaction in this database (or now).
+
+    Rows take ingested_at = now() of their inserting transaction, so anything not yet visible to a read
+    made after this call has ingested_at >= the result: reading `ingestedAfter` it next time misses nothing.
+    """
+    value: datetime = await conn.fetchval(
+        "SELECT least(now(), min(xact_start)) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND xact_start IS NOT NULL"
+    )
+    return value
+
+
+def explain_sql(scope: ActivityScope, flt: ResolvedFilter, limit: int) -> tuple[str, list[Any]]:
+    """The first-page query and its parameters (for EXPLAIN in benchmarks and docs)."""
+    sql = _compile(scope, flt)
+    order = "occurred_at DESC, id DESC"
+    query = f"SELECT {COLUMNS} FROM activity WHERE {sql.where()} ORDER BY {order} LIMIT {sql.param(limit + 1, 'int')}"
+    return query, sql.params

@@ -1,0 +1,135 @@
+"""Person rows: lookups by id, email (case-insensitive) or external id, keyset listing, writes, erasure."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, or_, select, text, update
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.db.tables import PersonRow
+from app.domain.activities import Person
+
+_COLUMNS = (
+    PersonRow.__table__.c.id,  # type: ignore[attr-defined]
+    PersonRow.__table__.c.email,  # type: ignore[attr-defined]
+    PersonRow.__table__.c.external_id,  # type: ignore[attr-defined]
+    PersonRow.__table__.c.first_name,  # type: ignore[attr-defined]
+    PersonRow.__table__.c.last_name,  # type: ignore[attr-defined]
+    PersonRow.__table__.c.created_at,  # type: ignore[attr-defined]
+    PersonRow.__table__.c.updated_at,  # type: ignore[attr-defined]
+)
+_T = PersonRow.__table__.c  # type: ignore[attr-defined]
+
+
+def _person(row: Any) -> Person:
+    return Person(
+        id=row[0],
+        email=row[1],
+        external_id=row[2],
+        first_name=row[3],
+        last_name=row[4],
+        created_at=row[5],
+        updated_at=row[6],
+    )
+
+
+async def by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Person]:
+    if not ids:
+        return {}
+    result = await session.exec(select(*_COLUMNS).where(_T.id.in_(list(ids))))
+    return {p.id: p for p in map(_person, result.all())}
+
+
+async def find(
+    session: AsyncSession,
+    ids: Sequence[int] = (),
+    emails: Sequence[str] = (),
+    external_ids: Sequence[str] = (),
+    *,
+    lock: bool = False,
+) -> list[Person]:
+    """Every person matching any of the identifiers (emails compared lower-cased)."""
+    conditions = []
+    if ids:
+        conditions.append(_T.id.in_(list(ids)))
+    if emails:
+        conditions.append(func.lower(_T.email).in_([e.lower() for e in emails]))
+    if external_ids:
+        conditions.append(_T.external_id.in_(list(external_ids)))
+    if not conditions:
+        return []
+    query = select(*_COLUMNS).where(or_(*conditions)).order_by(_T.id)
+    if lock:
+        query = query.with_for_update()
+    result = await session.exec(query)
+    return [_person(r) for r in result.all()]
+
+
+async def page(session: AsyncSession, *, after_id: int | None, limit: int, search: str | None) -> list[Person]:
+    """Persons by ascending id after `after_id`; `search` is a case-insensitive substring of email/ids/names."""
+    query = select(*_COLUMNS).order_by(_T.id).limit(limit)
+    if after_id is not None:
+        query = query.where(_T.id > after_id)
+    if search:
+        pattern = "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            or_(
+                _T.email.ilike(pattern),
+                _T.external_id.ilike(pattern),
+                _T.first_name.ilike(pattern),
+                _T.last_name.ilike(pattern),
+            )
+        )
+    result = await session.exec(query)
+    return [_person(r) for r in result.all()]
+
+
+async def insert(session: AsyncSession, values: dict[str, Any]) -> Person:
+    result = await session.exec(PersonRow.__table__.insert().values(**values).returning(*_COLUMNS))  # type: ignore[attr-defined]
+    return _person(result.one())
+
+
+async def update_person(session: AsyncSession, person_id: int, values: dict[str, Any]) -> Person:
+    result = await session.exec(
+        update(PersonRow.__table__)  # type: ignore[arg-type]
+        .where(_T.id == person_id)
+        .values(**values, updated_at=func.now())
+        .returning(*_COLUMNS)
+    )
+    return _person(result.one())
+
+
+async def erase(session: AsyncSession, person: Person) -> tuple[int, int]:
+    """Delete the person, their activities and rejected rows that name them; (activities, rejections) removed.
+
+    Rejected rows are raw text (a JSONL line or CSV record), so they are found by the person's email
+    (case-insensitive substring) or external id (a JSON string, or a whole CSV cell if 6+ characters).
+    """
+    activities = await session.exec(text("DELETE FROM activity WHERE person_id = :id"), params={"id": person.id})
+    patterns: list[str] = []
+    params: dict[str, Any] = {}
+    if person.email:
+        patterns.append("record ILIKE :email ESCAPE '\\'")
+        escaped = person.email.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params["email"] = f"%{escaped}%"
+    if person.external_id:
+        # As a JSON string anywhere; as a CSV cell only when long enough not to be some other value.
+        ext = "strpos(record, :ext_json) > 0"
+        params["ext_json"] = '"' + person.external_id.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        if len(person.external_id) >= 6:
+            ext += " OR record ~ :ext_csv"
+            params["ext_csv"] = f"(^|,){_regex_escape(person.external_id)}(,|$)"
+        patterns.append(f"({ext})")
+    rejections = 0
+    if patterns:
+        where = " OR ".join(patterns)
+        deleted = await session.exec(text(f"DELETE FROM ingestion_rejection WHERE {where}"), params=params)
+        rejections = int(deleted.rowcount)  # type: ignore[attr-defined]
+    await session.exec(text("DELETE FROM person WHERE id = :id"), params={"id": person.id})
+    return int(activities.rowcount), rejections  # type: ignore[attr-defined]
+
+
+def _regex_escape(value: str) -> str:
+    return "".join("\\" + ch if not ch.isalnum() else ch for ch in value)

@@ -1,0 +1,121 @@
+"""Timelines and cross-person search: page arguments checked, filters resolved, keyset pages read."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.db import activity_queries as queries
+from app.db import registry_repo
+from app.domain.activities import Activity
+from app.domain.activity_types import ActivityTypeDefinition
+from app.domain.cursors import decode_activity_cursor
+from app.domain.errors import DomainError, ErrorCode, Issue
+from app.domain.filters import ActivitySearch, ResolvedFilter, TimelineFilter, resolve
+from app.services.runtime import Resources
+
+DEFAULT_PAGE_SIZE = 50
+Definitions = Mapping[int, ActivityTypeDefinition]
+
+
+@dataclass(frozen=True, slots=True)
+class PageArgs:
+    """Relay arguments as the client sent them."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityPage:
+    """Activities newest first, Relay page flags, and the sync watermark when asked for."""
+
+    items: list[Activity]
+    has_next_page: bool
+    has_previous_page: bool
+    sync_watermark: datetime | None
+    count: Callable[[], Awaitable[int]]
+
+
+async def live_definitions(resources: Resources) -> dict[int, ActivityTypeDefinition]:
+    """Current definition of every live type by id (what filters are checked against)."""
+    async with resources.db.session() as session:
+        rows = await registry_repo.live_rows(session)
+    return {type_id: ActivityTypeDefinition.from_json(data) for type_id, _, _, _, data in rows}
+
+
+def _check_page(args: PageArgs, max_page_size: int) -> list[Issue]:
+    issues: list[Issue] = []
+    if args.first is not None and args.last is not None:
+        issues.append(Issue(ErrorCode.INVALID, "last", "Give first or last, not both."))
+    for name, value in (("first", args.first), ("last", args.last)):
+        if value is None:
+            continue
+        if value < 0:
+            issues.append(Issue(ErrorCode.OUT_OF_RANGE, name, f"{name} must not be negative."))
+        elif value > max_page_size:
+            issues.append(Issue(ErrorCode.LIMIT_EXCEEDED, name, f"{name} must be at most {max_page_size}."))
+    return issues
+
+
+async def read_page(
+    resources: Resources,
+    scope: queries.ActivityScope,
+    flt: TimelineFilter | None,
+    args: PageArgs,
+    *,
+    definitions: Callable[[], Awaitable[Definitions]],
+    watermark: bool = False,
+) -> ActivityPage:
+    """One page of `scope`'s activities matching `flt`; every input problem is one DomainError."""
+    issues = _check_page(args, resources.settings.limits.max_page_size)
+    after = before = None
+    for name, raw in (("after", args.after), ("before", args.before)):
+        if raw is None:
+            continue
+        try:
+            if name == "after":
+                after = decode_activity_cursor(raw, name)
+            else:
+                before = decode_activity_cursor(raw, name)
+        except DomainError as error:
+            issues.extend(error.issues)
+    resolved = ResolvedFilter(None, None, None, None, ())
+    if flt is not None:
+        needs_types = flt.activity_types is not None or bool(flt.where)
+        try:
+            resolved = resolve(flt, await definitions() if needs_types else {}, "filter")
+        except DomainError as error:
+            issues.extend(error.issues)
+    if issues:
+        raise DomainError(issues)
+    backward = args.last is not None
+    limit = args.last if backward else args.first
+    if limit is None:
+        limit = min(DEFAULT_PAGE_SIZE, resources.settings.limits.max_page_size)
+    async with resources.db.raw() as conn:
+        # The watermark is read before the page: see activity_queries.sync_watermark.
+        mark = await queries.sync_watermark(conn) if watermark else None
+        items, more = await queries.page(
+            conn, scope, resolved, limit=limit, backward=backward, after=after, before=before
+        )
+
+    async def count() -> int:
+        async with resources.db.raw() as conn:
+            return await queries.count(conn, scope, resolved)
+
+    if backward:
+        return ActivityPage(items, before is not None, more, mark, count)
+    return ActivityPage(items, more, after is not None, mark, count)
+
+
+def search_scope(search: ActivitySearch) -> queries.ActivityScope:
+    return queries.ActivityScope(
+        person_ids=search.person_ids,
+        person_emails=search.person_emails,
+        person_external_ids=search.person_external_ids,
+        min_per_person=search.min_activities_per_person,
+    )
