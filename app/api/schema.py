@@ -12,13 +12,14 @@ from strawberry.schema.config import StrawberryConfig
 from app.api.access.mutations import AccessMutations
 from app.api.access.queries import AccessQueries
 from app.api.activities.queries import ActivityQueries
+from app.api.ingestion.resolvers import IngestionMutations, IngestionQueries, IngestionSubscriptions
 from app.api.persons.mutations import PersonMutations
 from app.api.persons.queries import PersonQueries
 from app.api.system import SystemQueries
 
-QUERY_MIXINS: tuple[type, ...] = (SystemQueries, AccessQueries, PersonQueries, ActivityQueries)
-MUTATION_MIXINS: tuple[type, ...] = (AccessMutations, PersonMutations,)
-SUBSCRIPTION_MIXINS: tuple[type, ...] = ()
+QUERY_MIXINS: tuple[type, ...] = (SystemQueries, AccessQueries, PersonQueries, ActivityQueries, IngestionQueries)
+MUTATION_MIXINS: tuple[type, ...] = (AccessMutations, PersonMutations, IngestionMutations)
+SUBSCRIPTION_MIXINS: tuple[type, ...] = (IngestionSubscriptions,)
 
 
 def _merge(name: str, description: str, mixins: Sequence[type]) -> type | None:

@@ -128,10 +128,10 @@ async def submit_objects(resources: Resources, spec: JobSpec, activities: Iterab
                 data = orjson.dumps(activity)
                 draft.total_bytes += len(data)
                 await draft.add(RawRow(number, data))
-    return await _result(resources, draft)
+    return await created_job(resources, draft)
 
 
-async def _result(resources: Resources, draft: JobDraft) -> IngestionJob:
+async def created_job(resources: Resources, draft: JobDraft) -> IngestionJob:
     if draft.existing is not None:
         return draft.existing
     async with resources.db.raw() as conn:

@@ -1,0 +1,172 @@
+"""Root fields of ingestion: queries, mutations and subscriptions (scope checked once per root field)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.relay import PageInfo
+
+from app.api.activities.inputs import TimelineFilter
+from app.api.activities.types import Activity
+from app.api.context import Info
+from app.api.errors import user_errors
+from app.api.ingestion.inputs import ImportActivitiesInput, RecordActivitiesInput
+from app.api.ingestion.types import (
+    IngestionJob,
+    IngestionJobConnection,
+    IngestionJobEdge,
+    IngestionJobPayload,
+    IngestionJobStatus,
+    decode_job_cursor,
+    encode_job_cursor,
+)
+from app.api.permissions import require
+from app.domain.access import Scope
+from app.domain.errors import DomainError, ErrorCode
+from app.domain.filters import TimelineFilter as DomainFilter
+from app.domain.filters import resolve
+from app.domain.ingestion import JobSource, JobStatus, SourceFormat, infer_format
+from app.services.ingestion import progress
+from app.services.ingestion.jobs import cancel_job, get_job, list_jobs
+from app.services.ingestion.replay import replay_rejections
+from app.services.ingestion.submit import JobSpec, submit_objects
+from app.services.ingestion.upload import import_file
+from app.services.registry import load_live_types
+
+
+def _job_id(value: str, field: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError as exc:
+        raise DomainError.of(ErrorCode.NOT_FOUND, "No ingestion job with this id.", field) from exc
+
+
+def _payload(job: object) -> IngestionJobPayload:
+    from app.domain.ingestion import IngestionJob as DomainJob
+
+    assert isinstance(job, DomainJob)
+    return IngestionJobPayload(job=IngestionJob.from_domain(job), errors=[])
+
+
+@strawberry.type
+class IngestionQueries:
+    @strawberry.field(description="One ingestion job by id, or null.")
+    async def ingestion_job(self, info: Info, id: strawberry.ID) -> IngestionJob | None:
+        require(info, Scope.READ)
+        try:
+            job = await get_job(info.context.resources, uuid.UUID(str(id)))
+        except ValueError:
+            return None
+        return IngestionJob.from_domain(job) if job else None
+
+    @strawberry.field(description="Ingestion jobs, newest first, optionally only those with `status`.")
+    async def ingestion_jobs(
+        self, info: Info, first: int | None = None, after: str | None = None,
+        status: IngestionJobStatus | None = None,
+    ) -> IngestionJobConnection:
+        require(info, Scope.READ)
+        limit = min(max(first or 20, 0), info.context.settings.limits.max_page_size)
+        position = decode_job_cursor(after) if after else None
+        jobs = await list_jobs(info.context.resources, limit=limit + 1, after=position,
+                               status=JobStatus(status) if status else None)
+        edges = [IngestionJobEdge(cursor=encode_job_cursor(j), node=IngestionJob.from_domain(j)) for j in jobs[:limit]]
+        return IngestionJobConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=len(jobs) > limit, has_previous_page=after is not None,
+                               start_cursor=edges[0].cursor if edges else None,
+                               end_cursor=edges[-1].cursor if edges else None),
+        )
+
+
+@strawberry.type
+class IngestionMutations:
+    @strawberry.mutation(description="Record a small batch of activities as an ingestion job (see its status).")
+    async def record_activities(self, info: Info, input: RecordActivitiesInput) -> IngestionJobPayload:
+        principal = require(info, Scope.ACTIVITIES_WRITE)
+        cap = info.context.settings.limits.max_inline_activities
+        if not input.activities:
+            return IngestionJobPayload(job=None, errors=user_errors(DomainError.of(
+                ErrorCode.REQUIRED, "Send at least one activity.", "input.activities")))
+        if len(input.activities) > cap:
+            return IngestionJobPayload(job=None, errors=user_errors(DomainError.of(
+                ErrorCode.LIMIT_EXCEEDED, f"At most {cap} activities per call (maxInlineActivities); "
+                "use importActivities for more.", "input.activities")))
+        spec = JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL, dry_run=input.dry_run,
+                       create_missing_persons=input.create_missing_persons, idempotency_key=input.idempotency_key,
+                       created_by=principal.id)
+        try:
+            job = await submit_objects(info.context.resources, spec, (a.to_json() for a in input.activities))
+        except DomainError as error:
+            return IngestionJobPayload(job=None, errors=user_errors(error))
+        return _payload(job)
+
+    @strawberry.mutation(description="Import a JSONL or CSV file (optionally gzip) as an ingestion job.")
+    async def import_activities(self, info: Info, input: ImportActivitiesInput) -> IngestionJobPayload:
+        principal = require(info, Scope.ACTIVITIES_WRITE)
+        filename = getattr(input.file, "filename", None)
+        fmt = SourceFormat(input.format) if input.format else infer_format(filename)
+        if fmt is None:
+            return IngestionJobPayload(job=None, errors=user_errors(DomainError.of(
+                ErrorCode.REQUIRED, "Give format (JSONL or CSV); the file name does not say.", "input.format")))
+        spec = JobSpec(source=JobSource.UPLOAD, format=fmt, activity_type=input.activity_type,
+                       dry_run=input.dry_run, create_missing_persons=input.create_missing_persons,
+                       idempotency_key=input.idempotency_key, created_by=principal.id, filename=filename)
+        try:
+            job = await import_file(info.context.resources, spec, input.file)
+        except DomainError as error:
+            return IngestionJobPayload(job=None, errors=user_errors(error))
+        return _payload(job)
+
+    @strawberry.mutation(description="Stop a job: at once if queued, at the next chunk if running.")
+    async def cancel_ingestion_job(self, info: Info, id: strawberry.ID) -> IngestionJobPayload:
+        require(info, Scope.ACTIVITIES_WRITE)
+        try:
+            job = await cancel_job(info.context.resources, _job_id(id, "id"))
+        except DomainError as error:
+            return IngestionJobPayload(job=None, errors=user_errors(error))
+        return _payload(job)
+
+    @strawberry.mutation(description="Re-ingest a finished job's rejected rows against the types' current versions.")
+    async def replay_rejections(self, info: Info, job_id: strawberry.ID) -> IngestionJobPayload:
+        principal = require(info, Scope.ACTIVITIES_WRITE)
+        try:
+            job = await replay_rejections(info.context.resources, _job_id(job_id, "jobId"), principal.id)
+        except DomainError as error:
+            return IngestionJobPayload(job=None, errors=user_errors(error))
+        return _payload(job)
+
+
+@strawberry.type
+class IngestionSubscriptions:
+    @strawberry.subscription(description="The job now and after every change (a few per second) until it ends.")
+    async def ingestion_job_updated(self, info: Info, id: strawberry.ID) -> AsyncGenerator[IngestionJob, None]:
+        require(info, Scope.READ)
+        resources = info.context.resources
+        job_id = _job_id(id, "id")
+        last = None
+        async for _ in progress.job_signals(resources, job_id):
+            job = await get_job(resources, job_id)
+            if job is None:
+                raise DomainError.of(ErrorCode.NOT_FOUND, "No ingestion job with this id.", "id")
+            if job != last:
+                last = job
+                yield IngestionJob.from_domain(job)
+            if job.status.is_terminal:
+                return
+
+    @strawberry.subscription(description="Activities as they are recorded (inline batches and small jobs).")
+    async def activity_recorded(
+        self, info: Info, filter: TimelineFilter | None = None
+    ) -> AsyncGenerator[Activity, None]:
+        require(info, Scope.READ)
+        resources = info.context.resources
+        async with resources.db.session() as session:
+            live = await load_live_types(session, resources.settings.limits)
+        definitions = {t.id: t.definition for t in live.values()}
+        resolved = resolve(filter.to_domain() if filter else DomainFilter(), definitions)
+        async for batch in progress.activity_batches(resources):
+            for activity in batch:
+                if resolved.matches(activity):
+                    yield Activity.from_domain(activity)

@@ -1,0 +1,193 @@
+"""GraphQL types of ingestion: IngestionJob (counts, progress, timings, rejections) and its connections."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import strawberry
+from strawberry.relay import PageInfo
+
+from app.api.context import Info
+from app.api.errors import ErrorCodeEnum, UserError
+from app.domain.errors import DomainError, ErrorCode
+from app.domain.ingestion import IngestionJob as DomainJob
+from app.domain.ingestion import JobSource, JobStatus, SourceFormat
+from app.domain.ingestion import Rejection as DomainRejection
+
+IngestionJobStatus = strawberry.enum(JobStatus, name="IngestionJobStatus",
+                                     description="Lifecycle of an ingestion job.")
+IngestionFormat = strawberry.enum(SourceFormat, name="IngestionFormat",
+                                  description="Payload format: JSON Lines (one activity per line) or CSV.")
+IngestionSource = strawberry.enum(JobSource, name="IngestionSource",
+                                  description="Where a job's rows came from: inline, a file, or a replay.")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def encode_job_cursor(job: DomainJob) -> str:
+    micros = (job.created_at - _EPOCH) // timedelta(microseconds=1)
+    return base64.urlsafe_b64encode(f"j1:{micros}:{job.id}".encode()).decode().rstrip("=")
+
+
+def decode_job_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")).decode("ascii")
+        kind, micros, job_id = text.split(":")
+        if kind != "j1":
+            raise ValueError(kind)
+        return _EPOCH + timedelta(microseconds=int(micros)), uuid.UUID(job_id)
+    except (binascii.Error, UnicodeError, ValueError, OverflowError) as exc:
+        raise DomainError.of(ErrorCode.INVALID_CURSOR, "Malformed cursor: pass a cursor this API returned.",
+                             "after") from exc
+
+
+def encode_row_cursor(row_number: int) -> str:
+    return base64.urlsafe_b64encode(f"r1:{row_number}".encode()).decode().rstrip("=")
+
+
+def decode_row_cursor(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode((cursor + "=" * (-len(cursor) % 4)).encode("ascii")).decode("ascii")
+        kind, number = text.split(":")
+        if kind != "r1":
+            raise ValueError(kind)
+        return int(number)
+    except (binascii.Error, UnicodeError, ValueError) as exc:
+        raise DomainError.of(ErrorCode.INVALID_CURSOR, "Malformed cursor: pass a cursor this API returned.",
+                             "after") from exc
+
+
+@strawberry.type(description="Row counts of a job; when it ends, processed = accepted + rejected + duplicates.")
+class IngestionCounts:
+    total: float = strawberry.field(description="Rows in the payload (blank lines are not rows).")
+    processed: float = strawberry.field(description="Rows handled so far.")
+    accepted: float = strawberry.field(description="Rows stored (or, in a dry run, that would be stored).")
+    rejected: float = strawberry.field(description="Rows rejected; see `rejections`.")
+    duplicates: float = strawberry.field(
+        description="Rows skipped because the same activity (same idempotency key and payload) is already stored."
+    )
+
+
+@strawberry.type(description="When a job was created, started and finished, and how fast it went.")
+class IngestionTimings:
+    created_at: datetime = strawberry.field(description="When the job was submitted.")
+    started_at: datetime | None = strawberry.field(description="When a worker first started it.")
+    updated_at: datetime = strawberry.field(description="Last change of status or counts.")
+    finished_at: datetime | None = strawberry.field(description="When it reached a terminal status.")
+    duration_seconds: float | None = strawberry.field(description="Processing time so far (start to finish/now).")
+    rows_per_second: float | None = strawberry.field(description="Processed rows per second of processing.")
+
+
+@strawberry.type(description="A rejected row: where it was, why, and the original record, kept for replay.")
+class Rejection:
+    row_number: float = strawberry.field(
+        description="Line number (JSONL), record number with the header as 1 (CSV) or position (inline, from 1)."
+    )
+    code: ErrorCodeEnum = strawberry.field(description="Reason of the first issue.")  # type: ignore[valid-type]
+    field: str | None = strawberry.field(description="Path of the first issue, e.g. `fields.amount`.")
+    message: str = strawberry.field(description="Message of the first issue.")
+    issues: list[UserError] = strawberry.field(description="Every issue found in the row.")
+    record: str = strawberry.field(description="The original row as text (invalid bytes shown as U+FFFD).")
+    replayed_by: strawberry.ID | None = strawberry.field(description="The replay job that re-ingested this row.")
+
+    @classmethod
+    def from_domain(cls, r: DomainRejection) -> Rejection:
+        first = r.first
+        return cls(
+            row_number=r.row_number, code=first.code, field=first.field, message=first.message,
+            issues=[UserError.from_issue(i) for i in r.issues], record=r.record,
+            replayed_by=strawberry.ID(str(r.replayed_by)) if r.replayed_by else None,
+        )
+
+
+@strawberry.type(description="A rejection and its cursor.")
+class RejectionEdge:
+    cursor: str = strawberry.field(description="Opaque cursor for `after`.")
+    node: Rejection = strawberry.field(description="The rejected row.")
+
+
+@strawberry.type(description="A page of a job's rejected rows in row order.")
+class RejectionConnection:
+    edges: list[RejectionEdge] = strawberry.field(description="Rejected rows on this page.")
+    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+    total_count: float = strawberry.field(description="Rejected rows of the job so far.")
+
+
+@strawberry.type(description="A bulk ingestion: an inline batch, an uploaded file or a replay of rejections.")
+class IngestionJob:
+    id: strawberry.ID = strawberry.field(description="Job id.")
+    status: IngestionJobStatus = strawberry.field(description="Where the job is in its lifecycle.")
+    source: IngestionSource = strawberry.field(description="Inline batch, file upload or replay.")
+    format: IngestionFormat = strawberry.field(description="Payload format.")
+    activity_type: str | None = strawberry.field(description="Activity type of every row, when given for the job.")
+    dry_run: bool = strawberry.field(description="Validate only; no activity is written.")
+    create_missing_persons: bool = strawberry.field(description="Persons not found by email/externalId are created.")
+    idempotency_key: str | None = strawberry.field(description="Key that makes re-submitting return this job.")
+    filename: str | None = strawberry.field(description="Name of the uploaded file.")
+    replay_of: strawberry.ID | None = strawberry.field(description="The job whose rejections this job replays.")
+    counts: IngestionCounts = strawberry.field(description="Row counts.")
+    progress: float = strawberry.field(description="processed / total, from 0 to 1.")
+    timings: IngestionTimings = strawberry.field(description="Timestamps and throughput.")
+    total_bytes: float = strawberry.field(description="Uncompressed payload size in bytes.")
+    attempts: int = strawberry.field(description="Times a worker started the job (more than 1 after a crash/retry).")
+    cancel_requested: bool = strawberry.field(description="Cancellation was asked for.")
+    error: str | None = strawberry.field(description="Why the job FAILED, if it did.")
+    job_id: strawberry.Private[uuid.UUID]
+
+    @classmethod
+    def from_domain(cls, job: DomainJob) -> IngestionJob:
+        c = job.counts
+        return cls(
+            id=strawberry.ID(str(job.id)), status=job.status, source=job.source, format=job.format,
+            activity_type=job.activity_type, dry_run=job.dry_run, create_missing_persons=job.create_missing_persons,
+            idempotency_key=job.idempotency_key, filename=job.filename,
+            replay_of=strawberry.ID(str(job.replay_of)) if job.replay_of else None,
+            counts=IngestionCounts(total=c.total, processed=c.processed, accepted=c.accepted, rejected=c.rejected,
+                                   duplicates=c.duplicates),
+            progress=1.0 if job.status is JobStatus.SUCCEEDED else c.progress,
+            timings=IngestionTimings(created_at=job.created_at, started_at=job.started_at,
+                                     updated_at=job.updated_at, finished_at=job.finished_at,
+                                     duration_seconds=job.duration_seconds, rows_per_second=job.rows_per_second),
+            total_bytes=job.total_bytes, attempts=job.attempts, cancel_requested=job.cancel_requested,
+            error=job.error, job_id=job.id,
+        )
+
+    @strawberry.field(description="Rejected rows in row order (kept until the job is deleted).")
+    async def rejections(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> RejectionConnection:
+        from app.services.ingestion.jobs import get_job, list_rejections
+
+        limit = min(max(first or 50, 0), info.context.settings.limits.max_page_size)
+        after_row = decode_row_cursor(after) if after else None
+        rows = await list_rejections(info.context.resources, self.job_id, limit=limit + 1, after_row=after_row)
+        page = rows[:limit]
+        edges = [RejectionEdge(cursor=encode_row_cursor(r.row_number), node=Rejection.from_domain(r)) for r in page]
+        job = await get_job(info.context.resources, self.job_id)
+        return RejectionConnection(
+            edges=edges,
+            page_info=PageInfo(has_next_page=len(rows) > limit, has_previous_page=after is not None,
+                               start_cursor=edges[0].cursor if edges else None,
+                               end_cursor=edges[-1].cursor if edges else None),
+            total_count=job.counts.rejected if job else 0,
+        )
+
+
+@strawberry.type(description="A job and its cursor.")
+class IngestionJobEdge:
+    cursor: str = strawberry.field(description="Opaque cursor for `after`.")
+    node: IngestionJob = strawberry.field(description="The job.")
+
+
+@strawberry.type(description="A page of ingestion jobs, newest first.")
+class IngestionJobConnection:
+    edges: list[IngestionJobEdge] = strawberry.field(description="Jobs on this page.")
+    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+
+
+@strawberry.type(description="Result of an ingestion mutation: the job, or why there is none.")
+class IngestionJobPayload:
+    job: IngestionJob | None = strawberry.field(description="The job (new, existing for a reused key, or changed).")
+    errors: list[UserError] = strawberry.field(description="Expected failures; empty on success.")
