@@ -5,22 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, or_, select, text, update
+from sqlalchemy import Table, delete, func, or_, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.tables import PersonRow
+from app.db.tables import ActivityRow, IngestionRejectionRow, PersonRow
 from app.domain.activities import Person
 
-_COLUMNS = (
-    PersonRow.__table__.c.id,  # type: ignore[attr-defined]
-    PersonRow.__table__.c.email,  # type: ignore[attr-defined]
-    PersonRow.__table__.c.external_id,  # type: ignore[attr-defined]
-    PersonRow.__table__.c.first_name,  # type: ignore[attr-defined]
-    PersonRow.__table__.c.last_name,  # type: ignore[attr-defined]
-    PersonRow.__table__.c.created_at,  # type: ignore[attr-defined]
-    PersonRow.__table__.c.updated_at,  # type: ignore[attr-defined]
-)
-_T = PersonRow.__table__.c  # type: ignore[attr-defined]
+_PERSON: Table = PersonRow.__table__  # type: ignore[attr-defined]
+_ACTIVITY: Table = ActivityRow.__table__  # type: ignore[attr-defined]
+_REJECTION: Table = IngestionRejectionRow.__table__  # type: ignore[attr-defined]
+_T = _PERSON.c
+_COLUMNS = (_T.id, _T.email, _T.external_id, _T.first_name, _T.last_name, _T.created_at, _T.updated_at)
+
+
+async def _run(session: AsyncSession, statement: Any) -> Any:
+    """Core statements through SQLModel's session (its overloads only type ORM selects)."""
+    return await session.exec(statement)
 
 
 def _person(row: Any) -> Person:
@@ -38,7 +38,7 @@ def _person(row: Any) -> Person:
 async def by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Person]:
     if not ids:
         return {}
-    result = await session.exec(select(*_COLUMNS).where(_T.id.in_(list(ids))))
+    result = await _run(session, select(*_COLUMNS).where(_T.id.in_(list(ids))))
     return {p.id: p for p in map(_person, result.all())}
 
 
@@ -63,7 +63,7 @@ async def find(
     query = select(*_COLUMNS).where(or_(*conditions)).order_by(_T.id)
     if lock:
         query = query.with_for_update()
-    result = await session.exec(query)
+    result = await _run(session, query)
     return [_person(r) for r in result.all()]
 
 
@@ -82,21 +82,18 @@ async def page(session: AsyncSession, *, after_id: int | None, limit: int, searc
                 _T.last_name.ilike(pattern),
             )
         )
-    result = await session.exec(query)
+    result = await _run(session, query)
     return [_person(r) for r in result.all()]
 
 
 async def insert(session: AsyncSession, values: dict[str, Any]) -> Person:
-    result = await session.exec(PersonRow.__table__.insert().values(**values).returning(*_COLUMNS))  # type: ignore[attr-defined]
+    result = await _run(session, _PERSON.insert().values(**values).returning(*_COLUMNS))
     return _person(result.one())
 
 
 async def update_person(session: AsyncSession, person_id: int, values: dict[str, Any]) -> Person:
-    result = await session.exec(
-        update(PersonRow.__table__)  # type: ignore[arg-type]
-        .where(_T.id == person_id)
-        .values(**values, updated_at=func.now())
-        .returning(*_COLUMNS)
+    result = await _run(
+        session, update(_PERSON).where(_T.id == person_id).values(**values, updated_at=func.now()).returning(*_COLUMNS)
     )
     return _person(result.one())
 
@@ -107,7 +104,7 @@ async def erase(session: AsyncSession, person: Person) -> tuple[int, int]:
     Rejected rows are raw text (a JSONL line or CSV record), so they are found by the person's email
     (case-insensitive substring) or external id (a JSON string, or a whole CSV cell if 6+ characters).
     """
-    activities = await session.exec(text("DELETE FROM activity WHERE person_id = :id"), params={"id": person.id})
+    activities = await _run(session, delete(_ACTIVITY).where(_ACTIVITY.c.person_id == person.id))
     patterns: list[str] = []
     params: dict[str, Any] = {}
     if person.email:
@@ -125,10 +122,11 @@ async def erase(session: AsyncSession, person: Person) -> tuple[int, int]:
     rejections = 0
     if patterns:
         where = " OR ".join(patterns)
-        deleted = await session.exec(text(f"DELETE FROM ingestion_rejection WHERE {where}"), params=params)
-        rejections = int(deleted.rowcount)  # type: ignore[attr-defined]
-    await session.exec(text("DELETE FROM person WHERE id = :id"), params={"id": person.id})
-    return int(activities.rowcount), rejections  # type: ignore[attr-defined]
+        condition = text(where).bindparams(**params)
+        deleted = await _run(session, delete(_REJECTION).where(condition))
+        rejections = int(deleted.rowcount)
+    await _run(session, delete(_PERSON).where(_T.id == person.id))
+    return int(activities.rowcount), rejections
 
 
 def _regex_escape(value: str) -> str:

@@ -85,7 +85,7 @@ class ActivitySearch(TimelineFilter):
         description="Only persons with at least this many matching activities ('did X at least N times').",
     )
 
-    def to_domain(self, path: str = "filter") -> domain.ActivitySearch:  # type: ignore[override]
+    def to_domain(self, path: str = "filter") -> domain.ActivitySearch:
         base = TimelineFilter.to_domain(self)
         ids: list[int] = []
         issues: list[Issue] = []

@@ -42,7 +42,7 @@ class Activity:
             occurred_at=a.occurred_at,
             ingested_at=a.ingested_at,
             primary_value=a.primary_value,
-            fields=a.fields,
+            fields=a.fields,  # type: ignore[arg-type]
             idempotency_key=a.idempotency_key,
             person_id=a.person_id,
             activity_type_id=a.activity_type_id,
@@ -50,7 +50,9 @@ class Activity:
 
     @strawberry.field(description="The activity type (standard or custom); batched per request.")
     async def activity_type(self, info: Info) -> Annotated[ActivityType, strawberry.lazy("app.api.registry.types")]:
-        return await info.context.loaders.activity_type_by_id.load(self.activity_type_id)  # type: ignore[no-any-return]
+        found = await info.context.loaders.activity_type_by_id.load(self.activity_type_id)
+        assert found is not None, "types are soft-deleted, so every activity's type exists"
+        return found
 
     @strawberry.field(description="The person it happened to; batched per request.")
     async def person(self, info: Info) -> Annotated[Person, strawberry.lazy("app.api.persons.types")]:
