@@ -15,10 +15,12 @@ from app.api.activities.queries import ActivityQueries
 from app.api.ingestion.resolvers import IngestionMutations, IngestionQueries, IngestionSubscriptions
 from app.api.persons.mutations import PersonMutations
 from app.api.persons.queries import PersonQueries
+from app.api.registry.mutations import RegistryMutations
+from app.api.registry.queries import RegistryQueries
 from app.api.system import SystemQueries
 
-QUERY_MIXINS: tuple[type, ...] = (SystemQueries, AccessQueries, PersonQueries, ActivityQueries, IngestionQueries)
-MUTATION_MIXINS: tuple[type, ...] = (AccessMutations, PersonMutations, IngestionMutations)
+QUERY_MIXINS: tuple[type, ...] = (SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries)
+MUTATION_MIXINS: tuple[type, ...] = (AccessMutations, PersonMutations, RegistryMutations, IngestionMutations)
 SUBSCRIPTION_MIXINS: tuple[type, ...] = (IngestionSubscriptions,)
 
 

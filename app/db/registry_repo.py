@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import CursorResult, func, text
@@ -151,7 +150,7 @@ async def version_definition(session: AsyncSession, type_id: int, version: int) 
     return row.definition if row is not None else None
 
 
-def new_version(type_id: int, number: int, definition: ActivityTypeDefinition, actor: str, at: datetime) -> Any:
+def new_version(type_id: int, number: int, definition: ActivityTypeDefinition, actor: str) -> ActivityTypeVersionRow:
     return ActivityTypeVersionRow(
-        activity_type_id=type_id, version=number, definition=definition.to_json(), approved_at=at, approved_by=actor
+        activity_type_id=type_id, version=number, definition=definition.to_json(), approved_by=actor
     )

@@ -1,0 +1,77 @@
+"""Activity-type queries: a keyset-paginated list (standard and custom types) and one type by apiName."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from strawberry.relay import PageInfo
+
+from app.api.activities.errors import QueryInputError
+from app.api.context import Info
+from app.api.permissions import require
+from app.api.registry.types import ActivityType, ActivityTypeConnection, ActivityTypeEdge, ActivityTypeStatusEnum
+from app.domain.access import Scope
+from app.domain.activity_types import TypeStatus
+from app.domain.cursors import decode_id_cursor, encode_id_cursor
+from app.domain.errors import DomainError, ErrorCode
+from app.services import registry
+
+
+@strawberry.type
+class RegistryQueries:
+    @strawberry.field(
+        description="Activity types ordered by creation (standard types first). Deleted types only with status."
+    )
+    async def activity_types(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size (default 50, capped).")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor: start after this type.")] = None,
+        status: Annotated[
+            ActivityTypeStatusEnum | None,  # type: ignore[valid-type]
+            strawberry.argument(description="Only types with this status (DELETED lists deleted ones)."),
+        ] = None,
+        include_system: Annotated[
+            bool, strawberry.argument(description="Include the standard (system) types.")
+        ] = True,
+    ) -> ActivityTypeConnection:
+        require(info, Scope.READ)
+        cap = info.context.settings.limits.max_page_size
+        size = min(50, cap) if first is None else first
+        try:
+            if size < 0 or size > cap:
+                code = ErrorCode.OUT_OF_RANGE if size < 0 else ErrorCode.LIMIT_EXCEEDED
+                raise DomainError.of(code, f"first must be between 0 and {cap}.", "first")
+            after_id = decode_id_cursor(after) if after is not None else None
+        except DomainError as error:
+            raise QueryInputError(error) from None
+        async with info.context.resources.db.session() as session:
+            found = await registry.list_types(
+                session,
+                after_id=after_id,
+                limit=size + 1,
+                status=TypeStatus(status) if status is not None else None,
+                include_system=include_system,
+            )
+        edges = [
+            ActivityTypeEdge(cursor=encode_id_cursor(t.id), node=ActivityType.from_domain(t)) for t in found[:size]
+        ]
+        return ActivityTypeConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(found) > size,
+                has_previous_page=after is not None,
+                start_cursor=edges[0].cursor if edges else None,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )
+
+    @strawberry.field(description="One activity type by apiName (case-insensitive), deleted ones included.")
+    async def activity_type(
+        self, info: Info, api_name: Annotated[str, strawberry.argument(description="The type's apiName.")]
+    ) -> ActivityType | None:
+        require(info, Scope.READ)
+        async with info.context.resources.db.session() as session:
+            found = await registry.get_type(session, api_name)
+        return ActivityType.from_domain(found) if found is not None else None
