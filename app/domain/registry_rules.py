@@ -205,13 +205,13 @@ def transition(status: TypeStatus, action: Action, api_name: str) -> TypeStatus 
 _RANGE_ATTRS = ("min_value", "max_value")
 
 
-def _find_field(d: ActivityTypeDefinition, field: str) -> FieldSpec:
+def _find_field(d: ActivityTypeDefinition, field: str, path: str = "field") -> FieldSpec:
     spec = d.field_named(field)
     if spec is None:
         lowered = field.lower()
         spec = next((f for f in (d.primary_field, *d.fields) if f.api_name.lower() == lowered), None)
     if spec is None:
-        raise DomainError.of(ErrorCode.NOT_FOUND, f"'{d.api_name}' has no field '{field}'.", "field")
+        raise DomainError.of(ErrorCode.NOT_FOUND, f"'{d.api_name}' has no field '{field}'.", path)
     return spec
 
 
@@ -240,7 +240,7 @@ def apply_field_changes(d: ActivityTypeDefinition, field: str, changes: Mapping[
 
 def promote_primary(d: ActivityTypeDefinition, field: str) -> ActivityTypeDefinition:
     """Make an additional field the primary one; the old primary takes its place among the fields."""
-    spec = _find_field(d, field)
+    spec = _find_field(d, field, "primaryField")
     if spec is d.primary_field:
         return d
     return d.with_changes(

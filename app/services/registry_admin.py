@@ -271,7 +271,9 @@ async def delete(session: AsyncSession, actor: Principal, api_name: str) -> Acti
         )
     if issues:
         raise DomainError(issues)
-    row.status, row.draft = TypeStatus.DELETED.value, None
+    row.status = TypeStatus.DELETED.value
+    if before.live is not None:  # a never-approved type keeps its draft: it is the only definition it has
+        row.draft = None
     row.deleted_at = func.now()  # type: ignore[assignment]
     row.updated_at = func.now()  # type: ignore[assignment]
     session.add(row)
