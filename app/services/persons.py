@@ -163,6 +163,8 @@ async def _apply(session: AsyncSession, index: _Index, item: PersonUpsert, path:
         person = await repo.insert(session, values)
         index.put(person)
         return UpsertResult(person=person, created=True)
+    if item.email and target.email and item.email.lower() == target.email.lower():
+        values.pop("email")  # matched on it: keep the stored spelling
     changed = {k: v for k, v in values.items() if getattr(target, k) != v}
     if not changed:
         return UpsertResult(person=target)
