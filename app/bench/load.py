@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 
+from app.bench.rawhttp import Connection, encode_post
 from app.bench.report import Latency
 
 JSON_HEADERS = {"content-type": "application/json"}
@@ -51,37 +52,41 @@ async def run_load(
     warmup: float = 1.0,
     check: Callable[[bytes], bool] = lambda _: True,
 ) -> Latency:
-    """`clients` concurrent closed-loop clients POST `bodies` round-robin for `duration` seconds after `warmup`.
+    """`clients` concurrent closed-loop keep-alive clients POST `bodies` round-robin for `duration` s after `warmup`.
 
     Every response must be 200 and pass `check`; failures are counted and excluded from the latencies.
     """
     if not bodies:
         raise ValueError("no request bodies")
-    cycle = itertools.cycle(bodies)
+    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    requests = itertools.cycle([encode_post(base_url, "/graphql", body, headers) for body in bodies])
     latencies: list[float] = []
     errors = 0
-    async with client(base_url, api_key, connections=clients) as http:
-        start = time.perf_counter()
-        measure_from, stop_at = start + warmup, start + warmup + duration
+    start = time.perf_counter()
+    measure_from, stop_at = start + warmup, start + warmup + duration
 
-        async def one_client() -> None:
-            nonlocal errors
+    async def one_client() -> None:
+        nonlocal errors
+        conn = await Connection.open(base_url)
+        try:
             while True:
-                body = next(cycle)
+                raw = next(requests)
                 t0 = time.perf_counter()
                 if t0 >= stop_at:
                     return
-                response = await http.post("/graphql", content=body, headers=JSON_HEADERS)
+                status, content = await conn.request(raw)
                 t1 = time.perf_counter()
                 if t0 < measure_from:
                     continue
-                if response.status_code == 200 and check(response.content):
+                if status == 200 and check(content):
                     latencies.append(t1 - t0)
                 else:
                     errors += 1
+        finally:
+            await conn.close()
 
-        await asyncio.gather(*(one_client() for _ in range(clients)))
-        # Requests are counted by start time, so the window is the measured duration.
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+    # Requests count by start time, so the window is exactly `duration`.
     return Latency.of(latencies, duration, errors)
 
 
