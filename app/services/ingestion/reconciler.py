@@ -14,7 +14,7 @@ import logging
 import uuid
 from typing import Any
 
-from arq.constants import result_key_prefix
+from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import Job
 from arq.jobs import JobStatus as ArqStatus
 
@@ -72,6 +72,8 @@ async def _ensure(resources: Resources, job_id: uuid.UUID, arq_id: str) -> int:
         return 0
     if status is ArqStatus.complete:
         await resources.queue.delete(result_key_prefix + arq_id)  # a finished run of an unfinished job
+    else:  # not in the queue: a job key left without its queue entry would make arq refuse the id
+        await resources.queue.delete(job_key_prefix + arq_id)
     job = await resources.queue.enqueue_job(
         JobName.INGEST, str(job_id), _job_id=arq_id, _queue_name=resources.settings.arq_queue_name)
     return 1 if job is not None else 0
