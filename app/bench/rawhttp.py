@@ -60,7 +60,7 @@ class Connection:
         return status, await self.reader.readexactly(length)
 
     async def _chunked(self) -> bytes:
-        parts = []
+        parts: list[bytes] = []
         while True:
             size = int((await self.reader.readuntil(b"\r\n")).split(b";")[0], 16)
             if size == 0:

@@ -18,6 +18,7 @@ from app.bench.queries import FEATURES
 from app.bench.report import Goal, Latency, Report, Row, not_available
 from app.bench.seed import TypeRef, activity_count, ensure_types, load_persons
 from app.bench.stack import Stack, private_stores
+from app.db.engine import Database
 from app.settings import Settings, to_asyncpg_dsn
 
 logger = logging.getLogger(__name__)
@@ -82,12 +83,14 @@ async def discover(stack: Stack) -> set[str]:
 async def prepare(settings: Settings, options: Options, stack: Stack) -> Run:
     assert settings.database_url
     conn = await asyncpg.connect(to_asyncpg_dsn(settings.database_url))
+    db = Database(settings.database_url, pool_size=1, max_overflow=0)
     try:
-        types = await ensure_types(conn, EXAMPLE_TYPES)
+        types = await ensure_types(conn, db, settings.limits, EXAMPLE_TYPES)
         persons = generate_persons(options.persons, options.seed)
         person_ids = await load_persons(conn, persons)
     finally:
         await conn.close()
+        await db.dispose()
     features = await discover(stack)
     return Run(options, settings, stack, persons, person_ids, types, features, Report())
 

@@ -10,7 +10,11 @@ import asyncpg
 import orjson
 
 from app.bench.datagen import GeneratedActivity, PersonSeed
+from app.db.engine import Database
+from app.domain.access import ALL_SCOPES, Principal
 from app.domain.activity_types import ActivityTypeDefinition
+from app.services import registry_admin
+from app.settings import Limits
 
 ACTIVITY_COLUMNS = (
     "person_id", "occurred_at", "activity_type_id", "type_version", "primary_value", "fields", "idempotency_key",
@@ -40,28 +44,24 @@ async def approved_types(conn: asyncpg.Connection) -> dict[str, TypeRef]:
     }
 
 
-async def system_type_names(conn: asyncpg.Connection) -> list[str]:
-    rows = await conn.fetch("SELECT api_name FROM activity_type WHERE is_system AND current_version IS NOT NULL")
-    return sorted(r["api_name"] for r in rows)
+SEED_ACTOR = Principal(id="seed", name="data generator (bench/demo)", scopes=ALL_SCOPES)
 
 
-async def ensure_types(conn: asyncpg.Connection, definitions: Sequence[ActivityTypeDefinition]) -> dict[str, TypeRef]:
-    """Create and approve (version 1) each definition that does not exist yet; returns every approved type."""
+async def ensure_types(
+    conn: asyncpg.Connection, db: Database, limits: Limits, definitions: Sequence[ActivityTypeDefinition]
+) -> dict[str, TypeRef]:
+    """Create and approve, through the registry service, each definition that does not exist yet.
+
+    Returns every approved type (system and custom) by API name.
+    """
     existing = await approved_types(conn)
-    async with conn.transaction():
-        for d in definitions:
-            if d.api_name in existing:
-                continue
-            type_id = await conn.fetchval(
-                """INSERT INTO activity_type (api_name, name, trigger_name, filter_name, status, current_version)
-                   VALUES ($1, $2, $3, $4, 'APPROVED', 1) RETURNING id""",
-                d.api_name, d.name, d.trigger_name, d.filter_name,
-            )
-            await conn.execute(
-                """INSERT INTO activity_type_version (activity_type_id, version, definition, approved_by)
-                   VALUES ($1, 1, $2::jsonb, 'bench')""",
-                type_id, orjson.dumps(d.to_json()).decode(),
-            )
+    for definition in definitions:
+        if definition.api_name in existing:
+            continue
+        async with db.session() as session:
+            await registry_admin.create(session, SEED_ACTOR, limits, definition)
+        async with db.session() as session:
+            await registry_admin.approve(session, SEED_ACTOR, limits, definition.api_name)
     return await approved_types(conn)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 
 from rich.table import Table
@@ -21,6 +22,10 @@ def _figures(value: str) -> frozenset[str]:
     return chosen
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from app.bench.runner import FIGURES, Options, run_bench
 
@@ -33,13 +38,15 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         only=args.only or frozenset(FIGURES),
     )
+    # SIGTERM unwinds like Ctrl-C, so the processes we started stop and the private database is dropped.
+    signal.signal(signal.SIGTERM, _interrupt)
     report = run_bench(settings, options)
     table = Table(title="Custom Activities benchmark")
     for header in report.HEADERS:
         table.add_column(header)
     for cells in report.cells():
         table.add_row(*cells)
-    console.print(table)
+    console.print(table, width=max(console.width, 180))
     for key, value in report.facts.items():
         console.print(f"  {key}: {value}")
     if args.markdown:
