@@ -25,6 +25,13 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     with resolved_stores(settings) as resolved:
         assert resolved.database_url
         upgrade(resolved.database_url)
+        if args.demo:
+            from app.bench.demo import load_demo
+
+            demo = load_demo(resolved)
+            if demo.activities:
+                console.print(f"  demo data: types {', '.join(demo.types)}, {demo.persons} persons, "
+                              f"{demo.activities} activities")
         url = f"http://{resolved.host}:{resolved.port}/graphql"
         console.print(f"[bold]Custom Activities[/bold] dev server: GraphiQL at [link]{url}[/link]")
         console.print(f"  postgres {resolved.database_url}\n  redis    {resolved.redis_url}")
@@ -81,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="embedded stores + migrations + API + worker, in one command")
+    dev.add_argument("--demo", action="store_true",
+                     help="load demo types, persons and activities if the database has no activities yet")
     dev.set_defaults(handler=cmd_dev)
 
     serve = sub.add_parser("serve", help="run the API only")
