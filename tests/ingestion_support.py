@@ -51,7 +51,9 @@ async def approved_type(resources: Resources, definition: ActivityTypeDefinition
         return await put_type(conn, definition or deposit_definition())
 
 
-def deposit(email: str = "ann@example.com", amount: Any = 120.5, key: str | None = "chk-1", **extra: Any) -> dict[str, Any]:
+def deposit(
+    email: str = "ann@example.com", amount: Any = 120.5, key: str | None = "chk-1", **extra: Any
+) -> dict[str, Any]:
     activity: dict[str, Any] = {
         "activityType": "depositCheck",
         "person": {"email": email},

@@ -42,7 +42,8 @@ def cron_jobs(settings: Settings) -> list[Any]:
     from workers import ingest
 
     every = max(1, settings.reconcile_interval_seconds)
-    return [cron(ingest.reconcile, name="reconcile-ingestion", second=set(range(0, 60, every)),
+    reconcile: Any = ingest.reconcile  # arq types job coroutines as taking a plain dict
+    return [cron(reconcile, name="reconcile-ingestion", second=set(range(0, 60, every)),
                  run_at_startup=True, timeout=settings.job_timeout_seconds)]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
-from app.services.ingestion.jobs import get_job, list_rejections
+from app.services.ingestion.jobs import get_job
 from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.runtime import Resources
 from tests.ingestion_support import approved_type, deposit

@@ -63,7 +63,7 @@ class RecordActivitiesInput:
 @strawberry.input(description="A JSONL or CSV file (optionally gzip) sent with the GraphQL multipart request spec.")
 class ImportActivitiesInput:
     file: Upload = strawberry.field(description="The file; .gz is detected from its content.")
-    format: IngestionFormat | None = strawberry.field(
+    format: IngestionFormat | None = strawberry.field(  # type: ignore[valid-type]
         default=None, description="JSONL or CSV; inferred from the file name when omitted."
     )
     activity_type: str | None = strawberry.field(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
+from typing import cast
 
 import strawberry
 from strawberry.relay import PageInfo
@@ -32,7 +33,7 @@ from app.services.ingestion import progress
 from app.services.ingestion.jobs import cancel_job, get_job, list_jobs
 from app.services.ingestion.replay import replay_rejections
 from app.services.ingestion.submit import JobSpec, submit_objects
-from app.services.ingestion.upload import import_file
+from app.services.ingestion.upload import Readable, import_file
 from app.services.registry import load_live_types
 
 
@@ -64,7 +65,7 @@ class IngestionQueries:
     @strawberry.field(description="Ingestion jobs, newest first, optionally only those with `status`.")
     async def ingestion_jobs(
         self, info: Info, first: int | None = None, after: str | None = None,
-        status: IngestionJobStatus | None = None,
+        status: IngestionJobStatus | None = None,  # type: ignore[valid-type]
     ) -> IngestionJobConnection:
         require(info, Scope.READ)
         limit = min(max(first or 20, 0), info.context.settings.limits.max_page_size)
@@ -114,7 +115,7 @@ class IngestionMutations:
                        dry_run=input.dry_run, create_missing_persons=input.create_missing_persons,
                        idempotency_key=input.idempotency_key, created_by=principal.id, filename=filename)
         try:
-            job = await import_file(info.context.resources, spec, input.file)
+            job = await import_file(info.context.resources, spec, cast(Readable, input.file))
         except DomainError as error:
             return IngestionJobPayload(job=None, errors=user_errors(error))
         return _payload(job)

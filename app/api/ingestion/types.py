@@ -118,9 +118,9 @@ class RejectionConnection:
 @strawberry.type(description="A bulk ingestion: an inline batch, an uploaded file or a replay of rejections.")
 class IngestionJob:
     id: strawberry.ID = strawberry.field(description="Job id.")
-    status: IngestionJobStatus = strawberry.field(description="Where the job is in its lifecycle.")
-    source: IngestionSource = strawberry.field(description="Inline batch, file upload or replay.")
-    format: IngestionFormat = strawberry.field(description="Payload format.")
+    status: IngestionJobStatus = strawberry.field(description="Where the job is in its lifecycle.")  # type: ignore[valid-type]
+    source: IngestionSource = strawberry.field(description="Inline batch, file upload or replay.")  # type: ignore[valid-type]
+    format: IngestionFormat = strawberry.field(description="Payload format.")  # type: ignore[valid-type]
     activity_type: str | None = strawberry.field(description="Activity type of every row, when given for the job.")
     dry_run: bool = strawberry.field(description="Validate only; no activity is written.")
     create_missing_persons: bool = strawberry.field(description="Persons not found by email/externalId are created.")

@@ -62,7 +62,8 @@ async def list_jobs(
     resources: Resources, *, limit: int, after: tuple[datetime, uuid.UUID] | None, status: JobStatus | None
 ) -> list[IngestionJob]:
     """Newest first, keyset on (created_at, id); `limit` rows (ask for one more to know if a page follows)."""
-    where, args = ["TRUE"], []
+    where: list[str] = ["TRUE"]
+    args: list[Any] = []
     if status is not None:
         args.append(status.value)
         where.append(f"status = ${len(args)}")

@@ -86,7 +86,7 @@ async def _subscribed(resources: Resources, channel: str) -> AsyncIterator[Any]:
     finally:
         with contextlib.suppress(Exception):
             await pubsub.unsubscribe(channel)
-        await pubsub.aclose()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
 async def job_signals(resources: Resources, job_id: uuid.UUID) -> AsyncIterator[None]:
