@@ -78,6 +78,10 @@ def _same_but_name(a: FieldSpec, b: FieldSpec) -> bool:
     return (a.name, a.data_type) == (b.name, b.data_type)
 
 
+def _path(d: ActivityTypeDefinition, api_name: str) -> str:
+    return "primaryField" if d.primary_field.api_name == api_name else f"fields.{api_name}"
+
+
 def diff(old: ActivityTypeDefinition, new: ActivityTypeDefinition) -> list[Change]:
     """What changed from `old` to `new`, breaking changes first."""
     changes: list[Change] = []
@@ -87,20 +91,15 @@ def diff(old: ActivityTypeDefinition, new: ActivityTypeDefinition) -> list[Chang
     if old.description != new.description:
         changes.append(Change("description", "Description changed."))
     if old.primary_field.api_name != new.primary_field.api_name:
-        changes.append(
-            Change(
-                "primaryField",
-                f"Primary field '{old.primary_field.api_name}' -> '{new.primary_field.api_name}'.",
-                Rule.PRIMARY_FIELD_CHANGED,
-            )
-        )
-    else:
-        changes += _field_changes(old.primary_field, new.primary_field, "primaryField")
-    old_fields = {f.api_name: f for f in old.fields}
-    new_fields = {f.api_name: f for f in new.fields}
+        message = f"Primary field '{old.primary_field.api_name}' -> '{new.primary_field.api_name}'."
+        changes.append(Change("primaryField", message, Rule.PRIMARY_FIELD_CHANGED))
+    # Fields are matched by apiName across primary and additional ones, so promoting a field to primary
+    # is one change, not a removal plus an addition.
+    old_fields = {f.api_name: f for f in (old.primary_field, *old.fields)}
+    new_fields = {f.api_name: f for f in (new.primary_field, *new.fields)}
     added = [f for name, f in new_fields.items() if name not in old_fields]
     for name, spec in old_fields.items():
-        path = f"fields.{name}"
+        path = _path(new, name)
         if name in new_fields:
             changes += _field_changes(spec, new_fields[name], path)
             continue
@@ -113,7 +112,7 @@ def diff(old: ActivityTypeDefinition, new: ActivityTypeDefinition) -> list[Chang
         else:
             changes.append(Change(path, f"Field '{name}' removed.", Rule.FIELD_REMOVED))
     for spec in added:
-        path = f"fields.{spec.api_name}"
+        path = _path(new, spec.api_name)
         if spec.required:
             changes.append(Change(path, f"Required field '{spec.api_name}' added.", Rule.REQUIRED_FIELD_ADDED))
         else:

@@ -14,7 +14,7 @@ _IP = _f("clientIpAddress", "Client IP Address", T.STRING, "IP address of the vi
 _UA = _f("userAgent", "User Agent", T.TEXT, "Browser or mail client user agent.", max_length=2048)
 _REFERRER = _f("referrerUrl", "Referrer URL", T.LINK, "Page the visitor came from.")
 _PAGE = _f("webpageUrl", "Webpage URL", T.LINK, "Page on which it happened.")
-_QUERY = _f("queryParameters", "Query Parameters", T.STRING, "Query string of the page URL.", max_length=2048)
+_QUERY = _f("queryParameters", "Query Parameters", T.TEXT, "Query string of the page URL.", max_length=2048)
 _CAMPAIGN = _f("campaignName", "Campaign Name", T.STRING, "Campaign that sent the email.")
 _DEVICE = _f("device", "Device", T.STRING, "Device the email was read on.")
 _PLATFORM = _f("platform", "Platform", T.STRING, "Operating system or mail platform.")
