@@ -160,3 +160,15 @@ async def test_ingestion_jobs_pages_newest_first(gql: GraphQL, resources: Resour
     assert [e["node"]["idempotencyKey"] for e in page["edges"]] == ["j2", "j1"] and page["pageInfo"]["hasNextPage"]
     rest = (await gql(query, {"after": page["pageInfo"]["endCursor"]}))["data"]["ingestionJobs"]
     assert [e["node"]["idempotencyKey"] for e in rest["edges"]] == ["j0"] and not rest["pageInfo"]["hasNextPage"]
+
+
+async def test_per_key_concurrency_limit(gql: GraphQL, resources: Resources) -> None:
+    await approved_type(resources)
+    limit = resources.settings.ingestion_concurrency_per_key
+    for i in range(limit):
+        body = await gql(RECORD, {"input": {"activities": [deposit(key=f"k{i}")], "idempotencyKey": f"c{i}"}})
+        assert body["data"]["recordActivities"]["errors"] == []
+    refused = await gql(RECORD, {"input": {"activities": [deposit()]}})
+    assert refused["data"]["recordActivities"]["errors"][0]["code"] == "LIMIT_EXCEEDED"
+    again = await gql(RECORD, {"input": {"activities": [deposit(key="k0")], "idempotencyKey": "c0"}})
+    assert again["data"]["recordActivities"]["errors"] == []  # the same job, returned again

@@ -82,6 +82,7 @@ async def new_job(resources: Resources, spec: JobSpec) -> AsyncIterator[JobDraft
     job_id = uuid.uuid4()
     async with resources.db.raw() as conn, conn.transaction():
         draft = JobDraft(conn, job_id, limits.chunk_rows, limits.max_upload_rows)
+        await _reserve_slot(conn, spec, resources.settings.ingestion_concurrency_per_key)
         inserted = await conn.fetchval(
             "INSERT INTO ingestion_job (id, idempotency_key, source, format, activity_type, status, dry_run, "
             "create_missing_persons, replay_of, filename, created_by) "
@@ -103,6 +104,27 @@ async def new_job(resources: Resources, spec: JobSpec) -> AsyncIterator[JobDraft
             job_id, draft.header, draft.rows, draft.total_bytes, draft.chunk_count,
         )
     await enqueue(resources, job_id)
+
+
+async def _reserve_slot(conn: Any, spec: JobSpec, limit: int) -> None:
+    """Per-key concurrency: LIMIT_EXCEEDED when the caller already has `limit` unfinished jobs. The advisory
+    lock serialises one caller's submissions until this transaction ends, so two cannot take the last slot.
+    Re-submitting with a used idempotency key is always allowed (it returns the existing job)."""
+    if limit <= 0 or spec.created_by is None:
+        return
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"ingest:{spec.created_by}")
+    if spec.idempotency_key is not None and await conn.fetchval(
+        "SELECT 1 FROM ingestion_job WHERE idempotency_key = $1", spec.idempotency_key
+    ):
+        return
+    active = await conn.fetchval(
+        "SELECT count(*) FROM ingestion_job WHERE created_by = $1 AND status IN ('QUEUED', 'RUNNING')",
+        spec.created_by)
+    if active >= limit:
+        raise DomainError.of(
+            ErrorCode.LIMIT_EXCEEDED,
+            f"This API key already has {active} ingestion jobs queued or running (limit {limit}); "
+            "wait for one to finish or cancel one.")
 
 
 async def _by_key(conn: Any, key: str | None) -> IngestionJob:
