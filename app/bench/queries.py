@@ -42,7 +42,11 @@ IMPORT = """mutation Import($input: ImportActivitiesInput!) {
 }"""
 
 JOB = """query Job($id: ID!) {
-  ingestionJob(id: $id) { id status totalRows processedRows acceptedRows rejectedRows }
+  ingestionJob(id: $id) {
+    id status error
+    counts { total processed accepted rejected duplicates }
+    timings { durationSeconds rowsPerSecond }
+  }
 }"""
 
 FEATURES = """{

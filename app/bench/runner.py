@@ -247,7 +247,11 @@ async def execute(settings: Settings, options: Options, stack: Stack, embedded: 
         for name, step in steps.items():
             if name in options.only:
                 logger.info("bench: %s", name)
-                await step()
+                try:
+                    await step()
+                except Exception as exc:  # one broken path must not hide the other figures
+                    logger.exception("bench: %s failed", name)
+                    run.report.add(Row(name, "", None, note=f"failed: {str(exc)[:200]}"))
     run.report.facts.update(await machine_facts(settings, embedded))
     return run.report
 
