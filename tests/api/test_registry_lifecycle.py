@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import text
 
 from app.services.runtime import Resources
@@ -162,3 +164,17 @@ async def test_standard_types_are_listed_and_read_only(gql: GraphQL) -> None:
         errors = await refused(gql, document, **variables)
         assert errors[0]["code"] == "READ_ONLY", document
     assert (await gql(GET, {"api": "nope"}))["data"]["activityType"] is None
+
+
+async def test_readme_example_works(gql: GraphQL) -> None:
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Activity types", 1)[1]
+    block = section.split("```graphql", 1)[1].split("```", 1)[0].strip()
+    create, approve = block.split("\nmutation ", 1)
+    first = await gql(create)
+    assert first["data"]["createActivityType"] == {
+        "activityType": {"apiName": "depositCheck", "status": "DRAFT"},
+        "errors": [],
+    }
+    second = await gql("mutation " + approve)
+    assert second["data"]["approveActivityType"]["activityType"] == {"status": "APPROVED", "version": 1}
