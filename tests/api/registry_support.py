@@ -16,6 +16,7 @@ TYPE = f"""
   createdAt updatedAt deletedAt
   primaryField {{ {FIELD} }} fields {{ {FIELD} }}
   draft {{ {DEFINITION} }}
+  pendingChanges {{ field message breakingRule }}
   versions {{ number approvedAt approvedBy definition {{ {DEFINITION} }} }}
 """
 PAYLOAD = f"activityType {{ {TYPE} }} errors {{ code field message }}"

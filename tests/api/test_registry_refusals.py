@@ -196,7 +196,8 @@ async def test_breaking_changes_are_refused_once_used(
 ) -> None:
     await create_approved(gql)
     await record_use(resources, "depositCheck")
-    await ok(gql, document, api="depositCheck", **variables)  # the draft takes it; approval decides
+    drafted = await ok(gql, document, api="depositCheck", **variables)  # the draft takes it; approval decides
+    assert rule in [c["breakingRule"] for c in drafted["pendingChanges"]]  # visible before approving
     errors = await refused(gql, APPROVE, api="depositCheck")
     assert {e["code"] for e in errors} == {"BREAKING_CHANGE"}
     assert any(e["message"].startswith(f"{rule}:") for e in errors), errors
@@ -232,7 +233,8 @@ async def test_additive_changes_approve_while_used(
 ) -> None:
     await create_approved(gql)
     await record_use(resources, "depositCheck")
-    await ok(gql, document, api="depositCheck", **variables)
+    drafted = await ok(gql, document, api="depositCheck", **variables)
+    assert drafted["pendingChanges"] and not any(c["breakingRule"] for c in drafted["pendingChanges"])
     assert (await ok(gql, APPROVE, api="depositCheck"))["version"] == 2
 
 

@@ -10,6 +10,7 @@ from strawberry.relay import PageInfo
 from app.api.errors import UserError
 from app.domain.activity_types import ActivityTypeDefinition as DomainDefinition
 from app.domain.activity_types import FieldDataType, FieldSpec, TypeStatus
+from app.domain.compatibility import Change, diff
 from app.domain.registry_model import ActivityTypeSnapshot, ApprovedVersion
 
 FieldDataTypeEnum = strawberry.enum(
@@ -92,6 +93,23 @@ class ActivityTypeVersion:
         )
 
 
+@strawberry.type(description="One difference between the live version and the draft.")
+class ActivityTypeChange:
+    field: str | None = strawberry.field(description="Path of what changed, e.g. `fields.amount`; null for the type.")
+    message: str = strawberry.field(description="What changed.")
+    breaking_rule: str | None = strawberry.field(
+        description=(
+            "The compatibility rule this change breaks (e.g. FIELD_REMOVED), or null when additive. Breaking "
+            "changes are refused at approval once activities of the type exist."
+        )
+    )
+
+    @classmethod
+    def from_domain(cls, change: Change) -> ActivityTypeChange:
+        rule = change.rule.value if change.rule is not None else None
+        return cls(field=change.field, message=change.message, breaking_rule=rule)
+
+
 @strawberry.type(
     description=(
         "A kind of activity (standard or custom). Its top-level fields show the live (approved) definition, "
@@ -119,11 +137,15 @@ class ActivityType:
     draft: ActivityTypeDefinition | None = strawberry.field(
         description="Pending definition awaiting approval, or null when there is none."
     )
+    pending_changes: list[ActivityTypeChange] = strawberry.field(
+        description="What approving the draft would change relative to the live version, breaking ones first."
+    )
     versions: list[ActivityTypeVersion] = strawberry.field(description="Every approved version, oldest first.")
 
     @classmethod
     def from_domain(cls, t: ActivityTypeSnapshot) -> ActivityType:
         shown = t.shown
+        pending = diff(t.live, t.draft) if t.live is not None and t.draft is not None else []
         return cls(
             id=strawberry.ID(str(t.id)),
             api_name=t.api_name,
@@ -141,6 +163,7 @@ class ActivityType:
             updated_at=t.updated_at,
             deleted_at=t.deleted_at,
             draft=ActivityTypeDefinition.from_domain(t.draft) if t.draft is not None else None,
+            pending_changes=[ActivityTypeChange.from_domain(c) for c in pending],
             versions=[ActivityTypeVersion.from_domain(v) for v in t.versions],
         )
 
