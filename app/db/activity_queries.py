@@ -101,7 +101,8 @@ def _condition(sql: _Sql, cond: ResolvedCondition) -> str:
     return f"({typed}) {_COMPARE[cond.op]} {sql.param(_bind(cond.kind, cond.value), sql_type)}"
 
 
-def _compile(scope: ActivityScope, flt: ResolvedFilter) -> _Sql:
+def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = False) -> _Sql:
+    """WHERE clauses for `scope` and `flt`; with `per_type`, the type test reads `t.type_id` (see `page`)."""
     sql = _Sql()
     if scope.person_id is not None:
         sql.clauses.append(f"person_id = {sql.param(scope.person_id, 'bigint')}")
@@ -112,8 +113,6 @@ def _compile(scope: ActivityScope, flt: ResolvedFilter) -> _Sql:
             f"OR lower(email) = ANY({sql.param([e.lower() for e in scope.person_emails], 'text[]')}) "
             f"OR external_id = ANY({sql.param(list(scope.person_external_ids), 'text[]')}))"
         )
-    if flt.type_ids is not None:
-        sql.clauses.append(f"activity_type_id = ANY({sql.param(list(flt.type_ids), 'int[]')})")
     if flt.occurred_after is not None:
         sql.clauses.append(f"occurred_at >= {sql.param(flt.occurred_after, 'timestamptz')}")
     if flt.occurred_before is not None:
@@ -121,11 +120,19 @@ def _compile(scope: ActivityScope, flt: ResolvedFilter) -> _Sql:
     if flt.ingested_after is not None:
         sql.clauses.append(f"ingested_at >= {sql.param(flt.ingested_after, 'timestamptz')}")
     sql.clauses.extend(_condition(sql, c) for c in flt.conditions)
+    types = list(flt.type_ids) if flt.type_ids is not None else None
     if scope.min_per_person is not None:
-        # Same clauses, same parameters: persons having at least N matching activities.
+        # Same clauses and parameters, all listed types together: persons with at least N matches.
+        matching = list(sql.clauses)
+        if types is not None:
+            matching.append(f"activity_type_id = ANY({sql.param(types, 'int[]')})")
         sql.clauses.append(
-            f"person_id IN (SELECT person_id FROM activity WHERE {sql.where()} "
+            f"person_id IN (SELECT person_id FROM activity WHERE {' AND '.join(matching) or 'TRUE'} "
             f"GROUP BY person_id HAVING count(*) >= {sql.param(scope.min_per_person, 'bigint')})"
+        )
+    if types is not None:
+        sql.clauses.append(
+            "activity_type_id = t.type_id" if per_type else f"activity_type_id = ANY({sql.param(types, 'int[]')})"
         )
     return sql
 
@@ -159,7 +166,33 @@ async def page(
     Forward pages walk (occurred_at, id) downwards from `after`; backward pages walk upwards from `before`
     and are reversed here, so callers always get newest first.
     """
-    sql = _compile(scope, flt)
+    query, params = _page_sql(scope, flt, limit=limit, backward=backward, after=after, before=before)
+    rows = await conn.fetch(query, *params)
+    more = len(rows) > limit
+    items = [_activity(r) for r in rows[:limit]]
+    if backward:
+        items.reverse()
+    return items, more
+
+
+def _page_sql(
+    scope: ActivityScope,
+    flt: ResolvedFilter,
+    *,
+    limit: int,
+    backward: bool,
+    after: tuple[datetime, int] | None = None,
+    before: tuple[datetime, int] | None = None,
+) -> tuple[str, list[Any]]:
+    """The keyset page query.
+
+    Searching by activity types, the page is the merge of one ordered, LIMITed index scan per type
+    (`unnest(types) CROSS JOIN LATERAL`): `activity_type_id = ANY($n)` cannot use an index for order,
+    so it would read and sort every matching row first.
+    """
+    # One person's rows are few enough for the planner's own choice (PK scan or bitmap + sort).
+    per_type = flt.type_ids is not None and scope.person_id is None
+    sql = _compile(scope, flt, per_type=per_type)
     if after is not None:
         sql.clauses.append(
             f"(occurred_at, id) < ({sql.param(after[0], 'timestamptz')}, {sql.param(after[1], 'bigint')})"
@@ -169,13 +202,16 @@ async def page(
             f"(occurred_at, id) > ({sql.param(before[0], 'timestamptz')}, {sql.param(before[1], 'bigint')})"
         )
     order = "occurred_at ASC, id ASC" if backward else "occurred_at DESC, id DESC"
-    query = f"SELECT {COLUMNS} FROM activity WHERE {sql.where()} ORDER BY {order} LIMIT {sql.param(limit + 1, 'int')}"
-    rows = await conn.fetch(query, *sql.params)
-    more = len(rows) > limit
-    items = [_activity(r) for r in rows[:limit]]
-    if backward:
-        items.reverse()
-    return items, more
+    limit_param = sql.param(limit + 1, "int")
+    inner = f"SELECT {COLUMNS} FROM activity WHERE {sql.where()} ORDER BY {order} LIMIT {limit_param}"
+    if not per_type:
+        return inner, sql.params
+    types = sql.param(list(flt.type_ids or ()), "int[]")
+    query = (
+        f"SELECT {COLUMNS} FROM unnest({types}) AS t(type_id) CROSS JOIN LATERAL ({inner}) AS a "
+        f"ORDER BY {order} LIMIT {limit_param}"
+    )
+    return query, sql.params
 
 
 async def count(conn: Any, scope: ActivityScope, flt: ResolvedFilter) -> int:
@@ -199,7 +235,4 @@ async def sync_watermark(conn: Any) -> datetime:
 
 def explain_sql(scope: ActivityScope, flt: ResolvedFilter, limit: int) -> tuple[str, list[Any]]:
     """The first-page query and its parameters (for EXPLAIN in benchmarks and docs)."""
-    sql = _compile(scope, flt)
-    order = "occurred_at DESC, id DESC"
-    query = f"SELECT {COLUMNS} FROM activity WHERE {sql.where()} ORDER BY {order} LIMIT {sql.param(limit + 1, 'int')}"
-    return query, sql.params
+    return _page_sql(scope, flt, limit=limit, backward=False)

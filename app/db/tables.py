@@ -124,6 +124,7 @@ class ActivityRow(SQLModel, table=True):
         ),
         Index("ix_activity_type_occurred", "activity_type_id", text("occurred_at DESC"), text("id DESC")),
         Index("ix_activity_person_ingested", "person_id", "ingested_at", "id"),
+        Index("ix_activity_ingested_brin", "ingested_at", postgresql_using="brin"),  # 0003: cross-person sync
     )
 
     person_id: int = Field(sa_column=Column(BigInteger, nullable=False))

@@ -67,11 +67,12 @@ async def test_at_least_n_times(gql: GraphQL, resources: Resources) -> None:
 async def test_search_pages_forward_without_loss(gql: GraphQL, resources: Resources) -> None:
     s = await _seed(resources)
     expected = [str(i) for _, i in sorted(zip((r.occurred_at for r in s["rows"]), s["ids"], strict=True), reverse=True)]
-    for size in (1, 2, 3, 8):
+    both_types = {"activityTypes": ["deposit", "webinar"]}  # the per-type merge plan
+    for size, flt in ((1, {}), (2, {}), (3, {}), (8, {}), (1, both_types), (3, both_types), (7, both_types)):
         seen: list[str] = []
         after = None
         while True:
-            page = await _search(gql, {}, first=size, after=after)
+            page = await _search(gql, flt, first=size, after=after)
             seen += [e["node"]["id"] for e in page["edges"]]
             if not page["pageInfo"]["hasNextPage"]:
                 break

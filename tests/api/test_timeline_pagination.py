@@ -23,12 +23,14 @@ async def _seed(resources: Resources) -> tuple[int, list[str]]:
     return person, [str(i) for _, i in expected]
 
 
-async def _walk(gql: GraphQL, person: int, size: int, *, backward: bool) -> list[str]:
+async def _walk(
+    gql: GraphQL, person: int, size: int, *, backward: bool, flt: dict[str, Any] | None = None
+) -> list[str]:
     seen: list[str] = []
     cursor: str | None = None
     pages = 0
     while True:
-        args: dict[str, Any] = {"id": str(person)}
+        args: dict[str, Any] = {"id": str(person), "filter": flt}
         args.update({"last": size, "before": cursor} if backward else {"first": size, "after": cursor})
         body = await gql(TIMELINE, args)
         assert "errors" not in body, body
@@ -61,6 +63,20 @@ async def test_forward_and_backward_walks_see_every_activity_once(
     person, expected = await _seed(resources)
     assert await _walk(gql, person, size, backward=False) == expected
     assert await _walk(gql, person, size, backward=True) == expected
+
+
+@pytest.mark.parametrize("size", [1, 4, 6])
+async def test_walks_with_a_type_filter(gql: GraphQL, resources: Resources, size: int) -> None:
+    person, expected = await _seed(resources)
+    noise = await create_type(resources, "noise")
+    await insert(resources, [Row(person, noise, T0 + minutes(i % 5)) for i in range(11)])
+    for flt in ({"activityTypes": ["pageTest"]}, {"activityTypes": ["pageTest", "NOISE"]}):
+        forward = await _walk(gql, person, size, backward=False, flt=flt)
+        assert await _walk(gql, person, size, backward=True, flt=flt) == forward
+        if flt["activityTypes"] == ["pageTest"]:
+            assert forward == expected
+        else:
+            assert len(forward) == 48 and set(expected) <= set(forward)
 
 
 async def test_turning_around_mid_walk(gql: GraphQL, resources: Resources) -> None:
