@@ -46,27 +46,28 @@ def activity_channel(resources: Resources) -> str:
 
 async def publish_job(resources: Resources, job_id: uuid.UUID, *, force: bool = False) -> None:
     """Tell subscribers the job changed; they read it from Postgres (the source of truth)."""
-    with contextlib.suppress(Exception):  # progress is best effort; the job must not fail on Redis
+    try:
         await resources.queue.publish(job_channel(resources, job_id), b"1")
+    except Exception:  # progress is best effort; the job must not fail on Redis
+        logger.warning("could not publish progress of job %s", job_id, exc_info=True)
 
 
 def _activity_json(r: Any) -> dict[str, Any]:
+    # jsonb columns arrive decoded: the engine registers JSON codecs on every pooled connection.
     return {
         "id": r["id"], "personId": r["person_id"], "activityTypeId": r["activity_type_id"],
         "typeVersion": r["type_version"], "occurredAt": r["occurred_at"].isoformat(),
-        "ingestedAt": r["ingested_at"].isoformat(), "primaryValue": _json(r["primary_value"]),
-        "fields": _json(r["fields"]), "idempotencyKey": r["idempotency_key"],
+        "ingestedAt": r["ingested_at"].isoformat(), "primaryValue": r["primary_value"],
+        "fields": r["fields"], "idempotencyKey": r["idempotency_key"],
     }
-
-
-def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 async def publish_activities(resources: Resources, records: list[Any]) -> None:
     """Publish freshly committed activities for `activityRecorded` subscriptions."""
-    with contextlib.suppress(Exception):
+    try:
         await resources.queue.publish(activity_channel(resources), orjson.dumps([_activity_json(r) for r in records]))
+    except Exception:  # live timelines are best effort; the activities are committed
+        logger.warning("could not publish recorded activities", exc_info=True)
 
 
 def activity_from_json(d: dict[str, Any]) -> Activity:
