@@ -17,7 +17,8 @@ from tests.conftest import GraphQL, eventually
 from tests.ingestion_support import approved_type, deposit
 
 Worker = Callable[[], Awaitable[int]]
-RECORD = """mutation($input: RecordActivitiesInput!) { recordActivities(input: $input) { job { id } errors { code } } }"""
+RECORD = """mutation($input: RecordActivitiesInput!) {
+  recordActivities(input: $input) { job { id } errors { code } } }"""
 
 
 async def subscribe(ws: AsyncWebSocketSession, query: str, variables: dict[str, Any]) -> None:
