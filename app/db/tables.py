@@ -149,6 +149,12 @@ class IngestionJobRow(SQLModel, table=True):
     __table_args__ = (
         Index("uq_ingestion_job_idempotency_key", "idempotency_key", unique=True),
         Index("ix_ingestion_job_status_created", "status", "created_at"),
+        Index("ix_ingestion_job_created", text("created_at DESC"), text("id DESC")),
+        Index(
+            "ix_ingestion_job_active_by_creator",
+            "created_by",
+            postgresql_where=text("status IN ('QUEUED', 'RUNNING')"),
+        ),
     )
 
     id: uuid.UUID = Field(sa_column=Column(UUID(as_uuid=True), primary_key=True))

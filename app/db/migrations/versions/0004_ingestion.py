@@ -5,8 +5,8 @@ Revises: 0003
 """
 from collections.abc import Sequence
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -15,8 +15,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    # ingestionJobs pages newest first (keyset on created_at, id).
+    op.create_index(
+        "ix_ingestion_job_created", "ingestion_job",
+        [sa.literal_column("created_at DESC"), sa.literal_column("id DESC")],
+    )
+    # Per-key concurrency check counts a caller's unfinished jobs at every submission.
+    op.create_index(
+        "ix_ingestion_job_active_by_creator", "ingestion_job", ["created_by"],
+        postgresql_where=sa.text("status IN ('QUEUED', 'RUNNING')"),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_ingestion_job_active_by_creator", table_name="ingestion_job")
+    op.drop_index("ix_ingestion_job_created", table_name="ingestion_job")
