@@ -136,6 +136,11 @@ def _currency(path: str) -> Check:
                 return Issue(
                     ErrorCode.INVALID_CURRENCY, path, f"{value[:40]!r} is not an amount (digits, optional '.')."
                 )
+            # Fast path: few enough digits that a float holds the amount exactly.
+            whole, _, fraction = text.lstrip("+-").partition(".")
+            if len(fraction.rstrip("0")) <= CURRENCY_DECIMALS and len(whole.lstrip("0")) <= 11:
+                number = float(text)
+                return number if fraction.rstrip("0") else int(number)
             try:
                 return _currency_from_decimal(Decimal(text), path)
             except InvalidOperation:  # pragma: no cover - the regex admits only valid decimals
