@@ -21,7 +21,8 @@ Normalised forms (what `ValidatedRecord` holds; all JSON-serialisable and stable
   UTC); fractions beyond microseconds are truncated; times without a timezone are refused.
 
 Missing means absent or null (and "" for CSV cells). Missing required fields give REQUIRED; missing optional
-fields are left out of `fields`. Unknown field names give UNKNOWN_FIELD. Issue paths are "primaryValue" and
+fields are left out of `fields`. Field names match case-insensitively (a type cannot have two names that differ
+only in case) and come out spelled as defined; unknown ones give UNKNOWN_FIELD. Issue paths are "primaryValue" and
 "fields.<apiName>"; every issue of a record is reported, not only the first.
 """
 
@@ -72,6 +73,7 @@ class RecordValidator:
     """Validates records of one definition; built once per approved version, reused for millions of rows."""
 
     __slots__ = (
+        "_folded",
         "_json_checks",
         "_primary_json",
         "_primary_name",
@@ -97,6 +99,7 @@ class RecordValidator:
             f.api_name: build_check(f, field_path(f.api_name), from_text=True, **limits) for f in definition.fields
         }
         self._required = tuple(f.api_name for f in definition.fields if f.required)
+        self._folded = {f.api_name.lower(): f.api_name for f in definition.fields}
 
     def validate(
         self, primary_value: object, fields: Mapping[str, object] | None, *, from_text: bool = False
@@ -115,29 +118,35 @@ class RecordValidator:
         if fields is not None and not isinstance(fields, Mapping):
             issues.append(Issue(ErrorCode.WRONG_TYPE, "fields", "Expected an object of field values."))
             fields = None
+        failed: set[str] = set()
         if fields:
             checks = self._text_checks if from_text else self._json_checks
             for name, value in fields.items():
                 check = checks.get(name)
-                if check is None:
-                    issues.append(self._unknown(name))
-                elif value is not None and not (from_text and value == ""):
+                if check is None:  # slow path: names match case-insensitively, like the type's uniqueness rule
+                    canonical = self._folded.get(name.lower()) if type(name) is str else None
+                    if canonical is None or canonical in out or canonical in failed:
+                        issues.append(self._unknown(name, canonical))
+                        continue
+                    name, check = canonical, checks[canonical]
+                if value is not None and not (from_text and value == ""):
                     result = check(value)
                     if type(result) is Issue:
                         issues.append(result)
+                        failed.add(name)
                     else:
                         out[name] = result
         for name in self._required:
-            if name not in out:
-                value = fields.get(name) if fields else None
-                if value is None or (from_text and value == ""):
-                    issues.append(Issue(ErrorCode.REQUIRED, field_path(name), f"Field '{name}' is required."))
+            if name not in out and name not in failed:
+                issues.append(Issue(ErrorCode.REQUIRED, field_path(name), f"Field '{name}' is required."))
         if issues:
             return issues
         return ValidatedRecord(primary, out)
 
-    def _unknown(self, name: object) -> Issue:
-        if name == self._primary_name:
+    def _unknown(self, name: object, duplicate_of: str | None = None) -> Issue:
+        if duplicate_of is not None:
+            message = f"'{name}' repeats field '{duplicate_of}' (field names are case-insensitive)."
+        elif isinstance(name, str) and name.lower() == self._primary_name.lower():
             message = f"'{name}' is the primary field; send its value as primaryValue."
         else:
             names = list(self._json_checks)

@@ -236,3 +236,16 @@ def test_limits_come_from_settings() -> None:
     assert isinstance(strict.validate(None, {"v": "abcdef"}), list)
     text = compile_validator(one_field(T.TEXT), max_text_length=3)
     assert isinstance(text.validate(None, {"v": "abcd"}), list)
+
+
+def test_field_names_match_case_insensitively() -> None:
+    validator = compile_validator(deposit())
+    result = validator.validate("Main", {"AMOUNT": 5, "Currency": "USD"})
+    assert result == ValidatedRecord("Main", {"amount": 5, "currency": "USD"})
+    twice = validator.validate("Main", {"amount": 5, "Amount": 6})
+    assert isinstance(twice, list) and [(i.code, i.field) for i in twice] == [
+        (ErrorCode.UNKNOWN_FIELD, "fields.Amount")
+    ]
+    assert "case-insensitive" in twice[0].message
+    bad = validator.validate("Main", {"AMOUNT": "lots"})
+    assert isinstance(bad, list) and [(i.code, i.field) for i in bad] == [(ErrorCode.INVALID_CURRENCY, "fields.amount")]
