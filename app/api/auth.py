@@ -97,7 +97,7 @@ class Authenticator:
     def limiter(self, resources: Resources) -> RateLimiter:
         if self._limiter is None:
             self._limiter = RateLimiter(
-                resources.queue, resources.settings.redis_prefix, resources.settings.rate_limit_per_minute
+                resources.queue, self.settings.redis_prefix, self.settings.rate_limit_per_minute
             )
         return self._limiter
 

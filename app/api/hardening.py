@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
+    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -176,11 +177,55 @@ def cost_rule(variables: Mapping[str, Any], operation_name: str | None, limits: 
     return QueryCostRule
 
 
+def expanded_size(document: DocumentNode) -> int:
+    """Fields in the document with every fragment spread expanded, in linear time (memoised per fragment).
+
+    Fragments that spread each other repeatedly grow exponentially when expanded; the stock depth and alias
+    limiters walk that expansion, so this gate runs before them.
+    """
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    memo: dict[str, int] = {}
+    visiting: set[str] = set()
+
+    def size(selection_set: SelectionSetNode | None) -> int:
+        total = 0
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                total += 1 + size(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                total += size(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                if name not in memo and name in fragments and name not in visiting:
+                    visiting.add(name)
+                    memo[name] = size(fragments[name].selection_set)
+                    visiting.discard(name)
+                total += memo.get(name, 0)
+        return total
+
+    return sum(size(d.selection_set) for d in document.definitions if isinstance(d, OperationDefinitionNode))
+
+
 class QueryCostLimiter(SchemaExtension):
     """Adds the cost rule to validation; the rule is rebuilt per request because it needs the variables."""
 
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        if document is not None and context.pre_execution_errors is None:
+            if expanded_size(document) > self.limits.max_query_cost:
+                # Set before validation runs, so Strawberry skips the (expansion-walking) validators entirely.
+                context.pre_execution_errors = [
+                    GraphQLError(
+                        f"Query is too large once its fragments are expanded (more than {self.limits.max_query_cost} "
+                        "fields).",
+                        extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value, "maxCost": self.limits.max_query_cost},
+                    )
+                ]
+        yield
 
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
@@ -188,6 +233,26 @@ class QueryCostLimiter(SchemaExtension):
         rule = cost_rule(variables, context.operation_name, self.limits)
         context.validation_rules = (*context.validation_rules, rule)
         yield
+
+
+LIMIT_MESSAGES = ("exceeds maximum operation depth", "aliases found. Allowed", "Document contains more than")
+
+
+class LimitErrorCodes(SchemaExtension):
+    """Give the built-in limiters' errors our QUERY_TOO_COMPLEX code, so clients can tell them from typos."""
+
+    def _tag(self) -> None:
+        for error in self.execution_context.pre_execution_errors or ():
+            if any(text in error.message for text in LIMIT_MESSAGES):
+                error.extensions = {**(error.extensions or {}), "code": ErrorCode.QUERY_TOO_COMPLEX.value}
+
+    def on_parse(self) -> Iterator[None]:
+        yield
+        self._tag()
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        self._tag()
 
 
 def _ignore_introspection(context: IgnoreContext) -> bool:
@@ -211,6 +276,7 @@ def security_extensions(settings: Settings) -> list[Factory]:
         lambda: QueryDepthLimiter(max_depth=limits.max_query_depth, should_ignore=_ignore_introspection),
         lambda: MaxAliasesLimiter(max_alias_count=limits.max_query_aliases),
         lambda: QueryCostLimiter(limits),
+        LimitErrorCodes,
     ]
     if not settings.introspection:
         factories.append(DisableIntrospection)
