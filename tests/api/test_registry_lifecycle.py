@@ -30,7 +30,8 @@ from tests.conftest import GraphQL
 async def test_full_lifecycle(gql: GraphQL, resources: Resources) -> None:
     created = await ok(gql, CREATE, input=deposit_input())
     assert created["status"] == "DRAFT" and created["version"] is None and not created["acceptsActivities"]
-    assert created["isSystem"] is False and created["versions"] == []
+    assert created["isSystem"] is False and created["versions"] == [] and created["pendingChanges"] == []
+    assert created["createdAt"] and created["updatedAt"] and created["deletedAt"] is None
     assert created["draft"]["primaryField"]["apiName"] == "branch"
     assert [f["apiName"] for f in created["fields"]] == ["amount", "currency", "note"]
     assert created["fields"][1]["allowedValues"] == ["USD", "EUR"]
@@ -38,7 +39,8 @@ async def test_full_lifecycle(gql: GraphQL, resources: Resources) -> None:
     v1 = await ok(gql, APPROVE, api="depositCheck")
     assert v1["status"] == "APPROVED" and v1["version"] == 1 and v1["draft"] is None and v1["acceptsActivities"]
     assert [v["number"] for v in v1["versions"]] == [1]
-    assert v1["versions"][0]["approvedBy"].startswith("test admin")
+    assert v1["versions"][0]["approvedBy"].startswith("test admin") and v1["versions"][0]["approvedAt"]
+    assert v1["updatedAt"] >= created["updatedAt"]
 
     # Changes go to a draft while version 1 keeps serving.
     changed = await ok(
@@ -178,3 +180,14 @@ async def test_readme_example_works(gql: GraphQL) -> None:
     }
     second = await gql("mutation " + approve)
     assert second["data"]["approveActivityType"]["activityType"] == {"status": "APPROVED", "version": 1}
+
+
+async def test_activities_resolve_their_type_through_the_loader(gql: GraphQL, resources: Resources) -> None:
+    await create_approved(gql)
+    await record_use(resources, "depositCheck")
+    query = """query { person(email: "depositCheck@x.io") { timeline(first: 5) { edges { node {
+        typeVersion activityType { apiName version isSystem } } } } } }"""
+    body = await gql(query)
+    assert "errors" not in body, body
+    nodes = [e["node"] for e in body["data"]["person"]["timeline"]["edges"]]
+    assert nodes == [{"typeVersion": 1, "activityType": {"apiName": "depositCheck", "version": 1, "isSystem": False}}]
