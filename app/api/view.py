@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 import orjson
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -72,9 +73,7 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request | WebSocket, context: Context | UnsetType = UNSET, root_value: None = UNSET
     ) -> Response | WebSocket:
         """Authenticate (and rate-limit) every HTTP GraphQL request before Strawberry parses it."""
-        if isinstance(request, Request) and not self.should_render_graphql_ide(
-            self.request_adapter_class(request)
-        ):
+        if isinstance(request, Request) and not self.should_render_graphql_ide(self.request_adapter_class(request)):
             outcome = await self.authenticator.resolve(self.resources, request, request.headers.get("authorization"))
             if isinstance(outcome, Denial):
                 return outcome.response()
@@ -116,6 +115,17 @@ class GraphQLView(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        parsed = super().parse_json(data)
+        # Strawberry calls .get() on the result: a bare number or string in the body would be a 500.
+        if not isinstance(parsed, (dict, list)):
+            raise HTTPException(400, "The request body must be a JSON object.")
+        return parsed
+
+    def decode_json(self, data: str | bytes) -> object:
+        # orjson raises JSONDecodeError (a 400) for invalid UTF-8 too; json.loads raises UnicodeDecodeError (a 500).
+        return orjson.loads(data)
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response

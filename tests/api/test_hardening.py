@@ -1,4 +1,4 @@
-"""Every GraphQL limit end to end through HTTP: depth, tokens, aliases, cost, body sizes, CSRF, introspection, masking."""
+"""Every GraphQL limit through HTTP: depth, tokens, aliases, cost, body sizes, CSRF, introspection, masking."""
 
 from __future__ import annotations
 
