@@ -155,12 +155,20 @@ def decode_chunk(data: bytes) -> list[RawRow]:
     return [RawRow(item[0], item[1], item[2] if len(item) > 2 else None) for item in items]
 
 
-def payload_hash(occurred_at: datetime, primary_value: Any, fields: dict[str, Any]) -> bytes:
-    """What "the same activity" means for idempotency: same time, primary value and fields (normalised)."""
-    canonical = orjson.dumps(
-        [occurred_at.isoformat(), primary_value, fields], option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
-    )
-    return hashlib.sha256(canonical).digest()
+def canonical_json(value: Any) -> bytes:
+    """JSON with sorted keys: the same value always gives the same bytes (stored as jsonb, hashed)."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def payload_hash(occurred_at: datetime, primary_json: bytes, fields_json: bytes) -> bytes:
+    """What "the same activity" means for idempotency: same time, primary value and fields (normalised,
+    as canonical JSON)."""
+    digest = hashlib.sha256(occurred_at.isoformat().encode())
+    digest.update(b"\x00")
+    digest.update(primary_json)
+    digest.update(b"\x00")
+    digest.update(fields_json)
+    return digest.digest()
 
 
 @dataclass(slots=True)

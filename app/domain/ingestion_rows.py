@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -26,6 +27,7 @@ CSV_COLUMNS = ("activityType", "personId", "personEmail", "personExternalId", "o
                "idempotencyKey")
 _CSV_ENVELOPE = frozenset(CSV_COLUMNS)
 _INT64_MAX = 2**63 - 1
+_WHITESPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,12 +101,12 @@ def _email(value: object, path: str) -> str | Issue:
     if not isinstance(value, str):
         return Issue(ErrorCode.WRONG_TYPE, path, "Expected an email address string.")
     email = value.strip()
-    if "@" not in email or len(email) > 254 or any(c.isspace() for c in email) or email.startswith("@"):
+    if "@" not in email or len(email) > 254 or email[0] == "@" or _WHITESPACE.search(email):
         return Issue(ErrorCode.INVALID_EMAIL, path, f"'{email[:60]}' is not an email address.")
     return email
 
 
-def _short_string(value: object, path: str, what: str) -> str | None | Issue:
+def _short_string(value: object, path: str, what: str) -> str | Issue | None:
     if value is None or value == "":
         return None
     if isinstance(value, int) and not isinstance(value, bool):
@@ -151,10 +153,10 @@ def parse_object(obj: object, row_number: int, raw: bytes, default_type: str | N
     if not isinstance(obj, dict):
         return RowFailure(row_number, [Issue(ErrorCode.MALFORMED_ROW, None, "Expected a JSON object per row.")], raw)
     issues: list[Issue] = []
-    unknown = [k for k in obj if k not in ENVELOPE_KEYS]
-    for key in unknown[:5]:
-        issues.append(Issue(ErrorCode.UNKNOWN_FIELD, str(key)[:100],
-                            f"Unknown key '{str(key)[:100]}'; typed values go under 'fields'."))
+    unknown = obj.keys() - ENVELOPE_KEYS
+    for name in sorted(map(str, unknown))[:5]:
+        issues.append(Issue(ErrorCode.UNKNOWN_FIELD, name[:100],
+                            f"Unknown key '{name[:100]}'; typed values go under 'fields'."))
     activity_type = obj.get("activityType") or default_type
     if not isinstance(activity_type, str) or not activity_type:
         issues.append(Issue(ErrorCode.REQUIRED, "activityType", "activityType is required."))
@@ -163,8 +165,8 @@ def parse_object(obj: object, row_number: int, raw: bytes, default_type: str | N
     if not isinstance(person_obj, dict):
         issues.append(Issue(ErrorCode.REQUIRED, "person", "person must be an object with id, email or externalId."))
     else:
-        for key in [k for k in person_obj if k not in PERSON_KEYS][:3]:
-            issues.append(Issue(ErrorCode.UNKNOWN_FIELD, f"person.{str(key)[:100]}", "Use id, email or externalId."))
+        for name in sorted(map(str, person_obj.keys() - PERSON_KEYS))[:3]:
+            issues.append(Issue(ErrorCode.UNKNOWN_FIELD, f"person.{name[:100]}", "Use id, email or externalId."))
         person = parse_person(person_obj.get("id"), person_obj.get("email"), person_obj.get("externalId"),
                               issues, "person.")
     occurred = parse_occurred_at(obj.get("occurredAt"))

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import orjson
 
 from app.domain.errors import ErrorCode, Issue
-from app.domain.ingestion import JobCounts, RawRow, infer_format, payload_hash
+from app.domain.ingestion import JobCounts, RawRow, canonical_json, infer_format, payload_hash
 from app.domain.ingestion_rows import (
     Envelope,
     PersonRef,
@@ -89,7 +89,9 @@ def test_oversize_rows_and_record_text() -> None:
 
 def test_payload_hash_ignores_key_order_and_counts_progress() -> None:
     at = datetime(2026, 1, 1, tzinfo=UTC)
-    assert payload_hash(at, "x", {"a": 1, "b": 2}) == payload_hash(at, "x", {"b": 2, "a": 1})
-    assert payload_hash(at, "x", {"a": 1}) != payload_hash(at, "y", {"a": 1})
+    x, y = canonical_json("x"), canonical_json("y")
+    ab, ba = canonical_json({"a": 1, "b": 2}), canonical_json({"b": 2, "a": 1})
+    assert payload_hash(at, x, ab) == payload_hash(at, x, ba)
+    assert payload_hash(at, x, canonical_json({"a": 1})) != payload_hash(at, y, canonical_json({"a": 1}))
     assert JobCounts(total=4, processed=1).progress == 0.25 and JobCounts().progress == 0
     assert infer_format("x.CSV.gz") is not None and infer_format("x.txt") is None

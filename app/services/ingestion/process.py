@@ -9,27 +9,21 @@ the reconciler knows the RUNNING job is orphaned (no waiting for arq's in-progre
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from app.domain.errors import ErrorCode, Issue
-from app.domain.ingestion import ChunkTally, JobStatus, RawRow, SourceFormat, decode_chunk, payload_hash
-from app.domain.ingestion_rows import (
-    Envelope,
-    RowFailure,
-    oversize_failure,
-    parse_csv,
-    parse_jsonl,
-    record_text,
-)
+from app.domain.ingestion import ChunkTally, JobStatus, SourceFormat
+from app.domain.ingestion_rows import RowFailure, record_text
 from app.services.ingestion import progress
 from app.services.ingestion.persons import resolve_persons
+from app.services.ingestion.prepare import JobContext, Prepared, prepare_chunk
 from app.services.ingestion.writer import STAGE_DDL, StagedRow, write_rows
-from app.services.registry import LiveType, load_live_types
+from app.services.registry import load_live_types
 from app.services.runtime import Resources
 
 logger = logging.getLogger(__name__)
@@ -44,18 +38,46 @@ def lock_key(job_id: uuid.UUID) -> int:
     return int.from_bytes(job_id.bytes[:8], "big", signed=True)
 
 
-@dataclass
-class JobContext:
-    id: uuid.UUID
-    format: SourceFormat
-    activity_type: str | None
-    header: list[str] | None
-    dry_run: bool
-    create_missing_persons: bool
-    live: bool
-    types: dict[str, LiveType]
-    known_names: set[str]
-    max_row_bytes: int
+class Prefetch:
+    """Reads and prepares the next chunk (own connection, CPU on a thread) while this one is written.
+
+    Reading ahead outside the job lock is safe: chunks never change, and the checkpoint read under the
+    lock decides which chunk is processed; a prefetched chunk that turns out stale is simply dropped."""
+
+    def __init__(self, resources: Resources, ctx: JobContext) -> None:
+        self.resources, self.ctx = resources, ctx
+        self.seq: int | None = None
+        self.task: asyncio.Task[Prepared | None] | None = None
+
+    def start(self, seq: int) -> None:
+        self.cancel()
+        self.seq = seq
+        self.task = asyncio.create_task(self._load(seq))
+
+    async def take(self, seq: int) -> Prepared | None:
+        """The prepared chunk `seq` if it was read ahead (None if absent or not prefetched)."""
+        if self.task is None or self.seq != seq:
+            return None
+        task, self.task = self.task, None
+        try:
+            return await task
+        except Exception:  # the read-ahead is an optimisation; the locked path reads it again
+            logger.debug("prefetch of chunk %s failed", seq, exc_info=True)
+            return None
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "never retrieved"
+            self.task.cancel()
+            self.task = None
+
+    async def _load(self, seq: int) -> Prepared | None:
+        async with self.resources.db.raw() as conn:
+            data = await conn.fetchval(
+                "SELECT data FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", self.ctx.id, seq)
+        if data is None:
+            return None
+        return await asyncio.to_thread(prepare_chunk, self.ctx, data)
 
 
 async def run_job(resources: Resources, job_id: uuid.UUID) -> str:
@@ -87,13 +109,17 @@ async def _run_locked(resources: Resources, conn: Any, job_id: uuid.UUID) -> str
     ctx = await _context(resources, conn, row)
     await conn.execute(STAGE_DDL)
     publisher = progress.Throttle()
-    while True:
-        outcome = await _step(resources, conn, ctx)
-        if outcome is not None:
-            await progress.publish_job(resources, job_id, force=True)
-            return outcome
-        if publisher.due():
-            await progress.publish_job(resources, job_id)
+    prefetch = Prefetch(resources, ctx)
+    try:
+        while True:
+            outcome = await _step(resources, conn, ctx, prefetch)
+            if outcome is not None:
+                await progress.publish_job(resources, job_id, force=True)
+                return outcome
+            if publisher.due():
+                await progress.publish_job(resources, job_id)
+    finally:
+        prefetch.cancel()
 
 
 async def _context(resources: Resources, conn: Any, row: Any) -> JobContext:
@@ -110,7 +136,7 @@ async def _context(resources: Resources, conn: Any, row: Any) -> JobContext:
     )
 
 
-async def _step(resources: Resources, conn: Any, ctx: JobContext) -> str | None:
+async def _step(resources: Resources, conn: Any, ctx: JobContext, prefetch: Prefetch) -> str | None:
     """Process the chunk at the checkpoint in one transaction; a status when the job has ended."""
     inserted: list[Any] = []
     async with conn.transaction():
@@ -128,10 +154,16 @@ async def _step(resources: Resources, conn: Any, ctx: JobContext) -> str | None:
             await _finish(conn, ctx.id, status)
             return status.value
         seq = job["next_chunk"]
-        data = await conn.fetchval("SELECT data FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", ctx.id, seq)
+        prepared = await prefetch.take(seq)
+        if prepared is None:
+            data = await conn.fetchval(
+                "SELECT data FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", ctx.id, seq)
+            # A missing chunk was deleted when it was processed; the checkpoint says otherwise, so skip it.
+            prepared = await asyncio.to_thread(prepare_chunk, ctx, data) if data is not None else Prepared()
+        if seq + 1 < job["chunk_count"]:
+            prefetch.start(seq + 1)
         tally = ChunkTally()
-        if data is not None:  # a missing chunk can only mean it was processed; the checkpoint says otherwise
-            inserted = await process_chunk(conn, ctx, decode_chunk(data), tally)
+        inserted = await write_chunk(conn, ctx, prepared, tally)
         await conn.execute(
             "UPDATE ingestion_job SET next_chunk = next_chunk + 1, processed_rows = processed_rows + $2, "
             "accepted_rows = accepted_rows + $3, rejected_rows = rejected_rows + $4, "
@@ -157,63 +189,30 @@ async def fail_job(conn: Any, job_id: uuid.UUID, error: str) -> None:
     await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1", job_id)
 
 
-def parse_row(ctx: JobContext, row: RawRow) -> Envelope | RowFailure:
-    if row.oversize is not None:
-        return oversize_failure(row, ctx.max_row_bytes)
-    if ctx.format is SourceFormat.CSV:
-        assert ctx.header is not None
-        return parse_csv(row, ctx.header, ctx.activity_type)
-    return parse_jsonl(row, ctx.activity_type)
-
-
-def validate(ctx: JobContext, env: Envelope) -> tuple[LiveType, Any] | list[Issue]:
-    live = ctx.types.get(env.activity_type.lower())
-    if live is None:
-        name = env.activity_type[:100]
-        if env.activity_type.lower() in ctx.known_names:
-            return [Issue(ErrorCode.TYPE_NOT_APPROVED, "activityType", f"Activity type '{name}' is not approved.")]
-        return [Issue(ErrorCode.UNKNOWN_ACTIVITY_TYPE, "activityType", f"No activity type '{name}'.")]
-    result = live.validator.validate(env.primary_value, env.fields, from_text=env.from_text)
-    if isinstance(result, list):
-        return result
-    return live, result
-
-
-async def process_chunk(conn: Any, ctx: JobContext, rows: list[RawRow], tally: ChunkTally) -> list[Any]:
-    """Validate and write one chunk; fills `tally`; returns inserted activity records when publishing live."""
-    failures: list[RowFailure] = []
-    valid: list[tuple[Envelope, LiveType, Any]] = []
-    for raw in rows:
-        env = parse_row(ctx, raw)
-        if isinstance(env, RowFailure):
-            failures.append(env)
-            continue
-        checked = validate(ctx, env)
-        if isinstance(checked, list):
-            failures.append(RowFailure(env.row_number, checked, env.raw))
-        else:
-            valid.append((env, checked[0], checked[1]))
-    persons = await resolve_persons(conn, [env.person for env, _, _ in valid],
+async def write_chunk(conn: Any, ctx: JobContext, prepared: Prepared, tally: ChunkTally) -> list[Any]:
+    """Resolve persons, write a prepared chunk and its rejections; fills `tally`; returns inserted activity
+    records when the job publishes live."""
+    failures = list(prepared.failures)
+    candidates = prepared.candidates
+    persons = await resolve_persons(conn, [c.env.person for c in candidates],
                                     create_missing=ctx.create_missing_persons, dry_run=ctx.dry_run)
     staged: list[StagedRow] = []
     raw_by_row: dict[int, bytes] = {}
-    for (env, live, record), person in zip(valid, persons, strict=True):
+    for c, person in zip(candidates, persons, strict=True):
+        env = c.env
         if isinstance(person, Issue):
             failures.append(RowFailure(env.row_number, [person], env.raw))
             continue
         raw_by_row[env.row_number] = env.raw
-        staged.append(StagedRow(
-            env.row_number, person, env.occurred_at, live.id, live.version,
-            None if record.primary_value is None else orjson.dumps(record.primary_value).decode(),
-            orjson.dumps(record.fields).decode(), env.idempotency_key,
-            payload_hash(env.occurred_at, record.primary_value, record.fields)))
+        staged.append(StagedRow(env.row_number, person, env.occurred_at, c.type_id, c.version, c.primary_json,
+                                c.fields_json, env.idempotency_key, c.payload_hash))
     result = await write_rows(conn, ctx.id, staged, dry_run=ctx.dry_run, return_rows=ctx.live)
     for row in result.conflicts:
         message = "This idempotency key was already used for a different activity of this person and type."
         failures.append(RowFailure(row.row_number, [Issue(ErrorCode.CONFLICT, "idempotencyKey", message)],
                                    raw_by_row[row.row_number]))
     await _reject(conn, ctx.id, failures)
-    tally.processed += len(rows)
+    tally.processed += prepared.rows
     tally.accepted += result.accepted
     tally.duplicates += len(result.duplicates)
     tally.rejected += len(failures)
