@@ -61,7 +61,7 @@ class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, authentication, rate limits and response encoding."""
 
     graphql_transport_ws_handler_class = RateLimitedTransportWSHandler
-    websocket_adapter_class = TextWebSocketAdapter  # type: ignore[assignment]
+    websocket_adapter_class = TextWebSocketAdapter
 
     def __init__(self, schema: Any, resources: Resources, settings: Settings, **kwargs: Any) -> None:
         super().__init__(schema, **kwargs)

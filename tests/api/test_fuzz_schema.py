@@ -160,7 +160,7 @@ async def test_schema_aware_operations_with_random_arguments(http: httpx.AsyncCl
 # --- hostile documents ---------------------------------------------------------------------------------------
 
 NAMES = st.from_regex(r"[_A-Za-z][_0-9A-Za-z]{0,12}", fullmatch=True)
-PUNCTUATION = st.sampled_from(list("{}()[]:$@!.=&|,\"'#\\\n") + ["...", "fragment", "on", "query", "mutation"])
+PUNCTUATION = st.sampled_from([*"{}()[]:$@!.=&|,\"'#\\\n", "...", "fragment", "on", "query", "mutation"])
 
 
 @FUZZ
