@@ -29,6 +29,7 @@ class Limits(BaseModel):
     max_query_cost: int = 50_000
     max_request_bytes: int = 64 * 1024**2  # non-multipart request bodies (JSON), checked before parsing
     chunk_rows: int = 5000
+    activity_search_timeout_ms: int = 10_000  # `activities` search and totalCount; over it: QUERY_TOO_COMPLEX
 
 
 class Settings(BaseSettings):

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+import asyncpg
 
 from app.db import activity_queries as queries
 from app.db import registry_repo
@@ -96,7 +100,8 @@ async def read_page(
     limit = args.last if backward else args.first
     if limit is None:
         limit = min(DEFAULT_PAGE_SIZE, resources.settings.limits.max_page_size)
-    async with resources.db.raw() as conn:
+    timeout_ms = None if scope.person_id is not None else resources.settings.limits.activity_search_timeout_ms
+    async with resources.db.raw() as conn, _bounded(conn, timeout_ms):
         # The watermark is read before the page: see activity_queries.sync_watermark.
         mark = await queries.sync_watermark(conn) if watermark else None
         items, more = await queries.page(
@@ -104,12 +109,30 @@ async def read_page(
         )
 
     async def count() -> int:
-        async with resources.db.raw() as conn:
+        async with resources.db.raw() as conn, _bounded(conn, timeout_ms):
             return await queries.count(conn, scope, resolved)
 
     if backward:
         return ActivityPage(items, before is not None, more, mark, count)
     return ActivityPage(items, more, after is not None, mark, count)
+
+
+@contextlib.asynccontextmanager
+async def _bounded(conn: Any, timeout_ms: int | None) -> AsyncIterator[None]:
+    """Searches across persons run under a statement timeout; running out is a typed error, not a 500."""
+    if timeout_ms is None:
+        yield
+        return
+    try:
+        async with conn.transaction(readonly=True):
+            await conn.execute(f"SET LOCAL statement_timeout = {int(timeout_ms)}")
+            yield
+    except asyncpg.QueryCanceledError:
+        raise DomainError.of(
+            ErrorCode.QUERY_TOO_COMPLEX,
+            f"The search ran longer than {timeout_ms} ms: narrow it with activityTypes, persons or a time window.",
+            "filter",
+        ) from None
 
 
 def search_scope(search: ActivitySearch) -> queries.ActivityScope:

@@ -144,3 +144,30 @@ async def test_related_objects_are_batched(gql: GraphQL, resources: Resources) -
     type_queries = [s for s in statements if "FROM activity_type" in s]
     assert len(person_queries) == 1, person_queries
     assert 1 <= len(type_queries) <= 3, type_queries
+
+
+async def test_slow_search_is_a_typed_error(gql: GraphQL, resources: Resources) -> None:
+    type_id = await create_type(resources, "bulk")
+    async with resources.db.raw() as conn:
+        await conn.execute(
+            "INSERT INTO person (email) SELECT 'bulk' || g || '@example.com' FROM generate_series(1, 500) g"
+        )
+        await conn.execute(
+            "INSERT INTO activity (person_id, activity_type_id, type_version, occurred_at, fields) "
+            "SELECT (SELECT min(id) FROM person) + g % 500, $1, 1, now() - g * interval '1 second', '{}' "
+            "FROM generate_series(1, 60000) g",
+            type_id,
+        )
+    limits = resources.settings.limits
+    saved = limits.activity_search_timeout_ms
+    limits.activity_search_timeout_ms = 1  # nothing aggregates 60k rows within a millisecond
+    try:
+        body = await gql(SEARCH, {"filter": {"activityTypes": ["bulk"], "minActivitiesPerPerson": 100}})
+        (error,) = body["errors"]
+        assert (error["extensions"]["code"], error["extensions"]["field"]) == ("QUERY_TOO_COMPLEX", "filter")
+        count_only = await gql("{ activities(filter: {}, first: 1) { totalCount } }")
+        assert count_only["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    finally:
+        limits.activity_search_timeout_ms = saved
+    ok = await gql(SEARCH, {"filter": {"activityTypes": ["bulk"], "minActivitiesPerPerson": 100}, "first": 5})
+    assert ok["data"]["activities"]["totalCount"] == 60000

@@ -6,14 +6,15 @@ from graphql import GraphQLError
 
 from app.domain.errors import DomainError, ErrorCode
 
-_PASS_THROUGH = {ErrorCode.INVALID_CURSOR, ErrorCode.LIMIT_EXCEEDED}
+_PASS_THROUGH = {ErrorCode.INVALID_CURSOR, ErrorCode.LIMIT_EXCEEDED, ErrorCode.QUERY_TOO_COMPLEX}
 
 
 class QueryInputError(GraphQLError):
     """Queries have no payload type, so refusals surface as errors with `extensions`:
 
-    `code` (INVALID_FILTER, INVALID_CURSOR, LIMIT_EXCEEDED or INVALID), `field` (camelCase argument path,
-    e.g. `filter.where.0.op`) and `issues` (every problem as {code, field, message}). Never masked.
+    `code` (INVALID_FILTER, INVALID_CURSOR, LIMIT_EXCEEDED, QUERY_TOO_COMPLEX or INVALID), `field`
+    (camelCase argument path, e.g. `filter.where.0.op`) and `issues` (every problem as {code, field, message}).
+    Never masked.
     """
 
     def __init__(self, error: DomainError) -> None:

@@ -10,8 +10,10 @@ import strawberry
 from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
 
+from app.api.activities.errors import QueryInputError
 from app.api.context import Info
 from app.domain.activities import Activity as DomainActivity
+from app.domain.errors import DomainError
 
 if TYPE_CHECKING:
     from app.api.persons.types import Person
@@ -83,4 +85,7 @@ class ActivityConnection:
 
     @strawberry.field(description="How many activities match the filter in total (one extra COUNT query).")
     async def total_count(self) -> int:
-        return await self.counter()
+        try:
+            return await self.counter()
+        except DomainError as error:
+            raise QueryInputError(error) from None
