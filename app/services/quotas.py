@@ -2,38 +2,40 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, text
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from typing import Any
 
-from app.db.tables import IngestionJobRow
-from app.domain.access import Principal
 from app.domain.errors import DomainError, ErrorCode
 
-ACTIVE_STATUSES = ("QUEUED", "RUNNING")
+ACTIVE_STATUSES = ["QUEUED", "RUNNING"]
 
 
-async def active_ingestions(session: AsyncSession, principal: Principal) -> int:
-    query = select(func.count()).where(
-        col(IngestionJobRow.created_by) == principal.id,
-        col(IngestionJobRow.status).in_(ACTIVE_STATUSES),
+async def active_ingestions(conn: Any, principal_id: str) -> int:
+    """Unfinished jobs created by `principal_id` (asyncpg connection; uses ix on created_by via the filter)."""
+    count = await conn.fetchval(
+        "SELECT count(*) FROM ingestion_job WHERE created_by = $1 AND status = ANY($2::text[])",
+        principal_id,
+        ACTIVE_STATUSES,
     )
-    return int((await session.exec(query)).one())
+    return int(count)
 
 
-async def reserve_ingestion_slot(session: AsyncSession, principal: Principal, limit: int) -> None:
-    """Raise LIMIT_EXCEEDED if `principal` already has `limit` active jobs; `limit <= 0` means no cap.
+async def reserve_ingestion_slot(
+    conn: Any, principal_id: str | None, limit: int, idempotency_key: str | None = None
+) -> None:
+    """Raise LIMIT_EXCEEDED if the principal already has `limit` unfinished jobs; `limit <= 0` means no cap.
 
-    Call it inside the transaction that inserts the job row (with created_by = principal.id): the advisory
-    lock serialises concurrent submissions of one principal until that transaction ends, so two requests
-    racing cannot both take the last slot.
+    Call it inside the transaction that inserts the job row (created_by = principal id): the advisory lock
+    serialises one principal's submissions until that transaction ends, so two racing requests cannot both
+    take the last slot. Re-submitting a used idempotency key is always allowed (it returns the existing job).
     """
-    if limit <= 0:
+    if limit <= 0 or principal_id is None:
         return
-    await session.exec(  # type: ignore[call-overload]
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))").bindparams(key=f"ingest:{principal.id}")
-    )
-    active = await active_ingestions(session, principal)
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"ingest:{principal_id}")
+    if idempotency_key is not None and await conn.fetchval(
+        "SELECT 1 FROM ingestion_job WHERE idempotency_key = $1", idempotency_key
+    ):
+        return
+    active = await active_ingestions(conn, principal_id)
     if active >= limit:
         raise DomainError.of(
             ErrorCode.LIMIT_EXCEEDED,

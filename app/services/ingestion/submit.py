@@ -13,6 +13,7 @@ import orjson
 
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.ingestion import IngestionJob, JobSource, JobStatus, RawRow, SourceFormat, encode_chunk
+from app.services import quotas
 from app.services.ingestion.jobs import fetch_job
 from app.services.queue import enqueue_ingestion
 from app.services.runtime import Resources
@@ -107,24 +108,8 @@ async def new_job(resources: Resources, spec: JobSpec) -> AsyncIterator[JobDraft
 
 
 async def _reserve_slot(conn: Any, spec: JobSpec, limit: int) -> None:
-    """Per-key concurrency: LIMIT_EXCEEDED when the caller already has `limit` unfinished jobs. The advisory
-    lock serialises one caller's submissions until this transaction ends, so two cannot take the last slot.
-    Re-submitting with a used idempotency key is always allowed (it returns the existing job)."""
-    if limit <= 0 or spec.created_by is None:
-        return
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"ingest:{spec.created_by}")
-    if spec.idempotency_key is not None and await conn.fetchval(
-        "SELECT 1 FROM ingestion_job WHERE idempotency_key = $1", spec.idempotency_key
-    ):
-        return
-    active = await conn.fetchval(
-        "SELECT count(*) FROM ingestion_job WHERE created_by = $1 AND status IN ('QUEUED', 'RUNNING')",
-        spec.created_by)
-    if active >= limit:
-        raise DomainError.of(
-            ErrorCode.LIMIT_EXCEEDED,
-            f"This API key already has {active} ingestion jobs queued or running (limit {limit}); "
-            "wait for one to finish or cancel one.")
+    """Per-key concurrency (LIMIT_EXCEEDED), serialised per key until this transaction ends: see quotas."""
+    await quotas.reserve_ingestion_slot(conn, spec.created_by, limit, spec.idempotency_key)
 
 
 async def _by_key(conn: Any, key: str | None) -> IngestionJob:
