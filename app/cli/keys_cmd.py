@@ -1,0 +1,121 @@
+"""`activities keys create|list|revoke`: manage API keys directly in the database (for operators)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from rich.table import Table
+
+from app.cli.output import console
+from app.db.engine import Database
+from app.domain.access import ALL_SCOPES, Principal, Scope
+from app.domain.api_keys import ApiKey
+from app.domain.errors import DomainError
+from app.embedded.stores import resolved_stores
+from app.services import api_keys
+from app.settings import Settings
+
+T = TypeVar("T")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    keys = sub.add_parser("keys", help="create, list and revoke API keys")
+    actions = keys.add_subparsers(dest="keys_command", required=True)
+
+    create = actions.add_parser("create", help="create a key and print its secret (shown once)")
+    create.add_argument("--name", required=True, help="label, e.g. who or what uses the key")
+    create.add_argument(
+        "--scope",
+        dest="scopes",
+        action="append",
+        required=True,
+        choices=[s.value for s in Scope],
+        help="repeat for several scopes",
+    )
+    create.add_argument("--quiet", "-q", action="store_true", help="print only the secret (for scripts)")
+    create.set_defaults(handler=cmd_create)
+
+    listing = actions.add_parser("list", help="list keys, newest first")
+    listing.add_argument("--active", action="store_true", help="hide revoked keys")
+    listing.set_defaults(handler=cmd_list)
+
+    revoke = actions.add_parser("revoke", help="revoke a key (API processes stop accepting it within 5 s)")
+    revoke.add_argument("id", type=uuid.UUID, help="the key id (from `keys list`)")
+    revoke.set_defaults(handler=cmd_revoke)
+
+
+def operator() -> Principal:
+    """Audit entries from the CLI name the OS user who ran it."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        user = "unknown"
+    return Principal(id="cli", name=f"cli:{user}", scopes=ALL_SCOPES)
+
+
+def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    with resolved_stores(settings) as resolved:
+
+        async def main() -> T:
+            db = Database.from_settings(resolved)
+            try:
+                return await work(db)
+            finally:
+                await db.dispose()
+
+        return asyncio.run(main())
+
+
+def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        key, secret = _run(settings, lambda db: api_keys.create_key(db, operator(), args.name, args.scopes))
+    except DomainError as error:
+        console.print(f"[red]{error}[/red]")
+        return 2
+    if args.quiet:
+        console.print(secret, soft_wrap=True)
+        return 0
+    console.print(f"created key [bold]{key.name}[/bold] ({key.id}) with scopes {', '.join(sorted(args.scopes))}")
+    console.print("secret (shown only now; send it as 'Authorization: Bearer <secret>'):")
+    console.print(secret, soft_wrap=True)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    async def everything(db: Database) -> list[ApiKey]:
+        found: list[ApiKey] = []
+        after = None
+        while page := await api_keys.list_keys(db, 500, after, include_revoked=not args.active):
+            found += page
+            after = (page[-1].created_at, page[-1].id)
+        return found
+
+    keys = _run(settings, everything)
+    table = Table("id", "name", "prefix", "scopes", "created", "last used", "revoked")
+    for key in keys:
+        table.add_row(
+            str(key.id),
+            key.name,
+            key.prefix,
+            " ".join(sorted(s.value for s in key.scopes)),
+            f"{key.created_at:%Y-%m-%d %H:%M}",
+            f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "-",
+            f"{key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "-",
+        )
+    console.print(table)
+    return 0
+
+
+def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        key = _run(settings, lambda db: api_keys.revoke_key(db, operator(), args.id))
+    except DomainError as error:
+        console.print(f"[red]{error}[/red]")
+        return 2
+    console.print(f"revoked {key.name} ({key.id}) at {key.revoked_at:%Y-%m-%d %H:%M:%S %Z}")
+    return 0
