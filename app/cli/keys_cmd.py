@@ -14,7 +14,7 @@ from rich.table import Table
 from app.cli.output import console
 from app.db.engine import Database
 from app.domain.access import ALL_SCOPES, Principal, Scope
-from app.domain.api_keys import ApiKey
+from app.domain.api_keys import ApiKey, generate
 from app.domain.errors import DomainError
 from app.embedded.stores import resolved_stores
 from app.services import api_keys
@@ -119,3 +119,37 @@ def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
         return 2
     console.print(f"revoked {key.name} ({key.id}) at {key.revoked_at:%Y-%m-%d %H:%M:%S %Z}")
     return 0
+
+
+DEV_KEY_FILE = "dev-admin-key"
+
+
+def ensure_dev_key(settings: Settings) -> str:
+    """`activities dev`: the local admin key, kept in the data dir (mode 0600) so it survives restarts.
+
+    A missing, unreadable or revoked key is replaced by a new one.
+    """
+    path = settings.data_dir / DEV_KEY_FILE
+    saved = path.read_text().strip() if path.is_file() else ""
+
+    async def work(db: Database) -> str:
+        if saved and await api_keys.authenticate(db, saved) is not None:
+            return saved
+        token = generate().token
+        await api_keys.ensure_key(db, token, "local dev admin", ALL_SCOPES)
+        return token
+
+    async def main() -> str:
+        db = Database.from_settings(settings)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    token = asyncio.run(main())
+    if token != saved:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text(token + "\n")
+    return token

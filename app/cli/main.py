@@ -35,6 +35,14 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
         url = f"http://{resolved.host}:{resolved.port}/graphql"
         console.print(f"[bold]Custom Activities[/bold] dev server: GraphiQL at [link]{url}[/link]")
         console.print(f"  postgres {resolved.database_url}\n  redis    {resolved.redis_url}")
+        from pydantic import SecretStr
+
+        from app.cli.keys_cmd import ensure_dev_key
+
+        dev_key = ensure_dev_key(resolved)
+        resolved = resolved.model_copy(update={"dev_admin_key": SecretStr(dev_key)})
+        console.print(f"  admin key {dev_key}\n  (GraphiQL opened from this machine sends it for you; curl: "
+                      "-H 'Authorization: Bearer <key>')", soft_wrap=True)
         with worker_process(resolved):
             serve_api(resolved)
     return 0

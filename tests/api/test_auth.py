@@ -179,3 +179,47 @@ async def test_graphiql_gets_the_dev_key_only_on_loopback_in_dev(settings: Setti
         page_response = await prod.get("/graphql", headers=html)
         assert page_response.status_code == 200  # the page itself holds no data; every query needs a key
         assert dev_key not in page_response.text
+
+
+async def test_prod_refuses_to_start_without_any_way_to_authenticate(settings: Settings, resources: Resources) -> None:
+    from asgi_lifespan import LifespanManager
+
+    from app.api.auth import InsecureConfiguration
+
+    prod = settings.model_copy(update={"environment": "prod"})
+    with pytest.raises(InsecureConfiguration, match="ACTIVITIES_BOOTSTRAP_ADMIN_KEY"):
+        async with LifespanManager(create_app(prod)):
+            pass
+
+
+async def test_prod_starts_with_a_bootstrap_key_and_accepts_it(settings: Settings, resources: Resources) -> None:
+    from asgi_lifespan import LifespanManager
+
+    token = "operator-bootstrap-key-for-this-test-0001"
+    prod = settings.model_copy(update={"environment": "prod", "bootstrap_admin_key": SecretStr(token)})
+    async with LifespanManager(create_app(prod)) as manager:
+        transport = httpx.ASGITransport(app=manager.app, client=("10.0.0.5", 1))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            assert_unauthenticated(await post(http, VIEWER))
+            me = (await post(http, VIEWER, bearer(token))).json()["data"]["viewer"]
+            assert me["name"] == "bootstrap admin" and "KEYS_ADMIN" in me["scopes"]
+
+
+async def test_prod_with_auth_disabled_starts_with_a_loud_warning(
+    settings: Settings, resources: Resources, caplog: pytest.LogCaptureFixture
+) -> None:
+    from asgi_lifespan import LifespanManager
+
+    prod = settings.model_copy(update={"environment": "prod", "auth_disabled": True})
+    with caplog.at_level("WARNING", logger="app.api.auth"):
+        async with LifespanManager(create_app(prod)):
+            pass
+    loud = [r for r in caplog.records if "AUTHENTICATION IS DISABLED" in r.getMessage()]
+    assert loud and loud[0].levelname == "CRITICAL"
+
+
+def test_bootstrap_key_must_be_long_enough() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="BOOTSTRAP_ADMIN_KEY"):
+        Settings(bootstrap_admin_key=SecretStr("short"))  # type: ignore[call-arg]

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import uuid
+from pathlib import Path
 
 import httpx
 
@@ -59,3 +62,28 @@ def test_keys_cli_refuses_unknown_scopes_and_ids(settings: Settings) -> None:
     assert bad_scope.returncode == 2 and "invalid choice" in bad_scope.stderr
     missing = activities(settings, "revoke", "00000000-0000-4000-8000-000000000099")
     assert missing.returncode == 2 and "No API key" in missing.stdout
+
+
+def test_dev_key_is_created_once_kept_private_and_replaced_when_revoked(settings: Settings, tmp_path: Path) -> None:
+    from app.cli.keys_cmd import DEV_KEY_FILE, ensure_dev_key
+    from app.db.engine import Database
+
+    local = settings.model_copy(update={"data_dir": tmp_path})
+    token = ensure_dev_key(local)
+    assert token.startswith("ak_")
+    assert (tmp_path / DEV_KEY_FILE).stat().st_mode & 0o777 == 0o600
+    assert ensure_dev_key(local) == token
+
+    async def revoke() -> None:
+        db = Database.from_settings(settings)
+        try:
+            principal = await api_keys.authenticate(db, token)
+            assert principal is not None and principal.name == "local dev admin"
+            await api_keys.revoke_key(db, principal, uuid.UUID(principal.id))
+        finally:
+            await db.dispose()
+
+    asyncio.run(revoke())
+    replacement = ensure_dev_key(local)
+    assert replacement != token
+    assert (tmp_path / DEV_KEY_FILE).read_text().strip() == replacement
