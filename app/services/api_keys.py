@@ -81,7 +81,7 @@ async def create_key(db: Database, actor: Principal, name: str, scope_names: Ite
     )
     async with db.session() as session, session.begin():
         session.add(row)
-        await audit.record(session, actor, "api_key.create", str(row.id), {"name": clean_name, "scopes": row.scopes})
+        await audit.record(session, actor, "apiKey.create", str(row.id), {"name": clean_name, "scopes": row.scopes})
         await session.flush()
         await session.refresh(row)
     return _to_domain(row), secret.token
@@ -111,7 +111,7 @@ async def ensure_key(db: Database, token: str, name: str, scopes: Iterable[Scope
         )
         session.add(row)
         system = Principal(id="system", name="start-up", scopes=frozenset())
-        await audit.record(session, system, "api_key.create", str(row.id), {"name": name, "scopes": row.scopes})
+        await audit.record(session, system, "apiKey.create", str(row.id), {"name": name, "scopes": row.scopes})
     return True
 
 
@@ -150,7 +150,7 @@ async def revoke_key(db: Database, actor: Principal, key_id: uuid.UUID) -> ApiKe
         if row.revoked_at is None:
             row.revoked_at = await _now(session)
             session.add(row)
-            await audit.record(session, actor, "api_key.revoke", str(row.id), {"name": row.name})
+            await audit.record(session, actor, "apiKey.revoke", str(row.id), {"name": row.name})
     CACHE.clear()
     return _to_domain(row)
 

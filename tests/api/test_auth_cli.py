@@ -53,7 +53,7 @@ async def test_keys_cli_lifecycle(settings: Settings, resources: Resources, clie
 
     log = await client.post("/graphql", json={"query": "{ auditLog { edges { node { actor action target } } } }"})
     entries = [e["node"] for e in log.json()["data"]["auditLog"]["edges"]]
-    assert [(e["action"], e["target"]) for e in entries] == [("api_key.revoke", me["id"]), ("api_key.create", me["id"])]
+    assert [(e["action"], e["target"]) for e in entries] == [("apiKey.revoke", me["id"]), ("apiKey.create", me["id"])]
     assert all(e["actor"].startswith("cli:") for e in entries)
 
 

@@ -46,7 +46,7 @@ async def test_create_stores_only_a_hash_and_audits(resources: Resources) -> Non
         audit = (await conn.execute(text("SELECT actor, action, target, details FROM audit_log"))).one()
     assert bytes(stored.secret_hash) == domain.hash_token(token)
     assert token not in str(stored) and token not in str(audit)
-    assert (audit.actor, audit.action, audit.target) == ("admin (admin-id)", "api_key.create", str(key.id))
+    assert (audit.actor, audit.action, audit.target) == ("admin (admin-id)", "apiKey.create", str(key.id))
     assert audit.details == {"name": "etl job", "scopes": ["activities:write"]}
 
 
@@ -73,7 +73,7 @@ async def test_authenticate_and_revoke(resources: Resources) -> None:
     assert again.revoked_at == revoked.revoked_at
     async with resources.db.engine.connect() as conn:
         actions = (await conn.execute(text("SELECT action FROM audit_log ORDER BY id"))).scalars().all()
-    assert actions == ["api_key.create", "api_key.revoke"]
+    assert actions == ["apiKey.create", "apiKey.revoke"]
     with pytest.raises(DomainError) as missing:
         await api_keys.revoke_key(resources.db, ADMIN, uuid.uuid4())
     assert missing.value.issues[0].code == ErrorCode.NOT_FOUND

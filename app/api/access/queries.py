@@ -84,7 +84,7 @@ class AccessQueries:
         action: Annotated[
             str | None,
             strawberry.argument(
-                description="Only this action (`api_key.revoke`), or all under a prefix ending in `.` (`api_key.`)."
+                description="Only this action (`apiKey.revoke`), or all under a prefix ending in `.` (`apiKey.`)."
             ),
         ] = None,
     ) -> AuditLogConnection:

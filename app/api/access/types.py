@@ -79,7 +79,7 @@ class AuditLogEntry:
     id: strawberry.ID = strawberry.field(description="Identifier; entries are numbered in the order they happened.")
     at: datetime = strawberry.field(description="When the action was committed.")
     actor: str = strawberry.field(description="Who acted: `<key name> (<key id>)`.")
-    action: str = strawberry.field(description="What happened, e.g. `api_key.create` or `activity_type.approve`.")
+    action: str = strawberry.field(description="What happened, e.g. `apiKey.create` or `activityType.approve`.")
     target: str | None = strawberry.field(description="The object acted on (key id, activity type, person id).")
     details: JSON = strawberry.field(description="Action-specific details (never secrets).")
 
