@@ -3,10 +3,13 @@ then tell duplicates (same idempotency key, same payload) from conflicts (same k
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+
+import asyncpg
 
 STAGE_COLUMNS = ("row_number", "person_id", "occurred_at", "activity_type_id", "type_version", "primary_value",
                  "fields", "idempotency_key", "payload_hash")
@@ -32,7 +35,10 @@ EXISTING_SQL = (
     "ON a.person_id = k.p AND a.activity_type_id = k.t AND a.idempotency_key = k.key"
 )
 
+ACTIVITY_COLUMNS = ("person_id", "occurred_at", "activity_type_id", "type_version", "primary_value", "fields",
+                    "idempotency_key", "payload_hash", "job_id")
 Key = tuple[int, int, str]
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -48,6 +54,10 @@ class StagedRow:
     fields: str
     idempotency_key: str | None
     payload_hash: bytes
+
+    def activity_record(self, job_id: uuid.UUID) -> tuple[Any, ...]:
+        return (self.person_id, self.occurred_at, self.activity_type_id, self.type_version, self.primary_value,
+                self.fields, self.idempotency_key, self.payload_hash, job_id)
 
     def record(self) -> tuple[Any, ...]:
         return (self.row_number, self.person_id, self.occurred_at, self.activity_type_id, self.type_version,
@@ -71,47 +81,80 @@ class WriteResult:
 async def write_rows(
     conn: Any, job_id: uuid.UUID, rows: list[StagedRow], *, dry_run: bool, return_rows: bool
 ) -> WriteResult:
-    """Insert `rows` (or, for a dry run, only classify them) inside the caller's transaction."""
+    """Insert `rows` (or, for a dry run, only classify them) inside the caller's transaction.
+
+    Large jobs take the fast path: look up which idempotency keys exist, then COPY the new rows straight
+    into `activity`. If another job inserts one of those keys in between, the unique index refuses the
+    COPY (in a savepoint) and the chunk falls back to staging + INSERT ... ON CONFLICT DO NOTHING, which
+    is also the path for small jobs whose inserted rows are published to live timelines."""
+    if dry_run:
+        return await _checked_copy(conn, job_id, rows, write=False)
+    if not return_rows:
+        try:
+            async with conn.transaction():
+                return await _checked_copy(conn, job_id, rows, write=True)
+        except asyncpg.UniqueViolationError:
+            logger.info("concurrent insert of the same idempotency key; using ON CONFLICT for this chunk")
+    return await _staged(conn, job_id, rows, return_rows=return_rows)
+
+
+async def _checked_copy(conn: Any, job_id: uuid.UUID, rows: list[StagedRow], *, write: bool) -> WriteResult:
+    first: dict[Key, StagedRow] = {}
+    new: list[StagedRow] = []
+    repeats: list[StagedRow] = []
+    for row in sorted(rows, key=lambda r: r.row_number):
+        key = row.key
+        if key is None:
+            new.append(row)
+        elif key in first:
+            repeats.append(row)
+        else:
+            first[key] = row
+    known = await _existing(conn, list(first.values()))
+    for key, row in first.items():
+        (repeats if key in known else new).append(row)
+    if write and new:
+        await conn.copy_records_to_table(
+            "activity", records=[r.activity_record(job_id) for r in new], columns=ACTIVITY_COLUMNS)
+    duplicates: list[StagedRow] = []
+    conflicts: list[StagedRow] = []
+    for row in repeats:
+        key = row.key
+        assert key is not None
+        stored = known[key] if key in known else first[key].payload_hash
+        (duplicates if stored == row.payload_hash else conflicts).append(row)
+    return WriteResult(len(new), duplicates, conflicts, [])
+
+
+async def _staged(conn: Any, job_id: uuid.UUID, rows: list[StagedRow], *, return_rows: bool) -> WriteResult:
     keyed = [r for r in rows if r.idempotency_key is not None]
     inserted_records: list[Any] = []
-    if dry_run:
-        known = await _existing(conn, keyed)
-        claimed: dict[Key, bytes] = {}
-    else:
-        if rows:
-            await conn.copy_records_to_table("ingest_stage", records=[r.record() for r in rows],
-                                             columns=STAGE_COLUMNS)
-            if return_rows:
-                inserted_records = await conn.fetch(INSERT_ALL, job_id)
-                returned = [r for r in inserted_records if r["idempotency_key"] is not None]
-            else:
-                returned = await conn.fetch(INSERT_KEYED, job_id)
+    returned: list[Any] = []
+    if rows:
+        await conn.copy_records_to_table("ingest_stage", records=[r.record() for r in rows], columns=STAGE_COLUMNS)
+        if return_rows:
+            inserted_records = await conn.fetch(INSERT_ALL, job_id)
+            returned = [r for r in inserted_records if r["idempotency_key"] is not None]
         else:
-            returned = []
-        claimed = {(r["person_id"], r["activity_type_id"], r["idempotency_key"]): r["payload_hash"] for r in returned}
-        known = {}
+            returned = await conn.fetch(INSERT_KEYED, job_id)
+    claimed = {(r["person_id"], r["activity_type_id"], r["idempotency_key"]): r["payload_hash"] for r in returned}
     accepted = len(rows) - len(keyed)
     pending: list[StagedRow] = []
     for row in sorted(keyed, key=lambda r: r.row_number):
         key = row.key
         assert key is not None
-        if dry_run and key not in known and key not in claimed:
-            claimed[key] = row.payload_hash  # first in this dry run: would be inserted
-            accepted += 1
-        elif not dry_run and claimed.get(key) == row.payload_hash:
+        if claimed.get(key) == row.payload_hash:
             del claimed[key]  # the row our INSERT stored
             accepted += 1
         else:
             pending.append(row)
-    if pending and not dry_run:
-        known = await _existing(conn, pending)
+    known = await _existing(conn, pending)
     duplicates: list[StagedRow] = []
     conflicts: list[StagedRow] = []
     for row in pending:
         key = row.key
         assert key is not None
-        stored = known.get(key, claimed.get(key) if dry_run else None)
-        (duplicates if stored == row.payload_hash else conflicts).append(row)
+        (duplicates if known.get(key) == row.payload_hash else conflicts).append(row)
     return WriteResult(accepted, duplicates, conflicts, inserted_records)
 
 
