@@ -41,7 +41,8 @@ def fields(draw: st.DrawFn, api_name: str) -> FieldSpec:
         spec = replace(spec, allowed_values=tuple(draw(st.sets(st.sampled_from("abc"), min_size=1))))
     if kind in NUMERIC:
         low, high = sorted([draw(small) or 0.0, draw(small) or 0.0])
-        spec = replace(spec, min_value=draw(st.sampled_from([None, low])), max_value=draw(st.sampled_from([None, high])))
+        low_or_none, high_or_none = draw(st.sampled_from([None, low])), draw(st.sampled_from([None, high]))
+        spec = replace(spec, min_value=low_or_none, max_value=high_or_none)
     return spec
 
 
