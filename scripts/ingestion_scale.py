@@ -77,12 +77,42 @@ async def plain_copy_rate(dsn: str, rows: int) -> float:
         await conn.close()
 
 
+async def freshness(url: str, count: int) -> None:
+    """recordActivities of one activity -> visible in the person's timeline, measured per activity."""
+    record = ("mutation($input: RecordActivitiesInput!) { recordActivities(input: $input) { job { id } "
+              "errors { code } } }")
+    read = ('query { person(email: "fresh@example.com") { timeline(first: 1) { edges { node { idempotencyKey } } } '
+            "} }")
+    latencies = []
+    async with httpx.AsyncClient(timeout=30) as http:
+        for i in range(count):
+            activity = {"activityType": "depositCheck", "person": {"email": "fresh@example.com"},
+                        "occurredAt": f"2030-01-01T00:{i // 60:02d}:{i % 60:02d}Z", "primaryValue": "x",
+                        "fields": {"amount": 1}, "idempotencyKey": f"fresh-{i}"}
+            start = time.perf_counter()
+            await http.post(url, json={"query": record, "variables": {"input": {
+                "activities": [activity], "createMissingPersons": True}}})
+            while True:
+                body = (await http.post(url, json={"query": read})).json()
+                person = (body.get("data") or {}).get("person")
+                edges = person["timeline"]["edges"] if person else []
+                if edges and edges[0]["node"]["idempotencyKey"] == f"fresh-{i}":
+                    break
+                await asyncio.sleep(0.005)
+            latencies.append(time.perf_counter() - start)
+    latencies.sort()
+    p50, p99 = latencies[len(latencies) // 2], latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    print(f"freshness over {count}: p50={p50 * 1000:.0f} ms p99={p99 * 1000:.0f} ms max={latencies[-1] * 1000:.0f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("rows", type=int, nargs="?", default=1_000_000)
     parser.add_argument("--persons", type=int, default=10_000)
     parser.add_argument("--chunk-rows", type=int, default=None)
     parser.add_argument("--baseline", action="store_true", help="also time a plain COPY of as many rows")
+    parser.add_argument("--freshness", type=int, default=0,
+                        help="then record N single activities and time until each shows in the timeline")
     args = parser.parse_args()
     base = Settings(environment="dev", data_dir=ROOT / ".activities-data")
     with resolved_stores(base, database="postgres") as stores:
@@ -147,6 +177,8 @@ async def run(args: argparse.Namespace, stores: Settings) -> None:
             print(f"rows={args.rows} file={size / 1e6:.0f} MB upload={uploaded:.1f}s end-to-end={total:.1f}s "
                   f"-> {args.rows / total:,.0f} rows/s; job={job}")
             print(f"peak RSS: api={peak_rss_mb(api.pid):.0f} MB worker={peak_rss_mb(worker.pid):.0f} MB")
+            if args.freshness:
+                await freshness(f"http://127.0.0.1:{port}/graphql", args.freshness)
             if args.baseline:
                 rate = await plain_copy_rate(to_asyncpg_dsn(url), args.rows)
                 print(f"plain COPY baseline: {rate:,.0f} rows/s; ratio {args.rows / total / rate:.2f}")
