@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import registry_repo as repo
 from app.domain.activity_types import ActivityTypeDefinition, TypeStatus
+from app.domain.errors import DomainError, ErrorCode, Issue
 from app.domain.registry_model import ActivityTypeSnapshot
-from app.domain.validation import RecordValidator, compile_validator
+from app.domain.validation import RecordValidator, ValidatedRecord, compile_validator
 from app.settings import Limits
 
 
@@ -65,3 +66,32 @@ async def list_types(
         session, after_id=after_id, limit=limit, status=status, include_system=include_system
     )
     return await repo.snapshots(session, rows)
+
+
+async def check_record(
+    session: AsyncSession,
+    limits: Limits,
+    api_name: str,
+    primary_value: object,
+    fields: object,
+    *,
+    use_draft: bool = False,
+    from_text: bool = False,
+) -> tuple[int | None, ValidatedRecord | list[Issue]]:
+    """Validate one record against the live version (or the draft) without storing it: (version, result)."""
+    found = await get_type(session, api_name)
+    if found is None or found.deleted_at is not None:
+        raise DomainError.of(ErrorCode.NOT_FOUND, f"Activity type '{api_name}' does not exist.", "apiName")
+    definition = found.draft if use_draft else found.live
+    if definition is None:
+        if use_draft:
+            raise DomainError.of(ErrorCode.NO_DRAFT, f"'{api_name}' has no draft.", "useDraft")
+        message = f"'{api_name}' has never been approved; pass useDraft: true to try its draft."
+        raise DomainError.of(ErrorCode.TYPE_NOT_APPROVED, message, "apiName")
+    validator = compile_validator(
+        definition, max_string_length=limits.max_string_length, max_text_length=limits.max_text_length
+    )
+    version = None if use_draft else found.version
+    if fields is not None and not isinstance(fields, Mapping):
+        return version, [Issue(ErrorCode.WRONG_TYPE, "fields", "Expected an object of field values.")]
+    return version, validator.validate(primary_value, fields, from_text=from_text)

@@ -191,3 +191,39 @@ async def test_activities_resolve_their_type_through_the_loader(gql: GraphQL, re
     assert "errors" not in body, body
     nodes = [e["node"] for e in body["data"]["person"]["timeline"]["edges"]]
     assert nodes == [{"typeVersion": 1, "activityType": {"apiName": "depositCheck", "version": 1, "isSystem": False}}]
+
+
+CHECK = """query($api: String!, $p: JSON, $f: JSON, $draft: Boolean!, $text: Boolean!) {
+  checkActivityRecord(apiName: $api, primaryValue: $p, fields: $f, useDraft: $draft, fromText: $text) {
+    valid version primaryValue fields errors { code field message } } }"""
+
+
+async def test_check_activity_record(gql: GraphQL) -> None:
+    await ok(gql, CREATE, input=deposit_input())
+    args = {"api": "depositCheck", "p": "Main", "f": {"amount": "12.50", "currency": "USD"}, "text": True}
+    body = await gql(CHECK, {**args, "draft": False})
+    assert body["errors"][0]["extensions"]["issues"][0]["code"] == "TYPE_NOT_APPROVED"
+    body = await gql(CHECK, {**args, "draft": True})
+    assert body["data"]["checkActivityRecord"] == {
+        "valid": True,
+        "version": None,
+        "primaryValue": "Main",
+        "fields": {"amount": 12.5, "currency": "USD"},
+        "errors": [],
+    }
+    await ok(gql, APPROVE, api="depositCheck")
+    body = await gql(CHECK, {**args, "f": {"amount": "lots", "colour": 1}, "draft": False, "text": False})
+    check = body["data"]["checkActivityRecord"]
+    assert check["valid"] is False and check["version"] == 1
+    assert [(e["code"], e["field"]) for e in check["errors"]] == [
+        ("INVALID_CURRENCY", "fields.amount"),
+        ("UNKNOWN_FIELD", "fields.colour"),
+    ]
+    body = await gql(CHECK, {**args, "draft": True})
+    assert body["errors"][0]["extensions"]["issues"][0]["code"] == "NO_DRAFT"
+    body = await gql(CHECK, {**args, "api": "nope", "draft": False})
+    assert body["errors"][0]["extensions"]["issues"][0] == {
+        "code": "NOT_FOUND",
+        "field": "apiName",
+        "message": "Activity type 'nope' does not exist.",
+    }

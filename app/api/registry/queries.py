@@ -1,20 +1,29 @@
-"""Activity-type queries: a keyset-paginated list (standard and custom types) and one type by apiName."""
+"""Activity-type queries: a keyset-paginated list, one type by apiName, and a dry-run record check."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.relay import PageInfo
+from strawberry.scalars import JSON
 
 from app.api.activities.errors import QueryInputError
 from app.api.context import Info
+from app.api.errors import user_errors
 from app.api.permissions import require
-from app.api.registry.types import ActivityType, ActivityTypeConnection, ActivityTypeEdge, ActivityTypeStatusEnum
+from app.api.registry.types import (
+    ActivityType,
+    ActivityTypeConnection,
+    ActivityTypeEdge,
+    ActivityTypeStatusEnum,
+    RecordCheck,
+)
 from app.domain.access import Scope
 from app.domain.activity_types import TypeStatus
 from app.domain.cursors import decode_id_cursor, encode_id_cursor
 from app.domain.errors import DomainError, ErrorCode
+from app.domain.validation import ValidatedRecord
 from app.services import registry
 
 
@@ -75,3 +84,41 @@ class RegistryQueries:
         async with info.context.resources.db.session() as session:
             found = await registry.get_type(session, api_name)
         return ActivityType.from_domain(found) if found is not None else None
+
+    @strawberry.field(
+        description=(
+            "Validate one record against a type's live version (or its draft) without storing it: see how "
+            "values would be normalised, or try a draft before approving it."
+        )
+    )
+    async def check_activity_record(
+        self,
+        info: Info,
+        api_name: Annotated[str, strawberry.argument(description="The type's apiName.")],
+        primary_value: Annotated[JSON | None, strawberry.argument(description="The primary value.")] = None,
+        fields: Annotated[JSON | None, strawberry.argument(description="Field values by apiName.")] = None,
+        use_draft: Annotated[bool, strawberry.argument(description="Check against the pending draft.")] = False,
+        from_text: Annotated[
+            bool, strawberry.argument(description="Treat values as CSV cells (\"42\" -> 42, \"\" -> missing).")
+        ] = False,
+    ) -> RecordCheck:
+        require(info, Scope.READ)
+        try:
+            async with info.context.resources.db.session() as session:
+                version, result = await registry.check_record(
+                    session,
+                    info.context.settings.limits,
+                    api_name,
+                    primary_value,
+                    fields,
+                    use_draft=use_draft,
+                    from_text=from_text,
+                )
+        except DomainError as error:
+            raise QueryInputError(error) from None
+        if isinstance(result, ValidatedRecord):
+            fields_json = cast(JSON, result.fields)
+            return RecordCheck(
+                valid=True, version=version, primary_value=result.primary_value, fields=fields_json, errors=[]
+            )
+        return RecordCheck(valid=False, version=version, primary_value=None, fields=None, errors=user_errors(result))

@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 from strawberry.relay import PageInfo
+from strawberry.scalars import JSON
 
 from app.api.errors import UserError
 from app.domain.activity_types import ActivityTypeDefinition as DomainDefinition
@@ -187,3 +188,12 @@ class ActivityTypePayload:
     )
     errors: list[UserError] = strawberry.field(description="Why the change was refused; empty on success.")
 
+
+
+@strawberry.type(description="The outcome of validating one record against a type, without storing anything.")
+class RecordCheck:
+    valid: bool = strawberry.field(description="Whether the record would be accepted.")
+    version: int | None = strawberry.field(description="Version checked against; null when checked against the draft.")
+    primary_value: JSON | None = strawberry.field(description="The primary value as it would be stored.")
+    fields: JSON | None = strawberry.field(description="Field values as they would be stored (normalised).")
+    errors: list[UserError] = strawberry.field(description="Every problem, with paths `primaryValue`/`fields.x`.")
