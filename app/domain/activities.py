@@ -6,6 +6,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+MAX_ID = 2**63 - 1  # ids are PostgreSQL bigints
+
+
+def parse_id(raw: str) -> int:
+    """A positive bigint id from its GraphQL `ID` text; ValueError for anything else."""
+    value = int(raw)
+    if not 0 < value <= MAX_ID:
+        raise ValueError(f"id out of range: {raw!r}")
+    return value
+
 
 @dataclass(frozen=True, slots=True)
 class Activity:

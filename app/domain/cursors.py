@@ -6,6 +6,7 @@ import base64
 import binascii
 from datetime import UTC, datetime, timedelta
 
+from app.domain.activities import parse_id
 from app.domain.errors import DomainError, ErrorCode
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -44,7 +45,7 @@ def decode_activity_cursor(cursor: str, field: str = "after") -> tuple[datetime,
     micros_text, id_text = _decode(cursor, _ACTIVITY, 2, field)
     try:
         occurred_at = _EPOCH + timedelta(microseconds=int(micros_text))
-        activity_id = int(id_text)
+        activity_id = parse_id(id_text)
     except (ValueError, OverflowError) as exc:
         raise _invalid(field) from exc
     return occurred_at, activity_id
@@ -58,6 +59,6 @@ def encode_id_cursor(row_id: int) -> str:
 def decode_id_cursor(cursor: str, field: str = "after") -> int:
     (id_text,) = _decode(cursor, _ID, 1, field)
     try:
-        return int(id_text)
+        return parse_id(id_text)
     except ValueError as exc:
         raise _invalid(field) from exc

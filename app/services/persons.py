@@ -180,14 +180,9 @@ async def get(
     given = [x for x in (person_id, email, external_id) if x is not None]
     if len(given) != 1:
         raise DomainError.of(ErrorCode.INVALID, "Give exactly one of id, email or externalId.", "id")
-    async with resources.db.session() as session:
-        found = await repo.find(
-            session,
-            ids=[person_id] if person_id is not None else [],
-            emails=[email] if email is not None else [],
-            external_ids=[external_id] if external_id is not None else [],
-        )
-    return found[0] if found else None
+    key = "id" if person_id is not None else "email" if email is not None else "external_id"
+    async with resources.db.raw() as conn:
+        return await repo.lookup(conn, key, given[0])
 
 
 async def load_by_ids(resources: Resources, ids: Sequence[int]) -> list[Person | None]:

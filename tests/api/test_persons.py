@@ -122,6 +122,8 @@ async def test_person_lookup_and_search(gql: GraphQL, resources: Resources) -> N
     assert (await gql(LOOKUP, {"email": "nobody@example.com"}))["data"]["person"] is None
     two = await gql(LOOKUP, {"email": "user1@example.com", "externalId": "ext-1"})
     assert two["errors"][0]["extensions"]["code"] == "INVALID"
+    huge = await gql(LOOKUP, {"id": str(2**63)})
+    assert (huge["errors"][0]["extensions"]["code"], huge["errors"][0]["extensions"]["field"]) == ("INVALID", "id")
 
     query = """query($after: String, $search: String) { persons(first: 3, after: $after, search: $search) {
       edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }"""
@@ -180,8 +182,9 @@ async def test_delete_person_erases_everything_about_them(gql: GraphQL, resource
     assert audit["target"] == f"person:{doomed}"
     assert "doomed" not in audit["details"].lower() and '"activitiesDeleted": 25' in audit["details"]
     assert (await gql(LOOKUP, {"id": str(doomed)}))["data"]["person"] is None
-    again = await gql(DELETE, {"id": str(doomed)})
-    assert again["data"]["deletePerson"]["errors"] == [{"code": "NOT_FOUND", "field": "id"}]
+    for missing in (str(doomed), "99999999999999999999", "x"):
+        again = await gql(DELETE, {"id": missing})
+        assert again["data"]["deletePerson"]["errors"] == [{"code": "NOT_FOUND", "field": "id"}]
 
 
 async def test_scopes(gql: GraphQL, resources: Resources) -> None:

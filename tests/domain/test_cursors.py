@@ -41,6 +41,14 @@ def test_malformed_activity_cursors_are_typed_errors(cursor: str) -> None:
     assert issue.code is ErrorCode.INVALID_CURSOR and issue.field == "before"
 
 
+def test_ids_outside_bigint_are_malformed() -> None:
+    for bad in (0, -1, 2**63):
+        with pytest.raises(DomainError):
+            decode_activity_cursor(encode_activity_cursor(datetime.now(UTC), bad))
+        with pytest.raises(DomainError):
+            decode_id_cursor(encode_id_cursor(bad))
+
+
 def test_activity_cursor_is_not_an_id_cursor() -> None:
     with pytest.raises(DomainError):
         decode_id_cursor(encode_activity_cursor(datetime.now(UTC), 1))

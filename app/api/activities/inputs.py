@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.domain import filters as domain
+from app.domain.activities import parse_id
 from app.domain.errors import DomainError, ErrorCode, Issue
 
 FieldOperator = strawberry.enum(
@@ -91,7 +92,7 @@ class ActivitySearch(TimelineFilter):
         issues: list[Issue] = []
         for i, raw in enumerate(self.person_ids or ()):
             try:
-                ids.append(int(raw))
+                ids.append(parse_id(raw))
             except ValueError:
                 issues.append(Issue(ErrorCode.INVALID, f"{path}.personIds.{i}", f"'{raw}' is not a person id."))
         if issues:

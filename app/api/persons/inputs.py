@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from app.domain.activities import parse_id
 from app.domain.errors import DomainError, ErrorCode
 from app.services.persons import PersonUpsert
 
@@ -25,7 +26,7 @@ class PersonInput:
         person_id = None
         if self.id is not None:
             try:
-                person_id = int(self.id)
+                person_id = parse_id(self.id)
             except ValueError:
                 raise DomainError.of(ErrorCode.INVALID, "Not a person id.", f"{path}.id") from None
         clear = frozenset(

@@ -12,6 +12,7 @@ from app.api.permissions import require
 from app.api.persons.inputs import PersonInput
 from app.api.persons.types import Person
 from app.domain.access import Scope
+from app.domain.activities import parse_id
 from app.domain.errors import DomainError, ErrorCode
 from app.services import persons
 from app.services.persons import PersonUpsert, UpsertResult
@@ -91,7 +92,7 @@ class PersonMutations:
     ) -> DeletePersonPayload:
         principal = require(info, Scope.TYPES_ADMIN)
         try:
-            erased = await persons.erase(info.context.resources, principal, int(id))
+            erased = await persons.erase(info.context.resources, principal, parse_id(id))
         except (DomainError, ValueError) as error:
             issues = (
                 error

@@ -12,6 +12,7 @@ from app.api.context import Info
 from app.api.permissions import require
 from app.api.persons.types import Person, PersonConnection, PersonEdge
 from app.domain.access import Scope
+from app.domain.activities import parse_id
 from app.domain.cursors import encode_id_cursor
 from app.domain.errors import DomainError, ErrorCode
 from app.services import persons
@@ -21,7 +22,7 @@ def _person_id(raw: strawberry.ID | None) -> int | None:
     if raw is None:
         return None
     try:
-        return int(raw)
+        return parse_id(raw)
     except ValueError:
         raise QueryInputError(DomainError.of(ErrorCode.INVALID, "Not a person id.", "id")) from None
 
