@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -16,6 +17,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.auth import Authenticator, Denial, connection_param, is_loopback
@@ -27,6 +29,7 @@ from app.services.runtime import Resources
 from app.settings import Settings
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+_SUGGESTION = re.compile(r" Did you mean .*\?$")
 
 
 class RateLimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
@@ -126,6 +129,14 @@ class GraphQLView(GraphQL[Context, None]):
     def decode_json(self, data: str | bytes) -> object:
         # orjson raises JSONDecodeError (a 400) for invalid UTF-8 too; json.loads raises UnicodeDecodeError (a 500).
         return orjson.loads(data)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        processed = await super().process_result(request, result)
+        if not self.settings.introspection:
+            # "Did you mean 'apiKeys'?" would let callers map the schema field by field.
+            for error in processed.get("errors") or []:
+                error["message"] = _SUGGESTION.sub("", str(error["message"]))  # type: ignore[index]
+        return processed
 
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response

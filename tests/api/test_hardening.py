@@ -131,6 +131,14 @@ async def test_introspection_can_be_switched_off(settings: Settings, resources: 
 
 
 @pytest.mark.usefixtures("admin")
+async def test_no_field_suggestions_when_introspection_is_off(settings: Settings, resources: Resources) -> None:
+    typo = "{ apiKey { edges { cursor } } }"
+    assert "Did you mean" in (await query(settings, resources, typo))["errors"][0]["message"]
+    hidden = await query(settings.model_copy(update={"introspection": False}), resources, typo)
+    assert hidden["errors"][0]["message"] == "Cannot query field 'apiKey' on type 'Query'."
+
+
+@pytest.mark.usefixtures("admin")
 async def test_graphiql_introspection_query_fits_the_default_limits(settings: Settings, resources: Resources) -> None:
     from graphql import get_introspection_query
 
