@@ -51,10 +51,13 @@ async def run_load(
     duration: float,
     warmup: float = 1.0,
     check: Callable[[bytes], bool] = lambda _: True,
+    probe: Callable[[], float] | None = None,
 ) -> Latency:
     """`clients` concurrent closed-loop keep-alive clients POST `bodies` round-robin for `duration` s after `warmup`.
 
     Every response must be 200 and pass `check`; failures are counted and excluded from the latencies.
+    `probe` (e.g. server CPU seconds) is read when the measured window opens and closes; the difference is
+    returned as `Latency.probe_delta`.
     """
     if not bodies:
         raise ValueError("no request bodies")
@@ -85,9 +88,17 @@ async def run_load(
         finally:
             await conn.close()
 
-    await asyncio.gather(*(one_client() for _ in range(clients)))
+    async def window() -> float:
+        if probe is None:
+            return 0.0
+        await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
+        before = probe()
+        await asyncio.sleep(max(0.0, stop_at - time.perf_counter()))
+        return probe() - before
+
+    probed, *_ = await asyncio.gather(window(), *(one_client() for _ in range(clients)))
     # Requests count by start time, so the window is exactly `duration`.
-    return Latency.of(latencies, duration, errors)
+    return Latency.of(latencies, duration, errors, probed if probe is not None else None)
 
 
 def page_body(query: str, person_id: str, first: int, after: str | None) -> bytes:

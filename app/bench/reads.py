@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -60,10 +60,16 @@ def _ok(content: bytes) -> bool:
 
 
 async def timeline_load(
-    base_url: str, api_key: str, pages: Sequence[tuple[int, str | None]], page_size: int, clients: int, duration: float
+    base_url: str,
+    api_key: str,
+    pages: Sequence[tuple[int, str | None]],
+    page_size: int,
+    clients: int,
+    duration: float,
+    probe: Callable[[], float] | None = None,
 ) -> Latency:
     bodies = [page_body(queries.TIMELINE, str(person), page_size, after) for person, after in pages]
-    return await run_load(base_url, api_key, bodies, clients=clients, duration=duration, check=_ok)
+    return await run_load(base_url, api_key, bodies, clients=clients, duration=duration, check=_ok, probe=probe)
 
 
 def same_json(api: dict[str, Any], baseline: dict[str, Any]) -> str:

@@ -73,17 +73,18 @@ class Latency:
     p50_ms: float
     p99_ms: float
     mean_ms: float
+    probe_delta: float | None = None
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
 
     @classmethod
-    def of(cls, latencies_s: Sequence[float], seconds: float, errors: int = 0) -> Latency:
+    def of(cls, latencies_s: Sequence[float], seconds: float, errors: int = 0, probe: float | None = None) -> Latency:
         if not latencies_s:
-            return cls(0, errors, seconds, math.nan, math.nan, math.nan)
+            return cls(0, errors, seconds, math.nan, math.nan, math.nan, probe)
         ms = [x * 1000 for x in latencies_s]
-        return cls(len(ms), errors, seconds, percentile(ms, 50), percentile(ms, 99), statistics.fmean(ms))
+        return cls(len(ms), errors, seconds, percentile(ms, 50), percentile(ms, 99), statistics.fmean(ms), probe)
 
 
 def _num(value: float | None, unit: str) -> str:

@@ -100,6 +100,20 @@ class Service:
                 total += p.memory_info().rss
         return total
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process and its children so far."""
+        try:
+            parent = psutil.Process(self.proc.pid)
+            procs = [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return 0.0
+        total = 0.0
+        for p in procs:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                times = p.cpu_times()
+                total += times.user + times.system
+        return total
+
     def start_sampling(self, interval: float = 0.05) -> None:
         """Track the peak RSS from now on, until `stop_sampling()`."""
         self.peak_rss = self.rss()

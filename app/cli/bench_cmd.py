@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import signal
 from pathlib import Path
 
@@ -38,6 +39,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         only=args.only or frozenset(FIGURES),
     )
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     # SIGTERM unwinds like Ctrl-C, so the processes we started stop and the private database is dropped.
     signal.signal(signal.SIGTERM, _interrupt)
     report = run_bench(settings, options)

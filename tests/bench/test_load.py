@@ -60,6 +60,11 @@ async def test_run_load_counts_successes_and_failures(server_url: str) -> None:
                           check=lambda content: content.startswith(b"ok:"))
     assert good.requests > 0 and good.errors == 0
     assert good.p50_ms <= good.p99_ms
+    assert good.probe_delta is None
+    reads = iter(range(100))
+    probed = await run_load(server_url, "k", [b"a"], clients=1, duration=0.2, warmup=0.05,
+                            probe=lambda: float(next(reads)))
+    assert probed.probe_delta == 1.0  # read once when the window opens and once when it closes
     refused = await run_load(server_url, "wrong", [b"a"], clients=2, duration=0.2, warmup=0.0)
     assert refused.requests == 0 and refused.errors > 0
     rejected = await run_load(server_url, "k", [b"a"], clients=2, duration=0.2, warmup=0.0, check=lambda _: False)
