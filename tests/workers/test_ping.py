@@ -14,7 +14,7 @@ async def test_ping_job_round_trip_in_process(
 ) -> None:
     job = await enqueue_ping(resources.queue, resources.settings, "hello")
     assert job is not None
-    assert await run_worker() == 1
+    assert await run_worker() >= 1  # the reconciler cron may run beside it
     result = await job_result(resources.queue, resources.settings, job.job_id, timeout=5)
     assert result["token"] == "hello"
     assert result["database"] is True
