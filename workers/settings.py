@@ -67,7 +67,7 @@ def build_worker(
 
     return Worker(
         functions=[*job_functions(settings), *extra_functions],
-        cron_jobs=cron_jobs(settings),
+        cron_jobs=[] if burst else cron_jobs(settings),  # burst runs (tests, one-shot) only drain the queue
         queue_name=settings.arq_queue_name,
         redis_settings=redis_settings(settings),
         on_startup=on_startup,
