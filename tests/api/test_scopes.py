@@ -37,6 +37,7 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     # queries
     "Query.activityTypes": R,
     "Query.activityType": R,
+    "Query.checkActivityRecord": R,
     "Query.person": R,
     "Query.persons": R,
     "Query.activities": R,
