@@ -37,6 +37,10 @@ RECORD = """mutation Record($input: RecordActivitiesInput!) {
   recordActivities(input: $input) { job { id status } errors { code field message } }
 }"""
 
+JOB_TIMES = """query JobTimes($id: ID!) {
+  ingestionJob(id: $id) { timings { createdAt startedAt finishedAt } }
+}"""
+
 IMPORT = """mutation Import($input: ImportActivitiesInput!) {
   importActivities(input: $input) { job { id status } errors { code field message } }
 }"""

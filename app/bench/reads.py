@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -93,12 +94,14 @@ async def freshness(
     *,
     interval: float = 0.01,
     timeout: float = 10.0,
-) -> list[float]:
+) -> tuple[list[float], list[tuple[float, float]]]:
     """For each activity: `recordActivities` it (occurred now, so it tops the timeline) and poll until it shows.
 
-    Returns seconds from sending the mutation to the first timeline response that contains it.
+    Returns seconds from sending the mutation to the first timeline response that contains it, and per trial
+    the job's queue wait (created -> started) and run time (started -> finished) from its timings.
     """
-    samples = []
+    samples: list[float] = []
+    phases: list[tuple[float, float]] = []
     for activity in activities:
         now = datetime.now(UTC) + timedelta(seconds=1)
         record = activity.to_input(persons) | {"occurredAt": now.isoformat().replace("+00:00", "Z")}
@@ -112,8 +115,20 @@ async def freshness(
             keys = {e["node"]["idempotencyKey"] for e in data["person"]["timeline"]["edges"]}
             if activity.idempotency_key in keys:
                 samples.append(time.perf_counter() - start)
+                phases.append(await _job_phases(http, result["job"]["id"]))
                 break
             if time.perf_counter() - start > timeout:
                 raise TimeoutError(f"activity {activity.idempotency_key} not visible after {timeout}s")
             await asyncio.sleep(interval)
-    return samples
+    return samples, phases
+
+
+async def _job_phases(http: httpx.AsyncClient, job_id: str) -> tuple[float, float]:
+    """(queued, running) seconds of a job; running is NaN while the job has not recorded its end yet."""
+    times = (await graphql(http, queries.JOB_TIMES, {"id": job_id}))["ingestionJob"]["timings"]
+    stamps = {k: datetime.fromisoformat(v) for k, v in times.items() if v}
+    if "startedAt" not in stamps:
+        return math.nan, math.nan
+    queued = (stamps["startedAt"] - stamps["createdAt"]).total_seconds()
+    finished = stamps.get("finishedAt")
+    return queued, (finished - stamps["startedAt"]).total_seconds() if finished else math.nan
