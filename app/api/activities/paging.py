@@ -32,6 +32,21 @@ def activity_connection(page: timelines.ActivityPage) -> ActivityConnection:
     )
 
 
+def selects(info: Info, name: str) -> bool:
+    """Whether a field called `name` is selected anywhere below the current field."""
+
+    def walk(selections: list[Any]) -> bool:
+        return any((isinstance(s, SelectedField) and s.name == name) or walk(s.selections) for s in selections)
+
+    return any(walk(field.selections) for field in info.selected_fields)
+
+
+async def prefetch_types(info: Info, page: timelines.ActivityPage) -> None:
+    """Load the page's activity types in one batch before its items resolve (see Activity.activity_type)."""
+    if page.items and selects(info, "activityType"):
+        await info.context.loaders.activity_type_by_id.load_many(list({a.activity_type_id for a in page.items}))
+
+
 def cached_definitions(info: Info) -> Callable[[], Awaitable[timelines.Definitions]]:
     """Live type definitions, read at most once per request (many timelines may share them)."""
 

@@ -8,7 +8,7 @@ import strawberry
 
 from app.api.activities.errors import QueryInputError
 from app.api.activities.inputs import ActivitySearch
-from app.api.activities.paging import activity_connection, cached_definitions, wants
+from app.api.activities.paging import activity_connection, cached_definitions, prefetch_types, wants
 from app.api.activities.types import ActivityConnection
 from app.api.context import Info
 from app.api.permissions import require
@@ -45,4 +45,5 @@ class ActivityQueries:
             )
         except DomainError as error:
             raise QueryInputError(error) from None
+        await prefetch_types(info, page)
         return activity_connection(page)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
 from strawberry.relay import PageInfo
@@ -51,8 +51,19 @@ class Activity:
         )
 
     @strawberry.field(description="The activity type (standard or custom); batched per request.")
-    async def activity_type(self, info: Info) -> Annotated[ActivityType, strawberry.lazy("app.api.registry.types")]:
-        found = await info.context.loaders.activity_type_by_id.load(self.activity_type_id)
+    def activity_type(self, info: Info) -> Annotated[ActivityType, strawberry.lazy("app.api.registry.types")]:
+        # Pages prefetch their types (paging.prefetch_types), so this usually returns a loaded value without an
+        # awaitable: one awaitable per item was ~25% of a 50-item timeline request's CPU (BENCHMARKS.md).
+        loaded = info.context.loaders.activity_type_by_id.cache_map.get(self.activity_type_id)
+        if loaded is not None and loaded.done() and not loaded.cancelled() and loaded.exception() is None:
+            return self._checked_type(loaded.result())
+        return cast("ActivityType", self._load_type(info))  # graphql-core awaits it
+
+    async def _load_type(self, info: Info) -> ActivityType:
+        return self._checked_type(await info.context.loaders.activity_type_by_id.load(self.activity_type_id))
+
+    @staticmethod
+    def _checked_type(found: ActivityType | None) -> ActivityType:
         assert found is not None, "types are soft-deleted, so every activity's type exists"
         return found
 

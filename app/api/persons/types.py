@@ -10,7 +10,7 @@ from strawberry.relay import PageInfo
 
 from app.api.activities.errors import QueryInputError
 from app.api.activities.inputs import TimelineFilter
-from app.api.activities.paging import activity_connection, cached_definitions, wants
+from app.api.activities.paging import activity_connection, cached_definitions, prefetch_types, wants
 from app.api.activities.types import ActivityConnection
 from app.api.context import Info
 from app.db.activity_queries import ActivityScope
@@ -67,6 +67,7 @@ class Person:
             )
         except DomainError as error:
             raise QueryInputError(error) from None
+        await prefetch_types(info, page)
         return activity_connection(page)
 
 
