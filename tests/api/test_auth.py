@@ -223,3 +223,20 @@ def test_bootstrap_key_must_be_long_enough() -> None:
 
     with pytest.raises(ValidationError, match="BOOTSTRAP_ADMIN_KEY"):
         Settings(bootstrap_admin_key=SecretStr("short"))  # type: ignore[call-arg]
+
+
+async def test_legacy_graphql_ws_protocol_authenticates_the_same_way(settings: Settings, resources: Resources) -> None:
+    from httpx_ws import WebSocketDisconnect, aconnect_ws
+    from httpx_ws.transport import ASGIWebSocketTransport
+
+    token = await insert_key(resources, [Scope.READ])
+    transport = ASGIWebSocketTransport(app=create_app(settings, resources=resources), client=("127.0.0.1", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        async with aconnect_ws("/graphql", http, subprotocols=["graphql-ws"]) as ws:
+            await ws.send_json({"type": "connection_init", "payload": {"Authorization": "Bearer " + "z" * 40}})
+            assert (await ws.receive_json(timeout=10))["type"] == "connection_error"
+            with pytest.raises(WebSocketDisconnect):
+                await ws.receive_json(timeout=10)
+        async with aconnect_ws("/graphql", http, subprotocols=["graphql-ws"]) as ws:
+            await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {token}"}})
+            assert (await ws.receive_json(timeout=10))["type"] == "connection_ack"
