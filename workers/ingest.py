@@ -11,6 +11,8 @@ from arq import Retry
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError as SQLAlchemyInterfaceError
+from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
 
 from app.logs import job_id_var
 from app.services.ingestion import process, reconciler
@@ -35,11 +37,28 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
+# SQLSTATE classes worth retrying: connection exceptions, transaction rollbacks (deadlock, serialization),
+# insufficient resources, operator intervention (shutdown, restart in progress).
+TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+
+
 def is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated) or is_transient(exc.orig or Exception())
-    cause = getattr(exc, "__cause__", None)
-    return isinstance(exc, TRANSIENT) or (cause is not None and isinstance(cause, TRANSIENT))
+    """Whether retrying later can help: anything in the cause chain is a connection-level or transient error."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, TRANSIENT):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, SQLAlchemyInterfaceError | SQLAlchemyOperationalError):
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state[:2] in TRANSIENT_SQLSTATE_CLASSES:
+            return True
+        current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
+    return False
 
 
 def backoff(job_try: int) -> float:

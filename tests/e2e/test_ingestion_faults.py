@@ -86,6 +86,11 @@ async def wait_status(settings: Settings, job_id: uuid.UUID, timeout: float = 60
     return await job_row(settings, job_id)
 
 
+def worker_logs(tmp_path: Path) -> str:
+    """The tail of every worker's log, for assertion messages."""
+    return "\n".join(f"--- {p.name}\n{p.read_text()[-4000:]}" for p in sorted(tmp_path.glob("worker-*.log")))
+
+
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[StartWorker]:
     """Real `activities worker` processes with a 1 s reconciler; killed at teardown."""
@@ -132,7 +137,7 @@ async def private_stack(tmp_path: Path, private_redis: str, settings: Settings) 
 
 
 async def test_sigkilled_worker_job_finishes_after_restart_exactly_once(
-    resources: Resources, settings: Settings, start_worker: StartWorker
+    resources: Resources, settings: Settings, start_worker: StartWorker, tmp_path: Path
 ) -> None:
     await approved_type(resources)
     job_id = await submit(small_chunks(resources, 200), jsonl(40_000, repeats=500))
@@ -149,7 +154,7 @@ async def test_sigkilled_worker_job_finishes_after_restart_exactly_once(
 
     start_worker(settings)  # its start-up reconciler sees the job's lock free and re-enqueues it
     done = await wait_status(settings, job_id)
-    assert done["status"] == "SUCCEEDED" and done["attempts"] >= 2
+    assert done["status"] == "SUCCEEDED" and done["attempts"] >= 2, worker_logs(tmp_path)
     assert (done["processed_rows"], done["accepted_rows"], done["duplicate_rows"], done["rejected_rows"]) == (
         40_500, 40_000, 500, 0)
     assert done["activities"] == done["distinct"] == 40_000
@@ -186,7 +191,7 @@ async def test_jobs_redis_lost_are_reenqueued_from_postgres(
 
 
 async def test_postgres_restart_mid_job_retries_and_finishes(
-    private_stack: tuple[Settings, Resources, EmbeddedPostgres], start_worker: StartWorker
+    private_stack: tuple[Settings, Resources, EmbeddedPostgres], start_worker: StartWorker, tmp_path: Path
 ) -> None:
     own, resources, pg = private_stack
     await approved_type(resources)
@@ -200,7 +205,7 @@ async def test_postgres_restart_mid_job_retries_and_finishes(
     await eventually(mid_job, timeout=60, interval=0.02)
     await asyncio.to_thread(pg._run, "pg_ctl", "-D", str(pg.pgdata), "-m", "fast", "-w", "restart")
     done = await wait_status(own, job_id, timeout=90)
-    assert done["status"] == "SUCCEEDED"
+    assert done["status"] == "SUCCEEDED", worker_logs(tmp_path)
     assert (done["processed_rows"], done["accepted_rows"], done["duplicate_rows"]) == (40_300, 40_000, 300)
     assert done["activities"] == done["distinct"] == 40_000
 

@@ -23,7 +23,7 @@ from app.services.ingestion import progress
 from app.services.ingestion.persons import resolve_persons
 from app.services.ingestion.prepare import JobContext, Prepared, prepare_chunk
 from app.services.ingestion.writer import STAGE_DDL, StagedRow, write_rows
-from app.services.registry import load_live_types
+from app.services.registry import LiveType, load_live_types
 from app.services.runtime import Resources
 
 logger = logging.getLogger(__name__)
@@ -122,17 +122,37 @@ async def _run_locked(resources: Resources, conn: Any, job_id: uuid.UUID) -> str
         prefetch.cancel()
 
 
-async def _context(resources: Resources, conn: Any, row: Any) -> JobContext:
+# Compiled validators of the live types, reused across jobs while the registry is unchanged (per process).
+_TYPES_CACHE: dict[str, tuple[dict[str, LiveType], set[str]]] = {}
+REGISTRY_FINGERPRINT = (
+    "SELECT count(*)::text || ':' || coalesce(md5(string_agg(id::text || ':' || coalesce(current_version, 0)::text "
+    "|| ':' || (deleted_at IS NULL)::text || ':' || lower(api_name), ',' ORDER BY id)), '') FROM activity_type"
+)
+
+
+async def _live_types(resources: Resources, conn: Any) -> tuple[dict[str, LiveType], set[str]]:
+    """Live types and every known (not deleted) name; compiled once per registry state, not per job."""
     limits = resources.settings.limits
-    async with resources.db.session() as session:
-        types = await load_live_types(session, limits)
-    names = {r[0] for r in await conn.fetch("SELECT lower(api_name) FROM activity_type WHERE deleted_at IS NULL")}
+    key = (f"{resources.settings.database_url}|{await conn.fetchval(REGISTRY_FINGERPRINT)}|"
+           f"{limits.max_string_length}|{limits.max_text_length}")
+    cached = _TYPES_CACHE.get(key)
+    if cached is None:
+        async with resources.db.session() as session:
+            types = await load_live_types(session, limits)
+        names = {r[0] for r in await conn.fetch("SELECT lower(api_name) FROM activity_type WHERE deleted_at IS NULL")}
+        _TYPES_CACHE.clear()
+        cached = _TYPES_CACHE[key] = (types, names)
+    return cached
+
+
+async def _context(resources: Resources, conn: Any, row: Any) -> JobContext:
+    types, names = await _live_types(resources, conn)
     return JobContext(
         id=row["id"], format=SourceFormat(row["format"]), activity_type=row["activity_type"],
         header=list(row["header"]) if row["header"] else None, dry_run=row["dry_run"],
         create_missing_persons=row["create_missing_persons"],
         live=not row["dry_run"] and row["total_rows"] <= LIVE_PUBLISH_MAX_ROWS,
-        types=types, known_names=names, max_row_bytes=limits.max_row_bytes,
+        types=types, known_names=names, max_row_bytes=resources.settings.limits.max_row_bytes,
     )
 
 

@@ -1,0 +1,31 @@
+"""Which failures make an ingestion job retry (transient) and which fail it."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from workers.ingest import backoff, is_transient
+
+
+def test_connection_level_failures_are_transient() -> None:
+    assert is_transient(ConnectionResetError())
+    assert is_transient(asyncpg.CannotConnectNowError("the database system is starting up"))
+    assert is_transient(asyncpg.AdminShutdownError("terminating connection due to administrator command"))
+    assert is_transient(asyncpg.DeadlockDetectedError("deadlock detected"))
+    try:
+        try:
+            raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
+        except asyncpg.ConnectionDoesNotExistError as inner:
+            raise RuntimeError("wrapped") from inner
+    except RuntimeError as outer:
+        assert is_transient(outer)
+
+
+def test_bugs_and_bad_data_are_not_transient() -> None:
+    assert not is_transient(ValueError("bug"))
+    assert not is_transient(asyncpg.UniqueViolationError("duplicate key"))
+    assert not is_transient(KeyError("x"))
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    assert [backoff(n) for n in (1, 2, 3, 4, 5, 9)] == [1, 2, 4, 8, 15, 15]
