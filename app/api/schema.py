@@ -19,7 +19,9 @@ from app.api.registry.mutations import RegistryMutations
 from app.api.registry.queries import RegistryQueries
 from app.api.system import SystemQueries
 
-QUERY_MIXINS: tuple[type, ...] = (SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries)
+QUERY_MIXINS: tuple[type, ...] = (
+    SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries
+)
 MUTATION_MIXINS: tuple[type, ...] = (AccessMutations, PersonMutations, RegistryMutations, IngestionMutations)
 SUBSCRIPTION_MIXINS: tuple[type, ...] = (IngestionSubscriptions,)
 
