@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import strawberry
+from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
 
 from app.api.access.mutations import AccessMutations
 from app.api.access.queries import AccessQueries
@@ -26,6 +29,22 @@ MUTATION_MIXINS: tuple[type, ...] = (AccessMutations, PersonMutations, RegistryM
 SUBSCRIPTION_MIXINS: tuple[type, ...] = (IngestionSubscriptions,)
 
 
+logger = logging.getLogger("strawberry.execution")
+
+
+class Schema(strawberry.Schema):
+    """Logs bugs at ERROR with a traceback; expected errors (bad queries, access, limits) at INFO, briefly."""
+
+    def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
+        for error in errors:
+            original = error.original_error
+            if original is None or isinstance(original, GraphQLError):
+                code = (error.extensions or {}).get("code", "GRAPHQL_ERROR")
+                logger.info("request refused (%s): %s", code, error.message)
+            else:
+                logger.error("unexpected error in %s", error.path, exc_info=original)
+
+
 def _merge(name: str, description: str, mixins: Sequence[type]) -> type | None:
     if not mixins:
         return None
@@ -42,7 +61,7 @@ def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], Schem
         kwargs["mutation"] = mutation
     if subscription is not None:
         kwargs["subscription"] = subscription
-    return strawberry.Schema(
+    return Schema(
         query=query,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=False),
         extensions=list(extensions),
