@@ -3,71 +3,27 @@
 from __future__ import annotations
 
 import logging
-import math
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 
 from app.bench import ingest, reads
-from app.bench.datagen import EXAMPLE_TYPES, ActivityGenerator, PersonSeed, generate_persons
+from app.bench.datagen import EXAMPLE_TYPES, generate_persons
+from app.bench.figures import bench_freshness, bench_memory
 from app.bench.load import client, graphql
 from app.bench.machine import machine_facts
 from app.bench.queries import FEATURES
-from app.bench.report import Goal, Latency, Report, Row, not_available, percentile
-from app.bench.seed import TypeRef, activity_count, ensure_types, load_persons
+from app.bench.report import Goal, Latency, Report, Row
+from app.bench.seed import ensure_types, load_persons
 from app.bench.stack import Service, Stack, private_stores
+from app.bench.state import BASELINE, Options, Run, ensure_data
 from app.db.engine import Database
 from app.settings import Settings, to_asyncpg_dsn
 
 logger = logging.getLogger(__name__)
-
-FIGURES = ("import", "timeline", "freshness", "memory")
-BASELINE = "Starlette+asyncpg"
-
-
-@dataclass
-class Options:
-    """Sizes and knobs of one run; the defaults finish in a few minutes on 2 cores."""
-
-    rows: int = 100_000
-    persons: int = 2_000
-    clients: int = 16
-    duration: float = 10.0
-    trials: int = 50
-    page_size: int = 50
-    deep_page: int = 10
-    memory_factor: int = 4
-    seed: int = 1
-    only: frozenset[str] = field(default_factory=lambda: frozenset(FIGURES))
-    job_timeout: float = 1800.0
-
-
-@dataclass
-class Run:
-    """State shared by the figures of one run."""
-
-    options: Options
-    settings: Settings
-    stack: Stack
-    persons: list[PersonSeed]
-    person_ids: list[int]
-    types: dict[str, TypeRef]
-    features: set[str]
-    report: Report
-
-    @property
-    def dsn(self) -> str:
-        assert self.settings.database_url
-        return to_asyncpg_dsn(self.settings.database_url)
-
-    def generator(self, key_prefix: str) -> ActivityGenerator:
-        return ActivityGenerator(
-            self.persons, [t.definition for t in self.types.values()], seed=self.options.seed, key_prefix=key_prefix
-        )
-
 
 async def discover(stack: Stack) -> set[str]:
     """Which real paths exist now: root fields of Query/Mutation and fields of Person, from introspection."""
@@ -110,8 +66,8 @@ async def bench_import(run: Run, tmp: Path) -> None:
     ingest.write_jsonl(path, activities, run.persons)
     conn = await asyncpg.connect(run.dsn)
     try:
+        # Same rows, same empty table (its statistics still describe the COPY'd rows, as in steady state).
         await conn.execute("TRUNCATE activity")
-        await conn.execute("VACUUM ANALYZE activity")
     finally:
         await conn.close()
     api = run.stack.services["api"]
@@ -123,18 +79,6 @@ async def bench_import(run: Run, tmp: Path) -> None:
     run.report.add(
         Row(label, "rows/s", result.rows_per_second, copy.rows_per_second, "COPY", Goal.RATIO_AT_LEAST, 0.5, note)
     )
-
-
-async def ensure_data(run: Run) -> None:
-    """Timeline and freshness need activities; COPY them if the import figure did not run."""
-    conn = await asyncpg.connect(run.dsn)
-    try:
-        has = await activity_count(conn)
-    finally:
-        await conn.close()
-    if not has:
-        activities = list(run.generator("import").activities(run.options.rows))
-        await ingest.timed_copy(run.dsn, activities, run.person_ids, run.types)
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,60 +151,6 @@ async def compare_json(run: Run, person: int) -> str:
         async with client(url, run.stack.api_key) as http:
             results.append(await graphql(http, TIMELINE, variables))
     return reads.same_json(results[0], results[1])
-
-
-async def bench_freshness(run: Run) -> None:
-    o = run.options
-    label = f"freshness p99 ms ({o.trials} trials)"
-    if "recordActivities" not in run.features or "Person.timeline" not in run.features:
-        run.report.add(not_available(label, "ms", "no recordActivities or Person.timeline"))
-        return
-    await ensure_data(run)
-    api = run.stack.services["api"]
-    assert api.url
-    activities = list(run.generator("fresh").activities(o.trials))
-    async with client(api.url, run.stack.api_key) as http:
-        # One untimed trial first: a fresh worker's first job pays its one-off start-up (types, validators).
-        await reads.freshness(http, list(run.generator("fresh-warmup").activities(1)), run.persons, run.person_ids)
-        samples, phases = await reads.freshness(http, activities, run.persons, run.person_ids)
-    slowest = max(range(len(samples)), key=samples.__getitem__)
-    logger.info("freshness: slowest trial #%d took %.0f ms", slowest, samples[slowest] * 1000)
-    lat = Latency.of(samples, 1.0)
-    waits = [w * 1000 for w, _ in phases if not math.isnan(w)]
-    runs = [r * 1000 for _, r in phases if not math.isnan(r)]
-    note = f"p50 {lat.p50_ms:.0f} ms"
-    if waits:
-        note += f"; job queued p50 {percentile(waits, 50):.0f} ms"
-    if runs:
-        note += f", running p50 {percentile(runs, 50):.0f} ms"
-    run.report.add(Row(label, "ms", lat.p99_ms, goal=Goal.VALUE_AT_MOST, target=500, note=note))
-
-
-async def bench_memory(run: Run, tmp: Path) -> None:
-    """Figure 4: fresh API and worker processes per size, peak RSS (children included) during the import."""
-    o = run.options
-    sizes = (o.rows, o.rows * o.memory_factor)
-    labels = [f"peak RSS {name} ({sizes[0]:,} vs {sizes[1]:,} rows)" for name in ("API", "worker")]
-    if "importActivities" not in run.features:
-        run.report.add(*(not_available(label, "MiB", "no importActivities") for label in labels))
-        return
-    peaks: list[tuple[int, int]] = []
-    for i, size in enumerate(sizes):
-        path = tmp / f"memory-{i}.jsonl"
-        ingest.write_jsonl(path, run.generator(f"memory{i}").activities(size), run.persons)
-        run.stack.restart_api_and_worker()
-        api, worker = run.stack.services["api"], run.stack.services["worker"]
-        assert api.url
-        api.start_sampling()
-        worker.start_sampling()
-        async with client(api.url, run.stack.api_key) as http:
-            await ingest.timed_import(http, path, size, o.job_timeout)
-        peaks.append((api.stop_sampling(), worker.stop_sampling()))
-        path.unlink()
-    for j, label in enumerate(labels):
-        run.report.add(
-            Row(label, "MiB", peaks[1][j], peaks[0][j], f"{sizes[0]:,} rows", Goal.RATIO_AT_MOST, 1.10)
-        )
 
 
 async def execute(settings: Settings, options: Options, stack: Stack, embedded: bool) -> Report:

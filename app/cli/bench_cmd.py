@@ -14,7 +14,7 @@ from app.settings import Settings
 
 
 def _figures(value: str) -> frozenset[str]:
-    from app.bench.runner import FIGURES
+    from app.bench.state import FIGURES
 
     chosen = frozenset(v.strip() for v in value.split(",") if v.strip())
     unknown = chosen - set(FIGURES)
@@ -28,7 +28,8 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from app.bench.runner import FIGURES, Options, run_bench
+    from app.bench.runner import run_bench
+    from app.bench.state import FIGURES, Options
 
     options = Options(
         rows=args.rows,

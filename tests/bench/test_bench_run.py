@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.bench.runner import Options, run_bench
+from app.bench.runner import run_bench
+from app.bench.state import Options
 from app.settings import Settings
 
 
