@@ -45,7 +45,8 @@ def write_file(path: Path, rows: int, persons: int) -> None:
             batch.append(orjson.dumps({
                 "activityType": "depositCheck", "person": {"email": f"p{i % persons}@example.com"},
                 "occurredAt": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T10:{i % 60:02d}:00Z",
-                "primaryValue": f"branch {i % 97}", "fields": {"amount": (i % 10_000) / 4, "currency": "USD"},
+                "primaryValue": f"branch {i % 97}",
+                "fields": {"amount": (i % 10_000) / 4 if i % 1000 != 999 else "n/a", "currency": "USD"},
                 "idempotencyKey": f"k{i}"}))
             if len(batch) == 10_000:
                 out.write(b"\n".join(batch) + b"\n")
@@ -174,6 +175,22 @@ async def run(args: argparse.Namespace, stores: Settings) -> None:
                             break
                         await asyncio.sleep(0.2)
                     total = time.perf_counter() - start
+                    pages, read_start, after = 0, time.perf_counter(), None
+                    rejections_query = ("query($id: ID!, $after: String) { ingestionJob(id: $id) { rejections("
+                                        "first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor } "
+                                        "edges { node { rowNumber code field message record } } } } }")
+                    read = 0
+                    while True:
+                        page = (await http.post(f"http://127.0.0.1:{port}/graphql", json={
+                            "query": rejections_query, "variables": {"id": job_id, "after": after}})).json()
+                        rejections = page["data"]["ingestionJob"]["rejections"]
+                        read += len(rejections["edges"])
+                        pages += 1
+                        if not rejections["pageInfo"]["hasNextPage"]:
+                            break
+                        after = rejections["pageInfo"]["endCursor"]
+                    print(f"read {read} rejections (totalCount {rejections['totalCount']}) in {pages} pages, "
+                          f"{time.perf_counter() - read_start:.1f}s")
             print(f"rows={args.rows} file={size / 1e6:.0f} MB upload={uploaded:.1f}s end-to-end={total:.1f}s "
                   f"-> {args.rows / total:,.0f} rows/s; job={job}")
             print(f"peak RSS: api={peak_rss_mb(api.pid):.0f} MB worker={peak_rss_mb(worker.pid):.0f} MB")
