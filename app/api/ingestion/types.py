@@ -61,11 +61,11 @@ def decode_row_cursor(cursor: str) -> int:
 
 @strawberry.type(description="Row counts of a job; when it ends, processed = accepted + rejected + duplicates.")
 class IngestionCounts:
-    total: float = strawberry.field(description="Rows in the payload (blank lines are not rows).")
-    processed: float = strawberry.field(description="Rows handled so far.")
-    accepted: float = strawberry.field(description="Rows stored (or, in a dry run, that would be stored).")
-    rejected: float = strawberry.field(description="Rows rejected; see `rejections`.")
-    duplicates: float = strawberry.field(
+    total: int = strawberry.field(description="Rows in the payload (blank lines are not rows).")
+    processed: int = strawberry.field(description="Rows handled so far.")
+    accepted: int = strawberry.field(description="Rows stored (or, in a dry run, that would be stored).")
+    rejected: int = strawberry.field(description="Rows rejected; see `rejections`.")
+    duplicates: int = strawberry.field(
         description="Rows skipped because the same activity (same idempotency key and payload) is already stored."
     )
 
@@ -82,7 +82,7 @@ class IngestionTimings:
 
 @strawberry.type(description="A rejected row: where it was, why, and the original record, kept for replay.")
 class Rejection:
-    row_number: float = strawberry.field(
+    row_number: int = strawberry.field(
         description="Line number (JSONL), record number with the header as 1 (CSV) or position (inline, from 1)."
     )
     code: ErrorCodeEnum = strawberry.field(description="Reason of the first issue.")  # type: ignore[valid-type]
@@ -112,7 +112,7 @@ class RejectionEdge:
 class RejectionConnection:
     edges: list[RejectionEdge] = strawberry.field(description="Rejected rows on this page.")
     page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
-    total_count: float = strawberry.field(description="Rejected rows of the job so far.")
+    total_count: int = strawberry.field(description="Rejected rows of the job so far.")
 
 
 @strawberry.type(description="A bulk ingestion: an inline batch, an uploaded file or a replay of rejections.")
