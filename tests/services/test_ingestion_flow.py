@@ -123,3 +123,16 @@ async def test_reconciler_enqueues_orphans_and_leaves_live_jobs(resources: Resou
     assert await reconcile(resources) == 0  # both are queued in arq: nothing more to do
     ids = await resources.queue.zrange(resources.settings.arq_queue_name, 0, -1)
     assert sorted(ids) == sorted([f"ingest:{queued.id}".encode(), f"ingest:{running.id}:1".encode()])
+
+
+async def test_reconciler_rescues_a_job_taken_but_never_claimed(resources: Resources) -> None:
+    from app.services.ingestion.reconciler import reconcile
+
+    await approved_type(resources)
+    job = await submit_objects(resources, INLINE, [deposit()])
+    await resources.queue.set(f"arq:in-progress:ingest:{job.id}", b"1")  # a worker took it, then died
+    assert await reconcile(resources) == 0  # recent: its worker may be about to claim it
+    async with resources.db.raw() as conn:
+        await conn.execute("UPDATE ingestion_job SET updated_at = now() - interval '2 minutes' WHERE id = $1", job.id)
+    assert await reconcile(resources) == 1
+    assert await resources.queue.zscore(resources.settings.arq_queue_name, f"ingest:{job.id}:unclaimed") is not None

@@ -1,7 +1,8 @@
 """Re-enqueue every unfinished job Postgres knows whenever Redis lost it or its worker died.
 
 Postgres is the source of truth; Redis only carries job ids. Run at worker start-up and periodically:
-- a QUEUED job whose arq job is missing (Redis flushed or restarted, enqueue failed) is enqueued again;
+- a QUEUED job whose arq job is missing (Redis flushed or restarted, enqueue failed) is enqueued again,
+  and so is one a worker took from the queue a minute ago without ever claiming it (it died in between);
 - a RUNNING job whose advisory lock is free has no live worker (a worker holds the lock for the whole
   run on its connection, and Postgres drops it when the worker dies). It is enqueued under a fresh arq id
   (`ingest:<id>:<attempt>`) because arq keeps a killed job's in-progress key until its timeout expires.
@@ -25,24 +26,29 @@ from app.services.runtime import Resources
 logger = logging.getLogger(__name__)
 
 _WAITING = (ArqStatus.queued, ArqStatus.deferred)
+STALE_QUEUED_SECONDS = 60.0  # a worker claims a job within milliseconds of taking it from the queue
 
 
 async def reconcile(resources: Resources) -> int:
     """Enqueue what needs it; returns how many jobs were (re-)enqueued."""
     async with resources.db.raw() as conn:
         jobs = await conn.fetch(
-            "SELECT id, status, attempts FROM ingestion_job WHERE status IN ('QUEUED', 'RUNNING') "
-            "ORDER BY created_at")
+            "SELECT id, status, attempts, now() - updated_at > make_interval(secs => $1) AS stale "
+            "FROM ingestion_job WHERE status IN ('QUEUED', 'RUNNING') ORDER BY created_at", STALE_QUEUED_SECONDS)
         orphaned: list[tuple[uuid.UUID, int]] = []
-        queued: list[uuid.UUID] = []
+        queued: list[tuple[uuid.UUID, bool]] = []
         for job in jobs:
             if job["status"] == "QUEUED":
-                queued.append(job["id"])
+                queued.append((job["id"], job["stale"]))
             elif await _lock_is_free(conn, job["id"]):
                 orphaned.append((job["id"], job["attempts"]))
     count = 0
-    for job_id in queued:
-        count += await _ensure(resources, job_id, f"ingest:{job_id}")
+    for job_id, stale in queued:
+        arq_id = f"ingest:{job_id}"
+        if stale and await _status(resources, arq_id) is ArqStatus.in_progress:
+            # Picked up long ago but never claimed: its worker died before starting it.
+            arq_id = f"ingest:{job_id}:unclaimed"
+        count += await _ensure(resources, job_id, arq_id)
     for job_id, attempts in orphaned:
         if await _status(resources, f"ingest:{job_id}") in _WAITING:
             continue  # an arq retry is already scheduled
