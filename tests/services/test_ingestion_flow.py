@@ -136,3 +136,16 @@ async def test_reconciler_rescues_a_job_taken_but_never_claimed(resources: Resou
         await conn.execute("UPDATE ingestion_job SET updated_at = now() - interval '2 minutes' WHERE id = $1", job.id)
     assert await reconcile(resources) == 1
     assert await resources.queue.zscore(resources.settings.arq_queue_name, f"ingest:{job.id}:unclaimed") is not None
+
+
+async def test_dry_run_counts_new_persons_apart(resources: Resources, run_worker: Worker) -> None:
+    await approved_type(resources)
+    spec = JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL, dry_run=True, create_missing_persons=True)
+    job = await submit_objects(resources, spec, [
+        deposit(email="new1@x.io", key="same"), deposit(email="new2@x.io", key="same"),
+        deposit(email="NEW1@x.io", key="same"),  # the first new person again: a duplicate
+    ])
+    await run_worker()
+    done = await get_job(resources, job.id)
+    assert done is not None and (done.counts.accepted, done.counts.duplicates) == (2, 1)
+    assert await count(resources, "SELECT count(*) FROM person") == 0

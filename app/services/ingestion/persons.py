@@ -15,7 +15,6 @@ FIND_SQL = (
 CREATE_SQL = (
     "INSERT INTO person (email, external_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING"
 )
-DRY_RUN_NEW = 0  # placeholder id of a person a dry run would create
 
 
 class _Index:
@@ -63,10 +62,12 @@ async def resolve_persons(
         for i in missing:
             results[i] = index.match(refs[i])
     out: list[int | Issue] = []
+    placeholders: dict[tuple[str | None, str | None], int] = {}
     for ref, result in zip(refs, results, strict=True):
         if result is None:
-            if create_missing and dry_run:
-                out.append(DRY_RUN_NEW)
+            if create_missing and dry_run:  # one made-up (negative) id per person the run would create
+                identity = (ref.email.lower() if ref.email else None, ref.external_id)
+                out.append(placeholders.setdefault(identity, -1 - len(placeholders)))
                 continue
             out.append(Issue(ErrorCode.PERSON_NOT_FOUND, "person", f"No person matches {_describe(ref)}."))
         else:
