@@ -58,7 +58,7 @@ async def bench_memory(run: Run, tmp: Path) -> None:
         assert api.url
         api.start_sampling()
         worker.start_sampling()
-        async with client(api.url, run.stack.api_key) as http:
+        async with client(api.url, run.stack.api_key, timeout=o.job_timeout) as http:  # big uploads take minutes
             await ingest.timed_import(http, path, size, o.job_timeout)
         peaks.append((api.stop_sampling(), worker.stop_sampling()))
         path.unlink()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ async def bench_import(run: Run, tmp: Path) -> None:
         await conn.close()
     api = run.stack.services["api"]
     assert api.url
-    async with client(api.url, run.stack.api_key) as http:
+    async with client(api.url, run.stack.api_key, timeout=o.job_timeout) as http:  # big uploads take minutes
         result = await ingest.timed_import(http, path, o.rows, o.job_timeout)
     worker = result.detail.get("timings", {}).get("durationSeconds")
     note = f"worker phase {o.rows / worker:,.0f} rows/s (job timings)" if worker else ""
@@ -180,13 +181,25 @@ def run_bench(settings: Settings, options: Options) -> Report:
     import asyncio
 
     embedded = settings.database_url is None
-    log_dir = settings.data_dir.resolve() / "bench-logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
+    # One log directory per run (runs may overlap); kept only when something failed.
+    log_dir = Path(tempfile.mkdtemp(prefix="run-", dir=_ensure(settings.data_dir.resolve() / "bench-logs")))
+    report: Report | None = None
     with private_stores(settings) as bench_settings:
         stack = Stack(bench_settings, log_dir)
         try:
             stack.start_api()
             stack.start_worker()
-            return asyncio.run(execute(bench_settings, options, stack, embedded))
+            report = asyncio.run(execute(bench_settings, options, stack, embedded))
         finally:
             stack.stop()
+            if report is not None and not any(r.note.startswith("failed") for r in report.rows):
+                shutil.rmtree(log_dir, ignore_errors=True)
+            else:
+                logger.warning("bench: process logs kept in %s", log_dir)
+    assert report is not None
+    return report
+
+
+def _ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
