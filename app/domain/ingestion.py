@@ -163,12 +163,7 @@ def canonical_json(value: Any) -> bytes:
 def payload_hash(occurred_at: datetime, primary_json: bytes, fields_json: bytes) -> bytes:
     """What "the same activity" means for idempotency: same time, primary value and fields (normalised,
     as canonical JSON)."""
-    digest = hashlib.sha256(occurred_at.isoformat().encode())
-    digest.update(b"\x00")
-    digest.update(primary_json)
-    digest.update(b"\x00")
-    digest.update(fields_json)
-    return digest.digest()
+    return hashlib.sha256(b"\x00".join((occurred_at.isoformat().encode(), primary_json, fields_json))).digest()
 
 
 @dataclass(slots=True)

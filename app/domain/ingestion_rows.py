@@ -154,7 +154,7 @@ def parse_object(obj: object, row_number: int, raw: bytes, default_type: str | N
         return RowFailure(row_number, [Issue(ErrorCode.MALFORMED_ROW, None, "Expected a JSON object per row.")], raw)
     issues: list[Issue] = []
     unknown = obj.keys() - ENVELOPE_KEYS
-    for name in sorted(map(str, unknown))[:5]:
+    for name in sorted(map(str, unknown))[:5] if unknown else ():
         issues.append(Issue(ErrorCode.UNKNOWN_FIELD, name[:100],
                             f"Unknown key '{name[:100]}'; typed values go under 'fields'."))
     activity_type = obj.get("activityType") or default_type
@@ -165,7 +165,8 @@ def parse_object(obj: object, row_number: int, raw: bytes, default_type: str | N
     if not isinstance(person_obj, dict):
         issues.append(Issue(ErrorCode.REQUIRED, "person", "person must be an object with id, email or externalId."))
     else:
-        for name in sorted(map(str, person_obj.keys() - PERSON_KEYS))[:3]:
+        extra = person_obj.keys() - PERSON_KEYS
+        for name in sorted(map(str, extra))[:3] if extra else ():
             issues.append(Issue(ErrorCode.UNKNOWN_FIELD, f"person.{name[:100]}", "Use id, email or externalId."))
         person = parse_person(person_obj.get("id"), person_obj.get("email"), person_obj.get("externalId"),
                               issues, "person.")

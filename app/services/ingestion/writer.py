@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -54,6 +54,11 @@ class StagedRow:
     fields: str
     idempotency_key: str | None
     payload_hash: bytes
+    key: Key | None = field(init=False)  # (person, type, idempotency key): what the unique index compares
+
+    def __post_init__(self) -> None:
+        key = self.idempotency_key
+        self.key = None if key is None else (self.person_id, self.activity_type_id, key)
 
     def activity_record(self, job_id: uuid.UUID) -> tuple[Any, ...]:
         return (self.person_id, self.occurred_at, self.activity_type_id, self.type_version, self.primary_value,
@@ -62,12 +67,6 @@ class StagedRow:
     def record(self) -> tuple[Any, ...]:
         return (self.row_number, self.person_id, self.occurred_at, self.activity_type_id, self.type_version,
                 self.primary_value, self.fields, self.idempotency_key, self.payload_hash)
-
-    @property
-    def key(self) -> Key | None:
-        if self.idempotency_key is None:
-            return None
-        return (self.person_id, self.activity_type_id, self.idempotency_key)
 
 
 @dataclass(slots=True)
