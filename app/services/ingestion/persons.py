@@ -12,6 +12,9 @@ FIND_SQL = (
     "SELECT id, lower(email) AS email, external_id FROM person "
     "WHERE id = ANY($1::bigint[]) OR lower(email) = ANY($2::text[]) OR external_id = ANY($3::text[])"
 )
+# KEY SHARE locks (which never block each other) make a concurrent erasure (FOR UPDATE, then DELETE) wait
+# for this chunk to commit, so it also deletes the chunk's activities instead of leaving them orphaned.
+FIND_LOCKED_SQL = FIND_SQL + " FOR KEY SHARE"
 CREATE_SQL = (
     "INSERT INTO person (email, external_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING"
 )
@@ -39,11 +42,11 @@ class _Index:
         return found.pop() if found else None
 
 
-async def _find(conn: Any, refs: Sequence[PersonRef]) -> _Index:
+async def _find(conn: Any, refs: Sequence[PersonRef], *, lock: bool) -> _Index:
     ids = list({r.id for r in refs if r.id is not None})
     emails = list({r.email.lower() for r in refs if r.email is not None})
     exts = list({r.external_id for r in refs if r.external_id is not None})
-    return _Index(await conn.fetch(FIND_SQL, ids, emails, exts))
+    return _Index(await conn.fetch(FIND_LOCKED_SQL if lock else FIND_SQL, ids, emails, exts))
 
 
 async def resolve_persons(
@@ -53,12 +56,12 @@ async def resolve_persons(
     caller's transaction, so they exist exactly when the chunk's activities do."""
     if not refs:
         return []
-    index = await _find(conn, refs)
+    index = await _find(conn, refs, lock=not dry_run)
     results = [index.match(ref) for ref in refs]
     missing = [i for i, r in enumerate(results) if r is None]
     if missing and create_missing and not dry_run:
         await _create(conn, [refs[i] for i in missing])
-        index = await _find(conn, refs)
+        index = await _find(conn, refs, lock=True)
         for i in missing:
             results[i] = index.match(refs[i])
     out: list[int | Issue] = []
