@@ -21,6 +21,10 @@ _EMAIL = re.compile(
 _PHONE = re.compile(r"(?P<number>\+?[0-9 ().\-/]+?)(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9]")
 _WHITESPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
+# The common shape of a valid link, accepted without urlsplit (~5x cheaper): lower-case http(s) scheme, an
+# ASCII host name (optionally a port), then path/query/fragment without whitespace or control characters.
+# Every string it matches, urlsplit also accepts with that scheme and a host; anything else takes the full check.
+FAST_LINK = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.\-]*(?::[0-9]*)?(?:[/?#][^\s\x00-\x1f\x7f]*)?")
 
 
 def _storable(value: str) -> bool:
@@ -66,10 +70,11 @@ def _email(path: str, limit: int) -> Check:
 
 def _link(path: str, limit: int) -> Check:
     base = _string_base(path, limit, "a URL (string)")
+    fast = FAST_LINK.fullmatch
 
     def check(value: Any) -> Any:
         result = base(value)
-        if type(result) is Issue:
+        if type(result) is Issue or fast(result) is not None:
             return result
         if _WHITESPACE_OR_CONTROL.search(result) is None:
             try:
