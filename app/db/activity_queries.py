@@ -17,16 +17,19 @@ COLUMNS = (
 )
 
 # A typed view of one JSON value; NULL when missing, empty or of another JSON type (mirrors filters._stored).
+# Dates are guarded by the validator's normalised formats (a regex, since pg_input_is_valid needs PostgreSQL 16).
 _TYPED = {
     ValueKind.STRING: "CASE WHEN jsonb_typeof({v}) = 'string' THEN NULLIF(lower({v} #>> '{{}}'), '') END",
     ValueKind.NUMBER: "CASE WHEN jsonb_typeof({v}) = 'number' THEN ({v} #>> '{{}}')::numeric END",
     ValueKind.BOOLEAN: "CASE WHEN jsonb_typeof({v}) = 'boolean' THEN ({v} #>> '{{}}')::boolean END",
     ValueKind.DATE: (
-        "CASE WHEN jsonb_typeof({v}) = 'string' AND pg_input_is_valid(left({v} #>> '{{}}', 10), 'date') "
+        "CASE WHEN jsonb_typeof({v}) = 'string' AND ({v} #>> '{{}}') ~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}' "
         "THEN left({v} #>> '{{}}', 10)::date END"
     ),
     ValueKind.DATETIME: (
-        "CASE WHEN jsonb_typeof({v}) = 'string' AND pg_input_is_valid({v} #>> '{{}}', 'timestamptz') "
+        "CASE WHEN jsonb_typeof({v}) = 'string' "
+        "AND ({v} #>> '{{}}') ~ '^\\d{{4}}-\\d{{2}}-\\d{{2}}T\\d{{2}}:\\d{{2}}:\\d{{2}}"
+        "(\\.\\d+)?(Z|[+-]\\d{{2}}:\\d{{2}})$' "
         "THEN ({v} #>> '{{}}')::timestamptz END"
     ),
 }
