@@ -15,6 +15,7 @@ from strawberry.types import ExecutionContext
 from app.api.access.mutations import AccessMutations
 from app.api.access.queries import AccessQueries
 from app.api.activities.queries import ActivityQueries
+from app.api.fast_execution import FastExecutionContext
 from app.api.ingestion.resolvers import IngestionMutations, IngestionQueries, IngestionSubscriptions
 from app.api.persons.mutations import PersonMutations
 from app.api.persons.queries import PersonQueries
@@ -65,6 +66,7 @@ def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], Schem
         query=query,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=False),
         extensions=list(extensions),
+        execution_context_class=FastExecutionContext,
         **kwargs,
     )
 

@@ -11,7 +11,8 @@ from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
 
 from app.api.activities.errors import QueryInputError
-from app.api.context import Info
+from app.api.context import Context, Info
+from app.api.fast_execution import MISSING, fast_resolver
 from app.domain.activities import Activity as DomainActivity
 from app.domain.errors import DomainError
 
@@ -51,13 +52,23 @@ class Activity:
         )
 
     @strawberry.field(description="The activity type (standard or custom); batched per request.")
+    @fast_resolver(lambda self, context: self._prefetched_type(context))
     def activity_type(self, info: Info) -> Annotated[ActivityType, strawberry.lazy("app.api.registry.types")]:
         # Pages prefetch their types (paging.prefetch_types), so this usually returns a loaded value without an
-        # awaitable: one awaitable per item was ~25% of a 50-item timeline request's CPU (BENCHMARKS.md).
-        loaded = info.context.loaders.activity_type_by_id.cache_map.get(self.activity_type_id)
-        if loaded is not None and loaded.done() and not loaded.cancelled() and loaded.exception() is None:
-            return self._checked_type(loaded.result())
+        # awaitable: one awaitable per item was ~25% of a 50-item timeline request's CPU (BENCHMARKS.md). With a
+        # loaded value the fast executor (app/api/fast_execution.py) skips this resolver and completes the
+        # type's selection directly.
+        loaded = self._prefetched_type(info.context)
+        if loaded is not MISSING:
+            return cast("ActivityType", loaded)
         return cast("ActivityType", self._load_type(info))  # graphql-core awaits it
+
+    def _prefetched_type(self, context: Context) -> object:
+        """The already loaded type (never None: types are soft-deleted), or MISSING."""
+        loaded = context.loaders.activity_type_by_id.cache_map.get(self.activity_type_id)
+        if loaded is None or not loaded.done() or loaded.cancelled() or loaded.exception() is not None:
+            return MISSING
+        return self._checked_type(loaded.result())
 
     async def _load_type(self, info: Info) -> ActivityType:
         return self._checked_type(await info.context.loaders.activity_type_by_id.load(self.activity_type_id))
