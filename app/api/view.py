@@ -36,6 +36,11 @@ class RateLimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]
     """graphql-transport-ws where every `subscribe` message also spends one token of the key's rate limit."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        payload: object = message.get("payload")
+        if not isinstance(message.get("id"), str) or not isinstance(payload, dict):
+            # Strawberry indexes into these unchecked; a TypeError would drop the socket with 1011 (fuzz-found).
+            await self.handle_invalid_message("Invalid subscribe message")
+            return
         view = self.view
         principal = self.context.principal
         if isinstance(view, GraphQLView) and principal is not None and principal.id != Principal.local_admin().id:
