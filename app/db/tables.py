@@ -147,7 +147,7 @@ class IngestionJobRow(SQLModel, table=True):
 
     __tablename__ = "ingestion_job"
     __table_args__ = (
-        Index("uq_ingestion_job_idempotency_key", "idempotency_key", unique=True),
+        Index("uq_ingestion_job_creator_key", "created_by", "idempotency_key", unique=True),  # 0006: per principal
         Index("ix_ingestion_job_status_created", "status", "created_at"),
         Index("ix_ingestion_job_created", text("created_at DESC"), text("id DESC")),
         Index(
@@ -184,6 +184,7 @@ class IngestionJobRow(SQLModel, table=True):
     attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     error: str | None = Field(default=None, sa_column=Column(Text))
     created_by: str | None = Field(default=None, sa_column=Column(Text))
+    payload_sha256: str | None = Field(default=None, sa_column=Column(Text))  # 0006: job key reuse check
     created_at: datetime | None = Field(default=None, sa_column=_now())
     updated_at: datetime | None = Field(default=None, sa_column=_now())
     started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -26,14 +26,14 @@ async def reserve_ingestion_slot(
 
     Call it inside the transaction that inserts the job row (created_by = principal id): the advisory lock
     serialises one principal's submissions until that transaction ends, so two racing requests cannot both
-    take the last slot. Re-submitting a used idempotency key is always allowed (it returns the existing job).
+    take the last slot. Re-submitting one of its used idempotency keys is always allowed (existing job, or CONFLICT).
     """
     if limit <= 0 or principal_id is None:
         return
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"ingest:{principal_id}")
     if idempotency_key is not None and await conn.fetchval(
-        "SELECT 1 FROM ingestion_job WHERE idempotency_key = $1", idempotency_key
-    ):
+        "SELECT 1 FROM ingestion_job WHERE created_by = $1 AND idempotency_key = $2", principal_id, idempotency_key
+    ):  # job keys are scoped per principal (0006)
         return
     active = await active_ingestions(conn, principal_id)
     if active >= limit:

@@ -52,7 +52,8 @@ class ActivityInput:
 class RecordActivitiesInput:
     activities: list[ActivityInput] = strawberry.field(description="The activities to record.")
     idempotency_key: str | None = strawberry.field(
-        default=None, description="Re-submitting with the same key returns the existing job."
+        default=None, description="Scoped to your API key: the same request again with this key returns the "
+        "existing job; a different request (payload or options) with it is a CONFLICT error naming that job."
     )
     dry_run: bool = strawberry.field(default=False, description="Validate only; write nothing.")
     create_missing_persons: bool = strawberry.field(
@@ -70,7 +71,8 @@ class ImportActivitiesInput:
         default=None, description="Activity type of every row (then rows may omit activityType)."
     )
     idempotency_key: str | None = strawberry.field(
-        default=None, description="Re-submitting with the same key returns the existing job."
+        default=None, description="Scoped to your API key: the same request again with this key returns the "
+        "existing job; a different request (payload or options) with it is a CONFLICT error naming that job."
     )
     dry_run: bool = strawberry.field(default=False, description="Validate only; write nothing.")
     create_missing_persons: bool = strawberry.field(

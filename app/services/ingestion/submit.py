@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterable
@@ -14,6 +15,7 @@ import orjson
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.ingestion import IngestionJob, JobSource, JobStatus, RawRow, SourceFormat, encode_chunk
 from app.services import quotas
+from app.services.ingestion.fingerprint import check_reuse
 from app.services.ingestion.jobs import fetch_job
 from app.services.queue import enqueue_ingestion
 from app.services.runtime import Resources
@@ -39,10 +41,13 @@ class JobSpec:
 class JobDraft:
     """A job being written inside one transaction; `existing` is set when the idempotency key was used."""
 
-    def __init__(self, conn: Any, job_id: uuid.UUID, chunk_rows: int, max_rows: int) -> None:
+    def __init__(self, conn: Any, job_id: uuid.UUID, chunk_rows: int, max_rows: int, spec: JobSpec) -> None:
         self.conn = conn
+        self.spec = spec
         self.id = job_id
         self.existing: IngestionJob | None = None
+        self.existing_sha256: str | None = None
+        self.digest = hashlib.sha256()  # of the payload as sent: compared when the job key is reused
         self.header: list[str] | None = None
         self.total_bytes = 0
         self.rows = 0
@@ -82,27 +87,27 @@ async def new_job(resources: Resources, spec: JobSpec) -> AsyncIterator[JobDraft
     limits = resources.settings.limits
     job_id = uuid.uuid4()
     async with resources.db.raw() as conn, conn.transaction():
-        draft = JobDraft(conn, job_id, limits.chunk_rows, limits.max_upload_rows)
+        draft = JobDraft(conn, job_id, limits.chunk_rows, limits.max_upload_rows, spec)
         await _reserve_slot(conn, spec, resources.settings.ingestion_concurrency_per_key)
         inserted = await conn.fetchval(
             "INSERT INTO ingestion_job (id, idempotency_key, source, format, activity_type, status, dry_run, "
             "create_missing_persons, replay_of, filename, created_by) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            "ON CONFLICT (created_by, idempotency_key) DO NOTHING RETURNING id",
             job_id, spec.idempotency_key, spec.source.value, spec.format.value, spec.activity_type,
             JobStatus.QUEUED.value, spec.dry_run, spec.create_missing_persons, spec.replay_of, spec.filename,
             spec.created_by,
         )
         if inserted is None:  # the key is taken: nothing was written, the (empty) transaction commits
-            draft.existing = await _by_key(conn, spec.idempotency_key)
+            draft.existing, draft.existing_sha256 = await _by_key(conn, spec)
             yield draft
             return
         yield draft
         await draft.flush()
         await conn.execute(
-            "UPDATE ingestion_job SET header = $2, total_rows = $3, total_bytes = $4, chunk_count = $5 "
-            "WHERE id = $1",
-            job_id, draft.header, draft.rows, draft.total_bytes, draft.chunk_count,
+            "UPDATE ingestion_job SET header = $2, total_rows = $3, total_bytes = $4, chunk_count = $5, "
+            "payload_sha256 = $6 WHERE id = $1",
+            job_id, draft.header, draft.rows, draft.total_bytes, draft.chunk_count, draft.digest.hexdigest(),
         )
     await enqueue(resources, job_id)
 
@@ -112,11 +117,14 @@ async def _reserve_slot(conn: Any, spec: JobSpec, limit: int) -> None:
     await quotas.reserve_ingestion_slot(conn, spec.created_by, limit, spec.idempotency_key)
 
 
-async def _by_key(conn: Any, key: str | None) -> IngestionJob:
-    record = await conn.fetchval("SELECT id FROM ingestion_job WHERE idempotency_key = $1", key)
-    job = await fetch_job(conn, record)
+async def _by_key(conn: Any, spec: JobSpec) -> tuple[IngestionJob, str | None]:
+    """The job holding this principal's key, and its payload digest (keys are scoped per principal)."""
+    record = await conn.fetchrow(
+        "SELECT id, payload_sha256 FROM ingestion_job WHERE created_by = $1 AND idempotency_key = $2",
+        spec.created_by, spec.idempotency_key)
+    job = await fetch_job(conn, record["id"])
     assert job is not None
-    return job
+    return job, record["payload_sha256"]
 
 
 async def enqueue(resources: Resources, job_id: uuid.UUID) -> None:
@@ -130,16 +138,19 @@ async def enqueue(resources: Resources, job_id: uuid.UUID) -> None:
 async def submit_objects(resources: Resources, spec: JobSpec, activities: Iterable[dict[str, Any]]) -> IngestionJob:
     """An inline batch (recordActivities): each activity becomes one JSONL row, numbered from 1."""
     async with new_job(resources, spec) as draft:
-        if draft.existing is None:
-            for number, activity in enumerate(activities, start=1):
-                data = orjson.dumps(activity)
+        for number, activity in enumerate(activities, start=1):
+            data = orjson.dumps(activity)
+            draft.digest.update(b"%d\n%b\n" % (len(data), data))  # length-prefixed: rows cannot shift
+            if draft.existing is None:
                 draft.total_bytes += len(data)
                 await draft.add(RawRow(number, data))
     return await created_job(resources, draft)
 
 
 async def created_job(resources: Resources, draft: JobDraft) -> IngestionJob:
+    """The new job, or the one already holding the key if this is the same request (else CONFLICT)."""
     if draft.existing is not None:
+        check_reuse(draft.existing, draft.existing_sha256, draft.spec, draft.digest.hexdigest())
         return draft.existing
     async with resources.db.raw() as conn:
         job = await fetch_job(conn, draft.id)

@@ -42,10 +42,14 @@ class _Inflater:
 
 
 async def import_file(resources: Resources, spec: JobSpec, upload: Readable) -> IngestionJob:
-    """Create a job from an uploaded file; a reused idempotency key returns the existing job unread."""
+    """Create a job from an uploaded file; a reused idempotency key returns the existing job if the file and
+    options are the same (the file is then only hashed), else CONFLICT."""
     async with new_job(resources, spec) as draft:
         if draft.existing is None:
             await _stream(resources, spec, upload, draft)
+    if draft.existing is not None:  # only hashed (outside the transaction): a retry, or another file?
+        while block := await upload.read(READ_BLOCK):
+            draft.digest.update(block)
     return await created_job(resources, draft)
 
 
@@ -57,6 +61,7 @@ async def _stream(resources: Resources, spec: JobSpec, upload: Readable, draft: 
         block = await upload.read(READ_BLOCK)
         if not block:
             break
+        draft.digest.update(block)  # the bytes as sent (gzip or not): cheap next to parsing them
         if inflater is None:
             inflater = _Inflater(block)
         try:
