@@ -62,6 +62,7 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Mutation.recordActivities": W,
     "Mutation.importActivities": W,
     "Mutation.cancelIngestionJob": W,
+    "Mutation.deleteIngestionJob": W,  # then only the creator or a types:admin / keys:admin key
     "Mutation.replayRejections": W,
     "Mutation.createApiKey": K,
     "Mutation.revokeApiKey": K,

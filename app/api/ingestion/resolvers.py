@@ -15,6 +15,7 @@ from app.api.context import Info
 from app.api.errors import user_errors
 from app.api.ingestion.inputs import ImportActivitiesInput, RecordActivitiesInput
 from app.api.ingestion.types import (
+    DeleteIngestionJobPayload,
     IngestionJob,
     IngestionJobConnection,
     IngestionJobEdge,
@@ -30,7 +31,7 @@ from app.domain.filters import TimelineFilter as DomainFilter
 from app.domain.filters import resolve
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat, infer_format
 from app.services.ingestion import progress
-from app.services.ingestion.jobs import cancel_job, get_job, list_jobs
+from app.services.ingestion.jobs import cancel_job, delete_job, get_job, list_jobs
 from app.services.ingestion.replay import replay_rejections
 from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.ingestion.upload import Readable, import_file
@@ -128,6 +129,19 @@ class IngestionMutations:
         except DomainError as error:
             return IngestionJobPayload(job=None, errors=user_errors(error))
         return _payload(job)
+
+    @strawberry.mutation(
+        description="Delete an ended job with its rejections (original records) and chunks, audited. Only its "
+        "creator or a types:admin / keys:admin key may; cancel a queued or running job first."
+    )
+    async def delete_ingestion_job(self, info: Info, id: strawberry.ID) -> DeleteIngestionJobPayload:
+        principal = require(info, Scope.ACTIVITIES_WRITE)
+        try:
+            job_id = _job_id(id, "id")
+            await delete_job(info.context.resources, principal, job_id)
+        except DomainError as error:
+            return DeleteIngestionJobPayload(deleted_job_id=None, errors=user_errors(error))
+        return DeleteIngestionJobPayload(deleted_job_id=strawberry.ID(str(job_id)), errors=[])
 
     @strawberry.mutation(description="Re-ingest a finished job's rejected rows against the types' current versions.")
     async def replay_rejections(self, info: Info, job_id: strawberry.ID) -> IngestionJobPayload:

@@ -191,3 +191,11 @@ class IngestionJobConnection:
 class IngestionJobPayload:
     job: IngestionJob | None = strawberry.field(description="The job (new, existing for a reused key, or changed).")
     errors: list[UserError] = strawberry.field(description="Expected failures; empty on success.")
+
+
+@strawberry.type(description="Result of deleteIngestionJob.")
+class DeleteIngestionJobPayload:
+    deleted_job_id: strawberry.ID | None = strawberry.field(description="Id of the deleted job; null on errors.")
+    errors: list[UserError] = strawberry.field(
+        description="Why nothing was deleted (NOT_FOUND, FORBIDDEN, or INVALID_STATE for an unfinished job)."
+    )

@@ -1,4 +1,4 @@
-"""Reading and changing ingestion jobs (raw SQL on asyncpg): snapshots, pages, rejections and cancel."""
+"""Reading and changing ingestion jobs (raw SQL on asyncpg): snapshots, pages, rejections, cancel, delete."""
 
 from __future__ import annotations
 
@@ -6,8 +6,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import text
+
+from app.domain.access import Principal, Scope
 from app.domain.errors import DomainError, ErrorCode, Issue
 from app.domain.ingestion import IngestionJob, JobCounts, JobSource, JobStatus, Rejection, SourceFormat
+from app.services import audit
 from app.services.runtime import Resources
 
 JOB_COLUMNS = (
@@ -125,3 +129,34 @@ async def cancel_job(resources: Resources, job_id: uuid.UUID) -> IngestionJob:
         job = await fetch_job(conn, job_id)
     assert job is not None
     return job
+
+
+# Who may delete a job besides its creator: admins already trusted with audited, destructive actions.
+DELETE_ADMIN_SCOPES = (Scope.TYPES_ADMIN, Scope.KEYS_ADMIN)
+
+
+async def delete_job(resources: Resources, actor: Principal, job_id: uuid.UUID) -> None:
+    """Delete an ended job with its chunks and rejections (the FKs cascade) in one audited transaction.
+
+    Only the job's creator or a types:admin / keys:admin key may (FORBIDDEN otherwise); a queued or running
+    job must be cancelled first (INVALID_STATE). A replay job's source rejections stay marked as replayed.
+    """
+    async with resources.db.session() as session, session.begin():
+        run: Any = session.exec  # Core text statements (SQLModel's overloads only type ORM selects)
+        found = (await run(text(
+            "SELECT status, source, created_by, total_rows, rejected_rows FROM ingestion_job WHERE id = :id "
+            "FOR UPDATE").bindparams(id=job_id))).first()
+        if found is None:
+            raise DomainError.of(ErrorCode.NOT_FOUND, "No ingestion job with this id.", "id")
+        if found.created_by != actor.id and not any(actor.allows(s) for s in DELETE_ADMIN_SCOPES):
+            raise DomainError.of(ErrorCode.FORBIDDEN, "Only the job's creator or an admin key (types:admin or "
+                                 "keys:admin) may delete it.", "id")
+        status = JobStatus(found.status)
+        if not status.is_terminal:
+            raise DomainError.of(ErrorCode.INVALID_STATE, f"The job is {status.value}: cancel it first "
+                                 "(cancelIngestionJob) and delete it once it has ended.", "id")
+        await run(text("DELETE FROM ingestion_job WHERE id = :id").bindparams(id=job_id))
+        # Counts only: the audit log must not keep the records the deletion removes.
+        await audit.record(session, actor, "ingestionJob.delete", f"ingestionJob:{job_id}", {
+            "status": status.value, "source": found.source, "createdBy": found.created_by,
+            "totalRows": found.total_rows, "rejectedRows": found.rejected_rows})
