@@ -150,6 +150,21 @@ async def test_list_pages_and_filters(gql: GraphQL) -> None:
     assert bad["errors"][0]["extensions"]["code"] == "INVALID_CURSOR"
 
 
+async def test_include_system_null_means_true(gql: GraphQL) -> None:
+    # DESIGN.md declares `includeSystem: Boolean`: an explicit null (variable or literal) is the default, true.
+    await create_approved(gql, "alpha")
+    for body in (
+        await gql(LIST, {"first": 100, "includeSystem": None}),
+        await gql("{ activityTypes(first: 100, includeSystem: null) { edges { node { apiName status isSystem } } } }"),
+    ):
+        assert "errors" not in body, body
+        nodes = [e["node"] for e in body["data"]["activityTypes"]["edges"]]
+        assert {"visitWebpage", "alpha"} <= {n["apiName"] for n in nodes}
+        assert any(n["isSystem"] for n in nodes)
+    without = await gql(LIST, {"first": 100, "includeSystem": False})
+    assert [e["node"]["apiName"] for e in without["data"]["activityTypes"]["edges"]] == ["alpha"]
+
+
 async def test_standard_types_are_listed_and_read_only(gql: GraphQL) -> None:
     visit = (await gql(GET, {"api": "visitWebpage"}))["data"]["activityType"]
     assert visit["isSystem"] and visit["status"] == "APPROVED" and visit["version"] == 1

@@ -42,7 +42,7 @@ class RegistryQueries:
             strawberry.argument(description="Only types with this status (DELETED lists deleted ones)."),
         ] = None,
         include_system: Annotated[
-            bool, strawberry.argument(description="Include the standard (system) types.")
+            bool | None, strawberry.argument(description="Include the standard (system) types; null means true.")
         ] = True,
     ) -> ActivityTypeConnection:
         require(info, Scope.READ)
@@ -61,7 +61,7 @@ class RegistryQueries:
                 after_id=after_id,
                 limit=size + 1,
                 status=TypeStatus(status) if status is not None else None,
-                include_system=include_system,
+                include_system=include_system is not False,  # null (DESIGN.md: `Boolean`) means the default
             )
         edges = [
             ActivityTypeEdge(cursor=encode_id_cursor(t.id), node=ActivityType.from_domain(t)) for t in found[:size]
