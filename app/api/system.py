@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import strawberry
 
 from app import __version__
 from app.api.context import Info
-from app.settings import Limits as LimitSettings
+from app.settings import Settings
 
 
 @strawberry.type(description="The limits this deployment enforces; exceeding one gives a typed error.")
@@ -25,17 +27,35 @@ class Limits:
     max_query_tokens: int = strawberry.field(description="Most tokens in one query document.")
     max_query_aliases: int = strawberry.field(description="Most aliases in one query document.")
     max_query_cost: int = strawberry.field(description="Highest estimated cost of one query.")
+    max_request_bytes: float = strawberry.field(
+        description="Largest non-upload request body (JSON), in bytes; checked before parsing."
+    )
+    chunk_rows: int = strawberry.field(description="Rows per stored ingestion chunk (one transaction each).")
+    activity_search_timeout_ms: int = strawberry.field(
+        description="Time budget of one `activities` search (and its totalCount), in milliseconds; 0 means none."
+    )
+    rate_limit_per_minute: int = strawberry.field(
+        description="Requests (WebSocket operations included) one API key may make per minute; 0 means no limit."
+    )
+    ingestion_concurrency_per_key: int = strawberry.field(
+        description="Unfinished ingestion jobs one API key may have at once."
+    )
 
     @classmethod
-    def from_settings(cls, limits: LimitSettings) -> Limits:
-        return cls(**{name: getattr(limits, name) for name in cls.__annotations__})
+    def from_settings(cls, settings: Settings) -> Limits:
+        """Every field comes from `settings.limits`, except the per-key ones that are top-level settings."""
+        limits = settings.limits
+        values: dict[str, Any] = {name: getattr(limits, name, None) for name in cls.__annotations__}
+        values["rate_limit_per_minute"] = settings.rate_limit_per_minute
+        values["ingestion_concurrency_per_key"] = settings.ingestion_concurrency_per_key
+        return cls(**values)
 
 
 @strawberry.type
 class SystemQueries:
     @strawberry.field(description="The limits this deployment enforces.")
     def limits(self, info: Info) -> Limits:
-        return Limits.from_settings(info.context.settings.limits)
+        return Limits.from_settings(info.context.settings)
 
     @strawberry.field(description="Version of the running service.")
     def version(self) -> str:
