@@ -68,3 +68,50 @@ async def test_import_command_uploads_follows_and_summarises(
     assert "201" in result.stdout and "200" in result.stdout
     async with resources.db.raw() as conn:
         assert await conn.fetchval("SELECT count(*) FROM activity") == 200
+
+
+async def _serving(port: int) -> bool:
+    import httpx
+
+    try:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def test_import_csv_with_type_format_and_dry_run_flags_writes_nothing(
+    tmp_path: Path, settings: Settings, resources: Resources, api_server: int,
+    worker_process: Callable[[], subprocess.Popen[bytes]],
+) -> None:
+    await approved_type(resources)
+    token = await insert_key(resources)
+    # No activityType column (--type supplies it) and a name that does not say CSV (--format does).
+    path = tmp_path / "deposits.txt"
+    path.write_text(
+        "personEmail,occurredAt,primaryValue,idempotencyKey,amount,currency\n"
+        "ann@example.com,2026-11-02T10:00:00Z,Main St,k1,120.5,USD\n"
+        "bob@example.com,2026-11-02T11:00:00Z,Elm St,k2,99,EUR\n"
+        "cid@example.com,2026-11-02T12:00:00Z,Oak St,k3,lots,EUR\n"
+    )
+    worker_process()
+    await eventually(lambda: _serving(api_server), timeout=30, interval=0.1)
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "app.cli.main", "import", str(path), "--type", "depositCheck", "--dry-run",
+         "--format", "CSV", "--create-missing-persons", "--url", f"http://127.0.0.1:{api_server}/graphql",
+         "--token", token],
+        env={**child_env(settings), "COLUMNS": "200"}, cwd=PROJECT_ROOT, capture_output=True, text=True,
+        timeout=120,
+    )
+    assert result.returncode == 3, result.stdout + result.stderr  # completed with errors (the "lots" row)
+    assert "(dry run)" in result.stdout and "COMPLETED_WITH_ERRORS" in result.stdout
+    async with resources.db.raw() as conn:
+        job = await conn.fetchrow(
+            "SELECT format, activity_type, dry_run, total_rows, accepted_rows, rejected_rows, duplicate_rows "
+            "FROM ingestion_job")
+        assert dict(job) == {"format": "CSV", "activity_type": "depositCheck", "dry_run": True, "total_rows": 3,
+                             "accepted_rows": 2, "rejected_rows": 1, "duplicate_rows": 0}
+        assert await conn.fetchval("SELECT row_number FROM ingestion_rejection") == 4  # header is row 1
+        assert await conn.fetchval("SELECT count(*) FROM activity") == 0
+        assert await conn.fetchval("SELECT count(*) FROM person") == 0
