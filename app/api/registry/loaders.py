@@ -1,4 +1,4 @@
-"""Per-request DataLoader of activity types by id (used by Activity.activityType)."""
+"""Per-request DataLoader of activity types by id (used by Activity.activityType), over a per-process cache."""
 
 from __future__ import annotations
 
@@ -7,14 +7,29 @@ from collections.abc import Sequence
 from strawberry.dataloader import DataLoader
 
 from app.api.registry.types import ActivityType
-from app.services import registry
+from app.domain.registry_model import ActivityTypeSnapshot
+from app.services.registry_cache import snapshot_cache
 from app.services.runtime import Resources
+
+# GraphQL objects of cached snapshots, reused while the snapshot is: building one (fields, versions, pending
+# changes) per type per request was a visible share of a timeline request. Keyed by type id, checked by identity.
+_converted: dict[int, tuple[ActivityTypeSnapshot, ActivityType]] = {}
+
+
+def _graphql_type(snapshot: ActivityTypeSnapshot) -> ActivityType:
+    cached = _converted.get(snapshot.id)
+    if cached is not None and cached[0] is snapshot:
+        return cached[1]
+    converted = ActivityType.from_domain(snapshot)
+    if len(_converted) > 10_000:
+        _converted.clear()
+    _converted[snapshot.id] = (snapshot, converted)
+    return converted
 
 
 def activity_type_loader(resources: Resources) -> DataLoader[int, ActivityType | None]:
     async def batch(ids: Sequence[int]) -> list[ActivityType | None]:
-        async with resources.db.session() as session:
-            found = await registry.types_by_ids(session, ids)
-        return [ActivityType.from_domain(found[i]) if i in found else None for i in ids]
+        found = await snapshot_cache(resources.db).types_by_ids(resources.db, ids)
+        return [_graphql_type(found[i]) if i in found else None for i in ids]
 
     return DataLoader(load_fn=batch)

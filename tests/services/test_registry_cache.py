@@ -1,0 +1,58 @@
+"""The per-process snapshot cache: reuses unchanged types, sees changes made by another process at once."""
+
+from __future__ import annotations
+
+from app.db.engine import Database
+from app.domain.access import Principal
+from app.domain.activity_types import FieldDataType, FieldSpec, TypeStatus
+from app.services import registry_admin
+from app.services.registry_cache import SnapshotCache, snapshot_cache
+from app.services.runtime import Resources
+from tests.services.test_registry_admin import definition
+
+ADMIN = Principal.local_admin()
+
+
+async def test_unchanged_types_are_reused_and_changes_elsewhere_show_at_once(resources: Resources) -> None:
+    limits = resources.settings.limits
+    assert resources.settings.database_url
+    other = Database(resources.settings.database_url, pool_size=1, max_overflow=0)  # "another process"
+    try:
+        async with other.session() as s:
+            created = await registry_admin.create(s, ADMIN, limits, definition("cached"))
+        cache = SnapshotCache()
+        first = await cache.types_by_ids(resources.db, [created.id, created.id, 999_999])
+        assert list(first) == [created.id] and first[created.id].status is TypeStatus.DRAFT
+        assert cache.reloads == 1
+        again = await cache.types_by_ids(resources.db, [created.id])
+        assert again[created.id] is first[created.id] and cache.reloads == 1
+
+        async with other.session() as s:
+            await registry_admin.approve(s, ADMIN, limits, "cached")
+        approved = (await cache.types_by_ids(resources.db, [created.id]))[created.id]
+        assert approved.version == 1 and approved.status is TypeStatus.APPROVED and cache.reloads == 2
+
+        async with other.session() as s:
+            host = FieldSpec("host", "Host", FieldDataType.EMAIL)
+            await registry_admin.add_fields(s, ADMIN, limits, "cached", [host])
+            await registry_admin.approve(s, ADMIN, limits, "cached")
+        v2 = (await cache.types_by_ids(resources.db, [created.id]))[created.id]
+        assert v2.version == 2 and [v.number for v in v2.versions] == [1, 2]
+
+        async with other.session() as s:
+            await registry_admin.delete(s, ADMIN, "cached")
+        deleted = (await cache.types_by_ids(resources.db, [created.id]))[created.id]
+        assert deleted.deleted_at is not None and deleted.status is TypeStatus.DELETED
+    finally:
+        await other.dispose()
+
+
+async def test_one_cache_per_database(resources: Resources) -> None:
+    assert snapshot_cache(resources.db) is snapshot_cache(resources.db)
+    assert resources.settings.database_url
+    other = Database(resources.settings.database_url, pool_size=1, max_overflow=0)
+    try:
+        assert snapshot_cache(other) is not snapshot_cache(resources.db)
+        assert await snapshot_cache(other).types_by_ids(other, []) == {}
+    finally:
+        await other.dispose()
