@@ -34,6 +34,8 @@ MISSING: Any = object()
 
 # Values of these classes are never awaitable, never exceptions, and complete as themselves or via coercion.
 _INERT_CLASSES: frozenset[type] = frozenset({str, int, float, bool, dict, list, tuple})
+# Built-in scalars whose coercion returns values of exactly this class unchanged (graphql-core's serializers).
+_SELF_COERCING: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
 
 
 class _Fallback(Exception):  # control flow, never escapes this module
@@ -175,12 +177,12 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         grouped, new_defer_usages, _forbidden = self.collect_subfields(type_, fdl)
         if new_defer_usages:
             return None
-        entries: list[tuple[str, Accessor, Completer]] = []
+        entries: list[tuple[str, Accessor]] = []
         for response_name, sub_fdl in grouped.items():
             node: FieldNode = sub_fdl[0].node
             name = node.name.value
             if name == "__typename":
-                entries.append((response_name, _constant(type_.name), _identity))
+                entries.append((response_name, _constant(type_.name)))
                 continue
             field_def = self.schema.get_field(type_, name)
             if field_def is None:
@@ -193,41 +195,58 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             completer = self._compile(field_def.type, sub_fdl)
             if completer is None:
                 return None
-            entries.append((response_name, accessor, completer))
+            entries.append((response_name, self._field(accessor, field_def.type, completer)))
         frozen = tuple(entries)
-        check = self._check
 
         def complete(value: Any) -> Any:
             if value is None:
                 return None
             out = {}
-            for response_name, accessor, completer in frozen:
-                resolved = accessor(value)
-                check(resolved)
-                out[response_name] = completer(resolved)
+            for response_name, field in frozen:
+                out[response_name] = field(value)
             return out
 
         return complete
 
+    def _field(self, accessor: Accessor, type_: GraphQLOutputType, completer: Completer) -> Completer:
+        """Read one field of a source and complete it, with leaves inlined (they are most of a page's fields)."""
+        check, inert = self._check, self._inert
+        non_null = is_non_null_type(type_)
+        named: Any = type_.of_type if non_null else type_
+        if not is_leaf_type(named):
+
+            def field(source: Any) -> Any:
+                value = accessor(source)
+                if type(value) not in inert:
+                    check(value)
+                return completer(value)
+
+            return field
+        same = _SELF_COERCING.get(named.name)  # None matches no value's type
+        coerce = named.coerce_output_value
+
+        def leaf_field(source: Any) -> Any:
+            value = accessor(source)
+            if type(value) is same:
+                return value
+            if value is None:
+                if non_null:
+                    raise _FALLBACK
+                return None
+            if type(value) not in inert:
+                check(value)
+            coerced = coerce(value)
+            if coerced is None or coerced is Undefined:
+                raise _FALLBACK
+            return coerced
+
+        return leaf_field
+
     def _accessor(self, type_: GraphQLObjectType, name: str, field_def: GraphQLField) -> Accessor | None:
-        strawberry_schema = getattr(self.schema, "_strawberry_schema", None)
-        if strawberry_schema is None:
-            return None
-        field = strawberry_schema.get_field_for_type(name, type_.name)
-        if not isinstance(field, StrawberryField) or field.extensions:
-            return None
-        if field.base_resolver is None:
-            if getattr(field_def.resolve, "__name__", None) != "_get_basic_result":
-                return None  # e.g. field exception handlers wrap it
-            default_resolver = strawberry_schema.config.default_resolver
-            attribute = field.python_name
-            if default_resolver is getattr:
-                return operator.attrgetter(attribute)
-            return lambda source: default_resolver(source, attribute)
-        fast = getattr(field.base_resolver.wrapped_func, FAST_RESOLVER_ATTRIBUTE, None)
-        if fast is None or field.arguments:
-            return None
-        context = self.context_value
+        kind, data = _field_kind(self.schema, type_, name, field_def)
+        if kind != "fast":
+            return data
+        fast, context = data, self.context_value
 
         def shortcut(source: Any) -> Any:
             found = fast(source, context)
@@ -242,5 +261,35 @@ def _constant(value: Any) -> Accessor:
     return lambda _source: value
 
 
-def _identity(value: Any) -> Any:
-    return value
+# Per schema field: ("plain", accessor), ("fast", fast resolver) or ("none", None). Keyed by the field object's id
+# (kept alive in the value, so the id is not reused); a schema has a fixed, small set of fields.
+_KINDS: dict[int, tuple[GraphQLField, str, Any]] = {}
+
+
+def _field_kind(schema: Any, type_: GraphQLObjectType, name: str, field_def: GraphQLField) -> tuple[str, Any]:
+    found = _KINDS.get(id(field_def))
+    if found is None:
+        kind, data = _classify(schema, type_, name, field_def)
+        _KINDS[id(field_def)] = found = (field_def, kind, data)
+    return found[1], found[2]
+
+
+def _classify(schema: Any, type_: GraphQLObjectType, name: str, field_def: GraphQLField) -> tuple[str, Any]:
+    strawberry_schema = getattr(schema, "_strawberry_schema", None)
+    if strawberry_schema is None:
+        return "none", None
+    field = strawberry_schema.get_field_for_type(name, type_.name)
+    if not isinstance(field, StrawberryField) or field.extensions:
+        return "none", None
+    if field.base_resolver is None:
+        if getattr(field_def.resolve, "__name__", None) != "_get_basic_result":
+            return "none", None  # e.g. field exception handlers wrap it
+        default_resolver = strawberry_schema.config.default_resolver
+        attribute = field.python_name
+        if default_resolver is getattr:
+            return "plain", operator.attrgetter(attribute)
+        return "plain", lambda source: default_resolver(source, attribute)
+    fast = getattr(field.base_resolver.wrapped_func, FAST_RESOLVER_ATTRIBUTE, None)
+    if fast is None or field.arguments:
+        return "none", None
+    return "fast", fast
