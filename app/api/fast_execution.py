@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 import types
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from graphql import (
     GraphQLField,
@@ -212,7 +212,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         """Read one field of a source and complete it, with leaves inlined (they are most of a page's fields)."""
         check, inert = self._check, self._inert
         non_null = is_non_null_type(type_)
-        named: Any = type_.of_type if non_null else type_
+        named: Any = cast(Any, type_).of_type if non_null else type_
         if not is_leaf_type(named):
 
             def field(source: Any) -> Any:
@@ -245,7 +245,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _accessor(self, type_: GraphQLObjectType, name: str, field_def: GraphQLField) -> Accessor | None:
         kind, data = _field_kind(self.schema, type_, name, field_def)
         if kind != "fast":
-            return data
+            return cast("Accessor | None", data)
         fast, context = data, self.context_value
 
         def shortcut(source: Any) -> Any:
