@@ -59,6 +59,10 @@ def build_worker(
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["resources"] = resources or await Resources.open(settings)
+        if resources is None:  # a worker process of its own, not a test sharing the caller's resources
+            from workers.ingest import tune_gc
+
+            tune_gc()
         logger.info("worker started on queue %s", settings.arq_queue_name)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
