@@ -203,7 +203,7 @@ class IngestionChunkRow(SQLModel, table=True):
     seq: int = Field(sa_column=Column(Integer, nullable=False))
     first_row: int = Field(sa_column=Column(BigInteger, nullable=False))
     row_count: int = Field(sa_column=Column(Integer, nullable=False))
-    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))  # STORAGE EXTERNAL (0004): not compressed
 
 
 class IngestionRejectionRow(SQLModel, table=True):

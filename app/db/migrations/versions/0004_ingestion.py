@@ -25,8 +25,12 @@ def upgrade() -> None:
         "ix_ingestion_job_active_by_creator", "ingestion_job", ["created_by"],
         postgresql_where=sa.text("status IN ('QUEUED', 'RUNNING')"),
     )
+    # Chunk payloads live minutes and are written and read once: pglz-compressing a 1.5 MB chunk cost ~50 ms of
+    # Postgres CPU per 5,000 rows during the upload (~5 ms stored as is), for ~3.7x less transient space.
+    op.execute("ALTER TABLE ingestion_chunk ALTER COLUMN data SET STORAGE EXTERNAL")
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE ingestion_chunk ALTER COLUMN data SET STORAGE EXTENDED")
     op.drop_index("ix_ingestion_job_active_by_creator", table_name="ingestion_job")
     op.drop_index("ix_ingestion_job_created", table_name="ingestion_job")
