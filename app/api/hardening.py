@@ -42,6 +42,7 @@ from strawberry.extensions import (
 )
 from strawberry.extensions.query_depth_limiter import IgnoreContext
 
+from app.api.parse_cache import CachedParse, DocumentCache
 from app.domain.errors import ErrorCode
 from app.settings import Limits, Settings
 
@@ -247,8 +248,8 @@ class CachedValidation(SchemaExtension):
     """Strawberry's ValidationCache, minus overwriting errors an earlier extension set (the fragment gate).
 
     Validation was ~25% of a timeline request's CPU (see BENCHMARKS.md). Documents compare structurally and the
-    rule classes are stable, so a repeated query skips it. (No ParserCache: parse errors raised inside its hook
-    would skip LimitErrorCodes, and parsing is only ~2% of a request.)
+    rule classes are stable, so a repeated query skips it. (Parsing is cached by app/api/parse_cache.py, which
+    unlike Strawberry's ParserCache leaves parse errors to LimitErrorCodes.)
     """
 
     def __init__(self, maxsize: int = 512) -> None:
@@ -316,8 +317,10 @@ def security_extensions(settings: Settings) -> list[Factory]:
     def cost_rules(operation_name: str | None, ints: tuple[tuple[str, int], ...]) -> type[ValidationRule]:
         return cost_rule(dict(ints), operation_name, limits)
 
+    documents = DocumentCache()
     factories: list[Factory] = [
         lambda: MaxTokensLimiter(max_token_count=limits.max_query_tokens),
+        lambda: CachedParse(documents),  # keyed by the parse options MaxTokensLimiter set
         lambda: AddValidationRules(static_rules),
         lambda: QueryCostLimiter(limits, cost_rules),
         CachedValidation,  # after QueryCostLimiter: its fragment gate must run first
