@@ -41,7 +41,7 @@ class Candidate:
     version: int
     primary_json: str | None
     fields_json: str
-    payload_hash: bytes
+    payload_hash: bytes | None  # only rows with an idempotency key are ever compared
 
 
 @dataclass
@@ -90,5 +90,5 @@ def prepare_chunk(ctx: JobContext, data: bytes) -> Prepared:
         fields = canonical_json(record.fields)
         out.candidates.append(Candidate(
             env, live.id, live.version, None if primary is NULL_JSON else primary.decode(), fields.decode(),
-            payload_hash(env.occurred_at, primary, fields)))
+            None if env.idempotency_key is None else payload_hash(env.occurred_at, primary, fields)))
     return out

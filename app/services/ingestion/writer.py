@@ -53,7 +53,7 @@ class StagedRow:
     primary_value: str | None
     fields: str
     idempotency_key: str | None
-    payload_hash: bytes
+    payload_hash: bytes | None  # set when idempotency_key is
     key: Key | None = field(init=False)  # (person, type, idempotency key): what the unique index compares
 
     def __post_init__(self) -> None:
