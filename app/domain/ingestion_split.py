@@ -47,6 +47,16 @@ class RecordSplitter:
                 if pos < len(data):
                     self._append(data[pos:] if pos else data)
                 return out
+            if not (self.csv or self._parts or self._size) and nl - pos <= self.max_row_bytes:
+                # Fast path (JSONL, nothing carried over, fits): the same as _append + _end_record, inlined.
+                self.records += 1
+                line = data[pos:nl]
+                pos = nl + 1
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                if line.strip():
+                    out.append(RawRow(self.records, line))
+                continue
             self._append(data[pos:nl])
             pos = nl + 1
             if self.csv and self._quotes % 2:
