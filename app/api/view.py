@@ -36,9 +36,8 @@ class RateLimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]
     """graphql-transport-ws where every `subscribe` message also spends one token of the key's rate limit."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        payload: object = message.get("payload")
-        if not isinstance(message.get("id"), str) or not isinstance(payload, dict):
-            # Strawberry indexes into these unchecked; a TypeError would drop the socket with 1011 (fuzz-found).
+        if not _well_formed_subscribe(message):
+            # Strawberry uses these unchecked; a TypeError would drop the socket with 1011 (fuzz-found).
             await self.handle_invalid_message("Invalid subscribe message")
             return
         view = self.view
@@ -53,6 +52,20 @@ class RateLimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]
                 await self.send_message(cast(Any, {"id": message["id"], "type": "error", "payload": [error]}))
                 return
         await super().handle_subscribe(message)
+
+
+def _well_formed_subscribe(message: object) -> bool:
+    """graphql-transport-ws: id a string; payload {query: string, variables?, operationName?, extensions?}."""
+    if not isinstance(message, dict) or not isinstance(message.get("id"), str):
+        return False
+    payload = message.get("payload")
+    return (
+        isinstance(payload, dict)
+        and isinstance(payload.get("query"), str)
+        and isinstance(payload.get("variables"), (dict, type(None)))
+        and isinstance(payload.get("operationName"), (str, type(None)))
+        and isinstance(payload.get("extensions"), (dict, type(None)))
+    )
 
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):

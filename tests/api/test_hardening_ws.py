@@ -155,7 +155,7 @@ async def test_fuzz_deep_and_wide_documents_over_websocket(app: Starlette, depth
     await run_ws(app, "{ " + " ".join(f"a{i}: version" for i in range(count)) + " }")
 
 
-MALFORMED_PAYLOADS: list[Any] = [
+INVALID_PAYLOADS: list[Any] = [
     None,
     [],
     "{ version }",
@@ -165,20 +165,34 @@ MALFORMED_PAYLOADS: list[Any] = [
     {"query": ["{ version }"]},
     {"query": "{ version }", "variables": "nope"},
     {"query": "{ version }", "operationName": 7},
+    {"query": "{ version }", "extensions": []},
+]
+ODD_PAYLOADS: list[Any] = [
+    {"query": ""},
     {"query": "query A { version } query B { version }"},
     {"query": "query A { version }", "operationName": "Z"},
     {"query": "{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }"},
     {"query": "subscription { ingestionJobUpdated(id: 1) { id } }"},
     {"query": 'subscription { activityRecorded(filter: {where: [{field: "x"}]}) { id } }'},
+    {"query": "subscription { a: activityRecorded { id } b: activityRecorded { id } }"},
 ]
 
 
-@pytest.mark.parametrize("payload", MALFORMED_PAYLOADS, ids=range(len(MALFORMED_PAYLOADS)))
-async def test_odd_subscribe_payloads(app: Starlette, payload: Any) -> None:
+@pytest.mark.parametrize("payload", INVALID_PAYLOADS, ids=range(len(INVALID_PAYLOADS)))
+async def test_invalid_subscribe_payloads_close_with_4400(app: Starlette, payload: Any) -> None:
+    # Not a protocol-valid payload: the connection closes as graphql-transport-ws prescribes, nothing crashes.
+    async with ws_connect(app, AUTH) as ws:
+        assert await ws_rejection(ws) is None
+        assert (await outcome(ws, payload))["closed"] == 4400
+
+
+@pytest.mark.parametrize("payload", ODD_PAYLOADS, ids=range(len(ODD_PAYLOADS)))
+async def test_odd_documents_answer_with_errors(app: Starlette, payload: Any) -> None:
     async with ws_connect(app, AUTH) as ws:
         assert await ws_rejection(ws) is None
         result = await outcome(ws, payload)
     assert set(result) in ({"next"}, {"error"}, {"closed", "reason"})
+    assert "next" not in result or result["next"].get("errors") or result["next"]["data"]
 
 
 @pytest.mark.usefixtures("app")
