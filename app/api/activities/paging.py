@@ -8,7 +8,7 @@ from typing import Any
 from strawberry.relay import PageInfo
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
-from app.api.activities.types import Activity, ActivityConnection, ActivityEdge
+from app.api.activities.types import PREFETCHED_TYPES, Activity, ActivityConnection, ActivityEdge
 from app.api.context import Info
 from app.domain.cursors import encode_activity_cursor
 from app.services import timelines
@@ -44,7 +44,10 @@ def selects(info: Info, name: str) -> bool:
 async def prefetch_types(info: Info, page: timelines.ActivityPage) -> None:
     """Load the page's activity types in one batch before its items resolve (see Activity.activity_type)."""
     if page.items and selects(info, "activityType"):
-        await info.context.loaders.activity_type_by_id.load_many(list({a.activity_type_id for a in page.items}))
+        ids = list({a.activity_type_id for a in page.items})
+        loaded = await info.context.loaders.activity_type_by_id.load_many(ids)
+        found = {i: t for i, t in zip(ids, loaded, strict=True) if t is not None}
+        info.context.extra.setdefault(PREFETCHED_TYPES, {}).update(found)
 
 
 def cached_definitions(info: Info) -> Callable[[], Awaitable[timelines.Definitions]]:

@@ -21,6 +21,23 @@ if TYPE_CHECKING:
     from app.api.registry.types import ActivityType
 
 
+PREFETCHED_TYPES = "prefetched_activity_types"
+"""Key in Context.extra of the types pages loaded before their items resolve (paging.prefetch_types)."""
+
+
+def prefetched_type(activity: Activity, context: Context) -> object:
+    """The activity's already loaded type (never None: types are soft-deleted), or MISSING."""
+    prefetched = context.extra.get(PREFETCHED_TYPES)
+    if prefetched is not None:
+        found = prefetched.get(activity.activity_type_id)
+        if found is not None:
+            return found
+    loaded = context.loaders.activity_type_by_id.cache_map.get(activity.activity_type_id)
+    if loaded is None or not loaded.done() or loaded.cancelled() or loaded.exception() is not None:
+        return MISSING
+    return Activity._checked_type(loaded.result())
+
+
 @strawberry.type(description="Something that happened to a person, validated against one version of its type.")
 class Activity:
     id: strawberry.ID = strawberry.field(description="Unique id of the activity.")
@@ -52,23 +69,16 @@ class Activity:
         )
 
     @strawberry.field(description="The activity type (standard or custom); batched per request.")
-    @fast_resolver(lambda self, context: self._prefetched_type(context))
+    @fast_resolver(prefetched_type)
     def activity_type(self, info: Info) -> Annotated[ActivityType, strawberry.lazy("app.api.registry.types")]:
         # Pages prefetch their types (paging.prefetch_types), so this usually returns a loaded value without an
         # awaitable: one awaitable per item was ~25% of a 50-item timeline request's CPU (BENCHMARKS.md). With a
         # loaded value the fast executor (app/api/fast_execution.py) skips this resolver and completes the
         # type's selection directly.
-        loaded = self._prefetched_type(info.context)
+        loaded = prefetched_type(self, info.context)
         if loaded is not MISSING:
             return cast("ActivityType", loaded)
         return cast("ActivityType", self._load_type(info))  # graphql-core awaits it
-
-    def _prefetched_type(self, context: Context) -> object:
-        """The already loaded type (never None: types are soft-deleted), or MISSING."""
-        loaded = context.loaders.activity_type_by_id.cache_map.get(self.activity_type_id)
-        if loaded is None or not loaded.done() or loaded.cancelled() or loaded.exception() is not None:
-            return MISSING
-        return self._checked_type(loaded.result())
 
     async def _load_type(self, info: Info) -> ActivityType:
         return self._checked_type(await info.context.loaders.activity_type_by_id.load(self.activity_type_id))
