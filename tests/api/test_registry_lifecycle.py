@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import text
@@ -40,7 +41,7 @@ async def test_full_lifecycle(gql: GraphQL, resources: Resources) -> None:
     assert v1["status"] == "APPROVED" and v1["version"] == 1 and v1["draft"] is None and v1["acceptsActivities"]
     assert [v["number"] for v in v1["versions"]] == [1]
     assert v1["versions"][0]["approvedBy"].startswith("test admin") and v1["versions"][0]["approvedAt"]
-    assert v1["updatedAt"] >= created["updatedAt"]
+    assert datetime.fromisoformat(v1["updatedAt"]) >= datetime.fromisoformat(created["updatedAt"])
 
     # Changes go to a draft while version 1 keeps serving.
     changed = await ok(
