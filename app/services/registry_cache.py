@@ -13,18 +13,20 @@ from app.services import registry
 MAX_ENTRIES = 10_000
 """Far more types than any tenant defines; past it the cache starts over rather than grow without bound."""
 
-_STAMPS = "SELECT id, updated_at FROM activity_type WHERE id = ANY($1::int[])"
+# xmin (the writing transaction's id) changes with every UPDATE of the row, even one that leaves updated_at alone
+# (hand-written SQL, test fixtures); updated_at covers the rest. Both together are the row's version stamp.
+_STAMPS = "SELECT id, xmin::text, updated_at FROM activity_type WHERE id = ANY($1::int[])"
 
 
 class SnapshotCache:
-    """Snapshots by type id. Every lookup reads the rows' `updated_at` (one indexed query on a small table) and
+    """Snapshots by type id. Every lookup reads the rows' version stamps (one indexed query on a small table) and
     reloads the snapshots whose stamp changed, so a type approved, edited or deleted in any process is seen by
-    the next lookup after that change commits: no TTL, no cross-process messages. Every registry mutation sets
-    updated_at = now() in the transaction that also writes its versions, so an unchanged stamp means an
+    the next lookup after that change commits: no TTL, no cross-process messages. Approval, edits and deletion
+    update the type row in the transaction that also writes its versions, so an unchanged stamp means an
     unchanged snapshot."""
 
     def __init__(self) -> None:
-        self._by_id: dict[int, ActivityTypeSnapshot] = {}
+        self._by_id: dict[int, tuple[tuple[str, datetime | None], ActivityTypeSnapshot]] = {}
         self.reloads = 0
         """How many snapshots were read in full (for tests and profiling)."""
 
@@ -33,13 +35,14 @@ class SnapshotCache:
         if not wanted:
             return {}
         async with db.raw() as conn:
-            stamps: list[tuple[int, datetime | None]] = [tuple(r) for r in await conn.fetch(_STAMPS, wanted)]
+            rows = await conn.fetch(_STAMPS, wanted)
+        stamps: dict[int, tuple[str, datetime | None]] = {r[0]: (r[1], r[2]) for r in rows}
         found: dict[int, ActivityTypeSnapshot] = {}
         stale: list[int] = []
-        for type_id, updated_at in stamps:
+        for type_id, stamp in stamps.items():
             cached = self._by_id.get(type_id)
-            if cached is not None and cached.updated_at == updated_at:
-                found[type_id] = cached
+            if cached is not None and cached[0] == stamp:
+                found[type_id] = cached[1]
             else:
                 stale.append(type_id)
         if stale:
@@ -48,7 +51,9 @@ class SnapshotCache:
             self.reloads += len(loaded)
             if len(self._by_id) + len(loaded) > MAX_ENTRIES:
                 self._by_id.clear()
-            self._by_id.update(loaded)
+            for type_id, snapshot in loaded.items():
+                # The stamp read before loading: if the row changed in between, the next lookup reloads it again.
+                self._by_id[type_id] = (stamps[type_id], snapshot)
             found.update(loaded)
         return found
 

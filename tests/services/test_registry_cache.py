@@ -56,3 +56,14 @@ async def test_one_cache_per_database(resources: Resources) -> None:
         assert await snapshot_cache(other).types_by_ids(other, []) == {}
     finally:
         await other.dispose()
+
+
+async def test_a_direct_update_that_keeps_updated_at_is_seen(resources: Resources) -> None:
+    async with resources.db.session() as s:
+        created = await registry_admin.create(s, ADMIN, resources.settings.limits, definition("handwritten"))
+    cache = SnapshotCache()
+    assert (await cache.types_by_ids(resources.db, [created.id]))[created.id].deleted_at is None
+    async with resources.db.raw() as conn:
+        await conn.execute("UPDATE activity_type SET deleted_at = now(), status = 'DELETED' WHERE id = $1", created.id)
+    again = (await cache.types_by_ids(resources.db, [created.id]))[created.id]
+    assert again.deleted_at is not None and again.updated_at == created.updated_at and cache.reloads == 2
