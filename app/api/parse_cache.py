@@ -51,8 +51,9 @@ class CachedParse(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         context = self.execution_context
         key: Hashable | None = None
-        if context.graphql_document is None and context.query and len(context.query) <= MAX_CACHED_QUERY:
-            key = (context.query, tuple(sorted(context.parse_options.items())))
+        query = context.query
+        if context.graphql_document is None and isinstance(query, str) and 0 < len(query) <= MAX_CACHED_QUERY:
+            key = (query, tuple(sorted(context.parse_options.items())))
             try:
                 cached = self.documents.get(key)
             except TypeError:  # an unhashable parse option: do not cache
