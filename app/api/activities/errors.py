@@ -29,3 +29,12 @@ class QueryInputError(GraphQLError):
             "; ".join(f"{i.field}: {i.message}" if i.field else i.message for i in error.issues),
             extensions={"code": code.value, "field": first.field, "issues": [i.as_dict() for i in error.issues]},
         )
+
+
+def checked_first(first: int | None, cap: int, default: int = 50) -> int:
+    """A connection's page size: `first`, or the default; outside 0..cap it is a typed refusal, never clamped."""
+    size = min(default, cap) if first is None else first
+    if size < 0 or size > cap:
+        code = ErrorCode.OUT_OF_RANGE if size < 0 else ErrorCode.LIMIT_EXCEEDED
+        raise DomainError.of(code, f"first must be between 0 and {cap}.", "first")
+    return size

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.relay import PageInfo
 
-from app.api.activities.errors import QueryInputError
+from app.api.activities.errors import QueryInputError, checked_first
 from app.api.context import Info
 from app.api.permissions import require
 from app.api.persons.types import Person, PersonConnection, PersonEdge
@@ -55,12 +55,8 @@ class PersonQueries:
         search: Annotated[str | None, strawberry.argument(description="Case-insensitive substring.")] = None,
     ) -> PersonConnection:
         require(info, Scope.READ)
-        cap = info.context.settings.limits.max_page_size
-        size = min(50, cap) if first is None else first
         try:
-            if size < 0 or size > cap:
-                code = ErrorCode.OUT_OF_RANGE if size < 0 else ErrorCode.LIMIT_EXCEEDED
-                raise DomainError.of(code, f"first must be between 0 and {cap}.", "first")
+            size = checked_first(first, info.context.settings.limits.max_page_size)
             rows, more = await persons.page(info.context.resources, first=size, after=after, search=search)
         except DomainError as error:
             raise QueryInputError(error) from None

@@ -8,7 +8,7 @@ import strawberry
 from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
 
-from app.api.activities.errors import QueryInputError
+from app.api.activities.errors import QueryInputError, checked_first
 from app.api.context import Info
 from app.api.errors import user_errors
 from app.api.permissions import require
@@ -22,7 +22,7 @@ from app.api.registry.types import (
 from app.domain.access import Scope
 from app.domain.activity_types import TypeStatus
 from app.domain.cursors import decode_id_cursor, encode_id_cursor
-from app.domain.errors import DomainError, ErrorCode
+from app.domain.errors import DomainError
 from app.domain.validation import ValidatedRecord
 from app.services import registry
 
@@ -46,12 +46,8 @@ class RegistryQueries:
         ] = True,
     ) -> ActivityTypeConnection:
         require(info, Scope.READ)
-        cap = info.context.settings.limits.max_page_size
-        size = min(50, cap) if first is None else first
         try:
-            if size < 0 or size > cap:
-                code = ErrorCode.OUT_OF_RANGE if size < 0 else ErrorCode.LIMIT_EXCEEDED
-                raise DomainError.of(code, f"first must be between 0 and {cap}.", "first")
+            size = checked_first(first, info.context.settings.limits.max_page_size)
             after_id = decode_id_cursor(after) if after is not None else None
         except DomainError as error:
             raise QueryInputError(error) from None
