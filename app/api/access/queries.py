@@ -17,6 +17,7 @@ from app.api.access.types import (
     AuditLogEntry,
     Viewer,
 )
+from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
 from app.api.context import Info
 from app.api.permissions import AccessDenied, require
 from app.domain import api_keys as key_domain
@@ -25,17 +26,13 @@ from app.domain.cursors import decode_id_cursor, encode_id_cursor
 from app.domain.errors import DomainError, ErrorCode
 from app.services import api_keys, audit
 
-DEFAULT_PAGE = 50
-
 
 def page_size(info: Info, first: int | None) -> int:
-    """`first`, defaulted and capped at limits.max_page_size; negative is a request error."""
-    cap = info.context.settings.limits.max_page_size
-    if first is None:
-        return min(DEFAULT_PAGE, cap)
-    if first < 0:
-        raise GraphQLError("`first` must be zero or more.", extensions={"code": ErrorCode.OUT_OF_RANGE.value})
-    return min(first, cap)
+    """`first` under the one page-size rule (checked_first), refused as a typed query error."""
+    try:
+        return checked_first(first, info.context.settings.limits.max_page_size)
+    except DomainError as error:
+        raise QueryInputError(error) from None
 
 
 def _request_error(error: DomainError) -> GraphQLError:
@@ -56,7 +53,7 @@ class AccessQueries:
     async def api_keys(
         self,
         info: Info,
-        first: Annotated[int | None, strawberry.argument(description="Page size (default 50, capped).")] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: Annotated[str | None, strawberry.argument(description="Cursor from a previous page.")] = None,
         include_revoked: Annotated[bool, strawberry.argument(description="Also list revoked keys.")] = True,
     ) -> ApiKeyConnection:
@@ -79,7 +76,7 @@ class AccessQueries:
     async def audit_log(
         self,
         info: Info,
-        first: Annotated[int | None, strawberry.argument(description="Page size (default 50, capped).")] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: Annotated[str | None, strawberry.argument(description="Cursor from a previous page.")] = None,
         action: Annotated[
             str | None,

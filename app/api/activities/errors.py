@@ -6,6 +6,10 @@ from graphql import GraphQLError
 
 from app.domain.errors import DomainError, ErrorCode
 
+DEFAULT_FIRST = 50
+FIRST_DESCRIPTION = (
+    f"Page size, 0 to limits.maxPageSize (default {DEFAULT_FIRST}); other values are refused, not clamped."
+)
 _PASS_THROUGH = {ErrorCode.INVALID_CURSOR, ErrorCode.LIMIT_EXCEEDED, ErrorCode.QUERY_TOO_COMPLEX}
 
 
@@ -31,8 +35,11 @@ class QueryInputError(GraphQLError):
         )
 
 
-def checked_first(first: int | None, cap: int, default: int = 50) -> int:
-    """A connection's page size: `first`, or the default; outside 0..cap it is a typed refusal, never clamped."""
+def checked_first(first: int | None, cap: int, default: int = DEFAULT_FIRST) -> int:
+    """A connection's page size: `first`, or the default; outside 0..cap it is a typed refusal, never clamped.
+
+    Every connection field uses this rule (tests/api/test_page_sizes.py walks the schema to hold them to it).
+    """
     size = min(default, cap) if first is None else first
     if size < 0 or size > cap:
         code = ErrorCode.OUT_OF_RANGE if size < 0 else ErrorCode.LIMIT_EXCEEDED

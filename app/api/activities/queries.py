@@ -6,7 +6,7 @@ from typing import Annotated
 
 import strawberry
 
-from app.api.activities.errors import QueryInputError
+from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError
 from app.api.activities.inputs import ActivitySearch
 from app.api.activities.paging import activity_connection, cached_definitions, prefetch_types, wants
 from app.api.activities.types import ActivityConnection
@@ -29,7 +29,7 @@ class ActivityQueries:
         self,
         info: Info,
         filter: Annotated[ActivitySearch, strawberry.argument(description="Which activities (and persons).")],
-        first: Annotated[int | None, strawberry.argument(description="Page size (capped).")] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: Annotated[str | None, strawberry.argument(description="Cursor: start after this activity.")] = None,
     ) -> ActivityConnection:
         require(info, Scope.READ)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
-from typing import cast
+from typing import Annotated, cast
 
 import strawberry
 from strawberry.relay import PageInfo
 
+from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
 from app.api.activities.inputs import TimelineFilter
 from app.api.activities.types import Activity
 from app.api.context import Info
@@ -65,12 +66,16 @@ class IngestionQueries:
 
     @strawberry.field(description="Ingestion jobs, newest first, optionally only those with `status`.")
     async def ingestion_jobs(
-        self, info: Info, first: int | None = None, after: str | None = None,
+        self, info: Info, first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
+        after: str | None = None,
         status: IngestionJobStatus | None = None,  # type: ignore[valid-type]
     ) -> IngestionJobConnection:
         require(info, Scope.READ)
-        limit = min(max(first or 20, 0), info.context.settings.limits.max_page_size)
-        position = decode_job_cursor(after) if after else None
+        try:
+            limit = checked_first(first, info.context.settings.limits.max_page_size)
+            position = decode_job_cursor(after) if after else None
+        except DomainError as error:
+            raise QueryInputError(error) from None
         jobs = await list_jobs(info.context.resources, limit=limit + 1, after=position,
                                status=JobStatus(status) if status else None)
         edges = [IngestionJobEdge(cursor=encode_job_cursor(j), node=IngestionJob.from_domain(j)) for j in jobs[:limit]]

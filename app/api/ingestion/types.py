@@ -6,10 +6,12 @@ import base64
 import binascii
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Annotated
 
 import strawberry
 from strawberry.relay import PageInfo
 
+from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
 from app.api.context import Info
 from app.api.errors import ErrorCodeEnum, UserError
 from app.domain.errors import DomainError, ErrorCode
@@ -156,12 +158,16 @@ class IngestionJob:
 
     @strawberry.field(description="Rejected rows in row order (kept until the job is deleted).")
     async def rejections(
-        self, info: Info, first: int | None = None, after: str | None = None
+        self, info: Info, first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
+        after: str | None = None,
     ) -> RejectionConnection:
         from app.services.ingestion.jobs import get_job, list_rejections
 
-        limit = min(max(first or 50, 0), info.context.settings.limits.max_page_size)
-        after_row = decode_row_cursor(after) if after else None
+        try:
+            limit = checked_first(first, info.context.settings.limits.max_page_size)
+            after_row = decode_row_cursor(after) if after else None
+        except DomainError as error:
+            raise QueryInputError(error) from None
         rows = await list_rejections(info.context.resources, self.job_id, limit=limit + 1, after_row=after_row)
         page = rows[:limit]
         edges = [RejectionEdge(cursor=encode_row_cursor(r.row_number), node=Rejection.from_domain(r)) for r in page]

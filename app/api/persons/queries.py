@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 from strawberry.relay import PageInfo
 
-from app.api.activities.errors import QueryInputError, checked_first
+from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
 from app.api.context import Info
 from app.api.permissions import require
 from app.api.persons.types import Person, PersonConnection, PersonEdge
@@ -50,7 +50,7 @@ class PersonQueries:
     async def persons(
         self,
         info: Info,
-        first: Annotated[int | None, strawberry.argument(description="Page size (capped).")] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: Annotated[str | None, strawberry.argument(description="Cursor: start after this person.")] = None,
         search: Annotated[str | None, strawberry.argument(description="Case-insensitive substring.")] = None,
     ) -> PersonConnection:

@@ -44,7 +44,8 @@ class Person:
     @strawberry.field(
         description=(
             "Activities newest first (occurredAt, then id), keyset-paginated both ways: first/after walks "
-            "to older ones, last/before to newer ones. first/last are capped by limits.maxPageSize."
+            "to older ones, last/before to newer ones. first/last: 0 to limits.maxPageSize (default first 50); "
+            "other values are refused, not clamped."
         )
     )
     async def timeline(

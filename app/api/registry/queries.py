@@ -8,7 +8,7 @@ import strawberry
 from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
 
-from app.api.activities.errors import QueryInputError, checked_first
+from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
 from app.api.context import Info
 from app.api.errors import user_errors
 from app.api.permissions import require
@@ -35,7 +35,7 @@ class RegistryQueries:
     async def activity_types(
         self,
         info: Info,
-        first: Annotated[int | None, strawberry.argument(description="Page size (default 50, capped).")] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: Annotated[str | None, strawberry.argument(description="Cursor: start after this type.")] = None,
         status: Annotated[
             ActivityTypeStatusEnum | None,  # type: ignore[valid-type]
