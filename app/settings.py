@@ -57,6 +57,7 @@ class Settings(BaseSettings):
     worker_poll_delay: float = 0.05
     job_timeout_seconds: int = 3600
     reconcile_interval_seconds: int = 10  # how often workers re-enqueue jobs Redis lost or whose worker died
+    upload_stall_seconds: int = 300  # a job still receiving its upload with no new chunk this long is failed
     graphiql: bool = True
     introspection: bool = True
     auth_disabled: bool = False
