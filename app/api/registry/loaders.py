@@ -27,9 +27,15 @@ def _graphql_type(snapshot: ActivityTypeSnapshot) -> ActivityType:
     return converted
 
 
+async def activity_types_by_ids(resources: Resources, ids: Sequence[int]) -> dict[int, ActivityType]:
+    """GraphQL activity types by id from the per-process cache (missing ids are left out)."""
+    found = await snapshot_cache(resources.db).types_by_ids(resources.db, ids)
+    return {type_id: _graphql_type(snapshot) for type_id, snapshot in found.items()}
+
+
 def activity_type_loader(resources: Resources) -> DataLoader[int, ActivityType | None]:
     async def batch(ids: Sequence[int]) -> list[ActivityType | None]:
-        found = await snapshot_cache(resources.db).types_by_ids(resources.db, ids)
-        return [_graphql_type(found[i]) if i in found else None for i in ids]
+        found = await activity_types_by_ids(resources, ids)
+        return [found.get(i) for i in ids]
 
     return DataLoader(load_fn=batch)
