@@ -1,7 +1,8 @@
 """One page-size rule for every connection: `first`/`last` from 0 to limits.maxPageSize, anything else refused.
 
 PAGED lists every field of the schema that takes `first` or `last`; a new connection field without a row fails
-`test_every_page_argument_is_in_the_table`, and each row is held to the rule by `test_page_size_rule`.
+`test_every_page_argument_is_in_the_table`; `test_page_size_and_cursor_rules` holds each row to the rule
+(and to typed INVALID_CURSOR refusals of cursors the API never returned).
 """
 
 from __future__ import annotations
@@ -28,33 +29,33 @@ PAGE = "edges { cursor } pageInfo { hasNextPage hasPreviousPage startCursor endC
 
 @dataclasses.dataclass(frozen=True)
 class Paged:
-    document: str  # `$n` is the page size; `$person`/`$job` are filled from the seed
+    document: str  # `$n` is the page size, `$cursor` the after/before cursor; `$person`/`$job` come from the seed
     path: tuple[str, ...]  # from `data` to the connection
 
 
-def _root(field: str, arguments: str = "") -> Paged:
-    return Paged(f"query($n: Int) {{ {field}({arguments}first: $n) {{ {PAGE} }} }}", (field,))
+def _paged(path: str, arguments: str = "", size: str = "first", parent: str = "") -> Paged:
+    """`path` is `field` or `parent.field`; `parent` is the parent field's argument (`id: $person`)."""
+    cursor = "before" if size == "last" else "after"
+    *outer, field = path.split(".")
+    selection = f"{field}({arguments}{size}: $n, {cursor}: $cursor) {{ {PAGE} }}"
+    variables = "$n: Int, $cursor: String"
+    if outer:
+        variable = parent.split("$")[1]
+        variables += f", ${variable}: ID!"
+        selection = f"{outer[0]}({parent}) {{ {selection} }}"
+    return Paged(f"query({variables}) {{ {selection} }}", tuple(path.split(".")))
 
 
 PAGED: dict[str, Paged] = {
-    "Query.activityTypes.first": _root("activityTypes"),
-    "Query.persons.first": _root("persons"),
-    "Query.activities.first": _root("activities", "filter: {}, "),
-    "Query.apiKeys.first": _root("apiKeys"),
-    "Query.auditLog.first": _root("auditLog"),
-    "Query.ingestionJobs.first": _root("ingestionJobs"),
-    "Person.timeline.first": Paged(
-        f"query($n: Int, $person: ID!) {{ person(id: $person) {{ timeline(first: $n) {{ {PAGE} }} }} }}",
-        ("person", "timeline"),
-    ),
-    "Person.timeline.last": Paged(
-        f"query($n: Int, $person: ID!) {{ person(id: $person) {{ timeline(last: $n) {{ {PAGE} }} }} }}",
-        ("person", "timeline"),
-    ),
-    "IngestionJob.rejections.first": Paged(
-        f"query($n: Int, $job: ID!) {{ ingestionJob(id: $job) {{ rejections(first: $n) {{ {PAGE} }} }} }}",
-        ("ingestionJob", "rejections"),
-    ),
+    "Query.activityTypes.first": _paged("activityTypes"),
+    "Query.persons.first": _paged("persons"),
+    "Query.activities.first": _paged("activities", "filter: {}, "),
+    "Query.apiKeys.first": _paged("apiKeys"),
+    "Query.auditLog.first": _paged("auditLog"),
+    "Query.ingestionJobs.first": _paged("ingestionJobs"),
+    "Person.timeline.first": _paged("person.timeline", parent="id: $person"),
+    "Person.timeline.last": _paged("person.timeline", size="last", parent="id: $person"),
+    "IngestionJob.rejections.first": _paged("ingestionJob.rejections", parent="id: $job"),
 }
 
 
@@ -111,13 +112,13 @@ async def capped(settings: Settings, resources: Resources) -> AsyncIterator[http
 
 
 @pytest.mark.parametrize("name", sorted(PAGED))
-async def test_page_size_rule(name: str, capped: httpx.AsyncClient, resources: Resources) -> None:
+async def test_page_size_and_cursor_rules(name: str, capped: httpx.AsyncClient, resources: Resources) -> None:
     paged = PAGED[name]
     seed = await _seed(resources)
     backward = name.endswith(".last")
 
-    async def run(n: int | None) -> dict[str, Any]:
-        variables = {"n": n, **{k: v for k, v in seed.items() if f"${k}" in paged.document}}
+    async def run(n: int | None, cursor: str | None = None) -> dict[str, Any]:
+        variables = {"n": n, "cursor": cursor, **{k: v for k, v in seed.items() if f"${k}" in paged.document}}
         response = await capped.post("/graphql", json={"query": paged.document, "variables": variables})
         body: dict[str, Any] = response.json()
         return body
@@ -150,3 +151,7 @@ async def test_page_size_rule(name: str, capped: httpx.AsyncClient, resources: R
         assert tuple(error["path"]) == paged.path, (n, error)
         extensions = error["extensions"]
         assert (extensions["code"], extensions["field"], extensions["issues"][0]["code"]) == (code, arg, issue), n
+    for cursor in ("nope", "%%%", ""):
+        (error,) = (await run(1, cursor))["errors"]
+        extensions = error["extensions"]
+        assert (extensions["code"], extensions["field"]) == ("INVALID_CURSOR", "before" if backward else "after")

@@ -60,7 +60,7 @@ class AccessQueries:
         require(info, Scope.KEYS_ADMIN)
         size = page_size(info, first)
         try:
-            position = key_domain.decode_cursor(after) if after else None
+            position = key_domain.decode_cursor(after) if after is not None else None
         except DomainError as error:
             raise _request_error(error) from None
         keys = await api_keys.list_keys(info.context.resources.db, size + 1, position, include_revoked)
@@ -88,7 +88,7 @@ class AccessQueries:
         require(info, Scope.KEYS_ADMIN)
         size = page_size(info, first)
         try:
-            before_id = decode_id_cursor(after) if after else None
+            before_id = decode_id_cursor(after) if after is not None else None
         except DomainError as error:
             raise _request_error(error) from None
         async with info.context.resources.db.session() as session:

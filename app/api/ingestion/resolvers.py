@@ -73,7 +73,7 @@ class IngestionQueries:
         require(info, Scope.READ)
         try:
             limit = checked_first(first, info.context.settings.limits.max_page_size)
-            position = decode_job_cursor(after) if after else None
+            position = decode_job_cursor(after) if after is not None else None
         except DomainError as error:
             raise QueryInputError(error) from None
         jobs = await list_jobs(info.context.resources, limit=limit + 1, after=position,

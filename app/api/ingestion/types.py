@@ -165,7 +165,7 @@ class IngestionJob:
 
         try:
             limit = checked_first(first, info.context.settings.limits.max_page_size)
-            after_row = decode_row_cursor(after) if after else None
+            after_row = decode_row_cursor(after) if after is not None else None
         except DomainError as error:
             raise QueryInputError(error) from None
         rows = await list_rejections(info.context.resources, self.job_id, limit=limit + 1, after_row=after_row)
