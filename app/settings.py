@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     websocket_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = 600
+    compiled_queries: bool = True  # answer planned read queries without Strawberry (app/api/compiled); false to debug
     ingestion_concurrency_per_key: int = 4
     limits: Limits = Field(default_factory=Limits)
 
