@@ -185,6 +185,9 @@ class IngestionJobRow(SQLModel, table=True):
     error: str | None = Field(default=None, sa_column=Column(Text))
     created_by: str | None = Field(default=None, sa_column=Column(Text))
     payload_sha256: str | None = Field(default=None, sa_column=Column(Text))  # 0006: job key reuse check
+    # 0007: an upload whose chunks are still being committed (the worker may already process them)
+    receiving: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
+    error_code: str | None = Field(default=None, sa_column=Column(Text))  # 0007: typed reason of FAILED
     created_at: datetime | None = Field(default=None, sa_column=_now())
     updated_at: datetime | None = Field(default=None, sa_column=_now())
     started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -12,7 +12,7 @@ from typing import Any
 import msgpack
 import orjson
 
-from app.domain.errors import Issue
+from app.domain.errors import ErrorCode, Issue
 
 
 class JobStatus(StrEnum):
@@ -101,6 +101,8 @@ class IngestionJob:
     updated_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    receiving: bool = False  # an upload still streaming in: counts.total is the rows received so far
+    error_code: ErrorCode | None = None  # why it FAILED, when the reason has a code (UPLOAD_INTERRUPTED)
 
     @property
     def duration_seconds(self) -> float | None:

@@ -21,7 +21,8 @@ async def admin(resources: Resources) -> None:
     await insert_key(resources, token=ADMIN_TOKEN, key_id=ADMIN_KEY_ID, name="test admin")
 
 
-async def import_with_limits(resources: Resources, name: str, content: bytes, **limits: Any) -> dict[str, Any]:
+async def import_with_limits(resources: Resources, name: str, content: bytes, input_: dict[str, Any] | None = None,
+                             **limits: Any) -> dict[str, Any]:
     """Import through an app whose settings (and the Resources the services read them from) have `limits`."""
     settings = resources.settings.model_copy(
         update={"limits": resources.settings.limits.model_copy(update=limits)})
@@ -29,7 +30,7 @@ async def import_with_limits(resources: Resources, name: str, content: bytes, **
     transport = httpx.ASGITransport(app=create_app(settings, resources=small))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver",
                                  headers=bearer(ADMIN_TOKEN)) as http:
-        payload: dict[str, Any] = (await upload(http, name, content))["data"]["importActivities"]
+        payload: dict[str, Any] = (await upload(http, name, content, **(input_ or {})))["data"]["importActivities"]
     return payload
 
 
@@ -41,8 +42,9 @@ async def nothing_kept(resources: Resources) -> bool:
 
 
 async def test_more_rows_than_max_upload_rows_is_refused_and_no_job_is_kept(resources: Resources) -> None:
-    # chunk_rows 2: chunks were already written when the cap hits, and must roll back with the job.
-    payload = await import_with_limits(resources, "rows.jsonl", LINE * 5, max_upload_rows=4, chunk_rows=2)
+    # Within the first chunk nothing was committed yet: all or nothing. (Past it, the committed chunks are
+    # kept: tests/api/test_ingestion_streamed_upload.py.)
+    payload = await import_with_limits(resources, "rows.jsonl", LINE * 5, max_upload_rows=4, chunk_rows=5)
     assert payload["job"] is None
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("PAYLOAD_TOO_LARGE", "file")]
     assert "maxUploadRows" in payload["errors"][0]["message"]

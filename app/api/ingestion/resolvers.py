@@ -33,6 +33,7 @@ from app.domain.filters import resolve
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat, infer_format
 from app.services.ingestion import progress
 from app.services.ingestion.jobs import cancel_job, delete_job, get_job, list_jobs
+from app.services.ingestion.receive import UploadInterrupted
 from app.services.ingestion.replay import replay_rejections
 from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.ingestion.upload import Readable, import_file
@@ -109,7 +110,17 @@ class IngestionMutations:
             return IngestionJobPayload(job=None, errors=user_errors(error))
         return _payload(job)
 
-    @strawberry.mutation(description="Import a JSONL or CSV file (optionally gzip) as an ingestion job.")
+    @strawberry.mutation(
+        description="Import a JSONL or CSV file (optionally gzip) as an ingestion job. The job is committed and "
+        "queued with the file's first chunk (`limits.chunkRows` rows) and `receiving` is true until the whole file "
+        "has been read: workers process the committed chunks meanwhile, so the job may already be RUNNING when "
+        "this returns. A file smaller than one chunk is all or nothing. If the upload fails after its first chunk "
+        "(maxUploadRows/maxUploadBytes, a corrupt gzip stream, a broken connection), `errors` has the reason "
+        "(e.g. PAYLOAD_TOO_LARGE) and `job` is returned too: the rows of its committed chunks are processed and "
+        "kept, then it ends FAILED with `errorCode` UPLOAD_INTERRUPTED and `error` saying how many rows were "
+        "received; send the whole file again as a new job (activity idempotency keys make the rows already "
+        "stored count as duplicates). Reusing the `idempotencyKey` of a job still `receiving` is a CONFLICT."
+    )
     async def import_activities(self, info: Info, input: ImportActivitiesInput) -> IngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
         filename = getattr(input.file, "filename", None)
@@ -122,11 +133,14 @@ class IngestionMutations:
                        idempotency_key=input.idempotency_key, created_by=principal.id, filename=filename)
         try:
             job = await import_file(info.context.resources, spec, cast(Readable, input.file))
+        except UploadInterrupted as stopped:
+            return IngestionJobPayload(job=IngestionJob.from_domain(stopped.job), errors=user_errors(stopped))
         except DomainError as error:
             return IngestionJobPayload(job=None, errors=user_errors(error))
         return _payload(job)
 
-    @strawberry.mutation(description="Stop a job: at once if queued, at the next chunk if running.")
+    @strawberry.mutation(description="Stop a job: at once if queued, at the next chunk if running; an upload "
+                         "still being received stops reading the file at its next chunk.")
     async def cancel_ingestion_job(self, info: Info, id: strawberry.ID) -> IngestionJobPayload:
         require(info, Scope.ACTIVITIES_WRITE)
         try:

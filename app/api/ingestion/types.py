@@ -63,7 +63,10 @@ def decode_row_cursor(cursor: str) -> int:
 
 @strawberry.type(description="Row counts of a job; when it ends, processed = accepted + rejected + duplicates.")
 class IngestionCounts:
-    total: int = strawberry.field(description="Rows in the payload (blank lines are not rows).")
+    total: int = strawberry.field(
+        description="Rows in the payload (blank lines are not rows); while the job is `receiving`, rows received "
+        "so far."
+    )
     processed: int = strawberry.field(description="Rows handled so far.")
     accepted: int = strawberry.field(description="Rows stored (or, in a dry run, that would be stored).")
     rejected: int = strawberry.field(description="Rows rejected; see `rejections`.")
@@ -136,6 +139,14 @@ class IngestionJob:
     attempts: int = strawberry.field(description="Times a worker started the job (more than 1 after a crash/retry).")
     cancel_requested: bool = strawberry.field(description="Cancellation was asked for.")
     error: str | None = strawberry.field(description="Why the job FAILED, if it did.")
+    error_code: ErrorCodeEnum | None = strawberry.field(  # type: ignore[valid-type]
+        description="Code of `error` when it has one: UPLOAD_INTERRUPTED (the upload failed or stalled after its "
+        "first chunks; their rows were processed and kept)."
+    )
+    receiving: bool = strawberry.field(
+        description="The uploaded file is still being read: chunks are added (and counts.total grows) while "
+        "workers process the ones already committed."
+    )
     job_id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -153,7 +164,7 @@ class IngestionJob:
                                      updated_at=job.updated_at, finished_at=job.finished_at,
                                      duration_seconds=job.duration_seconds, rows_per_second=job.rows_per_second),
             total_bytes=job.total_bytes, attempts=job.attempts, cancel_requested=job.cancel_requested,
-            error=job.error, job_id=job.id,
+            error=job.error, error_code=job.error_code, receiving=job.receiving, job_id=job.id,
         )
 
     @strawberry.field(description="Rejected rows in row order (kept until the job is deleted).")

@@ -26,7 +26,24 @@ def differences(existing: IngestionJob, existing_sha256: str | None, spec: JobSp
 
 
 def check_reuse(existing: IngestionJob, existing_sha256: str | None, spec: JobSpec, sha256: str) -> None:
-    """CONFLICT naming the existing job when the same key comes with a different request."""
+    """CONFLICT naming the existing job when the same key comes with a different request, or when whether it
+    is the same request cannot be told: the job's upload is still being received, or was interrupted."""
+    if existing.receiving:
+        raise DomainError.of(
+            ErrorCode.CONFLICT,
+            f"Idempotency key already used by ingestion job {existing.id}, whose file is still being received, "
+            "so whether this is the same file cannot be told yet; resend once that job is no longer `receiving`, "
+            "or use a new key.",
+            "input.idempotencyKey",
+        )
+    if existing.error_code is ErrorCode.UPLOAD_INTERRUPTED:
+        raise DomainError.of(
+            ErrorCode.CONFLICT,
+            f"Idempotency key already used by ingestion job {existing.id}, whose upload was interrupted (see its "
+            "`error`); send the file again under a new key (activity idempotency keys make the rows already "
+            "stored count as duplicates).",
+            "input.idempotencyKey",
+        )
     changed = differences(existing, existing_sha256, spec, sha256)
     if changed:
         raise DomainError.of(

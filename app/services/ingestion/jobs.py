@@ -17,8 +17,13 @@ from app.services.runtime import Resources
 JOB_COLUMNS = (
     "id, status, source, format, activity_type, dry_run, create_missing_persons, idempotency_key, filename, "
     "replay_of, total_rows, processed_rows, accepted_rows, rejected_rows, duplicate_rows, total_bytes, attempts, "
-    "cancel_requested, error, created_by, created_at, updated_at, started_at, finished_at"
+    "cancel_requested, error, created_by, created_at, updated_at, started_at, finished_at, receiving, error_code"
 )
+
+
+def chunk_channel(job_id: uuid.UUID) -> str:
+    """The Postgres NOTIFY channel of a receiving job: a chunk was committed, the upload ended, or a cancel."""
+    return f"ingestion_{job_id.hex}"
 
 
 def job_from_record(r: Any) -> IngestionJob:
@@ -49,6 +54,8 @@ def job_from_record(r: Any) -> IngestionJob:
         updated_at=r["updated_at"],
         started_at=r["started_at"],
         finished_at=r["finished_at"],
+        receiving=r["receiving"],
+        error_code=ErrorCode(r["error_code"]) if r["error_code"] else None,
     )
 
 
@@ -110,7 +117,8 @@ def _json(value: Any) -> Any:
 
 
 async def cancel_job(resources: Resources, job_id: uuid.UUID) -> IngestionJob:
-    """Ask a job to stop: a queued job is cancelled at once, a running one at its next chunk boundary."""
+    """Ask a job to stop: a queued job is cancelled at once, a running one at its next chunk boundary; an
+    upload still being received stops reading at its next chunk."""
     async with resources.db.raw() as conn, conn.transaction():
         record = await conn.fetchrow("SELECT status FROM ingestion_job WHERE id = $1 FOR UPDATE", job_id)
         if record is None:
@@ -120,12 +128,14 @@ async def cancel_job(resources: Resources, job_id: uuid.UUID) -> IngestionJob:
             raise DomainError.of(ErrorCode.INVALID_STATE, f"The job has already ended ({status.value}).", "id")
         if status is JobStatus.QUEUED:
             await conn.execute(
-                "UPDATE ingestion_job SET status = 'CANCELLED', cancel_requested = TRUE, finished_at = now(), "
-                "updated_at = now() WHERE id = $1", job_id)
+                "UPDATE ingestion_job SET status = 'CANCELLED', cancel_requested = TRUE, receiving = FALSE, "
+                "finished_at = now(), updated_at = now() WHERE id = $1", job_id)
             await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1", job_id)
         else:
             await conn.execute(
                 "UPDATE ingestion_job SET cancel_requested = TRUE, updated_at = now() WHERE id = $1", job_id)
+        # Wakes a worker waiting for the next chunk of an upload (the upload itself stops at its next chunk).
+        await conn.execute("SELECT pg_notify($1, '')", chunk_channel(job_id))
         job = await fetch_job(conn, job_id)
     assert job is not None
     return job

@@ -1,8 +1,10 @@
 """The worker's side of a job: claim it under a per-job advisory lock, then process chunk after chunk.
 
-Each chunk is one transaction: lock the job row, read the chunk at the checkpoint (`next_chunk`), validate,
-resolve persons, write activities and rejections, advance the checkpoint and counters, delete the chunk.
-A crash anywhere rolls the chunk back, so a re-run resumes at the same chunk and writes nothing twice.
+Each chunk is one transaction: read the chunk at the checkpoint (`next_chunk`), validate, resolve persons,
+write activities and rejections, advance the checkpoint and counters (if the job is still RUNNING at that
+chunk), delete the chunk. A crash anywhere rolls the chunk back, so a re-run resumes at the same chunk and
+writes nothing twice. An upload's job runs while its file is still being received: past the last committed
+chunk the worker waits for the uploader's NOTIFY of the next one.
 The advisory lock lives as long as the worker's connection: when a worker dies, Postgres releases it and
 the reconciler knows the RUNNING job is orphaned (no waiting for arq's in-progress key to expire).
 """
@@ -10,6 +12,7 @@ the reconciler knows the RUNNING job is orphaned (no waiting for arq's in-progre
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from typing import Any
@@ -20,6 +23,7 @@ from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion import ChunkTally, JobStatus, SourceFormat
 from app.domain.ingestion_rows import RowFailure, record_text
 from app.services.ingestion import progress
+from app.services.ingestion.jobs import chunk_channel
 from app.services.ingestion.persons import resolve_persons
 from app.services.ingestion.prepare import JobContext, Prepared, prepare_chunk
 from app.services.ingestion.writer import STAGE_DDL, StagedRow, write_rows
@@ -29,6 +33,8 @@ from app.services.runtime import Resources
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
+WAITING = "waiting"  # _step: every committed chunk is done, more are coming
+CHUNK_POLL_SECONDS = 1.0  # a waiting worker looks at the job at least this often, NOTIFY or not
 LIVE_PUBLISH_MAX_ROWS = 1000  # jobs up to this size publish their activities for live timelines
 REJECTION_COLUMNS = ("job_id", "row_number", "code", "field", "message", "issues", "record")
 
@@ -110,9 +116,18 @@ async def _run_locked(resources: Resources, conn: Any, job_id: uuid.UUID) -> str
     await conn.execute(STAGE_DDL)
     publisher = progress.Throttle()
     prefetch = Prefetch(resources, ctx)
+    signal: ChunkSignal | None = None
     try:
         while True:
+            if signal is not None:
+                signal.reset()  # before reading the job: a chunk committed after the read still wakes us
             outcome = await _step(resources, conn, ctx, prefetch)
+            if outcome == WAITING:
+                if signal is None:  # listen, then look again: the chunk may have come before LISTEN did
+                    signal = await ChunkSignal.listen(conn, job_id)
+                else:
+                    await signal.wait(CHUNK_POLL_SECONDS)
+                continue
             if outcome is not None:
                 await progress.publish_job(resources, job_id, force=True)
                 return outcome
@@ -120,6 +135,40 @@ async def _run_locked(resources: Resources, conn: Any, job_id: uuid.UUID) -> str
                 await progress.publish_job(resources, job_id)
     finally:
         prefetch.cancel()
+        if signal is not None:
+            await signal.close()
+
+
+class ChunkSignal:
+    """Wakes a worker that caught up with an upload still being received: the uploader NOTIFYs the job's
+    channel with every chunk it commits and when it ends (so do cancelIngestionJob and the reconciler);
+    the poll is only a safety net."""
+
+    def __init__(self, conn: Any, job_id: uuid.UUID) -> None:
+        self.conn, self.channel = conn, chunk_channel(job_id)
+        self.event = asyncio.Event()
+
+    @classmethod
+    async def listen(cls, conn: Any, job_id: uuid.UUID) -> ChunkSignal:
+        signal = cls(conn, job_id)
+        await conn.add_listener(signal.channel, signal._notified)
+        return signal
+
+    def _notified(self, *_: object) -> None:
+        self.event.set()
+
+    def reset(self) -> None:
+        self.event.clear()
+
+    async def wait(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.event.wait(), timeout)
+
+    async def close(self) -> None:
+        try:
+            await self.conn.remove_listener(self.channel, self._notified)
+        except Exception:  # a broken connection listens to nothing; run_job terminates it
+            logger.debug("could not stop listening on %s", self.channel, exc_info=True)
 
 
 # Compiled validators of the live types, reused across jobs while the registry is unchanged (per process).
@@ -151,61 +200,84 @@ async def _context(resources: Resources, conn: Any, row: Any) -> JobContext:
         id=row["id"], format=SourceFormat(row["format"]), activity_type=row["activity_type"],
         header=list(row["header"]) if row["header"] else None, dry_run=row["dry_run"],
         create_missing_persons=row["create_missing_persons"],
-        live=not row["dry_run"] and row["total_rows"] <= LIVE_PUBLISH_MAX_ROWS,
+        live=not row["dry_run"] and not row["receiving"] and row["total_rows"] <= LIVE_PUBLISH_MAX_ROWS,
         types=types, known_names=names, max_row_bytes=resources.settings.limits.max_row_bytes,
     )
 
 
 async def _step(resources: Resources, conn: Any, ctx: JobContext, prefetch: Prefetch) -> str | None:
-    """Process the chunk at the checkpoint in one transaction; a status when the job has ended."""
+    """Process the chunk at the checkpoint in one transaction; a status when the job has ended, WAITING when
+    every committed chunk is done but the upload is still being received.
+
+    The job row is not locked while the chunk is written (an uploader adds chunks to it meanwhile): the
+    advisory lock already makes this run the only one, and the checkpoint moves only if the job is still
+    RUNNING at this chunk, or the whole chunk rolls back."""
     inserted: list[Any] = []
-    async with conn.transaction():
-        job = await conn.fetchrow(
-            "SELECT status, next_chunk, chunk_count, cancel_requested, rejected_rows FROM ingestion_job "
-            "WHERE id = $1 FOR UPDATE", ctx.id)
-        if job is None or job["status"] != JobStatus.RUNNING.value:
-            return job["status"] if job else "missing"
-        if job["cancel_requested"]:
-            await _finish(conn, ctx.id, JobStatus.CANCELLED)
-            await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1", ctx.id)
-            return JobStatus.CANCELLED.value
-        if job["next_chunk"] >= job["chunk_count"]:
-            status = JobStatus.SUCCEEDED if job["rejected_rows"] == 0 else JobStatus.COMPLETED_WITH_ERRORS
-            await _finish(conn, ctx.id, status)
-            return status.value
-        seq = job["next_chunk"]
-        prepared = await prefetch.take(seq)
-        if prepared is None:
-            data = await conn.fetchval(
-                "SELECT data FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", ctx.id, seq)
-            # A missing chunk was deleted when it was processed; the checkpoint says otherwise, so skip it.
-            prepared = await asyncio.to_thread(prepare_chunk, ctx, data) if data is not None else Prepared()
-        if seq + 1 < job["chunk_count"]:
-            prefetch.start(seq + 1)
-        tally = ChunkTally()
-        inserted = await write_chunk(conn, ctx, prepared, tally)
-        await conn.execute(
-            "UPDATE ingestion_job SET next_chunk = next_chunk + 1, processed_rows = processed_rows + $2, "
-            "accepted_rows = accepted_rows + $3, rejected_rows = rejected_rows + $4, "
-            "duplicate_rows = duplicate_rows + $5, updated_at = now() WHERE id = $1",
-            ctx.id, tally.processed, tally.accepted, tally.rejected, tally.duplicates)
-        await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", ctx.id, seq)
+    try:
+        async with conn.transaction():
+            job = await conn.fetchrow(
+                "SELECT status, next_chunk, chunk_count, cancel_requested, rejected_rows, receiving, error_code "
+                "FROM ingestion_job WHERE id = $1", ctx.id)
+            if job is None or job["status"] != JobStatus.RUNNING.value:
+                return job["status"] if job else "missing"
+            if job["cancel_requested"]:
+                await _finish(conn, ctx.id, JobStatus.CANCELLED)
+                await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1", ctx.id)
+                return JobStatus.CANCELLED.value
+            seq = job["next_chunk"]
+            if seq >= job["chunk_count"]:
+                if job["receiving"]:
+                    return WAITING
+                if job["error_code"] is not None:  # the upload was interrupted: its committed rows are done
+                    status = JobStatus.FAILED
+                elif job["rejected_rows"] == 0:
+                    status = JobStatus.SUCCEEDED
+                else:
+                    status = JobStatus.COMPLETED_WITH_ERRORS
+                await _finish(conn, ctx.id, status)
+                return status.value
+            prepared = await prefetch.take(seq)
+            if prepared is None:
+                data = await conn.fetchval(
+                    "SELECT data FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", ctx.id, seq)
+                # A missing chunk was deleted when it was processed; the checkpoint says otherwise, so skip it.
+                prepared = await asyncio.to_thread(prepare_chunk, ctx, data) if data is not None else Prepared()
+            if seq + 1 < job["chunk_count"]:
+                prefetch.start(seq + 1)
+            tally = ChunkTally()
+            inserted = await write_chunk(conn, ctx, prepared, tally)
+            advanced = await conn.fetchval(
+                "UPDATE ingestion_job SET next_chunk = next_chunk + 1, processed_rows = processed_rows + $2, "
+                "accepted_rows = accepted_rows + $3, rejected_rows = rejected_rows + $4, "
+                "duplicate_rows = duplicate_rows + $5, updated_at = now() "
+                "WHERE id = $1 AND status = 'RUNNING' AND next_chunk = $6 RETURNING 1",
+                ctx.id, tally.processed, tally.accepted, tally.rejected, tally.duplicates, seq)
+            if advanced is None:
+                raise _Superseded  # the job ended meanwhile (cancelled while queued, failed): keep nothing
+            await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", ctx.id, seq)
+    except _Superseded:
+        return None  # the next step reads the job's new status
     if inserted:
         await progress.publish_activities(resources, inserted)
     return None
 
 
+class _Superseded(Exception):
+    """Rolls back a chunk whose job changed status while it was written."""
+
+
 async def _finish(conn: Any, job_id: uuid.UUID, status: JobStatus) -> None:
     await conn.execute(
-        "UPDATE ingestion_job SET status = $2, finished_at = now(), updated_at = now() WHERE id = $1",
-        job_id, status.value)
+        "UPDATE ingestion_job SET status = $2, receiving = FALSE, finished_at = now(), updated_at = now() "
+        "WHERE id = $1 AND status = 'RUNNING'", job_id, status.value)
 
 
 async def fail_job(conn: Any, job_id: uuid.UUID, error: str) -> None:
-    """Mark a job FAILED (its processed chunks stay written); chunks left are dropped."""
+    """Mark a job FAILED (its processed chunks stay written); chunks left are dropped, and an upload still
+    being received stops at its next chunk."""
     await conn.execute(
-        "UPDATE ingestion_job SET status = 'FAILED', error = $2, finished_at = now(), updated_at = now() "
-        "WHERE id = $1 AND status IN ('QUEUED', 'RUNNING')", job_id, error[:1000])
+        "UPDATE ingestion_job SET status = 'FAILED', error = $2, receiving = FALSE, finished_at = now(), "
+        "updated_at = now() WHERE id = $1 AND status IN ('QUEUED', 'RUNNING')", job_id, error[:1000])
     await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1", job_id)
 
 

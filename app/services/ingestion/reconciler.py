@@ -1,6 +1,8 @@
 """Re-enqueue every unfinished job Postgres knows whenever Redis lost it or its worker died.
 
 Postgres is the source of truth; Redis only carries job ids. Run at worker start-up and periodically:
+- an upload still `receiving` with no change for upload_stall_seconds lost its uploader: it is ended as
+  UPLOAD_INTERRUPTED (its committed chunks are processed, then it is FAILED); one still receiving is not;
 - a QUEUED job whose arq job is missing (Redis flushed or restarted, enqueue failed) is enqueued again,
   and so is one a worker took from the queue a minute ago without ever claiming it (it died in between);
 - a RUNNING job whose advisory lock is free has no live worker (a worker holds the lock for the whole
@@ -19,6 +21,7 @@ from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import Job
 from arq.jobs import JobStatus as ArqStatus
 
+from app.services.ingestion.jobs import chunk_channel
 from app.services.ingestion.process import lock_key
 from app.services.queue import JobName, deserialize
 from app.services.runtime import Resources
@@ -29,9 +32,23 @@ _WAITING = (ArqStatus.queued, ArqStatus.deferred)
 STALE_QUEUED_SECONDS = 60.0  # a worker claims a job within milliseconds of taking it from the queue
 
 
+# An upload with nothing new for upload_stall_seconds lost its uploader (API process or connection died).
+STALLED = (
+    "UPDATE ingestion_job SET receiving = FALSE, error_code = 'UPLOAD_INTERRUPTED', updated_at = now(), "
+    "error = format($2::text, $1::float8, total_rows) WHERE receiving AND status IN ('QUEUED', 'RUNNING') "
+    "AND updated_at < now() - make_interval(secs => $1::float8) RETURNING id"
+)
+STALLED_MESSAGE = (
+    "The upload stopped: nothing arrived for %s s after %s rows (its connection or API process died); those rows "
+    "are processed and kept, the rest never arrived. Send the whole file again as a new job: activity idempotency "
+    "keys make rows already stored count as duplicates."
+)
+
+
 async def reconcile(resources: Resources) -> int:
-    """Enqueue what needs it; returns how many jobs were (re-)enqueued."""
+    """Fail stalled uploads, enqueue what needs it; returns how many jobs were (re-)enqueued."""
     async with resources.db.raw() as conn:
+        await fail_stalled_uploads(conn, resources.settings.upload_stall_seconds)
         jobs = await conn.fetch(
             "SELECT id, status, attempts, now() - updated_at > make_interval(secs => $1) AS stale "
             "FROM ingestion_job WHERE status IN ('QUEUED', 'RUNNING') ORDER BY created_at", STALE_QUEUED_SECONDS)
@@ -56,6 +73,19 @@ async def reconcile(resources: Resources) -> int:
     if count:
         logger.info("reconciler enqueued %d ingestion job(s)", count)
     return count
+
+
+async def fail_stalled_uploads(conn: Any, stall_seconds: float) -> list[uuid.UUID]:
+    """End `receiving` with UPLOAD_INTERRUPTED for uploads without a new chunk (or any other change) for
+    `stall_seconds`; their worker (woken by NOTIFY, or the one enqueued below) processes the chunks committed
+    before and ends the job FAILED. A job still receiving chunks, or still being processed, bumps updated_at
+    and is left alone."""
+    stalled = [r["id"] for r in await conn.fetch(STALLED, float(stall_seconds), STALLED_MESSAGE)]
+    for job_id in stalled:
+        await conn.execute("SELECT pg_notify($1, '')", chunk_channel(job_id))
+    if stalled:
+        logger.warning("reconciler: %d upload(s) stalled for %ss, ended as interrupted", len(stalled), stall_seconds)
+    return stalled
 
 
 async def _lock_is_free(conn: Any, job_id: uuid.UUID) -> bool:

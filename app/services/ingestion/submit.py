@@ -1,4 +1,4 @@
-"""Create an ingestion job: job row + payload chunks in one transaction, then enqueue it after commit."""
+"""Create an ingestion job from rows at hand (inline batch, replay) in one transaction; enqueue it after commit."""
 
 from __future__ import annotations
 
@@ -88,18 +88,10 @@ async def new_job(resources: Resources, spec: JobSpec) -> AsyncIterator[JobDraft
     job_id = uuid.uuid4()
     async with resources.db.raw() as conn, conn.transaction():
         draft = JobDraft(conn, job_id, limits.chunk_rows, limits.max_upload_rows, spec)
-        await _reserve_slot(conn, spec, resources.settings.ingestion_concurrency_per_key)
-        inserted = await conn.fetchval(
-            "INSERT INTO ingestion_job (id, idempotency_key, source, format, activity_type, status, dry_run, "
-            "create_missing_persons, replay_of, filename, created_by) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
-            "ON CONFLICT (created_by, idempotency_key) DO NOTHING RETURNING id",
-            job_id, spec.idempotency_key, spec.source.value, spec.format.value, spec.activity_type,
-            JobStatus.QUEUED.value, spec.dry_run, spec.create_missing_persons, spec.replay_of, spec.filename,
-            spec.created_by,
-        )
-        if inserted is None:  # the key is taken: nothing was written, the (empty) transaction commits
-            draft.existing, draft.existing_sha256 = await _by_key(conn, spec)
+        if not await insert_job(resources, conn, job_id, spec):  # the key is taken: the empty transaction commits
+            found = await by_key(conn, spec)
+            assert found is not None  # the insert conflicted with it, and it is locked until we commit
+            draft.existing, draft.existing_sha256 = found
             yield draft
             return
         yield draft
@@ -112,19 +104,32 @@ async def new_job(resources: Resources, spec: JobSpec) -> AsyncIterator[JobDraft
     await enqueue(resources, job_id)
 
 
-async def _reserve_slot(conn: Any, spec: JobSpec, limit: int) -> None:
-    """Per-key concurrency (LIMIT_EXCEEDED), serialised per key until this transaction ends: see quotas."""
+async def insert_job(resources: Resources, conn: Any, job_id: uuid.UUID, spec: JobSpec, *,
+                     receiving: bool = False) -> bool:
+    """Insert the QUEUED job row inside the caller's transaction, after taking a slot of the per-key quota
+    (LIMIT_EXCEEDED; serialised per key until the transaction ends: see quotas). False if this principal
+    already used the idempotency key (nothing written)."""
+    limit = resources.settings.ingestion_concurrency_per_key
     await quotas.reserve_ingestion_slot(conn, spec.created_by, limit, spec.idempotency_key)
+    inserted = await conn.fetchval(
+        "INSERT INTO ingestion_job (id, idempotency_key, source, format, activity_type, status, dry_run, "
+        "create_missing_persons, replay_of, filename, created_by, receiving) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+        "ON CONFLICT (created_by, idempotency_key) DO NOTHING RETURNING id",
+        job_id, spec.idempotency_key, spec.source.value, spec.format.value, spec.activity_type,
+        JobStatus.QUEUED.value, spec.dry_run, spec.create_missing_persons, spec.replay_of, spec.filename,
+        spec.created_by, receiving,
+    )
+    return inserted is not None
 
 
-async def _by_key(conn: Any, spec: JobSpec) -> tuple[IngestionJob, str | None]:
+async def by_key(conn: Any, spec: JobSpec) -> tuple[IngestionJob, str | None] | None:
     """The job holding this principal's key, and its payload digest (keys are scoped per principal)."""
     record = await conn.fetchrow(
         "SELECT id, payload_sha256 FROM ingestion_job WHERE created_by = $1 AND idempotency_key = $2",
         spec.created_by, spec.idempotency_key)
-    job = await fetch_job(conn, record["id"])
-    assert job is not None
-    return job, record["payload_sha256"]
+    job = await fetch_job(conn, record["id"]) if record is not None else None
+    return (job, record["payload_sha256"]) if job is not None else None
 
 
 async def enqueue(resources: Resources, job_id: uuid.UUID) -> None:

@@ -1,16 +1,22 @@
-"""Stream an uploaded JSONL or CSV file (optionally gzip) into job chunks without holding it in memory."""
+"""Stream an uploaded JSONL or CSV file (optionally gzip) into committed job chunks without holding it in memory."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import zlib
 from typing import Protocol
 
-from app.domain.errors import DomainError, ErrorCode
+from app.domain.errors import DomainError, ErrorCode, Issue
 from app.domain.ingestion import IngestionJob, RawRow, SourceFormat
 from app.domain.ingestion_rows import parse_csv_header
 from app.domain.ingestion_split import RecordSplitter
-from app.services.ingestion.submit import JobDraft, JobSpec, created_job, new_job
+from app.services.ingestion.receive import Receiver, UploadInterrupted
+from app.services.ingestion.submit import JobSpec
 from app.services.runtime import Resources
+
+logger = logging.getLogger(__name__)
 
 READ_BLOCK = 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
@@ -42,19 +48,52 @@ class _Inflater:
 
 
 async def import_file(resources: Resources, spec: JobSpec, upload: Readable) -> IngestionJob:
-    """Create a job from an uploaded file; a reused idempotency key returns the existing job if the file and
-    options are the same (the file is then only hashed), else CONFLICT."""
-    async with new_job(resources, spec) as draft:
-        if draft.existing is None:
-            await _stream(resources, spec, upload, draft)
-    if draft.existing is not None:  # only hashed (outside the transaction): a retry, or another file?
-        while block := await upload.read(READ_BLOCK):
-            draft.digest.update(block)
-    return await created_job(resources, draft)
+    """Create a job from an uploaded file, committing it chunk by chunk while it is read (see receive): the
+    job is enqueued with its first chunk, so a worker starts on it before the upload ends. A failure after
+    that raises UploadInterrupted with the job (FAILED once its committed chunks are processed). A reused
+    idempotency key returns the existing job if the file and options are the same (the file is then only
+    hashed), else CONFLICT."""
+    async with resources.db.raw() as conn:
+        receiver = Receiver(resources, conn, spec)
+        await receiver.find_key()
+        if receiver.existing is None:
+            try:
+                await _stream(spec, upload, receiver)
+            except UploadInterrupted:
+                raise
+            except DomainError as error:
+                if not receiver.created:
+                    raise  # nothing was committed: all or nothing, as for a file smaller than one chunk
+                job = await receiver.interrupt("; ".join(i.message for i in error.issues))
+                raise UploadInterrupted(job, error.issues) from error
+            except asyncio.CancelledError:
+                if receiver.created:  # the request was dropped: end the job now, not after upload_stall_seconds
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(receiver.interrupt("the request was cancelled"))
+                raise
+            except Exception as exc:  # the client went away, or the database did
+                if not receiver.created:
+                    raise
+                job = await _interrupt_or_raise(receiver, exc)
+                raise UploadInterrupted(job, [Issue(ErrorCode.UPLOAD_INTERRUPTED, "file", job.error or "")]) from exc
+        if receiver.existing is None:
+            return await receiver.job()
+    while block := await upload.read(READ_BLOCK):  # a reused key: only hashed (outside any transaction)
+        receiver.digest.update(block)
+    return await receiver.reused()
 
 
-async def _stream(resources: Resources, spec: JobSpec, upload: Readable, draft: JobDraft) -> None:
-    limits = resources.settings.limits
+async def _interrupt_or_raise(receiver: Receiver, exc: Exception) -> IngestionJob:
+    try:
+        return await receiver.interrupt(f"{type(exc).__name__}: {exc}"[:200])
+    except Exception:  # the database is gone too: the reconciler fails the job after upload_stall_seconds
+        logger.warning("could not mark interrupted upload of job %s", receiver.id, exc_info=True)
+        raise exc from None
+
+
+async def _stream(spec: JobSpec, upload: Readable, draft: Receiver) -> None:
+    """Read, split and commit the file; returns early if its job key turns out to be taken meanwhile."""
+    limits = draft.resources.settings.limits
     splitter = RecordSplitter(csv=spec.format is SourceFormat.CSV, max_row_bytes=limits.max_row_bytes)
     inflater: _Inflater | None = None
     while True:
@@ -75,6 +114,8 @@ async def _stream(resources: Resources, spec: JobSpec, upload: Readable, draft: 
                                      f"The file is larger than {limits.max_upload_bytes} bytes (maxUploadBytes).",
                                      "file")
             await _add_rows(spec, draft, splitter.feed(piece))
+        if draft.existing is not None:
+            return
     if inflater is not None:
         try:
             tail = inflater.flush()
@@ -86,9 +127,10 @@ async def _stream(resources: Resources, spec: JobSpec, upload: Readable, draft: 
         raise DomainError.of(ErrorCode.REQUIRED, "The CSV file has no header row.", "file")
     if draft.rows == 0:
         raise DomainError.of(ErrorCode.REQUIRED, "The file contains no rows.", "file")
+    await draft.finish()
 
 
-async def _add_rows(spec: JobSpec, draft: JobDraft, rows: list[RawRow]) -> None:
+async def _add_rows(spec: JobSpec, draft: Receiver, rows: list[RawRow]) -> None:
     for row in rows:
         if spec.format is SourceFormat.CSV and draft.header is None:
             if row.oversize is not None:

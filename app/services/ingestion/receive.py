@@ -1,0 +1,182 @@
+"""An upload's job committed chunk by chunk, so a worker processes the first chunks while the rest arrives."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from typing import Any
+
+from app.domain.errors import DomainError, ErrorCode, Issue
+from app.domain.ingestion import IngestionJob, RawRow, encode_chunk
+from app.services.ingestion import progress
+from app.services.ingestion.fingerprint import check_reuse
+from app.services.ingestion.jobs import chunk_channel, fetch_job
+from app.services.ingestion.submit import JobSpec, by_key, enqueue, insert_job
+from app.services.runtime import Resources
+
+logger = logging.getLogger(__name__)
+
+# A job still takes chunks while it is receiving and was neither cancelled nor ended by someone else
+# (cancelIngestionJob, the reconciler's stalled-upload check, a worker giving up).
+ACCEPTING = "receiving AND status IN ('QUEUED', 'RUNNING') AND NOT cancel_requested"
+
+
+class UploadInterrupted(DomainError):
+    """The upload stopped after its job was committed: `job` (FAILED, CANCELLED, or still processing the
+    chunks committed before) comes back with the issues that stopped the upload."""
+
+    def __init__(self, job: IngestionJob, issues: list[Issue]) -> None:
+        super().__init__(issues)
+        self.job = job
+
+
+class _Stopped(Exception):
+    """Rolls back a chunk whose job no longer accepts chunks."""
+
+
+class Receiver:
+    """The rows of one upload, committed `chunk_rows` at a time.
+
+    The job row (QUEUED, `receiving`) is committed with the first full chunk and enqueued at once; each later
+    chunk is one short transaction that also raises the job's chunk_count/total_rows, bumps updated_at (the
+    reconciler's heartbeat) and NOTIFYs the job's channel so a worker waiting for it wakes up. The last one
+    clears `receiving` and stores the payload digest. An upload smaller than one chunk is written in one
+    transaction at its end: all or nothing, as before.
+    """
+
+    def __init__(self, resources: Resources, conn: Any, spec: JobSpec) -> None:
+        limits = resources.settings.limits
+        self.resources, self.conn, self.spec = resources, conn, spec
+        self.id = uuid.uuid4()
+        self.created = False
+        self.existing: IngestionJob | None = None
+        self.existing_sha256: str | None = None
+        self.digest = hashlib.sha256()  # of the payload as sent: compared when the job key is reused
+        self.header: list[str] | None = None
+        self.total_bytes = 0
+        self.rows = 0  # rows read so far
+        self.committed_rows = 0  # rows of the committed chunks
+        self._seq = 0  # chunks committed
+        self._chunk: list[RawRow] = []
+        self._chunk_rows = limits.chunk_rows
+        self._max_rows = limits.max_upload_rows
+        self._publish = progress.Throttle()
+
+    async def find_key(self) -> None:
+        """A reused job key: the file is then only hashed and compared (see `reused`)."""
+        if self.spec.idempotency_key is not None:
+            found = await by_key(self.conn, self.spec)
+            if found is not None:
+                self.existing, self.existing_sha256 = found
+
+    async def add(self, row: RawRow) -> None:
+        if self.existing is not None:  # the key turned out to be taken: rows are no longer kept
+            return
+        if self.rows >= self._max_rows:
+            raise DomainError.of(ErrorCode.PAYLOAD_TOO_LARGE,
+                                 f"More than {self._max_rows} rows (maxUploadRows).", "file")
+        self.rows += 1
+        self._chunk.append(row)
+        if len(self._chunk) >= self._chunk_rows:
+            await self._commit(final=False)
+
+    async def finish(self) -> None:
+        """The whole file is read: commit what is left and end `receiving`."""
+        await self._commit(final=True)
+
+    async def _commit(self, *, final: bool) -> None:
+        chunk, self._chunk = self._chunk, []
+        if not self.created:
+            await self._create(chunk, final)
+        else:
+            await self._append(chunk, final)
+
+    async def _create(self, chunk: list[RawRow], final: bool) -> None:
+        conn = self.conn
+        async with conn.transaction():
+            if not await insert_job(self.resources, conn, self.id, self.spec, receiving=not final):
+                found = await by_key(conn, self.spec)  # a concurrent request with the same key won the race
+                assert found is not None  # the insert conflicted with it, and it is locked until we commit
+                self.existing, self.existing_sha256 = found
+                return
+            await self._insert_chunk(chunk)
+            await conn.execute(
+                "UPDATE ingestion_job SET header = $2, total_rows = $3, total_bytes = $4, chunk_count = $5, "
+                "payload_sha256 = $6 WHERE id = $1",
+                self.id, self.header, self.committed_rows + len(chunk), self.total_bytes, self._seq + 1,
+                self.digest.hexdigest() if final else None)
+        self._committed(chunk)
+        self.created = True
+        await enqueue(self.resources, self.id)
+        await progress.publish_job(self.resources, self.id, force=True)
+
+    async def _append(self, chunk: list[RawRow], final: bool) -> None:
+        conn = self.conn
+        try:
+            async with conn.transaction():
+                if chunk:
+                    await self._insert_chunk(chunk)
+                accepted = await conn.fetchval(
+                    "UPDATE ingestion_job SET chunk_count = $2, total_rows = $3, total_bytes = $4, receiving = $5, "
+                    f"payload_sha256 = $6, updated_at = now() WHERE id = $1 AND {ACCEPTING} RETURNING 1",
+                    self.id, self._seq + (1 if chunk else 0), self.committed_rows + len(chunk), self.total_bytes,
+                    not final, self.digest.hexdigest() if final else None)
+                if accepted is None:
+                    raise _Stopped
+                await conn.execute("SELECT pg_notify($1, '')", chunk_channel(self.id))
+        except _Stopped:
+            job = await fetch_job(conn, self.id)
+            assert job is not None  # a job is deleted only once it has ended, and then it is not receiving
+            state = "cancelled" if job.cancel_requested else f"ended ({job.status.value})"
+            raise UploadInterrupted(job, [Issue(
+                ErrorCode.UPLOAD_INTERRUPTED, "file",
+                f"The job was {state} while the file was being received: {self.committed_rows:,} rows were taken, "
+                "the rest of the file was not read.")]) from None
+        self._committed(chunk)
+        if final or self._publish.due():
+            await progress.publish_job(self.resources, self.id, force=final)
+
+    async def _insert_chunk(self, chunk: list[RawRow]) -> None:
+        if chunk:
+            await self.conn.execute(
+                "INSERT INTO ingestion_chunk (job_id, seq, first_row, row_count, data) VALUES ($1, $2, $3, $4, $5)",
+                self.id, self._seq, chunk[0].number, len(chunk), encode_chunk(chunk))
+
+    def _committed(self, chunk: list[RawRow]) -> None:
+        if chunk:
+            self._seq += 1
+            self.committed_rows += len(chunk)
+
+    async def interrupt(self, reason: str) -> IngestionJob:
+        """The upload failed after the job was committed: end `receiving` with UPLOAD_INTERRUPTED, so the
+        worker processes the committed chunks and then ends the job FAILED. On a fresh connection: the
+        upload's own may be what broke."""
+        message = (
+            f"The upload was interrupted after {self.rows:,} rows ({reason}); the {self.committed_rows:,} rows of "
+            "the chunks committed before are processed and kept, the rest is not. Send the whole file again as a "
+            "new job: activity idempotency keys make rows already stored count as duplicates.")
+        async with self.resources.db.raw() as conn:
+            await conn.execute(
+                "UPDATE ingestion_job SET receiving = FALSE, error_code = $2, error = $3, updated_at = now() "
+                "WHERE id = $1 AND receiving", self.id, ErrorCode.UPLOAD_INTERRUPTED.value, message[:1000])
+            await conn.execute("SELECT pg_notify($1, '')", chunk_channel(self.id))
+            job = await fetch_job(conn, self.id)
+        assert job is not None
+        await progress.publish_job(self.resources, self.id, force=True)
+        return job
+
+    async def job(self) -> IngestionJob:
+        job = await fetch_job(self.conn, self.id)
+        assert job is not None
+        return job
+
+    async def reused(self) -> IngestionJob:
+        """The job holding the key if this is the same request (digest of the whole file, so read it all
+        first), else CONFLICT. Read again: it may have finished receiving since we looked."""
+        assert self.existing is not None
+        async with self.resources.db.raw() as conn:
+            found = await by_key(conn, self.spec)
+        job, sha256 = found if found is not None else (self.existing, self.existing_sha256)
+        check_reuse(job, sha256, self.spec, self.digest.hexdigest())
+        return job
