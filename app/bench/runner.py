@@ -77,6 +77,7 @@ async def bench_import(run: Run, tmp: Path) -> None:
         result = await ingest.timed_import(http, path, o.rows, o.job_timeout)
     worker = result.detail.get("timings", {}).get("durationSeconds")
     note = f"worker phase {o.rows / worker:,.0f} rows/s (job timings)" if worker else ""
+    note += f"; upload {result.detail['uploadSeconds']:.2f} s of {result.seconds:.2f} s"
     run.report.add(
         Row(label, "rows/s", result.rows_per_second, copy.rows_per_second, "COPY", Goal.RATIO_AT_LEAST, 0.5, note)
     )
