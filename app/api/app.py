@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.auth import prepare_access
+from app.api.compiled.cache import PlanCache
 from app.api.hardening import security_extensions
 from app.api.request_guard import RequestGuard
 from app.api.schema import build_schema
@@ -72,11 +73,14 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
             if owned:
                 await state["resources"].close()
 
-    schema = build_schema(extensions=security_extensions(settings))
+    plans = PlanCache(settings.limits) if settings.compiled_queries else None
+    extensions = security_extensions(settings) + ([plans.extension()] if plans is not None else [])
+    schema = build_schema(extensions=extensions)
     view = GraphQLView(
         schema,
         resources=resources,  # type: ignore[arg-type]  # set in lifespan when not given
         settings=settings,
+        plans=plans,
         graphql_ide="graphiql" if settings.graphiql else None,
         multipart_uploads_enabled=True,
         allowed_origins=settings.websocket_origins,
@@ -111,7 +115,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         )
     # Inside CORS so its refusals (413, CSRF) still carry CORS headers the browser can read.
     middleware.append(Middleware(RequestGuard, settings=settings))
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
@@ -121,3 +125,5 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         middleware=middleware,
         lifespan=lifespan,
     )
+    app.state.plans = plans  # for tests and diagnostics: its counters show whether compiled answers happen
+    return app

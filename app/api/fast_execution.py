@@ -33,9 +33,9 @@ MISSING: Any = object()
 """What a fast resolver returns when it cannot answer synchronously (the normal path then runs the resolver)."""
 
 # Values of these classes are never awaitable, never exceptions, and complete as themselves or via coercion.
-_INERT_CLASSES: frozenset[type] = frozenset({str, int, float, bool, dict, list, tuple})
+INERT_CLASSES: frozenset[type] = frozenset({str, int, float, bool, dict, list, tuple})
 # Built-in scalars whose coercion returns values of exactly this class unchanged (graphql-core's serializers).
-_SELF_COERCING: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
+SELF_COERCING: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
 
 
 class _Fallback(Exception):  # control flow, never escapes this module
@@ -74,7 +74,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         manager = self.middleware_manager
         self._fast_enabled = manager is None or not manager.middlewares
         self._plans: dict[tuple[GraphQLOutputType, int], tuple[FieldDetailsList, Completer | None]] = {}
-        self._inert: set[type] = set(_INERT_CLASSES)
+        self._inert: set[type] = set(INERT_CLASSES)
 
     def complete_value(
         self,
@@ -222,7 +222,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 return completer(value)
 
             return field
-        same = _SELF_COERCING.get(named.name)  # None matches no value's type
+        same = SELF_COERCING.get(named.name)  # None matches no value's type
         coerce = named.coerce_output_value
 
         def leaf_field(source: Any) -> Any:
@@ -243,7 +243,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         return leaf_field
 
     def _accessor(self, type_: GraphQLObjectType, name: str, field_def: GraphQLField) -> Accessor | None:
-        kind, data = _field_kind(self.schema, type_, name, field_def)
+        kind, data = field_kind(self.schema, type_, name, field_def)
         if kind != "fast":
             return cast("Accessor | None", data)
         fast, context = data, self.context_value
@@ -266,7 +266,8 @@ def _constant(value: Any) -> Accessor:
 _KINDS: dict[int, tuple[GraphQLField, str, Any]] = {}
 
 
-def _field_kind(schema: Any, type_: GraphQLObjectType, name: str, field_def: GraphQLField) -> tuple[str, Any]:
+def field_kind(schema: Any, type_: GraphQLObjectType, name: str, field_def: GraphQLField) -> tuple[str, Any]:
+    """How a field completes without graphql-core: ("plain", accessor), ("fast", fast resolver) or ("none", None)."""
     found = _KINDS.get(id(field_def))
     if found is None:
         kind, data = _classify(schema, type_, name, field_def)

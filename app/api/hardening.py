@@ -159,25 +159,49 @@ def cost_rule(variables: Mapping[str, Any], operation_name: str | None, limits: 
     class QueryCostRule(ValidationRule):
         def __init__(self, context: ValidationContext) -> None:
             super().__init__(context)
-            document = context.document
-            fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-            for operation in document.definitions:
-                if not isinstance(operation, OperationDefinitionNode):
-                    continue
-                if operation_name and (operation.name is None or operation.name.value != operation_name):
-                    continue
-                if query_cost(context.schema, operation, fragments, variables, limits) is None:
-                    context.report_error(
-                        GraphQLError(
-                            f"Query is too expensive: its estimated cost exceeds {limits.max_query_cost} "
-                            "(each field costs 1; a connection's selection costs `first`/`last` times). "
-                            "Ask for fewer items per page or fewer nested connections.",
-                            operation,
-                            extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value, "maxCost": limits.max_query_cost},
-                        )
+            for operation in too_expensive(context.schema, context.document, operation_name, variables, limits):
+                context.report_error(
+                    GraphQLError(
+                        f"Query is too expensive: its estimated cost exceeds {limits.max_query_cost} "
+                        "(each field costs 1; a connection's selection costs `first`/`last` times). "
+                        "Ask for fewer items per page or fewer nested connections.",
+                        operation,
+                        extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value, "maxCost": limits.max_query_cost},
                     )
+                )
 
     return QueryCostRule
+
+
+def too_expensive(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+    limits: Limits,
+) -> list[OperationDefinitionNode]:
+    """The operations the cost rule refuses: the named one (or every one, unnamed) when above the limit."""
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    refused = []
+    for operation in document.definitions:
+        if not isinstance(operation, OperationDefinitionNode):
+            continue
+        if operation_name and (operation.name is None or operation.name.value != operation_name):
+            continue
+        if query_cost(schema, operation, fragments, variables, limits) is None:
+            refused.append(operation)
+    return refused
+
+
+def cost_allows(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any],
+    limits: Limits,
+) -> bool:
+    """What the cost rule decides for a document the other rules accepted (the compiled path asks this)."""
+    return not too_expensive(schema, document, operation_name, variables, limits)
 
 
 def expanded_size(document: DocumentNode) -> int:

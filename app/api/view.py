@@ -21,6 +21,8 @@ from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.auth import Authenticator, Denial, connection_param, is_loopback
+from app.api.compiled.cache import PlanCache
+from app.api.compiled.http import GRAPHQL_RESPONSE_JSON, answer
 from app.api.context import Context
 from app.api.graphiql import render_graphiql
 from app.api.loaders import Loaders
@@ -28,7 +30,6 @@ from app.domain.access import Principal
 from app.services.runtime import Resources
 from app.settings import Settings
 
-GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 _SUGGESTION = re.compile(r" Did you mean .*\?$")
 
 
@@ -84,11 +85,15 @@ class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = RateLimitedTransportWSHandler
     websocket_adapter_class = TextWebSocketAdapter
 
-    def __init__(self, schema: Any, resources: Resources, settings: Settings, **kwargs: Any) -> None:
+    def __init__(
+        self, schema: Any, resources: Resources, settings: Settings, plans: PlanCache | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(schema, **kwargs)
         self.resources = resources
         self.settings = settings
         self.authenticator = Authenticator(settings)
+        self.plans = plans
+        """Compiled read queries (app/api/compiled); None when switched off."""
 
     async def run(  # type: ignore[override]  # one body for both overloads
         self, request: Request | WebSocket, context: Context | UnsetType = UNSET, root_value: None = UNSET
@@ -99,7 +104,18 @@ class GraphQLView(GraphQL[Context, None]):
             if isinstance(outcome, Denial):
                 return outcome.response()
             request.state.principal = outcome
+            if self.plans is not None and context is UNSET and root_value is UNSET and self._may_compile(request):
+                compiled = await answer(self.plans, request, self.resources, outcome, self._streams(request))
+                if compiled is not None:
+                    return compiled
         return await super().run(request, context, root_value)  # type: ignore[arg-type]
+
+    def _may_compile(self, request: Request) -> bool:
+        return request.method == "POST" or (request.method == "GET" and self.allow_queries_via_get)
+
+    def _streams(self, request: Request) -> bool:
+        """Whether Strawberry would answer over a streaming transport (multipart or SSE), chosen by Accept."""
+        return self._get_stream_transport_from_headers(request.headers) is not None
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: authenticate from `connection_init` {"Authorization": "Bearer ..."}.

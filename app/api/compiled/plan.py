@@ -1,0 +1,204 @@
+"""A plan: one validated query document and operation, checked once to be compilable, run per request."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from graphql import (
+    BooleanValueNode,
+    DirectiveNode,
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    VariableNode,
+    get_named_type,
+    is_leaf_type,
+    is_object_type,
+)
+from graphql.execution.collect_fields import FragmentDetails, does_fragment_condition_match
+from graphql.execution.values import get_variable_values
+from graphql.language import Visitor, visit
+
+from app.api.compiled import resolvers as _resolvers  # noqa: F401  # registers the compiled resolvers
+from app.api.compiled.build import Static, VariantBuilder
+from app.api.compiled.registry import FALLBACK, REGISTRY, Call
+from app.api.compiled.values import Built
+from app.api.fast_execution import field_kind
+from app.api.hardening import cost_allows
+from app.domain.access import Principal
+from app.services.runtime import Resources
+from app.settings import Limits
+
+MAX_VARIANTS = 64
+"""Distinct @skip/@include value combinations kept per plan; further ones are built per request."""
+MAX_COERCION_ERRORS = 50  # graphql-core's default, as the normal path uses it
+CONDITIONS = ("skip", "include")
+
+
+@dataclass
+class Plan:
+    """Everything about one (document, operation name) that does not depend on the request."""
+
+    static: Static
+    document: DocumentNode
+    operation_name: str | None
+    conditions: tuple[str, ...]
+    """Variables read by @skip/@include: their values pick the variant."""
+    variants: dict[tuple[bool, ...], Built] = field(default_factory=dict)
+    costs: dict[tuple[tuple[str, int], ...], bool] = field(default_factory=dict)
+
+    def within_cost(self, variables: Mapping[str, Any], limits: Limits) -> bool:
+        """The cost rule's verdict (QueryCostLimiter): it reads only the integer variables, so memoised by those."""
+        ints = tuple(sorted((k, v) for k, v in variables.items() if type(v) is int))
+        verdict = self.costs.get(ints)
+        if verdict is None:
+            verdict = cost_allows(self.static.schema, self.document, self.operation_name, dict(ints), limits)
+            if len(self.costs) >= MAX_VARIANTS:
+                self.costs.clear()
+            self.costs[ints] = verdict
+        return verdict
+
+    async def execute(self, variables: dict[str, Any], resources: Resources, principal: Principal | None) -> Any:
+        """The operation's `data`, or FALLBACK for anything the normal path must answer (errors included)."""
+        static = self.static
+        coerced = get_variable_values(
+            static.schema, static.operation.variable_definitions or (), variables, max_errors=MAX_COERCION_ERRORS
+        )
+        if isinstance(coerced, list):
+            raise FALLBACK
+        key = tuple(coerced.coerced.get(name) for name in self.conditions)
+        if not all(type(value) is bool for value in key):
+            raise FALLBACK  # missing or null: graphql-core reports it
+        built = self.variants.get(key)  # type: ignore[arg-type]
+        if built is None:
+            built = VariantBuilder(static, coerced).root()
+            if len(self.variants) < MAX_VARIANTS:
+                self.variants[key] = built  # type: ignore[index]
+        data = built.complete(None, Call(resources, principal, coerced))
+        return (await data) if built.is_async else data
+
+
+def compile_plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> Plan | None:
+    """A plan for a validated document's `query` operation whose every field is compilable, else None."""
+    operation: OperationDefinitionNode | None = None
+    fragments: dict[str, FragmentDetails] = {}
+    for definition in document.definitions:
+        if isinstance(definition, OperationDefinitionNode):
+            if operation_name is None:
+                if operation is not None:
+                    return None  # graphql-core: "Must provide operation name..."
+                operation = definition
+            elif definition.name is not None and definition.name.value == operation_name:
+                operation = definition
+        elif isinstance(definition, FragmentDefinitionNode):
+            if definition.variable_definitions or definition.directives:
+                return None
+            fragments[definition.name.value] = FragmentDetails(definition, None)
+        else:
+            return None
+    if operation is None or operation.operation != OperationType.QUERY or operation.directives:
+        return None
+    if any(d.directives for d in operation.variable_definitions or ()) or schema.query_type is None:
+        return None
+    checker = _Checker(schema, fragments)
+    if not checker.selection_set(operation.selection_set, schema.query_type):
+        return None
+    static = Static(schema, operation, fragments)
+    return Plan(static, document, operation_name, tuple(checker.conditions))
+
+
+class _Checker:
+    """Walks every selection (whatever @skip/@include decide) of the types fragments apply to."""
+
+    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDetails]) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.conditions: dict[str, None] = {}
+        self.checked: set[tuple[str, str]] = set()
+
+    def selection_set(self, selection_set: SelectionSetNode, type_: GraphQLObjectType) -> bool:
+        for selection in selection_set.selections:
+            if not self.directives(selection.directives):
+                return False
+            if isinstance(selection, FieldNode):
+                if not self.field(selection, type_):
+                    return False
+            elif isinstance(selection, InlineFragmentNode):
+                if does_fragment_condition_match(self.schema, selection, type_) and not self.selection_set(
+                    selection.selection_set, type_
+                ):
+                    return False
+            elif isinstance(selection, FragmentSpreadNode):
+                if getattr(selection, "arguments", None) or not self.spread(selection.name.value, type_):
+                    return False
+            else:
+                return False
+        return True
+
+    def spread(self, name: str, type_: GraphQLObjectType) -> bool:
+        details = self.fragments.get(name)
+        if details is None:
+            return False
+        key = (name, type_.name)
+        if key in self.checked or not does_fragment_condition_match(self.schema, details.definition, type_):
+            return True
+        self.checked.add(key)  # fragments cannot cycle (validated), so marking before the walk is safe
+        return self.selection_set(details.definition.selection_set, type_)
+
+    def field(self, node: FieldNode, type_: GraphQLObjectType) -> bool:
+        name = node.name.value
+        if name == "__typename":
+            return True
+        field_def = type_.fields.get(name)
+        if field_def is None:  # __schema, __type: introspection stays on the normal path
+            return False
+        registered = REGISTRY.get((type_.name, name))
+        if registered is not None:
+            if not registered.is_async and _uses_variables(node):
+                return False
+        elif field_def.args or node.arguments or field_kind(self.schema, type_, name, field_def)[0] != "plain":
+            return False
+        named = get_named_type(field_def.type)
+        if is_leaf_type(named):
+            return node.selection_set is None
+        if not is_object_type(named) or node.selection_set is None:
+            return False  # interfaces and unions resolve their runtime type on the normal path
+        assert isinstance(named, GraphQLObjectType)
+        return named.is_type_of is None and self.selection_set(node.selection_set, named)
+
+    def directives(self, directives: tuple[DirectiveNode, ...] | None) -> bool:
+        for directive in directives or ():
+            arguments = directive.arguments or ()
+            if directive.name.value not in CONDITIONS or len(arguments) != 1 or arguments[0].name.value != "if":
+                return False
+            value = arguments[0].value
+            if isinstance(value, VariableNode):
+                self.conditions[value.name.value] = None
+            elif not isinstance(value, BooleanValueNode):
+                return False
+        return True
+
+
+class _VariableFinder(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def enter_variable(self, *_args: Any) -> None:
+        self.found = True
+
+
+def _uses_variables(node: FieldNode) -> bool:
+    finder = _VariableFinder()
+    for argument in node.arguments or ():
+        visit(argument, finder)
+    return finder.found

@@ -1,0 +1,123 @@
+"""Value completion as graphql-core does it, for one request variant: leaves, lists, objects, or a fallback."""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import Undefined
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+
+from app.api.compiled.registry import FALLBACK, Call
+from app.api.fast_execution import INERT_CLASSES
+
+Complete = Callable[[Any, Call], Any]
+"""Completes one non-null value (None raises FALLBACK): returns it completed, or an awaitable when async."""
+
+_inert: set[type] = set(INERT_CLASSES)
+
+
+def check(value: Any) -> None:
+    """Fall back on what graphql-core treats specially: awaitables and exceptions returned as values."""
+    cls = type(value)
+    if cls in _inert:
+        return
+    if isinstance(value, Exception) or optimized_is_awaitable(value):
+        raise FALLBACK
+    if cls is not types.GeneratorType:  # a generator's awaitability depends on the instance
+        _inert.add(cls)
+
+
+@dataclass(frozen=True, slots=True)
+class Built:
+    """A completer for one output type, and what it selects."""
+
+    complete: Complete
+    is_async: bool
+    nullable: bool
+    same: type | None = None
+    """For leaves whose coercion returns values of exactly this class unchanged: skip the call for them."""
+    fields: frozenset[str] = frozenset()
+    below: frozenset[tuple[str, str]] = frozenset()
+
+
+def leaf(coerce: Callable[[Any], Any]) -> Complete:
+    def complete(value: Any, _call: Call) -> Any:
+        if value is None:
+            raise FALLBACK
+        if type(value) not in _inert:
+            check(value)
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise FALLBACK
+        return coerced
+
+    return complete
+
+
+def listing(item: Built) -> Complete:
+    """A list of `item`; only lists and tuples (graphql-core takes any iterable: anything else falls back)."""
+    complete_item, nullable = item.complete, item.nullable
+    if item.is_async:
+
+        async def complete_async(value: Any, call: Call) -> Any:
+            if type(value) is not list and type(value) is not tuple:
+                raise FALLBACK
+            out: list[Any] = []
+            for element in value:
+                if element is None and nullable:
+                    out.append(None)
+                else:
+                    out.append(await complete_item(element, call))
+            return out
+
+        return complete_async
+
+    def complete(value: Any, call: Call) -> Any:
+        if type(value) is not list and type(value) is not tuple:
+            raise FALLBACK
+        if nullable:
+            return [None if e is None else complete_item(e, call) for e in value]
+        return [complete_item(e, call) for e in value]
+
+    return complete
+
+
+def checked(complete_object: Complete, is_async: bool) -> Complete:
+    """An object completer that first refuses None, awaitables and exceptions."""
+    if is_async:
+
+        async def complete_async(value: Any, call: Call) -> Any:
+            if value is None:
+                raise FALLBACK
+            if type(value) not in _inert:
+                check(value)
+            result: Any = complete_object(value, call)
+            return await result
+
+        return complete_async
+
+    def complete(value: Any, call: Call) -> Any:
+        if value is None:
+            raise FALLBACK
+        if type(value) not in _inert:
+            check(value)
+        return complete_object(value, call)
+
+    return complete
+
+
+async def finish(value: Any, built: Built, call: Call) -> Any:
+    """Complete a resolved value (None allowed where the type is nullable), awaiting async completers."""
+    if value is None:
+        if built.nullable:
+            return None
+        raise FALLBACK
+    if built.same is not None and type(value) is built.same:
+        return value
+    result = built.complete(value, call)
+    if built.is_async:
+        return await result
+    return result
