@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
 
 from app.logs import job_id_var
 from app.services.ingestion import process, reconciler
+from app.services.ingestion.writer import TypesChanged
 from workers.context import WorkerContext
 
 logger = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
     asyncpg.DeadlockDetectedError,
     RedisConnectionError,
     RedisTimeoutError,
+    TypesChanged,  # a type was approved or deleted mid-job: the re-run validates against the registry as it is now
 )
 
 

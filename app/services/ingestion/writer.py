@@ -35,6 +35,15 @@ EXISTING_SQL = (
     "ON a.person_id = k.p AND a.activity_type_id = k.t AND a.idempotency_key = k.key"
 )
 
+# The registry approves a breaking change (or deletes a type) only while no activity of the type exists, under
+# FOR UPDATE on its activity_type row. A chunk holds FOR SHARE on its types' rows from before it writes until it
+# commits, so the two serialise: an approval waits for the chunk and then sees its activities, or the chunk waits
+# for the approval and then sees the new version. (FOR SHARE, not FOR KEY SHARE: it also waits for a plain UPDATE.)
+LOCK_TYPES_SQL = (
+    "SELECT id, current_version, deleted_at IS NULL AS live FROM activity_type WHERE id = ANY($1::int[]) "
+    "ORDER BY id FOR SHARE"
+)
+
 ACTIVITY_COLUMNS = ("person_id", "occurred_at", "activity_type_id", "type_version", "primary_value", "fields",
                     "idempotency_key", "payload_hash", "job_id")
 Key = tuple[int, int, str]
@@ -69,6 +78,22 @@ class StagedRow:
                 self.primary_value, self.fields, self.idempotency_key, self.payload_hash)
 
 
+class TypesChanged(Exception):
+    """A type of the chunk got a new live version (or was deleted) after the rows were validated against it."""
+
+
+async def lock_types(conn: Any, rows: list[StagedRow]) -> None:
+    """Lock the chunk's types until commit (see LOCK_TYPES_SQL); TypesChanged if a row's version is not live."""
+    used = {(r.activity_type_id, r.type_version) for r in rows}
+    if not used:
+        return
+    found = await conn.fetch(LOCK_TYPES_SQL, list({type_id for type_id, _ in used}))
+    live = {r["id"]: r["current_version"] for r in found if r["live"]}
+    stale = sorted({type_id for type_id, version in used if live.get(type_id) != version})
+    if stale:
+        raise TypesChanged(f"activity types {stale} changed since the chunk was validated")
+
+
 @dataclass(slots=True)
 class WriteResult:
     accepted: int
@@ -88,6 +113,7 @@ async def write_rows(
     is also the path for small jobs whose inserted rows are published to live timelines."""
     if dry_run:
         return await _checked_copy(conn, job_id, rows, write=False)
+    await lock_types(conn, rows)
     if not return_rows:
         try:
             async with conn.transaction():

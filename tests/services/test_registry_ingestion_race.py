@@ -1,0 +1,173 @@
+"""A breaking approval or a delete racing an ingestion chunk: row locks on activity_type order the two.
+
+The registry allows a breaking change (or a delete) only while no activity of the type is stored; the chunk
+writer holds FOR SHARE on its types until commit, the registry FOR UPDATE. Blocking is observed in
+pg_blocking_pids on real connections, never inferred from timing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.domain.access import Principal
+from app.domain.activity_types import ActivityTypeDefinition, FieldDataType, FieldSpec
+from app.domain.errors import DomainError, ErrorCode
+from app.domain.ingestion import JobSource, JobStatus, SourceFormat
+from app.services import registry_admin
+from app.services.ingestion import process
+from app.services.ingestion.jobs import get_job, list_rejections
+from app.services.ingestion.submit import JobSpec, submit_objects
+from app.services.ingestion.writer import STAGE_DDL, StagedRow, TypesChanged, write_rows
+from app.services.runtime import Resources
+from tests.conftest import eventually
+
+ADMIN = Principal.local_admin()
+AT = datetime(2026, 11, 2, 10, tzinfo=UTC)
+WEBINAR = ActivityTypeDefinition(
+    api_name="webinar",
+    name="Attend webinar",
+    trigger_name="Attends webinar",
+    filter_name="Attended webinar",
+    primary_field=FieldSpec("title", "Title", FieldDataType.STRING, required=True),
+    fields=(FieldSpec("minutes", "Minutes", FieldDataType.INTEGER, min_value=0),),
+)
+HOST = FieldSpec("host", "Host", FieldDataType.EMAIL, required=True)  # required and new: a breaking change
+
+
+async def _live_type_with_breaking_draft(resources: Resources) -> int:
+    """`webinar` v1 approved and unused, with a draft that adds a required field."""
+    limits = resources.settings.limits
+    async with resources.db.session() as s:
+        created = await registry_admin.create(s, ADMIN, limits, WEBINAR)
+        await registry_admin.approve(s, ADMIN, limits, "webinar")
+        await registry_admin.add_fields(s, ADMIN, limits, "webinar", [HOST])
+    assert created.id is not None
+    return created.id
+
+
+async def _blocked_by(resources: Resources, waiter: int, holder: int) -> None:
+    """Until backend `waiter` waits for a lock that backend `holder` holds."""
+
+    async def check() -> bool:
+        async with resources.db.raw() as conn:
+            return bool(await conn.fetchval("SELECT $2::int = ANY(pg_blocking_pids($1))", waiter, holder))
+
+    await eventually(check, timeout=30, interval=0.02)
+
+
+async def _backend_pid(session: AsyncSession) -> int:
+    return int((await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar_one())
+
+
+async def _in_own_session(
+    resources: Resources, pid: asyncio.Future[int], action: Callable[[AsyncSession], Awaitable[Any]]
+) -> Any:
+    async with resources.db.session() as s:
+        pid.set_result(await _backend_pid(s))
+        return await action(s)
+
+
+def _approve(resources: Resources) -> Callable[[AsyncSession], Awaitable[Any]]:
+    return lambda s: registry_admin.approve(s, ADMIN, resources.settings.limits, "webinar")
+
+
+def _delete(resources: Resources) -> Callable[[AsyncSession], Awaitable[Any]]:
+    return lambda s: registry_admin.delete(s, ADMIN, "webinar")
+
+
+@pytest.mark.parametrize(
+    ("action", "refusal"), [(_approve, ErrorCode.BREAKING_CHANGE), (_delete, ErrorCode.IN_USE)], ids=["approve", "delete"]
+)
+async def test_a_chunk_holding_its_types_makes_approval_wait_then_see_its_activities(
+    resources: Resources,
+    action: Callable[[Resources], Callable[[AsyncSession], Awaitable[Any]]],
+    refusal: ErrorCode,
+) -> None:
+    type_id = await _live_type_with_breaking_draft(resources)
+    row = StagedRow(1, 1, AT, type_id, 1, '"Intro"', '{"minutes": 5}', None, None)
+    async with resources.db.raw() as chunk:
+        await chunk.execute(STAGE_DDL)
+        chunk_pid = await chunk.fetchval("SELECT pg_backend_pid()")
+        pid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        async with chunk.transaction():
+            result = await write_rows(chunk, uuid.uuid4(), [row], dry_run=False, return_rows=False)
+            assert result.accepted == 1
+            registry = asyncio.create_task(_in_own_session(resources, pid, action(resources)))
+            await asyncio.wait([pid, registry], return_when=asyncio.FIRST_COMPLETED)
+            assert not registry.done(), registry.result()
+            await _blocked_by(resources, pid.result(), chunk_pid)
+            assert not registry.done()
+        with pytest.raises(DomainError) as refused:
+            await registry
+    assert refused.value.issues[0].code is refusal
+    async with resources.db.raw() as conn:
+        live = await conn.fetchrow("SELECT current_version, deleted_at FROM activity_type WHERE id = $1", type_id)
+    assert (live["current_version"], live["deleted_at"]) == (1, None)
+
+
+async def test_a_chunk_waiting_for_an_approval_sees_the_new_version_and_writes_nothing(resources: Resources) -> None:
+    type_id = await _live_type_with_breaking_draft(resources)
+    row = StagedRow(1, 1, AT, type_id, 1, '"Intro"', '{"minutes": 5}', None, None)
+    async with resources.db.session() as admin, resources.db.raw() as chunk:
+        await chunk.execute(STAGE_DDL)
+        chunk_pid = await chunk.fetchval("SELECT pg_backend_pid()")
+        admin_pid = await _backend_pid(admin)
+        # The approval's lock first (approve takes the same one again and commits).
+        lock = text("SELECT 1 FROM activity_type WHERE id = :id FOR UPDATE")
+        await (await admin.connection()).execute(lock, {"id": type_id})
+
+        async def write() -> None:
+            async with chunk.transaction():
+                await write_rows(chunk, uuid.uuid4(), [row], dry_run=False, return_rows=False)
+
+        writing = asyncio.create_task(write())
+        await _blocked_by(resources, chunk_pid, admin_pid)
+        await registry_admin.approve(admin, ADMIN, resources.settings.limits, "webinar")
+        with pytest.raises(TypesChanged):
+            await writing
+    async with resources.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM activity") == 0
+        assert await conn.fetchval("SELECT current_version FROM activity_type WHERE id = $1", type_id) == 2
+
+
+async def test_a_job_validated_before_a_breaking_approval_is_validated_again(
+    resources: Resources, run_worker: Callable[[], Awaitable[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker read v1 when the job started; v2 (host required) was approved before its chunk was written."""
+    await _live_type_with_breaking_draft(resources)
+    spec = JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL, create_missing_persons=True)
+    activity = {
+        "activityType": "webinar",
+        "person": {"email": "ann@example.com"},
+        "occurredAt": "2026-11-02T10:00:00Z",
+        "primaryValue": "Intro",
+        "fields": {"minutes": 5},
+    }
+    job = await submit_objects(resources, spec, [activity])
+    read_registry = process._context
+    approved: list[int] = []
+
+    async def context_then_approval(*args: Any) -> Any:
+        ctx = await read_registry(*args)
+        if not approved:
+            async with resources.db.session() as s:
+                approved.append((await registry_admin.approve(s, ADMIN, resources.settings.limits, "webinar")).version)
+        return ctx
+
+    monkeypatch.setattr(process, "_context", context_then_approval)
+    await run_worker()
+    done = await get_job(resources, job.id)
+    assert approved == [2]
+    assert done is not None and done.status is JobStatus.COMPLETED_WITH_ERRORS
+    [rejection] = await list_rejections(resources, job.id, limit=10, after_row=None)
+    assert (rejection.first.code, rejection.first.field) == (ErrorCode.REQUIRED, "fields.host")
+    async with resources.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM activity") == 0
