@@ -196,3 +196,28 @@ async def test_a_worker_waits_for_the_rest_of_the_upload(resources: Resources) -
     assert await asyncio.wait_for(run, timeout=60) == "SUCCEEDED"
     done = await get_job(resources, job_id)
     assert done is not None and (done.counts.total, done.counts.accepted) == (60, 60)
+
+
+async def test_an_upload_whose_job_was_cancelled_and_deleted_stops_without_a_job(resources: Resources) -> None:
+    from app.domain.access import Principal, Scope
+    from app.services.ingestion.jobs import delete_job
+
+    await approved_type(resources)
+    data = b"".join(deposit_lines(60))
+    paused = Paused()
+    owner = JobSpec(source=JobSource.UPLOAD, format=SourceFormat.JSONL, created_by="owner")
+    upload = asyncio.create_task(import_file(with_chunk_rows(resources, 10), owner,
+                                             SteppedReader(data, pause_at=len(data) // 2, gate=paused.gate)))
+    await asyncio.wait_for(paused.held.wait(), timeout=60)
+    job_id = await only_job_id(resources)
+    await cancel_job(resources, job_id)
+    await delete_job(resources, Principal(id="owner", name="owner", scopes=frozenset({Scope.ACTIVITIES_WRITE})),
+                     job_id)
+    paused.release.set()
+    with pytest.raises(DomainError) as stopped:
+        await upload
+    assert not isinstance(stopped.value, UploadInterrupted)
+    assert [i.code for i in stopped.value.issues] == [ErrorCode.UPLOAD_INTERRUPTED]
+    assert "deleted" in stopped.value.issues[0].message
+    assert await scalar(resources, "SELECT count(*) FROM ingestion_job") == 0
+    assert await scalar(resources, "SELECT count(*) FROM ingestion_chunk") == 0

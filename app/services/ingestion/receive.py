@@ -115,8 +115,7 @@ class Receiver:
         conn = self.conn
         try:
             async with conn.transaction():
-                if chunk:
-                    await self._insert_chunk(chunk)
+                # The job row first: its row lock keeps cancel/delete out until the chunk is in.
                 accepted = await conn.fetchval(
                     "UPDATE ingestion_job SET chunk_count = $2, total_rows = $3, total_bytes = $4, receiving = $5, "
                     f"payload_sha256 = $6, updated_at = now() WHERE id = $1 AND {ACCEPTING} RETURNING 1",
@@ -124,18 +123,28 @@ class Receiver:
                     not final, self.digest.hexdigest() if final else None)
                 if accepted is None:
                     raise _Stopped
+                await self._insert_chunk(chunk)
                 await conn.execute("SELECT pg_notify($1, '')", chunk_channel(self.id))
         except _Stopped:
-            job = await fetch_job(conn, self.id)
-            assert job is not None  # a job is deleted only once it has ended, and then it is not receiving
-            state = "cancelled" if job.cancel_requested else f"ended ({job.status.value})"
-            raise UploadInterrupted(job, [Issue(
-                ErrorCode.UPLOAD_INTERRUPTED, "file",
-                f"The job was {state} while the file was being received: {self.committed_rows:,} rows were taken, "
-                "the rest of the file was not read.")]) from None
+            raise self._stopped(await fetch_job(conn, self.id)) from None
         self._committed(chunk)
         if final or self._publish.due():
             await progress.publish_job(self.resources, self.id, force=final)
+
+    def _stopped(self, job: IngestionJob | None) -> DomainError:
+        """Why the job no longer takes chunks: cancelled, ended, or judged stalled by the reconciler."""
+        if job is None:  # cancelled, then deleted
+            state = "cancelled and deleted"
+        elif job.cancel_requested:
+            state = "cancelled"
+        elif job.status.is_terminal:
+            state = f"ended ({job.status.value})"
+        else:
+            state = "stopped (see its error)"
+        issue = Issue(ErrorCode.UPLOAD_INTERRUPTED, "file",
+                      f"The job was {state} while the file was being received: {self.committed_rows:,} rows were "
+                      "taken, the rest of the file was not read.")
+        return UploadInterrupted(job, [issue]) if job is not None else DomainError([issue])
 
     async def _insert_chunk(self, chunk: list[RawRow]) -> None:
         if chunk:
@@ -162,7 +171,8 @@ class Receiver:
                 "WHERE id = $1 AND receiving", self.id, ErrorCode.UPLOAD_INTERRUPTED.value, message[:1000])
             await conn.execute("SELECT pg_notify($1, '')", chunk_channel(self.id))
             job = await fetch_job(conn, self.id)
-        assert job is not None
+        if job is None:  # cancelled and deleted meanwhile
+            raise self._stopped(None)
         await progress.publish_job(self.resources, self.id, force=True)
         return job
 

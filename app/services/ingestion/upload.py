@@ -86,6 +86,8 @@ async def import_file(resources: Resources, spec: JobSpec, upload: Readable) -> 
 async def _interrupt_or_raise(receiver: Receiver, exc: Exception) -> IngestionJob:
     try:
         return await receiver.interrupt(f"{type(exc).__name__}: {exc}"[:200])
+    except DomainError:  # the job is gone (cancelled and deleted): say so
+        raise
     except Exception:  # the database is gone too: the reconciler fails the job after upload_stall_seconds
         logger.warning("could not mark interrupted upload of job %s", receiver.id, exc_info=True)
         raise exc from None
