@@ -8,6 +8,7 @@ from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -27,6 +28,7 @@ from app.api.context import Context
 from app.api.graphiql import render_graphiql
 from app.api.loaders import Loaders
 from app.domain.access import Principal
+from app.domain.errors import ErrorCode
 from app.services.runtime import Resources
 from app.settings import Settings
 
@@ -53,6 +55,15 @@ class RateLimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]
                 await self.send_message(cast(Any, {"id": message["id"], "type": "error", "payload": [error]}))
                 return
         await super().handle_subscribe(message)
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+        """Strawberry closes the socket (4400) on any parse error; the token limit stops the parser with one, so a
+        refusal tagged QUERY_TOO_COMPLEX (LimitErrorCodes) is answered as an `error` message instead, as over HTTP,
+        and the connection keeps serving. Genuine syntax errors still close it."""
+        if (error.extensions or {}).get("code") == ErrorCode.QUERY_TOO_COMPLEX.value:
+            return None
+        return BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
 
 
 def _well_formed_subscribe(message: object) -> bool:

@@ -89,9 +89,11 @@ async def test_depth_limit_over_websocket(settings: Settings, resources: Resourc
 async def test_token_and_alias_limits_over_websocket(settings: Settings, resources: Resources) -> None:
     tokens = create_app(with_limits(settings, max_query_tokens=40), resources=resources)
     assert fine(await run_ws(tokens, "{ version viewer { id } }"))["version"]
-    # The token cap stops the parser, and graphql-transport-ws answers any syntax error by closing with 4400.
-    closed = await run_ws(tokens, "{ " + " ".join(["version"] * 60) + " }")
-    assert closed["closed"] == 4400 and "more than 40 tokens" in closed["reason"], closed
+    # The token cap stops the parser: an `error` message coded QUERY_TOO_COMPLEX, not the 4400 close a syntax
+    # error gets (test_connection_keeps_serving_after_refusals: the socket stays open).
+    assert "more than 40 tokens" in too_complex(await run_ws(tokens, "{ " + " ".join(["version"] * 60) + " }"))
+    closed = await run_ws(tokens, "{ version")
+    assert closed["closed"] == 4400 and "Syntax Error" in closed["reason"], closed
     aliases = create_app(with_limits(settings, max_query_aliases=2), resources=resources)
     assert fine(await run_ws(aliases, "{ a: version b: version }"))["a"]
     assert "3 aliases" in too_complex(await run_ws(aliases, "{ a: version b: version c: version }"))
@@ -115,12 +117,14 @@ async def test_cost_limit_with_a_big_first_over_websocket(settings: Settings, re
 
 @pytest.mark.usefixtures("admin")
 async def test_connection_keeps_serving_after_refusals(settings: Settings, resources: Resources) -> None:
-    app = create_app(with_limits(settings, max_query_depth=2, max_query_aliases=2), resources=resources)
+    limits = {"max_query_depth": 2, "max_query_aliases": 2, "max_query_tokens": 40}
+    app = create_app(with_limits(settings, **limits), resources=resources)
     async with ws_connect(app, AUTH) as ws:
         assert await ws_rejection(ws) is None
         too_complex(await outcome(ws, {"query": KEYS_PAGE}, "1"))
         too_complex(await outcome(ws, {"query": "{ a: version b: version c: version }"}, "2"))
-        assert fine(await outcome(ws, {"query": "{ version }"}, "3"))["version"]
+        too_complex(await outcome(ws, {"query": "{ " + " ".join(["version"] * 60) + " }"}, "3"))
+        assert fine(await outcome(ws, {"query": "{ version }"}, "4"))["version"]
 
 
 # --- a sample of the fuzz corpus (tests/api/test_fuzz_schema.py), each document in a `subscribe` message ------
