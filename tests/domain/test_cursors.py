@@ -19,6 +19,13 @@ def test_activity_cursor_round_trips_to_the_microsecond(at: datetime, activity_i
     assert decode_activity_cursor(encode_activity_cursor(at, activity_id)) == (at, activity_id)
 
 
+def test_activity_cursor_text_is_stable() -> None:
+    """Clients keep cursors: the encoding is base64url of `a1:<microseconds since 1970>:<id>`, unpadded."""
+    at = datetime(2026, 11, 2, 10, 0, 0, 123456, tzinfo=UTC)
+    assert encode_activity_cursor(at, 42) == "YTE6MTc5MzYxMzYwMDEyMzQ1Njo0Mg"
+    assert encode_activity_cursor(datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=UTC), 7) == "YTE6LTE6Nw"
+
+
 def test_cursor_of_other_timezone_is_the_same_instant() -> None:
     at = datetime(2026, 11, 2, 12, 0, tzinfo=timezone(timedelta(hours=2)))
     decoded, _ = decode_activity_cursor(encode_activity_cursor(at, 5))
