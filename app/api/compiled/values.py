@@ -16,18 +16,19 @@ from app.api.fast_execution import INERT_CLASSES
 Complete = Callable[[Any, Call], Any]
 """Completes one non-null value (None raises FALLBACK): returns it completed, or an awaitable when async."""
 
-_inert: set[type] = set(INERT_CLASSES)
+inert: set[type] = set(INERT_CLASSES)
+"""Classes `check` has seen are neither awaitable nor exceptions (generated code tests membership inline)."""
 
 
 def check(value: Any) -> None:
     """Fall back on what graphql-core treats specially: awaitables and exceptions returned as values."""
     cls = type(value)
-    if cls in _inert:
+    if cls in inert:
         return
     if isinstance(value, Exception) or optimized_is_awaitable(value):
         raise FALLBACK
     if cls is not types.GeneratorType:  # a generator's awaitability depends on the instance
-        _inert.add(cls)
+        inert.add(cls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +38,12 @@ class Built:
     complete: Complete
     is_async: bool
     nullable: bool
-    same: type | None = None
-    """For leaves whose coercion returns values of exactly this class unchanged: skip the call for them."""
+    passes: str | None = None
+    """Leaves: a Python test of `{v}` for values that complete as themselves (generated code skips the call)."""
+    obj: Complete | None = None
+    """Objects: the completer without the None/awaitable checks (generated code inlines those)."""
+    item: Built | None = None
+    """Lists: what their items complete with."""
     fields: frozenset[str] = frozenset()
     below: frozenset[tuple[str, str]] = frozenset()
 
@@ -47,7 +52,7 @@ def leaf(coerce: Callable[[Any], Any]) -> Complete:
     def complete(value: Any, _call: Call) -> Any:
         if value is None:
             raise FALLBACK
-        if type(value) not in _inert:
+        if type(value) not in inert:
             check(value)
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
@@ -92,7 +97,7 @@ def checked(complete_object: Complete, is_async: bool) -> Complete:
         async def complete_async(value: Any, call: Call) -> Any:
             if value is None:
                 raise FALLBACK
-            if type(value) not in _inert:
+            if type(value) not in inert:
                 check(value)
             result: Any = complete_object(value, call)
             return await result
@@ -102,7 +107,7 @@ def checked(complete_object: Complete, is_async: bool) -> Complete:
     def complete(value: Any, call: Call) -> Any:
         if value is None:
             raise FALLBACK
-        if type(value) not in _inert:
+        if type(value) not in inert:
             check(value)
         return complete_object(value, call)
 
@@ -115,8 +120,6 @@ async def finish(value: Any, built: Built, call: Call) -> Any:
         if built.nullable:
             return None
         raise FALLBACK
-    if built.same is not None and type(value) is built.same:
-        return value
     result = built.complete(value, call)
     if built.is_async:
         return await result
