@@ -84,7 +84,9 @@ def _delete(resources: Resources) -> Callable[[AsyncSession], Awaitable[Any]]:
 
 
 @pytest.mark.parametrize(
-    ("action", "refusal"), [(_approve, ErrorCode.BREAKING_CHANGE), (_delete, ErrorCode.IN_USE)], ids=["approve", "delete"]
+    ("action", "refusal"),
+    [(_approve, ErrorCode.BREAKING_CHANGE), (_delete, ErrorCode.IN_USE)],
+    ids=["approve", "delete"],
 )
 async def test_a_chunk_holding_its_types_makes_approval_wait_then_see_its_activities(
     resources: Resources,
