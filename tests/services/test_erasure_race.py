@@ -9,11 +9,19 @@ from app.domain.ingestion_rows import PersonRef
 from app.services import persons
 from app.services.ingestion.persons import resolve_persons
 from app.services.runtime import Resources
+from tests.conftest import eventually
 
 INSERT_ACTIVITY = (
     "INSERT INTO activity (person_id, occurred_at, activity_type_id, type_version, fields) "
     "SELECT $1, now(), id, 1, '{}'::jsonb FROM activity_type WHERE api_name = 'visitWebpage'"
 )
+
+
+async def _someone_waits_for(resources: Resources, holder: int) -> bool:
+    """Whether a backend is blocked by a lock that backend `holder` holds (PostgreSQL's view, not timing)."""
+    async with resources.db.raw() as conn:
+        return bool(await conn.fetchval(
+            "SELECT count(*) > 0 FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))", holder))
 
 
 async def test_erasure_waits_for_a_chunk_that_resolved_the_person(resources: Resources) -> None:
@@ -25,8 +33,9 @@ async def test_erasure_waits_for_a_chunk_that_resolved_the_person(resources: Res
                 chunk, [PersonRef(email="RACE@example.com")], create_missing=False, dry_run=False
             )
             assert resolved == person_id
+            holder = await chunk.fetchval("SELECT pg_backend_pid()")
             erasure = asyncio.create_task(persons.erase(resources, Principal.local_admin(), person_id))
-            await asyncio.sleep(0.3)
+            await eventually(lambda: _someone_waits_for(resources, holder), timeout=30, interval=0.02)
             assert not erasure.done(), "the erasure must wait for the chunk holding the person"
             await chunk.execute(INSERT_ACTIVITY, person_id)
         result = await erasure
