@@ -198,8 +198,8 @@ async def _names(apps: Apps, seeded: Seeded) -> dict[str, str]:
     return names
 
 
-def _comparable(answer: Answer) -> tuple[int, str | None, Any]:
-    return answer.status, answer.content_type, answer.body
+def _comparable(answer: Answer) -> tuple[int, list[tuple[str, str]], bytes]:
+    return answer.status, answer.headers, answer.body
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -217,3 +217,21 @@ async def test_same_response_as_the_normal_path(apps: Apps, seeded: Seeded, case
     assert path == ("normal" if case.expect == "none" else case.expect)
     if case.expect == "compiled":
         assert "errors" not in got.json()
+
+
+WATERMARK = """query($id: ID!, $filter: TimelineFilter) { person(id: $id) {
+  timeline(first: 3, filter: $filter) { syncWatermark totalCount edges { node { id ingestedAt } } } } }"""
+
+
+async def test_sync_watermark_is_read_on_the_compiled_path(apps: Apps, seeded: Seeded) -> None:
+    """The watermark is the time of the read, so only its presence and shape can be compared."""
+    names = await _names(apps, seeded)
+    variables = {"id": "<rich>", "filter": {"ingestedAfter": "2020-01-01T00:00:00Z"}}
+    request = _request(Case("", WATERMARK), variables, names)
+    await apps.send(apps.compiled, request)
+    answered = apps.plans.answered
+    bodies = [(await apps.send(client, request)).json() for client in (apps.normal, apps.compiled)]
+    assert apps.plans.answered == answered + 1
+    marks = [body["data"]["person"]["timeline"].pop("syncWatermark") for body in bodies]
+    assert all(isinstance(m, str) and m.endswith("+00:00") for m in marks)
+    assert bodies[0] == bodies[1] and bodies[0]["data"]["person"]["timeline"]["totalCount"] == 130
