@@ -187,6 +187,46 @@ def parse_object(obj: object, row_number: int, raw: bytes, default_type: str | N
                     key, False, raw)
 
 
+PlainEnvelope = tuple[str, PersonRef, datetime, Any, dict[str, Any], str | None]
+
+
+def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | None:
+    """(activityType, person, occurredAt, primaryValue, fields, idempotencyKey) of a row in the common shape
+    (a person by email alone, string values, nothing unknown); None sends the row to `parse_object`.
+
+    The bulk path of every import: the same result as `parse_object` with the branches and objects that only
+    ill-formed or unusual rows need left out (tests/domain/test_plain_envelope.py compares the two)."""
+    if type(obj) is not dict or not ENVELOPE_KEYS.issuperset(obj):
+        return None
+    activity_type = obj.get("activityType") or default_type
+    person = obj.get("person")
+    occurred = obj.get("occurredAt")
+    key = obj.get("idempotencyKey")
+    fields = obj.get("fields")
+    if (type(activity_type) is not str or not activity_type or type(person) is not dict or len(person) != 1
+            or type(occurred) is not str or (key is not None and (type(key) is not str or len(key) > MAX_KEY_LENGTH))
+            or (fields is not None and type(fields) is not dict)):
+        return None
+    email = person.get("email")
+    if type(email) is not str:
+        return None
+    email = email.strip()
+    if ("@" not in email or len(email) > 254 or email[0] == "@" or not email.isascii() or not email.isprintable()
+            or " " in email):
+        return None
+    text = occurred.strip()
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return (activity_type, PersonRef(None, email, None), moment.astimezone(UTC), obj.get("primaryValue"),
+            fields or {}, key or None)
+
+
 def parse_jsonl(row: RawRow, default_type: str | None) -> Envelope | RowFailure:
     """One JSONL line: malformed JSON and invalid UTF-8 are told apart."""
     try:

@@ -105,6 +105,13 @@ class RecordValidator:
         self, primary_value: object, fields: Mapping[str, object] | None, *, from_text: bool = False
     ) -> ValidatedRecord | list[Issue]:
         """The normalised record, or every issue found. Never raises on any input."""
+        checked = self.normalise(primary_value, fields, from_text)
+        return checked if type(checked) is list else ValidatedRecord(*checked)
+
+    def normalise(
+        self, primary_value: object, fields: Mapping[str, object] | None, from_text: bool = False
+    ) -> tuple[Any, dict[str, Any]] | list[Issue]:
+        """`validate` as a plain (primary value, fields) pair: no record object for the bulk path."""
         issues: list[Issue] = []
         primary: Any = None
         if primary_value is None or (from_text and primary_value == ""):
@@ -115,7 +122,7 @@ class RecordValidator:
             if type(primary) is Issue:
                 issues.append(primary)
         out: dict[str, Any] = {}
-        if fields is not None and not isinstance(fields, Mapping):
+        if fields is not None and type(fields) is not dict and not isinstance(fields, Mapping):
             issues.append(Issue(ErrorCode.WRONG_TYPE, "fields", "Expected an object of field values."))
             fields = None
         failed: set[str] = set()
@@ -141,7 +148,7 @@ class RecordValidator:
                 issues.append(Issue(ErrorCode.REQUIRED, field_path(name), f"Field '{name}' is required."))
         if issues:
             return issues
-        return ValidatedRecord(primary, out)
+        return primary, out
 
     def _unknown(self, name: object, duplicate_of: str | None = None) -> Issue:
         if duplicate_of is not None:

@@ -48,8 +48,12 @@ def with_allowed(check: Check, spec: FieldSpec, path: str) -> Check:
         return check
     allowed = frozenset(spec.allowed_values)
     shown = ", ".join(sorted(allowed)[:10]) + (", ..." if len(allowed) > 10 else "")
+    # Allowed values the check passes unchanged: an exact match among them needs no call of the check.
+    plain = frozenset(v for v in allowed if check(v) == v)
 
     def allowed_check(value: Any) -> Any:
+        if type(value) is str and value in plain:
+            return value
         result = check(value)
         if type(result) is Issue or result in allowed:
             return result

@@ -163,4 +163,41 @@ def build_number_check(spec: FieldSpec, path: str, *, from_text: bool) -> Check:
         check = _currency(path)
     else:  # pragma: no cover - dispatch in validation.py only sends numeric types here
         raise ValueError(f"not a numeric type: {kind}")
-    return with_range(check, spec, path)
+    return _with_fast_path(with_range(check, spec, path), spec)
+
+
+def _with_fast_path(check: Check, spec: FieldSpec) -> Check:
+    """One call for the common JSON value (an int, or a float already in normal form) inside the range;
+    anything else goes through `check`, which gives the same answer for these (tests/domain compare them)."""
+    low = -math.inf if spec.min_value is None else spec.min_value
+    high = math.inf if spec.max_value is None else spec.max_value
+    kind = spec.data_type
+    if kind is FieldDataType.INTEGER:
+        int_low, int_high = max(low, INT64_MIN), min(high, INT64_MAX)
+
+        def integer(value: Any) -> Any:
+            if type(value) is int and int_low <= value <= int_high:
+                return value
+            return check(value)
+
+        return integer
+    if kind is FieldDataType.FLOAT:
+
+        def real(value: Any) -> Any:
+            if type(value) is float and low <= value <= high and -math.inf < value < math.inf:
+                return value
+            return check(value)
+
+        return real
+    limit = int(CURRENCY_LIMIT)
+
+    def currency(value: Any) -> Any:
+        kind = type(value)
+        if kind is int and -limit < value < limit and low <= value <= high:
+            return value
+        if (kind is float and low <= value <= high and -_FLOAT_LIMIT < value < _FLOAT_LIMIT
+                and round(value, CURRENCY_DECIMALS) == value):
+            return int(value) if value.is_integer() else value
+        return check(value)
+
+    return currency

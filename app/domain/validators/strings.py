@@ -46,6 +46,8 @@ def _string_base(path: str, limit: int, label: str) -> Check:
             return wrong_type(path, label, value)
         if len(value) > limit:
             return Issue(ErrorCode.TOO_LONG, path, f"{len(value)} characters; at most {limit} allowed.")
+        if "\x00" not in value and value.isascii():  # _storable's common case, without the call
+            return value
         if not _storable(value):
             return Issue(ErrorCode.INVALID, path, "Contains a NUL character or invalid Unicode.")
         return value

@@ -7,13 +7,32 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
+
+import msgpack
+import orjson
 
 from app.domain.errors import ErrorCode, Issue
-from app.domain.ingestion import RawRow, SourceFormat, canonical_json, decode_chunk, payload_hash
-from app.domain.ingestion_rows import Envelope, RowFailure, oversize_failure, parse_csv, parse_jsonl
+from app.domain.ingestion import RawRow, SourceFormat, payload_hash
+from app.domain.ingestion_rows import (
+    Envelope,
+    PersonRef,
+    RowFailure,
+    oversize_failure,
+    parse_csv,
+    parse_jsonl,
+    plain_envelope,
+)
 from app.services.registry import LiveType
 
 NULL_JSON = b"null"
+_SORT_KEYS = orjson.OPT_SORT_KEYS
+
+# A row that passed validation; only its person is left to resolve. A plain tuple (one allocation per row):
+# (row_number, person, occurred_at, activity_type_id, type_version, primary_value JSON or None, fields JSON,
+#  idempotency_key, payload_hash, raw record). The payload hash is set only with an idempotency key: only
+# rows that carry one are ever compared.
+Candidate = tuple[int, PersonRef, datetime, int, int, str | None, str, str | None, bytes | None, bytes]
 
 
 @dataclass
@@ -30,18 +49,6 @@ class JobContext:
     types: dict[str, LiveType]
     known_names: set[str]
     max_row_bytes: int
-
-
-@dataclass(slots=True)
-class Candidate:
-    """A row that passed validation; only its person is left to resolve."""
-
-    env: Envelope
-    type_id: int
-    version: int
-    primary_json: str | None
-    fields_json: str
-    payload_hash: bytes | None  # only rows with an idempotency key are ever compared
 
 
 @dataclass
@@ -70,25 +77,45 @@ def _type_issue(ctx: JobContext, name: str) -> Issue:
 def prepare_chunk(ctx: JobContext, data: bytes) -> Prepared:
     """Every row of a stored chunk, validated: candidates to write and failures to record."""
     out = Prepared()
-    rows = decode_chunk(data)
-    out.rows = len(rows)
-    types = ctx.types
-    for raw in rows:
-        env = parse_row(ctx, raw)
-        if isinstance(env, RowFailure):
-            out.failures.append(env)
-            continue
-        live = types.get(env.activity_type.lower())
+    items = msgpack.unpackb(data, raw=False)  # [rowNumber, bytes] or [rowNumber, bytes, originalSize]
+    out.rows = len(items)
+    candidates, failures = out.candidates, out.failures
+    types, default_type, jsonl = ctx.types, ctx.activity_type, ctx.format is SourceFormat.JSONL
+    loads, dumps = orjson.loads, orjson.dumps
+    for item in items:
+        number, raw = item[0], item[1]
+        # The bulk path: one well-formed JSON row in the common shape. Anything else (and every failure) is
+        # parsed again by the general functions, which give the same envelope or say what is wrong.
+        plain = None
+        if jsonl and len(item) == 2:
+            try:
+                plain = plain_envelope(loads(raw), default_type)
+            except orjson.JSONDecodeError:
+                pass
+        if plain is not None:
+            type_name, person, occurred_at, primary_value, fields, key = plain
+            from_text = False
+        else:
+            env = parse_row(ctx, RawRow(number, raw, item[2] if len(item) > 2 else None))
+            if isinstance(env, RowFailure):
+                failures.append(env)
+                continue
+            type_name, person, occurred_at, key = env.activity_type, env.person, env.occurred_at, env.idempotency_key
+            primary_value, fields, from_text = env.primary_value, env.fields, env.from_text
+        live = types.get(type_name.lower())
         if live is None:
-            out.failures.append(RowFailure(env.row_number, [_type_issue(ctx, env.activity_type)], env.raw))
+            failures.append(RowFailure(number, [_type_issue(ctx, type_name)], raw))
             continue
-        record = live.validator.validate(env.primary_value, env.fields, from_text=env.from_text)
-        if isinstance(record, list):
-            out.failures.append(RowFailure(env.row_number, record, env.raw))
+        record = live.validator.normalise(primary_value, fields, from_text)
+        if type(record) is list:
+            failures.append(RowFailure(number, record, raw))
             continue
-        primary = NULL_JSON if record.primary_value is None else canonical_json(record.primary_value)
-        fields = canonical_json(record.fields)
-        out.candidates.append(Candidate(
-            env, live.id, live.version, None if primary is NULL_JSON else primary.decode(), fields.decode(),
-            None if env.idempotency_key is None else payload_hash(env.occurred_at, primary, fields)))
+        primary, values = record
+        primary_json = NULL_JSON if primary is None else dumps(primary, option=_SORT_KEYS)
+        fields_json = dumps(values, option=_SORT_KEYS)  # canonical_json(), inlined
+        digest = None if key is None else payload_hash(occurred_at, primary_json, fields_json)
+        candidates.append((number, person, occurred_at, live.id, live.version,
+                           None if primary is None else primary_json.decode(), fields_json.decode(), key, digest,
+                           raw))
     return out
+

@@ -286,19 +286,17 @@ async def write_chunk(conn: Any, ctx: JobContext, prepared: Prepared, tally: Chu
     records when the job publishes live."""
     failures = list(prepared.failures)
     candidates = prepared.candidates
-    persons = await resolve_persons(conn, [c.env.person for c in candidates],
+    persons = await resolve_persons(conn, [c[1] for c in candidates],
                                     create_missing=ctx.create_missing_persons, dry_run=ctx.dry_run)
     staged: list[StagedRow] = []
-    raw_by_row: dict[int, bytes] = {}
-    for c, person in zip(candidates, persons, strict=True):
-        env = c.env
+    for (number, _, at, type_id, version, primary, fields, key, digest, raw), person in zip(
+            candidates, persons, strict=True):
         if isinstance(person, Issue):
-            failures.append(RowFailure(env.row_number, [person], env.raw))
+            failures.append(RowFailure(number, [person], raw))
             continue
-        raw_by_row[env.row_number] = env.raw
-        staged.append(StagedRow(env.row_number, person, env.occurred_at, c.type_id, c.version, c.primary_json,
-                                c.fields_json, env.idempotency_key, c.payload_hash))
+        staged.append(StagedRow(number, person, at, type_id, version, primary, fields, key, digest))
     result = await write_rows(conn, ctx.id, staged, dry_run=ctx.dry_run, return_rows=ctx.live)
+    raw_by_row = {c[0]: c[9] for c in candidates} if result.conflicts else {}
     for row in result.conflicts:
         message = "This idempotency key was already used for a different activity of this person and type."
         failures.append(RowFailure(row.row_number, [Issue(ErrorCode.CONFLICT, "idempotencyKey", message)],
