@@ -49,6 +49,7 @@ class JobContext:
     types: dict[str, LiveType]
     known_names: set[str]
     max_row_bytes: int
+    keys_stored: bool = False  # a chunk met idempotency keys stored before: look keys up first from then on
 
 
 @dataclass

@@ -26,7 +26,7 @@ from app.services.ingestion import progress
 from app.services.ingestion.jobs import chunk_channel
 from app.services.ingestion.persons import resolve_persons
 from app.services.ingestion.prepare import JobContext, Prepared, prepare_chunk
-from app.services.ingestion.writer import STAGE_DDL, StagedRow, write_rows
+from app.services.ingestion.writer import STAGE_DDL, Staged, write_rows
 from app.services.registry import LiveType, load_live_types
 from app.services.runtime import Resources
 
@@ -288,19 +288,21 @@ async def write_chunk(conn: Any, ctx: JobContext, prepared: Prepared, tally: Chu
     candidates = prepared.candidates
     persons = await resolve_persons(conn, [c[1] for c in candidates],
                                     create_missing=ctx.create_missing_persons, dry_run=ctx.dry_run)
-    staged: list[StagedRow] = []
+    staged: list[Staged] = []
     for (number, _, at, type_id, version, primary, fields, key, digest, raw), person in zip(
             candidates, persons, strict=True):
         if isinstance(person, Issue):
             failures.append(RowFailure(number, [person], raw))
             continue
-        staged.append(StagedRow(number, person, at, type_id, version, primary, fields, key, digest))
-    result = await write_rows(conn, ctx.id, staged, dry_run=ctx.dry_run, return_rows=ctx.live)
+        staged.append((number, person, at, type_id, version, primary, fields, key, digest))
+    result = await write_rows(conn, ctx.id, staged, dry_run=ctx.dry_run, return_rows=ctx.live,
+                              expect_new=not ctx.keys_stored)
+    ctx.keys_stored = ctx.keys_stored or result.stored_keys
     raw_by_row = {c[0]: c[9] for c in candidates} if result.conflicts else {}
     for row in result.conflicts:
         message = "This idempotency key was already used for a different activity of this person and type."
-        failures.append(RowFailure(row.row_number, [Issue(ErrorCode.CONFLICT, "idempotencyKey", message)],
-                                   raw_by_row[row.row_number]))
+        failures.append(RowFailure(row[0], [Issue(ErrorCode.CONFLICT, "idempotencyKey", message)],
+                                   raw_by_row[row[0]]))
     await _reject(conn, ctx.id, failures)
     tally.processed += prepared.rows
     tally.accepted += result.accepted

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -46,13 +48,13 @@ LOCK_TYPES_SQL = (
 
 ACTIVITY_COLUMNS = ("person_id", "occurred_at", "activity_type_id", "type_version", "primary_value", "fields",
                     "idempotency_key", "payload_hash", "job_id")
-Key = tuple[int, int, str]
+Key = tuple[int, int, str | None]  # (person, type, idempotency key): what the unique index compares
 logger = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
-class StagedRow:
-    """A validated row with its person resolved; JSON values are pre-serialised text."""
+class StagedRow(NamedTuple):
+    """A validated row with its person resolved; JSON values are pre-serialised text. Laid out as the staging
+    table's columns; the bulk path passes plain tuples of this layout (`Staged`), not instances."""
 
     row_number: int
     person_id: int
@@ -63,28 +65,19 @@ class StagedRow:
     fields: str
     idempotency_key: str | None
     payload_hash: bytes | None  # set when idempotency_key is
-    key: Key | None = field(init=False)  # (person, type, idempotency key): what the unique index compares
 
-    def __post_init__(self) -> None:
-        key = self.idempotency_key
-        self.key = None if key is None else (self.person_id, self.activity_type_id, key)
 
-    def activity_record(self, job_id: uuid.UUID) -> tuple[Any, ...]:
-        return (self.person_id, self.occurred_at, self.activity_type_id, self.type_version, self.primary_value,
-                self.fields, self.idempotency_key, self.payload_hash, job_id)
-
-    def record(self) -> tuple[Any, ...]:
-        return (self.row_number, self.person_id, self.occurred_at, self.activity_type_id, self.type_version,
-                self.primary_value, self.fields, self.idempotency_key, self.payload_hash)
+Staged = tuple[int, int, datetime, int, int, str | None, str, str | None, bytes | None]
+_ROW_NUMBER = itemgetter(0)
 
 
 class TypesChanged(Exception):
     """A type of the chunk got a new live version (or was deleted) after the rows were validated against it."""
 
 
-async def lock_types(conn: Any, rows: list[StagedRow]) -> None:
+async def lock_types(conn: Any, rows: Sequence[Staged]) -> None:
     """Lock the chunk's types until commit (see LOCK_TYPES_SQL); TypesChanged if a row's version is not live."""
-    used = {(r.activity_type_id, r.type_version) for r in rows}
+    used = {(r[3], r[4]) for r in rows}
     if not used:
         return
     found = await conn.fetch(LOCK_TYPES_SQL, list({type_id for type_id, _ in used}))
@@ -97,66 +90,84 @@ async def lock_types(conn: Any, rows: list[StagedRow]) -> None:
 @dataclass(slots=True)
 class WriteResult:
     accepted: int
-    duplicates: list[StagedRow]
-    conflicts: list[StagedRow]
+    duplicates: list[Staged]
+    conflicts: list[Staged]
     inserted: list[Any]  # full activity records, only when asked for (live timelines)
+    stored_keys: bool = False  # some idempotency keys of the chunk were stored already
 
 
 async def write_rows(
-    conn: Any, job_id: uuid.UUID, rows: list[StagedRow], *, dry_run: bool, return_rows: bool
+    conn: Any, job_id: uuid.UUID, rows: Sequence[Staged], *, dry_run: bool, return_rows: bool,
+    expect_new: bool = False,
 ) -> WriteResult:
     """Insert `rows` (or, for a dry run, only classify them) inside the caller's transaction.
 
     Large jobs take the fast path: look up which idempotency keys exist, then COPY the new rows straight
-    into `activity`. If another job inserts one of those keys in between, the unique index refuses the
-    COPY (in a savepoint) and the chunk falls back to staging + INSERT ... ON CONFLICT DO NOTHING, which
-    is also the path for small jobs whose inserted rows are published to live timelines."""
+    into `activity`. With `expect_new` (the job has met no stored key so far) the lookup is skipped and the
+    unique index checks the keys during the COPY: if one is stored already, the COPY fails in its savepoint
+    and the chunk takes the lookup path (`stored_keys` tells the caller to expect that from then on). If
+    another job inserts one of the keys in between, the unique index refuses the COPY and the chunk falls
+    back to staging + INSERT ... ON CONFLICT DO NOTHING, which is also the path for small jobs whose
+    inserted rows are published to live timelines."""
     if dry_run:
         return await _checked_copy(conn, job_id, rows, write=False)
     await lock_types(conn, rows)
     if not return_rows:
+        if expect_new:
+            try:
+                async with conn.transaction():
+                    return await _checked_copy(conn, job_id, rows, write=True, lookup=False)
+            except asyncpg.UniqueViolationError:
+                logger.debug("idempotency keys of the chunk are stored already; looking them up")
         try:
             async with conn.transaction():
-                return await _checked_copy(conn, job_id, rows, write=True)
+                result = await _checked_copy(conn, job_id, rows, write=True)
+                result.stored_keys = expect_new
+                return result
         except asyncpg.UniqueViolationError:
             logger.info("concurrent insert of the same idempotency key; using ON CONFLICT for this chunk")
-    return await _staged(conn, job_id, rows, return_rows=return_rows)
+    result = await _staged(conn, job_id, rows, return_rows=return_rows)
+    result.stored_keys = expect_new
+    return result
 
 
-async def _checked_copy(conn: Any, job_id: uuid.UUID, rows: list[StagedRow], *, write: bool) -> WriteResult:
-    first: dict[Key, StagedRow] = {}
-    new: list[StagedRow] = []
-    repeats: list[StagedRow] = []
-    for row in sorted(rows, key=lambda r: r.row_number):
-        key = row.key
+async def _checked_copy(
+    conn: Any, job_id: uuid.UUID, rows: Sequence[Staged], *, write: bool, lookup: bool = True
+) -> WriteResult:
+    first: dict[Key, Staged] = {}
+    new: list[Staged] = []
+    repeats: list[Staged] = []
+    for row in sorted(rows, key=_ROW_NUMBER):
+        key = row[7]
         if key is None:
             new.append(row)
-        elif key in first:
+            continue
+        index_key: Key = (row[1], row[3], key)
+        if index_key in first:
             repeats.append(row)
         else:
-            first[key] = row
-    known = await _existing(conn, list(first.values()))
-    for key, row in first.items():
-        (repeats if key in known else new).append(row)
+            first[index_key] = row
+    known = await _existing(conn, list(first.values())) if lookup else {}
+    for index_key, row in first.items():
+        (repeats if index_key in known else new).append(row)
     if write and new:
         await conn.copy_records_to_table(
-            "activity", records=[r.activity_record(job_id) for r in new], columns=ACTIVITY_COLUMNS)
-    duplicates: list[StagedRow] = []
-    conflicts: list[StagedRow] = []
+            "activity", records=[(*r[1:], job_id) for r in new], columns=ACTIVITY_COLUMNS)
+    duplicates: list[Staged] = []
+    conflicts: list[Staged] = []
     for row in repeats:
-        key = row.key
-        assert key is not None
-        stored = known[key] if key in known else first[key].payload_hash
-        (duplicates if stored == row.payload_hash else conflicts).append(row)
+        index_key = (row[1], row[3], row[7])
+        stored = known[index_key] if index_key in known else first[index_key][8]
+        (duplicates if stored == row[8] else conflicts).append(row)
     return WriteResult(len(new), duplicates, conflicts, [])
 
 
-async def _staged(conn: Any, job_id: uuid.UUID, rows: list[StagedRow], *, return_rows: bool) -> WriteResult:
-    keyed = [r for r in rows if r.idempotency_key is not None]
+async def _staged(conn: Any, job_id: uuid.UUID, rows: Sequence[Staged], *, return_rows: bool) -> WriteResult:
+    keyed = [r for r in rows if r[7] is not None]
     inserted_records: list[Any] = []
     returned: list[Any] = []
     if rows:
-        await conn.copy_records_to_table("ingest_stage", records=[r.record() for r in rows], columns=STAGE_COLUMNS)
+        await conn.copy_records_to_table("ingest_stage", records=rows, columns=STAGE_COLUMNS)
         if return_rows:
             inserted_records = await conn.fetch(INSERT_ALL, job_id)
             returned = [r for r in inserted_records if r["idempotency_key"] is not None]
@@ -164,28 +175,24 @@ async def _staged(conn: Any, job_id: uuid.UUID, rows: list[StagedRow], *, return
             returned = await conn.fetch(INSERT_KEYED, job_id)
     claimed = {(r["person_id"], r["activity_type_id"], r["idempotency_key"]): r["payload_hash"] for r in returned}
     accepted = len(rows) - len(keyed)
-    pending: list[StagedRow] = []
-    for row in sorted(keyed, key=lambda r: r.row_number):
-        key = row.key
-        assert key is not None
-        if claimed.get(key) == row.payload_hash:
+    pending: list[Staged] = []
+    for row in sorted(keyed, key=_ROW_NUMBER):
+        key = (row[1], row[3], row[7])
+        if claimed.get(key) == row[8]:
             del claimed[key]  # the row our INSERT stored
             accepted += 1
         else:
             pending.append(row)
     known = await _existing(conn, pending)
-    duplicates: list[StagedRow] = []
-    conflicts: list[StagedRow] = []
+    duplicates: list[Staged] = []
+    conflicts: list[Staged] = []
     for row in pending:
-        key = row.key
-        assert key is not None
-        (duplicates if known.get(key) == row.payload_hash else conflicts).append(row)
+        (duplicates if known.get((row[1], row[3], row[7])) == row[8] else conflicts).append(row)
     return WriteResult(accepted, duplicates, conflicts, inserted_records)
 
 
-async def _existing(conn: Any, rows: list[StagedRow]) -> dict[Key, bytes]:
+async def _existing(conn: Any, rows: Sequence[Staged]) -> dict[Key, bytes]:
     if not rows:
         return {}
-    found = await conn.fetch(EXISTING_SQL, [r.person_id for r in rows], [r.activity_type_id for r in rows],
-                             [r.idempotency_key for r in rows])
+    found = await conn.fetch(EXISTING_SQL, [r[1] for r in rows], [r[3] for r in rows], [r[7] for r in rows])
     return {(r["person_id"], r["activity_type_id"], r["idempotency_key"]): r["payload_hash"] for r in found}
