@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -14,6 +15,7 @@ from app.domain.access import Principal
 from app.services.runtime import Resources
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+logger = logging.getLogger(__name__)
 
 
 def _request_data(request: Request, body: bytes | None) -> dict[str, Any] | None:
@@ -79,8 +81,10 @@ async def answer(
         return None
     try:
         result = await plan.execute(variables, resources, principal)
-    except Exception:  # FALLBACK, or any error: the normal path reruns the read and reports it exactly
+    except Exception as error:  # FALLBACK, or any error: the normal path reruns the read and reports it exactly
         plans.fell_back += 1
+        logger.debug("compiled plan handed a request to the normal path: %r", error)
+        error.__traceback__ = None  # FALLBACK is one shared instance: do not keep this request's frames alive
         return None
     plans.answered += 1
     response = Response(orjson.dumps({"data": result}), media_type="application/json")
