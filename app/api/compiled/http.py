@@ -84,7 +84,7 @@ async def answer(
     except Exception as error:  # FALLBACK, or any error: the normal path reruns the read and reports it exactly
         plans.fell_back += 1
         logger.debug("compiled plan handed a request to the normal path: %r", error)
-        error.__traceback__ = None  # FALLBACK is one shared instance: do not keep this request's frames alive
+        error.__traceback__ = error.__context__ = None  # FALLBACK is shared: keep no request frames alive
         return None
     plans.answered += 1
     response = Response(orjson.dumps({"data": result}), media_type="application/json")
