@@ -1,5 +1,5 @@
 """Build one variant of a plan (its @skip/@include values fixed): graphql-core's own field collection, then one
-generated Python function per synchronous object selection (as graphql-jit generates JavaScript)."""
+generated Python function per synchronous object selection (codegen.py, as graphql-jit generates JavaScript)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import keyword
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import Any
 
 from graphql import (
@@ -22,18 +21,15 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, collect_fields, collect_subfields
 from graphql.execution.values import VariableValues, get_argument_values
-from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT, serialize_int
 from strawberry.relay import GlobalID
 from strawberry.scalars import is_scalar
-from strawberry.schema.types.base_scalars import isoformat
 from strawberry.types.arguments import convert_argument
 from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 
-from app.api.compiled.registry import FALLBACK, REGISTRY, Call, CompiledField, Selection
-from app.api.compiled.values import Built, check, checked, finish, inert, leaf, listing
-from app.api.fast_execution import INERT_CLASSES, SELF_COERCING, field_kind
-
-Getter = Callable[[Any, Call], Any]
+from app.api.compiled.codegen import Entry, Getter, generate, passes
+from app.api.compiled.registry import FALLBACK, REGISTRY, Call, Selection
+from app.api.compiled.values import Built, checked, finish, leaf, listing
+from app.api.fast_execution import field_kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,24 +39,6 @@ class Static:
     schema: GraphQLSchema
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDetails]
-
-
-@dataclass(frozen=True, slots=True)
-class _Entry:
-    """One response key of an object: how to read the field's value, and how to complete it."""
-
-    response_name: str
-    child: Built | None  # None for __typename
-    constant: str | None = None  # __typename
-    attribute: str | None = None  # a plain attribute read inline
-    accessor: Callable[[Any], Any] | None = None  # any other plain field
-    resolver: CompiledField | None = None
-    arguments: Callable[[Call], dict[str, Any]] | None = None
-    selection: Selection | None = None
-
-    @property
-    def is_async(self) -> bool:
-        return bool((self.resolver and self.resolver.is_async) or (self.child and self.child.is_async))
 
 
 class VariantBuilder:
@@ -87,7 +65,7 @@ class VariantBuilder:
             item = self._output(type_.of_type, fdl)
             return Built(listing(item), item.is_async, True, item=item, fields=item.fields, below=item.below)
         if is_leaf_type(type_):
-            return Built(leaf(type_.coerce_output_value), False, True, passes=_passes(type_))
+            return Built(leaf(type_.coerce_output_value), False, True, passes=passes(type_))
         if is_object_type(type_):
             assert isinstance(type_, GraphQLObjectType)
             schema, static = self.static.schema, self.static
@@ -105,15 +83,15 @@ class VariantBuilder:
             if entry.child is not None:
                 below |= entry.child.below
         is_async = any(e.is_async for e in entries)
-        complete = _async_object(entries) if is_async else _generate(entries, type_.name)
+        complete = _async_object(entries) if is_async else generate(entries, type_.name)
         fields = frozenset(fdl[0].node.name.value for fdl in grouped.values())
         return Built(complete, is_async, True, fields=fields, below=frozenset(below))
 
-    def _entry(self, type_: GraphQLObjectType, response_name: str, fdl: FieldDetailsList) -> _Entry:
+    def _entry(self, type_: GraphQLObjectType, response_name: str, fdl: FieldDetailsList) -> Entry:
         node = fdl[0].node
         name = node.name.value
         if name == "__typename":
-            return _Entry(response_name, None, constant=type_.name)
+            return Entry(response_name, None, constant=type_.name)
         field_def = type_.fields[name]
         child = self._output(field_def.type, fdl)
         registered = REGISTRY.get((type_.name, name))
@@ -122,7 +100,7 @@ class VariantBuilder:
             if not registered.is_async:  # the plan admits only literal arguments here: the same for every request
                 arguments = _constant(arguments(Call(None, None, self.variables)))  # type: ignore[arg-type]
             selection = Selection(child.fields, child.below)
-            return _Entry(response_name, child, resolver=registered, arguments=arguments, selection=selection)
+            return Entry(response_name, child, resolver=registered, arguments=arguments, selection=selection)
         kind, accessor = field_kind(self.static.schema, type_, name, field_def)
         if kind != "plain":
             raise FALLBACK  # the plan's static check admits only plain and registered fields
@@ -130,8 +108,8 @@ class VariantBuilder:
         if self.strawberry.config.default_resolver is getattr and attribute.isidentifier() and not keyword.iskeyword(
             attribute
         ):
-            return _Entry(response_name, child, attribute=attribute)
-        return _Entry(response_name, child, accessor=accessor)
+            return Entry(response_name, child, attribute=attribute)
+        return Entry(response_name, child, accessor=accessor)
 
     def _arguments(self, field_def: Any, node: Any, field: Any) -> Callable[[Call], dict[str, Any]]:
         """graphql-core's argument coercion, then Strawberry's conversion (convert_arguments, with the names and the
@@ -169,14 +147,14 @@ def _constant(arguments: dict[str, Any]) -> Callable[[Call], dict[str, Any]]:
     return lambda _call: arguments
 
 
-def _async_object(entries: list[_Entry]) -> Callable[[Any, Call], Any]:
+def _async_object(entries: list[Entry]) -> Callable[[Any, Call], Any]:
     """An object with an asynchronous resolver below it: its fields one after the other (reads only)."""
     steps: list[tuple[str, Getter, bool]] = []
     for entry in entries:
         if entry.is_async:
             steps.append((entry.response_name, _async_field(entry), True))
         else:
-            steps.append((entry.response_name, _generate([entry], "", single=True), False))
+            steps.append((entry.response_name, generate([entry], "", single=True), False))
 
     async def complete(source: Any, call: Call) -> Any:
         out = {}
@@ -188,7 +166,7 @@ def _async_object(entries: list[_Entry]) -> Callable[[Any, Call], Any]:
     return complete
 
 
-def _async_field(entry: _Entry) -> Getter:
+def _async_field(entry: Entry) -> Getter:
     child = entry.child
     assert child is not None
     if entry.resolver is None:
@@ -210,112 +188,3 @@ def _async_field(entry: _Entry) -> Getter:
         return await finish(value, child, call)
 
     return resolved
-
-
-def _generate(entries: list[_Entry], type_name: str, single: bool = False) -> Getter:
-    """Python source for a synchronous object completer (or, `single`, one field's completed value), compiled once.
-
-    Per field: read the attribute (or call the accessor / compiled resolver), then complete it inline: leaves that
-    complete as themselves pass, None is allowed only where the type is nullable, objects and lists of objects are
-    checked and completed in place, everything else goes through the field's completer. Anything graphql-core
-    would report as an error raises FALLBACK.
-    """
-    namespace: dict[str, Any] = {"FALLBACK": FALLBACK, "INERT": inert, "check": check}
-    namespace.update(DATETIME=datetime, UTC=UTC, JSON_PLAIN=INERT_CLASSES)
-    lines = ["def complete(src, call):"]
-    for i, entry in enumerate(entries):
-        v = f"v{i}"
-        if entry.constant is not None:
-            lines.append(f"    {v} = {entry.constant!r}")
-            continue
-        child = entry.child
-        assert child is not None
-        if entry.attribute is not None:
-            lines.append(f"    {v} = src.{entry.attribute}")
-        elif entry.resolver is not None:
-            assert entry.arguments is not None
-            namespace[f"r{i}"], namespace[f"s{i}"] = entry.resolver.resolve, entry.selection
-            namespace[f"a{i}"] = entry.arguments(None)  # type: ignore[arg-type]  # constant (see _entry)
-            lines.append(f"    {v} = r{i}(src, a{i}, call, s{i})")
-        else:
-            namespace[f"g{i}"] = entry.accessor
-            lines.append(f"    {v} = g{i}(src)")
-        lines.extend(_completion(v, f"{i}", child, namespace))
-    if single:
-        lines.append("    return v0")
-    else:
-        keys = ", ".join(f"{e.response_name!r}: v{i}" for i, e in enumerate(entries))
-        lines.append(f"    return {{{keys}}}")
-    source = "\n".join(lines)
-    exec(compile(source, f"<compiled {type_name or 'field'}>", "exec"), namespace)  # text built above from the schema
-    complete: Getter = namespace["complete"]
-    return complete
-
-
-def _completion(v: str, n: str, child: Built, namespace: dict[str, Any], indent: str = "    ") -> list[str]:
-    """Lines that replace the value in variable `v` by its completion (names of helpers end in `n`)."""
-    if child.passes is not None:
-        namespace[f"c{n}"] = child.complete
-        test = f"not ({child.passes.format(v=v)})"
-        if child.nullable:
-            test = f"{v} is not None and {test}"
-        return [f"{indent}if {test}:", f"{indent}    {v} = c{n}({v}, call)"]
-    if child.nullable:
-        inner = _completion(v, n, replace(child, nullable=False), namespace, indent + "    ")
-        return [f"{indent}if {v} is not None:", *inner]
-    if child.obj is not None:
-        namespace[f"o{n}"] = child.obj
-        return [
-            f"{indent}if {v} is None:",
-            f"{indent}    raise FALLBACK",
-            f"{indent}if type({v}) not in INERT:",
-            f"{indent}    check({v})",
-            f"{indent}{v} = o{n}({v}, call)",
-        ]
-    item = child.item
-    if item is not None and item.obj is not None and not item.nullable:
-        namespace[f"o{n}"] = item.obj
-        return [
-            f"{indent}if type({v}) is not list and type({v}) is not tuple:",
-            f"{indent}    raise FALLBACK",
-            f"{indent}l{n} = []",
-            f"{indent}for e{n} in {v}:",
-            f"{indent}    if e{n} is None:",
-            f"{indent}        raise FALLBACK",
-            f"{indent}    if type(e{n}) not in INERT:",
-            f"{indent}        check(e{n})",
-            f"{indent}    l{n}.append(o{n}(e{n}, call))",
-            f"{indent}{v} = l{n}",
-        ]
-    namespace[f"c{n}"] = child.complete
-    return [f"{indent}{v} = c{n}({v}, call)"]
-
-
-def _passes(type_: Any) -> str | None:
-    """A test for leaf values that complete as themselves, so the generated code need not call the coercion."""
-    same = SELF_COERCING.get(type_.name)
-    coerce = type_.coerce_output_value
-    if same is not None:
-        return f"type({{v}}) is {same.__name__}"
-    if coerce is serialize_int:
-        return f"type({{v}}) is int and {GRAPHQL_MIN_INT} <= {{v}} <= {GRAPHQL_MAX_INT}"
-    if coerce is isoformat:
-        # orjson writes exactly isoformat()'s text for UTC datetimes (tested on 200k values incl. years 1 and 9999)
-        return "type({v}) is DATETIME and {v}.tzinfo is UTC"
-    if _returns_its_argument(coerce):  # the JSON scalar: graphql-core would hand the value to orjson unchanged
-        return "type({v}) in JSON_PLAIN"
-    return None
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _returns_its_argument(function: Any) -> bool:
-    code = getattr(function, "__code__", None)
-    return (
-        code is not None
-        and code.co_argcount == 1
-        and code.co_code == _identity.__code__.co_code
-        and not getattr(function, "__defaults__", None)
-    )
