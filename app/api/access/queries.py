@@ -6,17 +6,8 @@ from typing import Annotated
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.relay import PageInfo
 
-from app.api.access.types import (
-    ApiKey,
-    ApiKeyConnection,
-    ApiKeyEdge,
-    AuditLogConnection,
-    AuditLogEdge,
-    AuditLogEntry,
-    Viewer,
-)
+from app.api.access.types import ApiKey, ApiKeyConnection, AuditLogConnection, AuditLogEntry, Viewer
 from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
 from app.api.context import Info
 from app.api.permissions import AccessDenied, require
@@ -64,11 +55,10 @@ class AccessQueries:
         except DomainError as error:
             raise _request_error(error) from None
         keys = await api_keys.list_keys(info.context.resources.db, size + 1, position, include_revoked)
-        edges = [
-            ApiKeyEdge(cursor=key_domain.encode_cursor(k.created_at, k.id), node=ApiKey.from_domain(k))
-            for k in keys[:size]
-        ]
-        return ApiKeyConnection(edges=edges, page_info=_page_info(edges, len(keys) > size, after is not None))
+        return ApiKeyConnection.page(
+            keys[:size], lambda k: key_domain.encode_cursor(k.created_at, k.id), ApiKey.from_domain,
+            has_next=len(keys) > size, has_previous=after is not None,
+        )
 
     @strawberry.field(
         description="Admin actions (type changes, key changes, person erasure), newest first. Needs keys:admin."
@@ -93,14 +83,7 @@ class AccessQueries:
             raise _request_error(error) from None
         async with info.context.resources.db.session() as session:
             entries = await audit.list_entries(session, size + 1, before_id, action)
-        edges = [AuditLogEdge(cursor=encode_id_cursor(e.id), node=AuditLogEntry.from_domain(e)) for e in entries[:size]]
-        return AuditLogConnection(edges=edges, page_info=_page_info(edges, len(entries) > size, after is not None))
-
-
-def _page_info(edges: list[ApiKeyEdge] | list[AuditLogEdge], has_next: bool, has_previous: bool) -> PageInfo:
-    return PageInfo(
-        has_next_page=has_next,
-        has_previous_page=has_previous,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
+        return AuditLogConnection.page(
+            entries[:size], lambda e: encode_id_cursor(e.id), AuditLogEntry.from_domain,
+            has_next=len(entries) > size, has_previous=after is not None,
+        )

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import cast
 
 import strawberry
-from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
 
+from app.api.connections import KEYSET_CURSOR, Connection, connection
 from app.api.errors import UserError
 from app.domain.access import Principal, Scope
 from app.domain.api_keys import ApiKey as DomainApiKey
@@ -50,16 +50,10 @@ class ApiKey:
         )
 
 
-@strawberry.type(description="An API key and the opaque cursor that points at it.")
-class ApiKeyEdge:
-    cursor: str = strawberry.field(description="Opaque keyset cursor for `after`.")
-    node: ApiKey = strawberry.field(description="The key.")
-
-
-@strawberry.type(description="A page of API keys, newest first.")
-class ApiKeyConnection:
-    edges: list[ApiKeyEdge] = strawberry.field(description="The keys on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+@connection("A page of API keys, newest first.", edges="The keys on this page.",
+            edge="An API key and the opaque cursor that points at it.", node="The key.", cursor=KEYSET_CURSOR)
+class ApiKeyConnection(Connection[ApiKey]):
+    pass
 
 
 @strawberry.type(description="The caller of this request, as identified by its API key.")
@@ -95,16 +89,10 @@ class AuditLogEntry:
         )
 
 
-@strawberry.type(description="An audit log entry and the opaque cursor that points at it.")
-class AuditLogEdge:
-    cursor: str = strawberry.field(description="Opaque keyset cursor for `after`.")
-    node: AuditLogEntry = strawberry.field(description="The entry.")
-
-
-@strawberry.type(description="A page of the audit log, newest first.")
-class AuditLogConnection:
-    edges: list[AuditLogEdge] = strawberry.field(description="The entries on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+@connection("A page of the audit log, newest first.", edges="The entries on this page.",
+            edge="An audit log entry and the opaque cursor that points at it.", node="The entry.", cursor=KEYSET_CURSOR)
+class AuditLogConnection(Connection[AuditLogEntry]):
+    pass
 
 
 @strawberry.input(description="A new API key.")

@@ -5,28 +5,22 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from strawberry.relay import PageInfo
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
-from app.api.activities.types import PREFETCHED_TYPES, Activity, ActivityConnection, ActivityEdge
+from app.api.activities.types import PREFETCHED_TYPES, Activity, ActivityConnection
+from app.api.connections import page_info
 from app.api.context import Info
 from app.domain.cursors import encode_activity_cursor
 from app.services import timelines
 
 
 def activity_connection(page: timelines.ActivityPage) -> ActivityConnection:
-    edges = [
-        ActivityEdge(cursor=encode_activity_cursor(a.occurred_at, a.id), node=Activity.from_domain(a))
-        for a in page.items
-    ]
+    edges = ActivityConnection.edges_of(
+        page.items, lambda a: encode_activity_cursor(a.occurred_at, a.id), Activity.from_domain
+    )
     return ActivityConnection(
         edges=edges,
-        page_info=PageInfo(
-            has_next_page=page.has_next_page,
-            has_previous_page=page.has_previous_page,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
+        page_info=page_info(edges, page.has_next_page, page.has_previous_page),
         sync_watermark=page.sync_watermark,
         counter=page.count,
     )

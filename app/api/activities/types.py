@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, cast
 
 import strawberry
-from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
 
 from app.api.activities.errors import QueryInputError
+from app.api.connections import Connection, connection
 from app.api.context import Context, Info
 from app.api.fast_execution import MISSING, fast_resolver
 from app.domain.activities import Activity as DomainActivity
@@ -97,16 +97,12 @@ class Activity:
         return Person.from_domain(found)
 
 
-@strawberry.type(description="An activity and the opaque cursor that points at it.")
-class ActivityEdge:
-    cursor: str = strawberry.field(description="Opaque keyset cursor for `after`/`before`.")
-    node: Activity = strawberry.field(description="The activity.")
-
-
-@strawberry.type(description="A page of activities, newest first (by occurredAt, then id).")
-class ActivityConnection:
-    edges: list[ActivityEdge] = strawberry.field(description="The activities on this page, newest first.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+@connection(
+    "A page of activities, newest first (by occurredAt, then id).", edges="The activities on this page, newest first.",
+    edge="An activity and the opaque cursor that points at it.", node="The activity.",
+    cursor="Opaque keyset cursor for `after`/`before`.",
+)
+class ActivityConnection(Connection[Activity]):
     sync_watermark: datetime | None = strawberry.field(
         description=(
             "Pass this as `ingestedAfter` on your next sync: every activity stored later, or still being "

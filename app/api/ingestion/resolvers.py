@@ -7,7 +7,6 @@ from collections.abc import AsyncGenerator
 from typing import Annotated, cast
 
 import strawberry
-from strawberry.relay import PageInfo
 
 from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
 from app.api.activities.inputs import TimelineFilter
@@ -19,7 +18,6 @@ from app.api.ingestion.types import (
     DeleteIngestionJobPayload,
     IngestionJob,
     IngestionJobConnection,
-    IngestionJobEdge,
     IngestionJobPayload,
     IngestionJobStatus,
     decode_job_cursor,
@@ -79,13 +77,8 @@ class IngestionQueries:
             raise QueryInputError(error) from None
         jobs = await list_jobs(info.context.resources, limit=limit + 1, after=position,
                                status=JobStatus(status) if status else None)
-        edges = [IngestionJobEdge(cursor=encode_job_cursor(j), node=IngestionJob.from_domain(j)) for j in jobs[:limit]]
-        return IngestionJobConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=len(jobs) > limit, has_previous_page=after is not None,
-                               start_cursor=edges[0].cursor if edges else None,
-                               end_cursor=edges[-1].cursor if edges else None),
-        )
+        return IngestionJobConnection.page(jobs[:limit], encode_job_cursor, IngestionJob.from_domain,
+                                           has_next=len(jobs) > limit, has_previous=after is not None)
 
 
 @strawberry.type

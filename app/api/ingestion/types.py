@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import strawberry
-from strawberry.relay import PageInfo
 
 from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
+from app.api.connections import Connection, connection, page_info
 from app.api.context import Info
 from app.api.errors import ErrorCodeEnum, UserError
 from app.domain.errors import DomainError, ErrorCode
@@ -107,16 +107,9 @@ class Rejection:
         )
 
 
-@strawberry.type(description="A rejection and its cursor.")
-class RejectionEdge:
-    cursor: str = strawberry.field(description="Opaque cursor for `after`.")
-    node: Rejection = strawberry.field(description="The rejected row.")
-
-
-@strawberry.type(description="A page of a job's rejected rows in row order.")
-class RejectionConnection:
-    edges: list[RejectionEdge] = strawberry.field(description="Rejected rows on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+@connection("A page of a job's rejected rows in row order.", edges="Rejected rows on this page.",
+            edge="A rejection and its cursor.", node="The rejected row.")
+class RejectionConnection(Connection[Rejection]):
     total_count: int = strawberry.field(description="Rejected rows of the job so far.")
 
 
@@ -180,28 +173,17 @@ class IngestionJob:
         except DomainError as error:
             raise QueryInputError(error) from None
         rows = await list_rejections(info.context.resources, self.job_id, limit=limit + 1, after_row=after_row)
-        page = rows[:limit]
-        edges = [RejectionEdge(cursor=encode_row_cursor(r.row_number), node=Rejection.from_domain(r)) for r in page]
+        edges = RejectionConnection.edges_of(rows[:limit], lambda r: encode_row_cursor(r.row_number),
+                                             Rejection.from_domain)
         job = await get_job(info.context.resources, self.job_id)
-        return RejectionConnection(
-            edges=edges,
-            page_info=PageInfo(has_next_page=len(rows) > limit, has_previous_page=after is not None,
-                               start_cursor=edges[0].cursor if edges else None,
-                               end_cursor=edges[-1].cursor if edges else None),
-            total_count=job.counts.rejected if job else 0,
-        )
+        return RejectionConnection(edges=edges, page_info=page_info(edges, len(rows) > limit, after is not None),
+                                   total_count=job.counts.rejected if job else 0)
 
 
-@strawberry.type(description="A job and its cursor.")
-class IngestionJobEdge:
-    cursor: str = strawberry.field(description="Opaque cursor for `after`.")
-    node: IngestionJob = strawberry.field(description="The job.")
-
-
-@strawberry.type(description="A page of ingestion jobs, newest first.")
-class IngestionJobConnection:
-    edges: list[IngestionJobEdge] = strawberry.field(description="Jobs on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+@connection("A page of ingestion jobs, newest first.", edges="Jobs on this page.", edge="A job and its cursor.",
+            node="The job.")
+class IngestionJobConnection(Connection[IngestionJob]):
+    pass
 
 
 @strawberry.type(description="Result of an ingestion mutation: the job, or why there is none.")

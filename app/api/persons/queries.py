@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
-from strawberry.relay import PageInfo
 
 from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
 from app.api.context import Info
 from app.api.permissions import require
-from app.api.persons.types import Person, PersonConnection, PersonEdge
+from app.api.persons.types import Person, PersonConnection
 from app.domain.access import Scope
 from app.domain.activities import parse_id
 from app.domain.cursors import encode_id_cursor
@@ -60,13 +59,6 @@ class PersonQueries:
             rows, more = await persons.page(info.context.resources, first=size, after=after, search=search)
         except DomainError as error:
             raise QueryInputError(error) from None
-        edges = [PersonEdge(cursor=encode_id_cursor(p.id), node=Person.from_domain(p)) for p in rows]
-        return PersonConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=more,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        return PersonConnection.page(
+            rows, lambda p: encode_id_cursor(p.id), Person.from_domain, has_next=more, has_previous=after is not None
         )

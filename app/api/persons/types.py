@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Annotated
 
 import strawberry
-from strawberry.relay import PageInfo
 
 from app.api.activities.errors import QueryInputError
 from app.api.activities.inputs import TimelineFilter
 from app.api.activities.paging import activity_connection, cached_definitions, prefetch_types, wants
 from app.api.activities.types import ActivityConnection
+from app.api.connections import Connection, connection
 from app.api.context import Info
 from app.db.activity_queries import ActivityScope
 from app.domain.activities import Person as DomainPerson
@@ -72,13 +72,7 @@ class Person:
         return activity_connection(page)
 
 
-@strawberry.type(description="A person and the cursor that points at them.")
-class PersonEdge:
-    cursor: str = strawberry.field(description="Opaque cursor for `after`.")
-    node: Person = strawberry.field(description="The person.")
-
-
-@strawberry.type(description="A page of persons ordered by id.")
-class PersonConnection:
-    edges: list[PersonEdge] = strawberry.field(description="The persons on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+@connection("A page of persons ordered by id.", edges="The persons on this page.",
+            edge="A person and the cursor that points at them.", node="The person.")
+class PersonConnection(Connection[Person]):
+    pass

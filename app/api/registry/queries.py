@@ -5,20 +5,13 @@ from __future__ import annotations
 from typing import Annotated, cast
 
 import strawberry
-from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
 
 from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
 from app.api.context import Info
 from app.api.errors import user_errors
 from app.api.permissions import require
-from app.api.registry.types import (
-    ActivityType,
-    ActivityTypeConnection,
-    ActivityTypeEdge,
-    ActivityTypeStatusEnum,
-    RecordCheck,
-)
+from app.api.registry.types import ActivityType, ActivityTypeConnection, ActivityTypeStatusEnum, RecordCheck
 from app.domain.access import Scope
 from app.domain.activity_types import TypeStatus
 from app.domain.cursors import decode_id_cursor, encode_id_cursor
@@ -59,17 +52,9 @@ class RegistryQueries:
                 status=TypeStatus(status) if status is not None else None,
                 include_system=include_system is not False,  # null (DESIGN.md: `Boolean`) means the default
             )
-        edges = [
-            ActivityTypeEdge(cursor=encode_id_cursor(t.id), node=ActivityType.from_domain(t)) for t in found[:size]
-        ]
-        return ActivityTypeConnection(
-            edges=edges,
-            page_info=PageInfo(
-                has_next_page=len(found) > size,
-                has_previous_page=after is not None,
-                start_cursor=edges[0].cursor if edges else None,
-                end_cursor=edges[-1].cursor if edges else None,
-            ),
+        return ActivityTypeConnection.page(
+            found[:size], lambda t: encode_id_cursor(t.id), ActivityType.from_domain,
+            has_next=len(found) > size, has_previous=after is not None,
         )
 
     @strawberry.field(description="One activity type by apiName (case-insensitive), deleted ones included.")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
-from strawberry.relay import PageInfo
 from strawberry.scalars import JSON
 
+from app.api.connections import KEYSET_CURSOR, Connection, connection
 from app.api.errors import UserError
 from app.domain.activity_types import ActivityTypeDefinition as DomainDefinition
 from app.domain.activity_types import FieldDataType, FieldSpec, TypeStatus
@@ -169,16 +169,11 @@ class ActivityType:
         )
 
 
-@strawberry.type(description="An activity type and the opaque cursor that points at it.")
-class ActivityTypeEdge:
-    cursor: str = strawberry.field(description="Opaque keyset cursor for `after`.")
-    node: ActivityType = strawberry.field(description="The activity type.")
-
-
-@strawberry.type(description="A page of activity types, oldest first.")
-class ActivityTypeConnection:
-    edges: list[ActivityTypeEdge] = strawberry.field(description="The activity types on this page.")
-    page_info: PageInfo = strawberry.field(description="Cursors and whether more pages exist.")
+@connection("A page of activity types, oldest first.", edges="The activity types on this page.",
+            edge="An activity type and the opaque cursor that points at it.", node="The activity type.",
+            cursor=KEYSET_CURSOR)
+class ActivityTypeConnection(Connection[ActivityType]):
+    pass
 
 
 @strawberry.type(description="Result of an activity-type mutation: the type as it is now, or typed errors.")
