@@ -162,10 +162,33 @@ def canonical_json(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
 
 
-def payload_hash(occurred_at: datetime, primary_json: bytes, fields_json: bytes) -> bytes:
+def payload_hash(
+    occurred_at: datetime, primary_json: bytes, fields_json: bytes, occurred_iso: str | None = None
+) -> bytes:
     """What "the same activity" means for idempotency: same time, primary value and fields (normalised,
-    as canonical JSON)."""
-    return hashlib.sha256(b"\x00".join((occurred_at.isoformat().encode(), primary_json, fields_json))).digest()
+    as canonical JSON). `occurred_iso` is `occurred_at.isoformat()` when the caller has it already
+    (see `utc_isoformat`): formatting costs more than the hash."""
+    iso = occurred_at.isoformat() if occurred_iso is None else occurred_iso
+    return hashlib.sha256(b"\x00".join((iso.encode(), primary_json, fields_json))).digest()
+
+
+def utc_isoformat(text: str) -> str | None:
+    """`datetime.fromisoformat(text).isoformat()` for an ISO 8601 UTC time written as isoformat writes it, with
+    'Z' for '+00:00' ("2026-11-02T10:00:00.123000Z", "2026-11-02T10:00:00Z"), taken from the text itself;
+    None for any other form. Only for a `text` that fromisoformat accepted: the fixed positions of the
+    separators then leave ASCII digits in every other place."""
+    size = len(text)
+    if size == 27:
+        if text[26] != "Z" or text[19] != ".":
+            return None
+    elif size != 20 or text[19] != "Z":
+        return None
+    if (text[10] != "T" or text[4] != "-" or text[7] != "-" or text[13] != ":" or text[16] != ":"
+            or not text.isascii()):
+        return None
+    if size == 20 or text[20:26] == "000000":  # isoformat leaves out a zero fraction
+        return text[:19] + "+00:00"
+    return text[:26] + "+00:00"
 
 
 @dataclass(slots=True)

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from app.domain.errors import ErrorCode, Issue
-from app.domain.ingestion import RawRow
+from app.domain.ingestion import RawRow, utc_isoformat
 
 MAX_KEY_LENGTH = 255
 MAX_RECORD_CHARS = 10_000  # longest original record we keep with a rejection
@@ -187,12 +187,13 @@ def parse_object(obj: object, row_number: int, raw: bytes, default_type: str | N
                     key, False, raw)
 
 
-PlainEnvelope = tuple[str, PersonRef, datetime, Any, dict[str, Any], str | None]
+PlainEnvelope = tuple[str, PersonRef, datetime, Any, dict[str, Any], str | None, str | None]
 
 
 def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | None:
-    """(activityType, person, occurredAt, primaryValue, fields, idempotencyKey) of a row in the common shape
-    (a person by email alone, string values, nothing unknown); None sends the row to `parse_object`.
+    """(activityType, person, occurredAt, primaryValue, fields, idempotencyKey, occurredAt's isoformat() when
+    the text gives it: see utc_isoformat) of a row in the common shape (a person by email alone, string values,
+    nothing unknown); None sends the row to `parse_object`.
 
     The bulk path of every import: the same result as `parse_object` with the branches and objects that only
     ill-formed or unusual rows need left out (tests/domain/test_plain_envelope.py compares the two)."""
@@ -224,7 +225,7 @@ def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | Non
     if moment.tzinfo is None:
         return None
     return (activity_type, PersonRef(None, email, None), moment.astimezone(UTC), obj.get("primaryValue"),
-            fields or {}, key or None)
+            fields or {}, key or None, utc_isoformat(text) if key else None)
 
 
 def parse_jsonl(row: RawRow, default_type: str | None) -> Envelope | RowFailure:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from app.domain.activity_types import FieldDataType, FieldSpec
 from app.domain.errors import ErrorCode, Issue
+from app.domain.ingestion import utc_isoformat
 from app.domain.ingestion_rows import Envelope, PersonRef, parse_object, plain_envelope
 from app.domain.validators.base import _short, with_range
 from app.domain.validators.numbers import _currency, _float, _integer, build_number_check
@@ -67,7 +69,8 @@ def test_a_plain_envelope_is_what_parse_object_gives(obj: dict[str, Any], defaul
     assert isinstance(general, Envelope), (obj, plain, general)
     expected = (general.activity_type, general.person, general.occurred_at, general.primary_value, general.fields,
                 general.idempotency_key)
-    assert plain == expected and not general.from_text
+    assert plain[:6] == expected and not general.from_text
+    assert plain[6] is None or plain[6] == general.occurred_at.isoformat()
     assert plain[2].tzinfo is not None and plain[2].utcoffset() == general.occurred_at.utcoffset()
 
 
@@ -96,13 +99,16 @@ def test_each_edge_of_one_part_is_answered_alike(part: str, value: Any, default_
     if plain is None:
         return
     assert isinstance(general, Envelope), (obj, plain, general)
-    assert plain == (general.activity_type, general.person, general.occurred_at, general.primary_value,
-                     general.fields, general.idempotency_key)
+    assert plain[:6] == (general.activity_type, general.person, general.occurred_at, general.primary_value,
+                         general.fields, general.idempotency_key)
+    assert plain[6] is None or plain[6] == general.occurred_at.isoformat()
 
 
 def test_the_common_rows_take_the_plain_path() -> None:
     plain = plain_envelope(PLAIN, None)
     assert plain is not None and plain[1] == PersonRef(email="ann@example.com") and plain[5] == "chk-1"
+    zulu = plain_envelope({**PLAIN, "occurredAt": "2026-11-02T10:00:00.123000Z"}, None)
+    assert zulu is not None and zulu[6] == "2026-11-02T10:00:00.123000+00:00"
     assert plain_envelope({**PLAIN, "idempotencyKey": None, "fields": None}, None) is not None
     assert plain_envelope({**PLAIN, "person": {"id": 5}}, None) is None  # ids and externalIds: general path
     assert plain_envelope([PLAIN], None) is None
@@ -180,3 +186,30 @@ def _allowed_reference(base: Any, spec: FieldSpec) -> Any:
         return Issue(ErrorCode.NOT_ALLOWED, "p", f"{_short(result)!r} is not one of the allowed values: {shown}.")
 
     return check
+
+
+utc_moments = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC))
+
+
+def _spellings(moment: datetime) -> list[str]:
+    iso = moment.isoformat().replace("+00:00", "Z")
+    whole = moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return [iso, whole, whole[:19] + ".000000Z", iso.replace("T", "t"), iso.replace("T", " "), iso.replace(".", ","),
+            iso.replace("Z", "+00:00"), iso.replace("Z", "+01:00"), iso[:-1], iso.replace("-", "", 1),
+            moment.strftime("%G-W%V-%uT%H:%M:%S.%fZ"), iso[:23] + "Z", iso.lower()]
+
+
+@RELAXED
+@given(utc_moments, st.text(alphabet="0123456789-:TZ.+ tzW", max_size=28))
+def test_utc_isoformat_is_what_isoformat_writes(moment: datetime, noise: str) -> None:
+    hits = 0
+    for text in [*_spellings(moment), noise]:
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            continue
+        derived = utc_isoformat(text)
+        if derived is not None:
+            hits += 1
+            assert parsed.tzinfo is not None and derived == parsed.astimezone(UTC).isoformat(), text
+    assert hits >= 2  # the Z forms isoformat writes (with and without a fraction) are always derived

@@ -94,7 +94,7 @@ def prepare_chunk(ctx: JobContext, data: bytes) -> Prepared:
             except orjson.JSONDecodeError:
                 pass
         if plain is not None:
-            type_name, person, occurred_at, primary_value, fields, key = plain
+            type_name, person, occurred_at, primary_value, fields, key, occurred_iso = plain
             from_text = False
         else:
             env = parse_row(ctx, RawRow(number, raw, item[2] if len(item) > 2 else None))
@@ -102,7 +102,7 @@ def prepare_chunk(ctx: JobContext, data: bytes) -> Prepared:
                 failures.append(env)
                 continue
             type_name, person, occurred_at, key = env.activity_type, env.person, env.occurred_at, env.idempotency_key
-            primary_value, fields, from_text = env.primary_value, env.fields, env.from_text
+            primary_value, fields, from_text, occurred_iso = env.primary_value, env.fields, env.from_text, None
         live = types.get(type_name.lower())
         if live is None:
             failures.append(RowFailure(number, [_type_issue(ctx, type_name)], raw))
@@ -114,7 +114,7 @@ def prepare_chunk(ctx: JobContext, data: bytes) -> Prepared:
         primary, values = record
         primary_json = NULL_JSON if primary is None else dumps(primary, option=_SORT_KEYS)
         fields_json = dumps(values, option=_SORT_KEYS)  # canonical_json(), inlined
-        digest = None if key is None else payload_hash(occurred_at, primary_json, fields_json)
+        digest = None if key is None else payload_hash(occurred_at, primary_json, fields_json, occurred_iso)
         candidates.append((number, person, occurred_at, live.id, live.version,
                            None if primary is None else primary_json.decode(), fields_json.decode(), key, digest,
                            raw))
