@@ -221,3 +221,25 @@ async def test_an_upload_whose_job_was_cancelled_and_deleted_stops_without_a_job
     assert "deleted" in stopped.value.issues[0].message
     assert await scalar(resources, "SELECT count(*) FROM ingestion_job") == 0
     assert await scalar(resources, "SELECT count(*) FROM ingestion_chunk") == 0
+
+
+async def test_an_upload_still_receiving_holds_its_slot_of_the_per_key_quota(resources: Resources) -> None:
+    from app.services.ingestion.submit import submit_objects
+    from tests.ingestion_support import deposit
+
+    await approved_type(resources)
+    one_slot = with_chunk_rows(resources, 10)
+    one_slot = Resources(settings=one_slot.settings.model_copy(update={"ingestion_concurrency_per_key": 1}),
+                         db=resources.db, queue=resources.queue)
+    owner = JobSpec(source=JobSource.UPLOAD, format=SourceFormat.JSONL, created_by="owner")
+    data = b"".join(deposit_lines(40))
+    paused = Paused()
+    upload = asyncio.create_task(import_file(one_slot, owner, SteppedReader(data, pause_at=len(data) // 2,
+                                                                            gate=paused.gate)))
+    await asyncio.wait_for(paused.held.wait(), timeout=60)
+    inline = JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL, created_by="owner")
+    with pytest.raises(DomainError) as refused:
+        await submit_objects(one_slot, inline, [deposit()])
+    assert [i.code for i in refused.value.issues] == [ErrorCode.LIMIT_EXCEEDED]
+    paused.release.set()
+    assert (await upload).counts.total == 40
