@@ -27,6 +27,8 @@ class _Index:
         self.by_ext = {r["external_id"]: r["id"] for r in rows if r["external_id"] is not None}
 
     def match(self, ref: PersonRef) -> int | Issue | None:
+        if ref.id is None and ref.external_id is None and ref.email is not None:  # by email alone: most rows
+            return self.by_email.get(ref.email.lower())
         found: set[int] = set()
         if ref.id is not None:
             if ref.id not in self.by_id:
