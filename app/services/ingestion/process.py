@@ -12,7 +12,6 @@ the reconciler knows the RUNNING job is orphaned (no waiting for arq's in-progre
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 from typing import Any
@@ -23,9 +22,9 @@ from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion import ChunkTally, JobStatus, SourceFormat
 from app.domain.ingestion_rows import RowFailure, record_text
 from app.services.ingestion import progress
-from app.services.ingestion.jobs import chunk_channel
 from app.services.ingestion.persons import resolve_persons
 from app.services.ingestion.prepare import JobContext, Prepared, prepare_chunk
+from app.services.ingestion.receive import ChunkSignal
 from app.services.ingestion.writer import STAGE_DDL, Staged, write_rows
 from app.services.registry import LiveType, load_live_types
 from app.services.runtime import Resources
@@ -137,38 +136,6 @@ async def _run_locked(resources: Resources, conn: Any, job_id: uuid.UUID) -> str
         prefetch.cancel()
         if signal is not None:
             await signal.close()
-
-
-class ChunkSignal:
-    """Wakes a worker that caught up with an upload still being received: the uploader NOTIFYs the job's
-    channel with every chunk it commits and when it ends (so do cancelIngestionJob and the reconciler);
-    the poll is only a safety net."""
-
-    def __init__(self, conn: Any, job_id: uuid.UUID) -> None:
-        self.conn, self.channel = conn, chunk_channel(job_id)
-        self.event = asyncio.Event()
-
-    @classmethod
-    async def listen(cls, conn: Any, job_id: uuid.UUID) -> ChunkSignal:
-        signal = cls(conn, job_id)
-        await conn.add_listener(signal.channel, signal._notified)
-        return signal
-
-    def _notified(self, *_: object) -> None:
-        self.event.set()
-
-    def reset(self) -> None:
-        self.event.clear()
-
-    async def wait(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.event.wait(), timeout)
-
-    async def close(self) -> None:
-        try:
-            await self.conn.remove_listener(self.channel, self._notified)
-        except Exception:  # a broken connection listens to nothing; run_job terminates it
-            logger.debug("could not stop listening on %s", self.channel, exc_info=True)
 
 
 # Compiled validators of the live types, reused across jobs while the registry is unchanged (per process).

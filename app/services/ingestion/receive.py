@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import logging
 import uuid
@@ -190,3 +192,35 @@ class Receiver:
         job, sha256 = found if found is not None else (self.existing, self.existing_sha256)
         check_reuse(job, sha256, self.spec, self.digest.hexdigest())
         return job
+
+
+class ChunkSignal:
+    """Wakes a worker that caught up with an upload still being received: the uploader NOTIFYs the job's
+    channel with every chunk it commits and when it ends (so do cancelIngestionJob and the reconciler);
+    the poll is only a safety net."""
+
+    def __init__(self, conn: Any, job_id: uuid.UUID) -> None:
+        self.conn, self.channel = conn, chunk_channel(job_id)
+        self.event = asyncio.Event()
+
+    @classmethod
+    async def listen(cls, conn: Any, job_id: uuid.UUID) -> ChunkSignal:
+        signal = cls(conn, job_id)
+        await conn.add_listener(signal.channel, signal._notified)
+        return signal
+
+    def _notified(self, *_: object) -> None:
+        self.event.set()
+
+    def reset(self) -> None:
+        self.event.clear()
+
+    async def wait(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.event.wait(), timeout)
+
+    async def close(self) -> None:
+        try:
+            await self.conn.remove_listener(self.channel, self._notified)
+        except Exception:  # a broken connection listens to nothing; run_job terminates it
+            logger.debug("could not stop listening on %s", self.channel, exc_info=True)
