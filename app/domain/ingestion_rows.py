@@ -187,13 +187,13 @@ def parse_object(obj: object, row_number: int, raw: bytes, default_type: str | N
                     key, False, raw)
 
 
-PlainEnvelope = tuple[str, PersonRef, datetime, Any, dict[str, Any], str | None, str | None]
+PlainEnvelope = tuple[str, str, datetime, Any, dict[str, Any], str | None, str | None]
 
 
 def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | None:
-    """(activityType, person, occurredAt, primaryValue, fields, idempotencyKey, occurredAt's isoformat() when
-    the text gives it: see utc_isoformat) of a row in the common shape (a person by email alone, string values,
-    nothing unknown); None sends the row to `parse_object`.
+    """(activityType, person's email, occurredAt, primaryValue, fields, idempotencyKey, occurredAt's isoformat()
+    when the text gives it: see utc_isoformat) of a row in the common shape (a person by email alone, string
+    values, nothing unknown); None sends the row to `parse_object`. The person is PersonRef(email=email).
 
     The bulk path of every import: the same result as `parse_object` with the branches and objects that only
     ill-formed or unusual rows need left out (tests/domain/test_plain_envelope.py compares the two)."""
@@ -224,7 +224,7 @@ def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | Non
         return None
     if moment.tzinfo is None:
         return None
-    return (activity_type, PersonRef(None, email, None), moment.astimezone(UTC), obj.get("primaryValue"),
+    return (activity_type, email, moment.astimezone(UTC), obj.get("primaryValue"),
             fields or {}, key or None, utc_isoformat(text) if key else None)
 
 

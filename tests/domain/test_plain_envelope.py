@@ -69,7 +69,7 @@ def test_a_plain_envelope_is_what_parse_object_gives(obj: dict[str, Any], defaul
     assert isinstance(general, Envelope), (obj, plain, general)
     expected = (general.activity_type, general.person, general.occurred_at, general.primary_value, general.fields,
                 general.idempotency_key)
-    assert plain[:6] == expected and not general.from_text
+    assert (plain[0], PersonRef(email=plain[1]), *plain[2:6]) == expected and not general.from_text
     assert plain[6] is None or plain[6] == general.occurred_at.isoformat()
     assert plain[2].tzinfo is not None and plain[2].utcoffset() == general.occurred_at.utcoffset()
 
@@ -99,14 +99,15 @@ def test_each_edge_of_one_part_is_answered_alike(part: str, value: Any, default_
     if plain is None:
         return
     assert isinstance(general, Envelope), (obj, plain, general)
-    assert plain[:6] == (general.activity_type, general.person, general.occurred_at, general.primary_value,
-                         general.fields, general.idempotency_key)
+    assert (plain[0], PersonRef(email=plain[1]), *plain[2:6]) == (
+        general.activity_type, general.person, general.occurred_at, general.primary_value, general.fields,
+        general.idempotency_key)
     assert plain[6] is None or plain[6] == general.occurred_at.isoformat()
 
 
 def test_the_common_rows_take_the_plain_path() -> None:
     plain = plain_envelope(PLAIN, None)
-    assert plain is not None and plain[1] == PersonRef(email="ann@example.com") and plain[5] == "chk-1"
+    assert plain is not None and plain[1] == "ann@example.com" and plain[5] == "chk-1"
     zulu = plain_envelope({**PLAIN, "occurredAt": "2026-11-02T10:00:00.123000Z"}, None)
     assert zulu is not None and zulu[6] == "2026-11-02T10:00:00.123000+00:00"
     assert plain_envelope({**PLAIN, "idempotencyKey": None, "fields": None}, None) is not None

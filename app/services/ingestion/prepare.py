@@ -29,10 +29,10 @@ NULL_JSON = b"null"
 _SORT_KEYS = orjson.OPT_SORT_KEYS
 
 # A row that passed validation; only its person is left to resolve. A plain tuple (one allocation per row):
-# (row_number, person, occurred_at, activity_type_id, type_version, primary_value JSON or None, fields JSON,
-#  idempotency_key, payload_hash, raw record). The payload hash is set only with an idempotency key: only
-# rows that carry one are ever compared.
-Candidate = tuple[int, PersonRef, datetime, int, int, str | None, str, str | None, bytes | None, bytes]
+# (row_number, index of its person in Prepared.people, occurred_at, activity_type_id, type_version,
+#  primary_value JSON or None, fields JSON, idempotency_key, payload_hash, raw record). The payload hash is set
+# only with an idempotency key: only rows that carry one are ever compared.
+Candidate = tuple[int, int, datetime, int, int, str | None, str, str | None, bytes | None, bytes]
 
 
 @dataclass
@@ -57,6 +57,9 @@ class Prepared:
     rows: int = 0
     candidates: list[Candidate] = field(default_factory=list)
     failures: list[RowFailure] = field(default_factory=list)
+    # The persons the candidates name, each reference once: rows naming the same email (exactly as written)
+    # share an entry, so a chunk resolves its few hundred persons rather than one reference per row.
+    people: list[PersonRef] = field(default_factory=list)
 
 
 def parse_row(ctx: JobContext, row: RawRow) -> Envelope | RowFailure:
@@ -80,7 +83,8 @@ def prepare_chunk(ctx: JobContext, data: bytes) -> Prepared:
     out = Prepared()
     items = msgpack.unpackb(data, raw=False)  # [rowNumber, bytes] or [rowNumber, bytes, originalSize]
     out.rows = len(items)
-    candidates, failures = out.candidates, out.failures
+    candidates, failures, people = out.candidates, out.failures, out.people
+    by_email: dict[str, int] = {}  # index in people of each email-only reference
     types, default_type, jsonl = ctx.types, ctx.activity_type, ctx.format is SourceFormat.JSONL
     loads, dumps = orjson.loads, orjson.dumps
     for item in items:
@@ -94,8 +98,8 @@ def prepare_chunk(ctx: JobContext, data: bytes) -> Prepared:
             except orjson.JSONDecodeError:
                 pass
         if plain is not None:
-            type_name, person, occurred_at, primary_value, fields, key, occurred_iso = plain
-            from_text = False
+            type_name, email, occurred_at, primary_value, fields, key, occurred_iso = plain
+            from_text, person = False, None
         else:
             env = parse_row(ctx, RawRow(number, raw, item[2] if len(item) > 2 else None))
             if isinstance(env, RowFailure):
@@ -115,7 +119,15 @@ def prepare_chunk(ctx: JobContext, data: bytes) -> Prepared:
         primary_json = NULL_JSON if primary is None else dumps(primary, option=_SORT_KEYS)
         fields_json = dumps(values, option=_SORT_KEYS)  # canonical_json(), inlined
         digest = None if key is None else payload_hash(occurred_at, primary_json, fields_json, occurred_iso)
-        candidates.append((number, person, occurred_at, live.id, live.version,
+        if person is None:
+            who = by_email.get(email)
+            if who is None:
+                who = by_email[email] = len(people)
+                people.append(PersonRef(None, email, None))
+        else:
+            who = len(people)
+            people.append(person)
+        candidates.append((number, who, occurred_at, live.id, live.version,
                            None if primary is None else primary_json.decode(), fields_json.decode(), key, digest,
                            raw))
     return out

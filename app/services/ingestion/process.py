@@ -253,11 +253,11 @@ async def write_chunk(conn: Any, ctx: JobContext, prepared: Prepared, tally: Chu
     records when the job publishes live."""
     failures = list(prepared.failures)
     candidates = prepared.candidates
-    persons = await resolve_persons(conn, [c[1] for c in candidates],
+    persons = await resolve_persons(conn, prepared.people,
                                     create_missing=ctx.create_missing_persons, dry_run=ctx.dry_run)
     staged: list[Staged] = []
-    for (number, _, at, type_id, version, primary, fields, key, digest, raw), person in zip(
-            candidates, persons, strict=True):
+    for number, who, at, type_id, version, primary, fields, key, digest, raw in candidates:
+        person = persons[who]
         if isinstance(person, Issue):
             failures.append(RowFailure(number, [person], raw))
             continue
