@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
@@ -99,32 +100,127 @@ async def test_raw_connections_are_autocommit(resources: Resources) -> None:
         await conn.execute("DROP TABLE autocommit_probe")
 
 
-async def test_a_broken_connection_is_dropped_and_the_next_acquire_works(resources: Resources) -> None:
+async def backend(conn: Any) -> int:
+    return int(await conn.fetchval("SELECT pg_backend_pid()"))
+
+
+async def kill(resources: Resources, conn: Any) -> None:
+    """Terminate `conn`'s backend from another connection and wait until asyncpg has noticed."""
+    pid = await backend(conn)
+    async with resources.db.raw() as killer:
+        assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+
+    async def closed() -> bool:
+        return bool(conn.is_closed())
+
+    await eventually(closed)
+
+
+@pytest.fixture
+async def small_db(resources: Resources) -> AsyncIterator[Database]:
     assert resources.settings.database_url
     db = Database(resources.settings.database_url, pool_size=2, max_overflow=0)
+    yield db
+    await db.dispose()
+
+
+async def test_a_connection_that_broke_in_use_is_dropped_and_the_next_checkout_works(
+    resources: Resources, small_db: Database
+) -> None:
+    async with small_db.raw() as victim:
+        pid = await backend(victim)
+        await kill(resources, victim)
+        with pytest.raises(asyncpg.InterfaceError):
+            await victim.fetchval("SELECT 1")
+
+    async def use() -> int:
+        async with small_db.raw() as conn:
+            await asyncio.sleep(0.01)  # hold it, so the two checkouts use both pool slots
+            return await backend(conn)
+
+    pids = await asyncio.gather(use(), use())
+    assert pid not in pids and len(set(pids)) == 2
+    assert (await small_db.raw_pool()).size == 2
+
+
+async def test_a_connection_that_died_while_idle_is_not_handed_out(resources: Resources, small_db: Database) -> None:
+    async with small_db.raw() as conn:
+        pid = await backend(conn)
+    await kill(resources, conn)  # a server restart does this to every idle connection
+    async with small_db.raw() as fresh:
+        assert fresh is not conn and await backend(fresh) != pid
+
+
+async def test_the_most_recent_connection_is_reused_and_a_dirty_one_is_not(small_db: Database) -> None:
+    async with small_db.raw() as conn:
+        first = await backend(conn)
+    async with small_db.raw() as conn:
+        assert await backend(conn) == first
+        await conn.execute("BEGIN")  # left open, as by a caller interrupted before its ROLLBACK
+    async with small_db.raw() as conn:
+        assert await backend(conn) != first and not conn.is_in_transaction()
+
+
+async def test_an_error_between_parse_and_execute_leaves_no_open_transaction(
+    resources: Resources, small_db: Database
+) -> None:
+    with pytest.raises(asyncpg.DataError):
+        async with small_db.raw() as conn:
+            pid = await backend(conn)
+            # Parsed (locking `activity`), then the argument fails to encode client-side: no Sync was sent.
+            await conn.fetchval("SELECT count(*) + $1::int FROM activity", "not a number")
+
+    async def settled() -> bool:
+        async with resources.db.raw() as other:
+            row = await other.fetchrow("SELECT state, xact_start FROM pg_stat_activity WHERE pid = $1", pid)
+        return row is None or (row["xact_start"] is None and row["state"] == "idle")
+
+    await eventually(settled, timeout=10)
+    async with resources.db.raw() as other:  # TRUNCATE (as the test fixtures do) would wait on such a lock
+        assert not await other.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE pid = $1 AND relation = 'activity'::regclass", pid)
+
+
+async def test_checkouts_wait_for_a_free_connection_and_a_cancelled_waiter_passes_its_turn(
+    small_db: Database,
+) -> None:
+    pool = await small_db.raw_pool()
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def hold(name: str) -> None:
+        async with small_db.raw() as conn:
+            order.append(name)
+            await release.wait()
+            await conn.fetchval("SELECT 1")
+
+    holders = [asyncio.create_task(hold(f"h{n}")) for n in range(2)]
+
+    async def both_held() -> bool:
+        return len(order) == 2
+
+    await eventually(both_held, timeout=10, interval=0.001)
+    cancelled = asyncio.create_task(hold("cancelled"))
+    waiting = [asyncio.create_task(hold(f"w{n}")) for n in range(3)]
+    await asyncio.sleep(0.01)
+    assert sorted(order) == ["h0", "h1"] and pool.size == 2  # never more than the pool's size
+    cancelled.cancel()
+    release.set()
+    await asyncio.gather(*holders, *waiting)
+    assert sorted(order[2:]) == ["w0", "w1", "w2"] and pool.size == 2
+    assert cancelled.cancelled()
+
+
+async def test_a_failed_connect_frees_its_slot(resources: Resources) -> None:
+    assert resources.settings.database_url
+    db = Database(resources.settings.database_url.rsplit("/", 1)[0] + "/no_such_database", pool_size=1,
+                  max_overflow=0)
     try:
-        async with db.raw() as victim:
-            pid = await victim.fetchval("SELECT pg_backend_pid()")
-            async with resources.db.raw() as killer:
-                assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
-
-            async def closed() -> bool:
-                try:
-                    return bool(victim.is_closed())
-                except asyncpg.InterfaceError:  # asyncpg already took the dead connection back
-                    return True
-
-            await eventually(closed)
-            with pytest.raises(asyncpg.InterfaceError):
-                await victim.fetchval("SELECT 1")
-
-        async def use() -> int:
-            async with db.raw() as conn:
-                await asyncio.sleep(0.01)  # hold it, so the two acquisitions use both pool slots
-                return int(await conn.fetchval("SELECT pg_backend_pid()"))
-
-        pids = await asyncio.gather(use(), use())
-        assert pid not in pids and len(set(pids)) == 2
+        for _ in range(2):  # the second attempt would wait forever if the first kept the only slot
+            with pytest.raises(asyncpg.InvalidCatalogNameError):
+                async with db.raw():
+                    pass
+        assert (await db.raw_pool()).size == 0
     finally:
         await db.dispose()
 
