@@ -40,6 +40,10 @@ EDGE_CASES = [
     '"\\ud800"',  # a lone surrogate escape: orjson refuses it
     '{"a": 1, "a": 2}',
     '{"n": [1, 1.0, -0.0, 1.5e-7, 12345678901234567]}',
+    "9223372036854775807",  # 19 digits: the shortest run sent to the stdlib
+    "-922337203685477580",  # 18 digits: orjson (exact)
+    '{"phone": "12345678901234567890123", "n": 0.5}',  # a long digit run inside a string: stdlib, same result
+    '{"a": {"b": [99999999999999999999999]}}',  # nested
 ]
 
 
