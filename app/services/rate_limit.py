@@ -1,17 +1,39 @@
-"""Per-key request rate limit: a Redis token bucket updated atomically by one Lua script."""
+"""Per-key request rate limit: a Redis token bucket updated atomically by one Lua script, leased a few tokens at
+a time so most requests of a busy key are decided in-process."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import math
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+logger = logging.getLogger(__name__)
+
+LEASE_TOKENS = 8
+"""Tokens a process takes per script call while the bucket is plentiful; it spends them without Redis."""
+LEASE_SECONDS = 1.0
+"""A lease's unspent tokens are not spent after this; they go back with the key's next script call."""
+MAX_LEASED_KEYS = 10_000
+"""Past this many keys with a lease the table starts over (the dropped leases' tokens stay spent: safe side)."""
+
 # A bucket holds up to `capacity` tokens and refills continuously at capacity/60 s. One request takes one token.
 # Redis's clock (TIME) is used so API replicas with skewed clocks share one bucket correctly.
+#
+# Leases: while the bucket holds at least 2x the lease and a quarter of its capacity, a call takes LEASE_TOKENS
+# (one for the request, the rest held by the process); near the limit it takes one, as without leases. The next
+# call for the key (or a timer LEASE_SECONDS later, with want = 0) settles the lease: the tokens it did not spend
+# come back, and its spends are replayed at the times they happened (ARGV[7..], ms after the lease) so that refill
+# the bucket could not take while it was full is not credited to tokens that sat in the lease meanwhile. For one
+# process this gives exactly the decisions of a bucket without leases; across processes, tokens one holds are
+# unavailable to the others for about LEASE_SECONDS.
 TOKEN_BUCKET = """
 local capacity = tonumber(ARGV[1])
 local per_ms = tonumber(ARGV[2])
+local want = tonumber(ARGV[3])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
@@ -22,17 +44,37 @@ if tokens == nil then
   at = now
 end
 tokens = math.min(capacity, tokens + math.max(0, now - at) * per_ms)
-local allowed = 0
+local size = tonumber(ARGV[6])
+if size > 0 then
+  local base = tonumber(ARGV[4])
+  local t0 = tonumber(ARGV[5])
+  local replayed = base - 1
+  local last = t0
+  for i = 7, #ARGV do
+    local spent_at = math.min(now, t0 + tonumber(ARGV[i]))
+    replayed = math.min(capacity, replayed + math.max(0, spent_at - last) * per_ms) - 1
+    last = spent_at
+  end
+  replayed = math.min(capacity, replayed + math.max(0, now - last) * per_ms)
+  local as_leased = math.min(capacity, base - size + math.max(0, now - t0) * per_ms)
+  tokens = math.min(capacity, tokens + replayed - as_leased)
+end
+local take = 0
 local retry_ms = 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  allowed = 1
+if want == 0 then
+  take = 0
+elseif tokens >= 1 then
+  take = 1
+  if want > 1 and tokens >= 2 * want and tokens >= capacity / 4 then
+    take = want
+  end
+  tokens = tokens - take
 else
   retry_ms = math.ceil((1 - tokens) / per_ms)
 end
 redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', now)
 redis.call('PEXPIRE', KEYS[1], math.ceil(capacity / per_ms) + 1000)
-return {allowed, retry_ms, math.floor(tokens)}
+return {take, retry_ms, math.floor(tokens), tostring(tokens + take), now}
 """
 
 
@@ -45,6 +87,26 @@ class Decision:
     remaining: int
 
 
+@dataclass(slots=True)
+class _Lease:
+    """Tokens of one key this process took and has not accounted for yet."""
+
+    size: int
+    held: int
+    base: bytes | str  # the bucket's tokens just before the lease, as Redis wrote them
+    at_ms: int  # Redis time of the lease
+    started: float  # local monotonic time the lease was asked for: spends measured from it read late, not early
+    remaining: int  # the bucket's whole tokens after the lease
+    spends: list[float] = field(default_factory=list)  # ms after `started`
+    busy: asyncio.Future[None] | None = None  # a script call for this key is in flight
+
+    def settlement(self) -> list[bytes | str | int | float]:
+        return [self.base, self.at_ms, self.size, *self.spends]
+
+
+_NO_LEASE: list[bytes | str | int | float] = ["0", 0, 0]
+
+
 class RateLimiter:
     """Token bucket per principal id; `per_minute <= 0` disables limiting."""
 
@@ -52,14 +114,65 @@ class RateLimiter:
         self.redis = redis
         self.prefix = prefix
         self.per_minute = per_minute
+        self._per_ms = repr(per_minute / 60_000)
         self._script = redis.register_script(TOKEN_BUCKET)
+        self._leases: dict[str, _Lease] = {}
+        self._returning: set[asyncio.Future[None]] = set()
 
     async def hit(self, principal_id: str) -> Decision:
         if self.per_minute <= 0:
             return Decision(allowed=True, retry_after_seconds=0, remaining=-1)
-        per_ms = self.per_minute / 60_000
-        allowed, retry_ms, remaining = await self._script(
-            keys=[f"{self.prefix}:ratelimit:{principal_id}"], args=[self.per_minute, repr(per_ms)]
-        )
-        retry = max(1, math.ceil(int(retry_ms) / 1000)) if not allowed else 0
-        return Decision(allowed=bool(allowed), retry_after_seconds=retry, remaining=int(remaining))
+        key = f"{self.prefix}:ratelimit:{principal_id}"
+        lease = self._leases.get(key)
+        while lease is not None:
+            if lease.held and (now := time.monotonic()) - lease.started < LEASE_SECONDS:
+                lease.held -= 1
+                lease.spends.append((now - lease.started) * 1000)
+                return Decision(allowed=True, retry_after_seconds=0, remaining=lease.remaining + lease.held)
+            if lease.busy is None:
+                break
+            await asyncio.shield(lease.busy)  # one call per key at a time: its lease may serve this request too
+            lease = self._leases.get(key)
+        return await self._call(key, lease, LEASE_TOKENS)
+
+    async def _call(self, key: str, lease: _Lease | None, want: int) -> Decision:
+        loop = asyncio.get_running_loop()
+        busy = loop.create_future()
+        placeholder = _Lease(0, 0, "0", 0, 0.0, 0, busy=busy)
+        if len(self._leases) >= MAX_LEASED_KEYS and key not in self._leases:
+            self._leases.clear()
+        self._leases[key] = placeholder  # later arrivals wait for this call instead of making their own
+        started = time.monotonic()
+        try:
+            take, retry_ms, remaining, base, at_ms = await self._script(
+                keys=[key], args=[self.per_minute, self._per_ms, want, *(lease.settlement() if lease else _NO_LEASE)]
+            )
+        except BaseException:
+            if self._leases.get(key) is placeholder:
+                del self._leases[key]  # the old lease is dropped unsettled: its tokens stay spent (safe side)
+            raise
+        else:
+            take, remaining = int(take), int(remaining)
+            if take > 1:
+                fresh = self._leases[key] = _Lease(take, take - 1, base, int(at_ms), started, remaining)
+                loop.call_later(LEASE_SECONDS, self._expire, key, fresh)
+            elif self._leases.get(key) is placeholder:
+                del self._leases[key]
+        finally:
+            busy.set_result(None)
+        if not take:
+            return Decision(allowed=False, retry_after_seconds=max(1, math.ceil(int(retry_ms) / 1000)), remaining=0)
+        return Decision(allowed=True, retry_after_seconds=0, remaining=remaining + take - 1)
+
+    def _expire(self, key: str, lease: _Lease) -> None:
+        """A lease nobody finished: give its unspent tokens back now rather than at the key's next request."""
+        if self._leases.get(key) is lease and lease.held and lease.busy is None:
+            task = asyncio.ensure_future(self._give_back(key, lease))
+            self._returning.add(task)
+            task.add_done_callback(self._returning.discard)
+
+    async def _give_back(self, key: str, lease: _Lease) -> None:
+        try:
+            await self._call(key, lease, 0)
+        except Exception:  # Redis unavailable: the tokens stay spent, which only errs on the safe side
+            logger.debug("could not return the unspent tokens of a rate-limit lease", exc_info=True)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from app.services.rate_limit import RateLimiter
+import asyncio
+from typing import Any
+
+from app.services.rate_limit import LEASE_TOKENS, RateLimiter
 from app.services.runtime import Resources
+from tests.conftest import eventually
 
 
 async def test_bucket_allows_the_budget_then_refuses_with_retry_after(resources: Resources) -> None:
@@ -38,3 +42,79 @@ async def test_zero_disables_the_limit(resources: Resources) -> None:
     limiter = RateLimiter(resources.queue, resources.settings.redis_prefix, per_minute=0)
     assert all([(await limiter.hit("k")).allowed for _ in range(50)])
     assert not [k async for k in resources.queue.scan_iter(match=f"{resources.settings.redis_prefix}:ratelimit:*")]
+
+
+def counting(limiter: RateLimiter) -> list[int]:
+    """Count the limiter's Redis script calls (one element per call)."""
+    calls: list[int] = []
+    script = limiter._script
+
+    async def counted(**kwargs: Any) -> Any:
+        calls.append(1)
+        return await script(**kwargs)
+
+    limiter._script = counted  # type: ignore[assignment]
+    return calls
+
+
+async def test_a_busy_key_spends_leased_tokens_without_redis(resources: Resources) -> None:
+    limiter = RateLimiter(resources.queue, resources.settings.redis_prefix, per_minute=10**6)
+    calls = counting(limiter)
+    assert all([(await limiter.hit("busy")).allowed for _ in range(40)])
+    assert len(calls) <= 40 // LEASE_TOKENS + 2  # one call per lease (a stall past a lease's second adds one)
+
+
+async def test_concurrent_requests_share_one_call_per_lease(resources: Resources) -> None:
+    limiter = RateLimiter(resources.queue, resources.settings.redis_prefix, per_minute=10**6)
+    calls = counting(limiter)
+    decisions = await asyncio.gather(*(limiter.hit("parallel") for _ in range(64)))
+    assert all(d.allowed for d in decisions)
+    assert len(calls) <= 64 // LEASE_TOKENS + 2
+
+
+async def test_with_leases_one_process_gets_exactly_its_budget(resources: Resources) -> None:
+    limiter = RateLimiter(resources.queue, resources.settings.redis_prefix, per_minute=24)
+    calls = counting(limiter)
+    decisions = [await limiter.hit("exact") for _ in range(25)]
+    assert [d.allowed for d in decisions] == [True] * 24 + [False]
+    assert [d.remaining for d in decisions[:24]] == list(range(23, -1, -1))
+    assert len(calls) < 24  # leases were used (while the bucket was plentiful)
+
+
+async def test_two_processes_with_leases_never_exceed_the_budget(resources: Resources) -> None:
+    first = RateLimiter(resources.queue, resources.settings.redis_prefix, per_minute=24)
+    second = RateLimiter(resources.queue, resources.settings.redis_prefix, per_minute=24)
+    allowed = [(await limiter.hit("split")).allowed for _ in range(15) for limiter in (first, second)]
+    assert sum(allowed) == 24 and not any(allowed[-4:])
+
+
+async def test_spends_in_a_lease_are_replayed_when_the_bucket_refilled_meanwhile(resources: Resources) -> None:
+    # A lease taken from a full bucket, whose tokens are spent after the bucket has refilled to full: without
+    # the replay the returned lease would count refill that a full bucket cannot take, and allow 7 too many.
+    limiter = RateLimiter(resources.queue, resources.settings.redis_prefix, per_minute=600)  # 10 tokens/s
+    key = f"{resources.settings.redis_prefix}:ratelimit:idle"
+    first = await limiter.hit("idle")
+    assert first.allowed and first.remaining == 599
+    lease = limiter._leases[key]
+    assert lease.held == LEASE_TOKENS - 1
+    # As if the lease had been taken 0.9 s ago: 9 tokens of refill, of which the full bucket could take 8.
+    at = int(await resources.queue.hget(key, "at"))
+    await resources.queue.hset(key, "at", at - 900)
+    lease.at_ms -= 900
+    lease.started -= 0.9
+    decisions = [await limiter.hit("idle") for _ in range(LEASE_TOKENS)]
+    assert all(d.allowed for d in decisions)
+    # Without leases: 600 tokens at 0.9 s (full), minus these 8 hits: 592 (plus what refills while this runs).
+    assert 590 <= decisions[-1].remaining <= 595
+
+
+async def test_unspent_leased_tokens_go_back_within_about_a_second(resources: Resources) -> None:
+    limiter = RateLimiter(resources.queue, resources.settings.redis_prefix, per_minute=16)  # one token per 3.75 s
+    key = f"{resources.settings.redis_prefix}:ratelimit:returned"
+    assert (await limiter.hit("returned")).allowed
+    assert float(await resources.queue.hget(key, "tokens")) < 9  # 16 - 8 leased
+
+    async def given_back() -> bool:
+        return float(await resources.queue.hget(key, "tokens")) >= 15 and key not in limiter._leases
+
+    await eventually(given_back, timeout=10)  # refill alone would take 26 s
