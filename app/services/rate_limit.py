@@ -40,6 +40,9 @@ local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1])
 local at = tonumber(state[2])
 if tokens == nil then
+  if want == 0 then
+    return {0, 0, capacity, tostring(capacity), now}  -- no bucket is a full one: nothing to give back to
+  end
   tokens = capacity
   at = now
 end

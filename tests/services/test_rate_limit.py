@@ -118,3 +118,16 @@ async def test_unspent_leased_tokens_go_back_within_about_a_second(resources: Re
         return float(await resources.queue.hget(key, "tokens")) >= 15 and key not in limiter._leases
 
     await eventually(given_back, timeout=10)  # refill alone would take 26 s
+
+
+async def test_giving_back_to_an_expired_bucket_writes_nothing(resources: Resources) -> None:
+    limiter = RateLimiter(resources.queue, resources.settings.redis_prefix, per_minute=16)
+    key = f"{resources.settings.redis_prefix}:ratelimit:gone"
+    assert (await limiter.hit("gone")).allowed and key in limiter._leases
+    await resources.queue.delete(key)  # expired (or another test's clean-up): a missing bucket is a full one
+
+    async def settled() -> bool:
+        return key not in limiter._leases
+
+    await eventually(settled, timeout=10)
+    assert not await resources.queue.exists(key)
