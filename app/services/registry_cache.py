@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from datetime import datetime
 
 from app.db.engine import Database
 from app.domain.registry_model import ActivityTypeSnapshot
@@ -14,8 +13,21 @@ MAX_ENTRIES = 10_000
 """Far more types than any tenant defines; past it the cache starts over rather than grow without bound."""
 
 # xmin (the writing transaction's id) changes with every UPDATE of the row, even one that leaves updated_at alone
-# (hand-written SQL, test fixtures); updated_at covers the rest. Both together are the row's version stamp.
-_STAMPS = "SELECT id, xmin::text, updated_at FROM activity_type WHERE id = ANY($1::int[])"
+# (hand-written SQL, test fixtures); updated_at covers the rest. Both together are the row's version stamp. The
+# stamps of all the wanted rows come back as one string ("id xmin epoch,..." by id): one value to decode and,
+# for a set of types looked up before, one comparison.
+_STAMPS = (
+    "SELECT string_agg(id::text || ' ' || xmin::text || ' ' || coalesce(extract(epoch FROM updated_at)::text, '-'),"
+    " ',' ORDER BY id) FROM activity_type WHERE id = ANY($1::int[])"
+)
+
+
+def _split(stamps: str | None) -> dict[int, str]:
+    found: dict[int, str] = {}
+    for part in stamps.split(",") if stamps else ():
+        type_id, _, stamp = part.partition(" ")
+        found[int(type_id)] = stamp
+    return found
 
 
 class SnapshotCache:
@@ -26,17 +38,28 @@ class SnapshotCache:
     unchanged snapshot."""
 
     def __init__(self) -> None:
-        self._by_id: dict[int, tuple[tuple[str, datetime | None], ActivityTypeSnapshot]] = {}
+        self._by_id: dict[int, tuple[str, ActivityTypeSnapshot]] = {}
+        self._by_set: dict[frozenset[int], tuple[str | None, dict[int, ActivityTypeSnapshot]]] = {}
+        """The last answer for a set of ids (a timeline page's types), with the stamps it was checked against."""
         self.reloads = 0
         """How many snapshots were read in full (for tests and profiling)."""
 
     async def types_by_ids(self, db: Database, ids: Sequence[int]) -> dict[int, ActivityTypeSnapshot]:
-        wanted = list(dict.fromkeys(ids))
+        wanted = frozenset(ids)
         if not wanted:
             return {}
         async with db.raw() as conn:
-            rows = await conn.fetch(_STAMPS, wanted)
-        stamps: dict[int, tuple[str, datetime | None]] = {r[0]: (r[1], r[2]) for r in rows}
+            stamps = await conn.fetchval(_STAMPS, list(wanted))
+        answered = self._by_set.get(wanted)
+        if answered is not None and answered[0] == stamps:
+            return dict(answered[1])
+        found = await self._check(db, _split(stamps))
+        if len(self._by_set) >= MAX_ENTRIES:
+            self._by_set.clear()
+        self._by_set[wanted] = (stamps, dict(found))
+        return found
+
+    async def _check(self, db: Database, stamps: dict[int, str]) -> dict[int, ActivityTypeSnapshot]:
         found: dict[int, ActivityTypeSnapshot] = {}
         stale: list[int] = []
         for type_id, stamp in stamps.items():

@@ -67,3 +67,20 @@ async def test_a_direct_update_that_keeps_updated_at_is_seen(resources: Resource
         await conn.execute("UPDATE activity_type SET deleted_at = now(), status = 'DELETED' WHERE id = $1", created.id)
     again = (await cache.types_by_ids(resources.db, [created.id]))[created.id]
     assert again.deleted_at is not None and again.updated_at == created.updated_at and cache.reloads == 2
+
+
+async def test_a_set_of_types_is_rechecked_as_a_whole_and_each_type_reloads_alone(resources: Resources) -> None:
+    async with resources.db.session() as s:
+        a = await registry_admin.create(s, ADMIN, resources.settings.limits, definition("seta"))
+        b = await registry_admin.create(s, ADMIN, resources.settings.limits, definition("setb"))
+    cache = SnapshotCache()
+    only_a = await cache.types_by_ids(resources.db, [a.id])
+    both = await cache.types_by_ids(resources.db, [b.id, a.id, b.id])
+    assert both[a.id] is only_a[a.id] and cache.reloads == 2  # a known type is not read again in a new set
+    again = await cache.types_by_ids(resources.db, [a.id, b.id])
+    assert again == both and again is not both and cache.reloads == 2
+    async with resources.db.raw() as conn:
+        await conn.execute("UPDATE activity_type SET deleted_at = now(), status = 'DELETED' WHERE id = $1", b.id)
+    changed = await cache.types_by_ids(resources.db, [a.id, b.id])
+    assert changed[a.id] is only_a[a.id] and changed[b.id].deleted_at is not None and cache.reloads == 3
+    assert (await cache.types_by_ids(resources.db, [b.id]))[b.id] is changed[b.id]
