@@ -5,9 +5,11 @@ Pure Python with no I/O, so the worker runs it on a thread for the next chunk wh
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import msgpack
 import orjson
@@ -26,6 +28,7 @@ from app.domain.ingestion_rows import (
 from app.services.registry import LiveType
 
 NULL_JSON = b"null"
+STEP_ROWS = 128
 _SORT_KEYS = orjson.OPT_SORT_KEYS
 
 # A row that passed validation; only its person is left to resolve. A plain tuple (one allocation per row):
@@ -83,8 +86,25 @@ def prepare_chunk(ctx: JobContext, data: bytes) -> Prepared:
     out = Prepared()
     items = msgpack.unpackb(data, raw=False)  # [rowNumber, bytes] or [rowNumber, bytes, originalSize]
     out.rows = len(items)
+    _prepare_rows(ctx, items, out, {})
+    return out
+
+
+async def prepare_chunk_stepwise(ctx: JobContext, data: bytes, step_rows: int = STEP_ROWS) -> Prepared:
+    """`prepare_chunk` on the event loop, `step_rows` rows at a time."""
+    out = Prepared()
+    items = msgpack.unpackb(data, raw=False)
+    out.rows = len(items)
+    by_email: dict[str, int] = {}
+    for start in range(0, len(items), step_rows):
+        _prepare_rows(ctx, items[start:start + step_rows], out, by_email)
+        await asyncio.sleep(0)
+    return out
+
+
+def _prepare_rows(ctx: JobContext, items: list[list[Any]], out: Prepared, by_email: dict[str, int]) -> None:
+    """Rows of a chunk into `out`; `by_email` is the index in out.people of each email-only reference."""
     candidates, failures, people = out.candidates, out.failures, out.people
-    by_email: dict[str, int] = {}  # index in people of each email-only reference
     types, default_type, jsonl = ctx.types, ctx.activity_type, ctx.format is SourceFormat.JSONL
     loads, dumps = orjson.loads, orjson.dumps
     for item in items:
@@ -130,5 +150,4 @@ def prepare_chunk(ctx: JobContext, data: bytes) -> Prepared:
         candidates.append((number, who, occurred_at, live.id, live.version,
                            None if primary is None else primary_json.decode(), fields_json.decode(), key, digest,
                            raw))
-    return out
 

@@ -23,7 +23,7 @@ from app.domain.ingestion import ChunkTally, JobStatus, SourceFormat
 from app.domain.ingestion_rows import RowFailure, record_text
 from app.services.ingestion import progress
 from app.services.ingestion.persons import resolve_persons
-from app.services.ingestion.prepare import JobContext, Prepared, prepare_chunk
+from app.services.ingestion.prepare import JobContext, Prepared, prepare_chunk, prepare_chunk_stepwise
 from app.services.ingestion.receive import ChunkSignal
 from app.services.ingestion.writer import STAGE_DDL, Staged, write_rows
 from app.services.registry import LiveType, load_live_types
@@ -44,7 +44,8 @@ def lock_key(job_id: uuid.UUID) -> int:
 
 
 class Prefetch:
-    """Reads and prepares the next chunk (own connection, CPU on a thread) while this one is written.
+    """Reads and prepares the next chunk (own connection; CPU in short steps on the event loop, so the chunk
+    being written is never kept waiting for the GIL) while this one is written.
 
     Reading ahead outside the job lock is safe: chunks never change, and the checkpoint read under the
     lock decides which chunk is processed; a prefetched chunk that turns out stale is simply dropped."""
@@ -82,7 +83,7 @@ class Prefetch:
                 "SELECT data FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", self.ctx.id, seq)
         if data is None:
             return None
-        return await asyncio.to_thread(prepare_chunk, self.ctx, data)
+        return await prepare_chunk_stepwise(self.ctx, data)
 
 
 async def run_job(resources: Resources, job_id: uuid.UUID) -> str:
