@@ -1,6 +1,8 @@
 """The CPU half of a chunk: decode, parse envelopes, validate against live types, serialise and hash.
 
-Pure Python with no I/O, so the worker runs it on a thread for the next chunk while Postgres writes this one.
+Pure Python with no I/O: the worker prepares the next chunk while Postgres writes this one, on the event loop
+in short steps (prepare_chunk_stepwise) rather than on a thread, whose hold on the GIL would delay every reply
+the chunk being written waits for.
 """
 
 from __future__ import annotations
@@ -91,7 +93,8 @@ def prepare_chunk(ctx: JobContext, data: bytes) -> Prepared:
 
 
 async def prepare_chunk_stepwise(ctx: JobContext, data: bytes, step_rows: int = STEP_ROWS) -> Prepared:
-    """`prepare_chunk` on the event loop, `step_rows` rows at a time."""
+    """`prepare_chunk` on the event loop, `step_rows` rows at a time (~0.7 ms for 128 bench rows), yielding
+    between steps so replies for the chunk being written are handled within a step."""
     out = Prepared()
     items = msgpack.unpackb(data, raw=False)
     out.rows = len(items)
