@@ -114,10 +114,13 @@ async def write_rows(
     await lock_types(conn, rows)
     if not return_rows:
         if expect_new:
+            # The savepoint stays open when the COPY succeeds: the chunk's commit ends it, one round trip
+            # fewer than RELEASE.
+            await conn.execute("SAVEPOINT ingest_copy")
             try:
-                async with conn.transaction():
-                    return await _checked_copy(conn, job_id, rows, write=True, lookup=False)
+                return await _checked_copy(conn, job_id, rows, write=True, lookup=False)
             except asyncpg.UniqueViolationError:
+                await conn.execute("ROLLBACK TO SAVEPOINT ingest_copy")
                 logger.debug("idempotency keys of the chunk are stored already; looking them up")
         try:
             async with conn.transaction():
