@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from app.db import type_stamps
 from app.domain.activities import Activity
 from app.domain.activity_types import PRIMARY
 from app.domain.filters import FieldOperator, ResolvedCondition, ResolvedFilter, ValueKind
@@ -151,19 +152,37 @@ async def page(
     backward: bool,
     after: tuple[datetime, int] | None = None,
     before: tuple[datetime, int] | None = None,
-) -> tuple[list[Activity], bool]:
-    """Up to `limit` activities newest first, strictly after/before the cursors, and whether more exist.
+    with_type_stamps: bool = False,
+) -> tuple[list[Activity], bool, str | None]:
+    """Up to `limit` activities newest first, strictly after/before the cursors, whether more exist, and (with
+    `with_type_stamps`) the version stamps of their activity types, read with the rows (type_stamps format).
 
     Forward pages walk (occurred_at, id) downwards from `after`; backward pages walk upwards from `before`
     and are reversed here, so callers always get newest first.
     """
     query, params = _page_sql(scope, flt, limit=limit, backward=backward, after=after, before=before)
-    rows = await conn.fetch(query, *params)
+    if not with_type_stamps:
+        rows = await conn.fetch(query, *params)
+        items = [Activity(*r) for r in rows[:limit]]
+        stamps = None
+    else:
+        # The stamps come once, beside the first row: the type cache then needs no query of its own.
+        order = _order(backward)
+        rows = await conn.fetch(
+            f"WITH page AS MATERIALIZED ({query}) SELECT page.*, CASE WHEN row_number() OVER (ORDER BY {order}) = 1 "
+            f"THEN ({type_stamps.OF_PAGE}) END FROM page ORDER BY {order}",
+            *params,
+        )
+        items = [Activity(*r[:9]) for r in rows[:limit]]
+        stamps = rows[0][9] if rows else None
     more = len(rows) > limit
-    items = [Activity(*r) for r in rows[:limit]]
     if backward:
         items.reverse()
-    return items, more
+    return items, more, stamps
+
+
+def _order(backward: bool) -> str:
+    return "occurred_at ASC, id ASC" if backward else "occurred_at DESC, id DESC"
 
 
 def _page_sql(
@@ -192,7 +211,7 @@ def _page_sql(
         sql.clauses.append(
             f"(occurred_at, id) > ({sql.param(before[0], 'timestamptz')}, {sql.param(before[1], 'bigint')})"
         )
-    order = "occurred_at ASC, id ASC" if backward else "occurred_at DESC, id DESC"
+    order = _order(backward)
     limit_param = sql.param(limit + 1, "int")
     inner = f"SELECT {COLUMNS} FROM activity WHERE {sql.where()} ORDER BY {order} LIMIT {limit_param}"
     if not per_type:

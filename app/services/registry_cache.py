@@ -1,10 +1,11 @@
-"""Per-process cache of activity-type snapshots, revalidated on every use by the rows' updated_at."""
+"""Per-process cache of activity-type snapshots, revalidated on every use by the rows' version stamps."""
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
 
+from app.db import type_stamps
 from app.db.engine import Database
 from app.domain.registry_model import ActivityTypeSnapshot
 from app.services import registry
@@ -12,52 +13,50 @@ from app.services import registry
 MAX_ENTRIES = 10_000
 """Far more types than any tenant defines; past it the cache starts over rather than grow without bound."""
 
-# xmin (the writing transaction's id) changes with every UPDATE of the row, even one that leaves updated_at alone
-# (hand-written SQL, test fixtures); updated_at covers the rest. Both together are the row's version stamp. The
-# stamps of all the wanted rows come back as one string ("id xmin epoch,..." by id): one value to decode and,
-# for a set of types looked up before, one comparison.
-_STAMPS = (
-    "SELECT string_agg(id::text || ' ' || xmin::text || ' ' || coalesce(extract(epoch FROM updated_at)::text, '-'),"
-    " ',' ORDER BY id) FROM activity_type WHERE id = ANY($1::int[])"
-)
-
-
-def _split(stamps: str | None) -> dict[int, str]:
-    found: dict[int, str] = {}
-    for part in stamps.split(",") if stamps else ():
-        type_id, _, stamp = part.partition(" ")
-        found[int(type_id)] = stamp
-    return found
 
 
 class SnapshotCache:
-    """Snapshots by type id. Every lookup reads the rows' version stamps (one indexed query on a small table) and
-    reloads the snapshots whose stamp changed, so a type approved, edited or deleted in any process is seen by
-    the next lookup after that change commits: no TTL, no cross-process messages. Approval, edits and deletion
-    update the type row in the transaction that also writes its versions, so an unchanged stamp means an
-    unchanged snapshot."""
+    """Snapshots by type id. Every lookup reads the rows' version stamps (app/db/type_stamps.py: one query on a
+    small table, or the stamps a timeline page read with its rows) and reloads the snapshots whose stamp changed,
+    so a type approved, edited or deleted in any process is seen by the next lookup after that change commits: no
+    TTL, no cross-process messages. Approval, edits and deletion update the type row in the transaction that also
+    writes its versions, so an unchanged stamp means an unchanged snapshot."""
 
     def __init__(self) -> None:
         self._by_id: dict[int, tuple[str, ActivityTypeSnapshot]] = {}
-        self._by_set: dict[frozenset[int], tuple[str | None, dict[int, ActivityTypeSnapshot]]] = {}
-        """The last answer for a set of ids (a timeline page's types), with the stamps it was checked against."""
+        self._by_stamps: dict[str | None, dict[int, ActivityTypeSnapshot]] = {}
+        """Answers by the stamps string they were checked against (it names the ids too): a set of types seen
+        before is one dict lookup."""
         self.reloads = 0
         """How many snapshots were read in full (for tests and profiling)."""
 
-    async def types_by_ids(self, db: Database, ids: Sequence[int]) -> dict[int, ActivityTypeSnapshot]:
+    async def types_by_ids(
+        self, db: Database, ids: Sequence[int], *, stamps: str | None = None
+    ) -> dict[int, ActivityTypeSnapshot]:
+        """Snapshots of `ids` (missing ones left out). `stamps`: those of (at least) these ids, read by the caller
+        in the statement that found the ids (ActivityPage.type_stamps), which spares the stamp query."""
         wanted = frozenset(ids)
         if not wanted:
             return {}
+        if stamps is not None:
+            answer = self._by_stamps.get(stamps)
+            if answer is None:
+                answer = await self._answer(db, stamps)
+            if wanted <= answer.keys():
+                return {type_id: answer[type_id] for type_id in wanted}
         async with db.raw() as conn:
-            stamps = await conn.fetchval(_STAMPS, list(wanted))
-        answered = self._by_set.get(wanted)
-        if answered is not None and answered[0] == stamps:
-            return dict(answered[1])
-        found = await self._check(db, _split(stamps))
-        if len(self._by_set) >= MAX_ENTRIES:
-            self._by_set.clear()
-        self._by_set[wanted] = (stamps, dict(found))
-        return found
+            stamps = await conn.fetchval(type_stamps.BY_IDS, list(wanted))
+        answer = self._by_stamps.get(stamps)
+        if answer is None:
+            answer = await self._answer(db, stamps)
+        return {type_id: answer[type_id] for type_id in wanted if type_id in answer}
+
+    async def _answer(self, db: Database, stamps: str | None) -> dict[int, ActivityTypeSnapshot]:
+        answer = await self._check(db, type_stamps.split(stamps))
+        if len(self._by_stamps) >= MAX_ENTRIES:
+            self._by_stamps.clear()
+        self._by_stamps[stamps] = answer
+        return answer
 
     async def _check(self, db: Database, stamps: dict[int, str]) -> dict[int, ActivityTypeSnapshot]:
         found: dict[int, ActivityTypeSnapshot] = {}

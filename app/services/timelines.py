@@ -42,6 +42,9 @@ class ActivityPage:
     has_previous_page: bool
     sync_watermark: datetime | None
     count: Callable[[], Awaitable[int]]
+    type_stamps: str | None = None
+    """Version stamps of the items' activity types, read with them: pass to registry_cache types_by_ids(stamps=)
+    (or activity_types_by_ids) to spare its stamp query."""
 
 
 async def live_definitions(resources: Resources) -> dict[int, ActivityTypeDefinition]:
@@ -104,8 +107,8 @@ async def read_page(
     async with resources.db.raw() as conn, _bounded(conn, timeout_ms):
         # The watermark is read before the page: see activity_queries.sync_watermark.
         mark = await queries.sync_watermark(conn) if watermark else None
-        items, more = await queries.page(
-            conn, scope, resolved, limit=limit, backward=backward, after=after, before=before
+        items, more, stamps = await queries.page(
+            conn, scope, resolved, limit=limit, backward=backward, after=after, before=before, with_type_stamps=True
         )
 
     async def count() -> int:
@@ -113,8 +116,8 @@ async def read_page(
             return await queries.count(conn, scope, resolved)
 
     if backward:
-        return ActivityPage(items, before is not None, more, mark, count)
-    return ActivityPage(items, more, after is not None, mark, count)
+        return ActivityPage(items, before is not None, more, mark, count, stamps)
+    return ActivityPage(items, more, after is not None, mark, count, stamps)
 
 
 @contextlib.asynccontextmanager

@@ -27,9 +27,12 @@ def _graphql_type(snapshot: ActivityTypeSnapshot) -> ActivityType:
     return converted
 
 
-async def activity_types_by_ids(resources: Resources, ids: Sequence[int]) -> dict[int, ActivityType]:
-    """GraphQL activity types by id from the per-process cache (missing ids are left out)."""
-    found = await snapshot_cache(resources.db).types_by_ids(resources.db, ids)
+async def activity_types_by_ids(
+    resources: Resources, ids: Sequence[int], *, stamps: str | None = None
+) -> dict[int, ActivityType]:
+    """GraphQL activity types by id from the per-process cache (missing ids are left out); `stamps`: a timeline
+    page's type_stamps, when `ids` come from that page (spares the stamp query)."""
+    found = await snapshot_cache(resources.db).types_by_ids(resources.db, ids, stamps=stamps)
     return {type_id: _graphql_type(snapshot) for type_id, snapshot in found.items()}
 
 
