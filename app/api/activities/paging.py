@@ -10,6 +10,7 @@ from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 from app.api.activities.types import PREFETCHED_TYPES, Activity, ActivityConnection
 from app.api.connections import page_info
 from app.api.context import Info
+from app.api.registry.loaders import activity_types_by_ids
 from app.domain.cursors import encode_activity_cursor
 from app.services import timelines
 
@@ -39,8 +40,8 @@ async def prefetch_types(info: Info, page: timelines.ActivityPage) -> None:
     """Load the page's activity types in one batch before its items resolve (see Activity.activity_type)."""
     if page.items and selects(info, "activityType"):
         ids = list({a.activity_type_id for a in page.items})
-        loaded = await info.context.loaders.activity_type_by_id.load_many(ids)
-        found = {i: t for i, t in zip(ids, loaded, strict=True) if t is not None}
+        # The page's own type stamps spare the type cache its stamp query.
+        found = await activity_types_by_ids(info.context.resources, ids, stamps=page.type_stamps)
         info.context.extra.setdefault(PREFETCHED_TYPES, {}).update(found)
 
 
