@@ -148,7 +148,10 @@ class RawRow:
 
 def encode_chunk(rows: list[RawRow]) -> bytes:
     """Chunk payload: msgpack list of [rowNumber, bytes] (plus size for rows cut at the row limit)."""
-    packed: bytes = msgpack.packb([r.encode() for r in rows], use_bin_type=True)
+    # Tuples pack as the same msgpack arrays as RawRow.encode's lists, and cost less to build and collect.
+    packed: bytes = msgpack.packb(
+        [(r.number, r.data) if r.oversize is None else (r.number, r.data, r.oversize) for r in rows],
+        use_bin_type=True)
     return packed
 
 

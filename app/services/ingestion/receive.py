@@ -83,6 +83,21 @@ class Receiver:
         if len(self._chunk) >= self._chunk_rows:
             await self._commit(final=False)
 
+    async def add_many(self, rows: list[RawRow]) -> None:
+        """`add` for each row, without a coroutine call per row: the same chunks, and the same error at the
+        row past maxUploadRows (the rows before it are taken)."""
+        start = 0
+        while start < len(rows) and self.existing is None:
+            if self.rows >= self._max_rows:
+                await self.add(rows[start])  # raises PAYLOAD_TOO_LARGE
+            room = min(self._chunk_rows - len(self._chunk), self._max_rows - self.rows)
+            taken = rows[start : start + room]
+            start += len(taken)
+            self.rows += len(taken)
+            self._chunk += taken
+            if len(self._chunk) >= self._chunk_rows:
+                await self._commit(final=False)
+
     async def finish(self) -> None:
         """The whole file is read: commit what is left and end `receiving`."""
         await self._commit(final=True)

@@ -133,13 +133,13 @@ async def _stream(spec: JobSpec, upload: Readable, draft: Receiver) -> None:
 
 
 async def _add_rows(spec: JobSpec, draft: Receiver, rows: list[RawRow]) -> None:
-    for row in rows:
-        if spec.format is SourceFormat.CSV and draft.header is None:
-            if row.oversize is not None:
-                raise DomainError.of(ErrorCode.ROW_TOO_LARGE, "The CSV header row is too large.", "file")
-            header = parse_csv_header(row.data, spec.activity_type)
-            if header and not isinstance(header[0], str):
-                raise DomainError([i for i in header if not isinstance(i, str)])
-            draft.header = [h for h in header if isinstance(h, str)]
-            continue
-        await draft.add(row)
+    if rows and spec.format is SourceFormat.CSV and draft.header is None:
+        row = rows[0]
+        if row.oversize is not None:
+            raise DomainError.of(ErrorCode.ROW_TOO_LARGE, "The CSV header row is too large.", "file")
+        header = parse_csv_header(row.data, spec.activity_type)
+        if header and not isinstance(header[0], str):
+            raise DomainError([i for i in header if not isinstance(i, str)])
+        draft.header = [h for h in header if isinstance(h, str)]
+        rows = rows[1:]
+    await draft.add_many(rows)
