@@ -40,8 +40,12 @@ class RecordSplitter:
                 data = data[len(BOM) :]
         out: list[RawRow] = []
         pos = 0
+        bulk = not self.csv  # JSONL: the lines after any carried-over record are split in C (`_whole_lines`)
         find = data.find
         while True:
+            if bulk and not (self._parts or self._size):
+                bulk = False
+                pos = self._whole_lines(data, pos, out)
             nl = find(b"\n", pos)
             if nl < 0:
                 if pos < len(data):
@@ -65,6 +69,22 @@ class RecordSplitter:
             row = self._end_record()
             if row is not None:
                 out.append(row)
+
+    def _whole_lines(self, data: bytes, pos: int, out: list[RawRow]) -> int:
+        """JSONL with nothing carried over: the complete lines from `pos` split in C and added to `out`, when
+        none is too long (else the loop in `feed` takes them one by one). Returns where the rest starts."""
+        end = data.rfind(b"\n", pos)
+        if end < 0:
+            return pos
+        lines = data[pos:end].split(b"\n")
+        if max(map(len, lines)) > self.max_row_bytes:  # counted with its '\r', as `_append` counts it
+            return pos
+        first = self.records + 1
+        self.records += len(lines)
+        # isspace() is the blank test strip() makes, without copying the line; it is False for b"".
+        out += [RawRow(n, line[:-1] if line.endswith(b"\r") else line)
+                for n, line in enumerate(lines, first) if line and not line.isspace()]
+        return end + 1
 
     def finish(self) -> list[RawRow]:
         """Flush the last record (a file need not end with a newline)."""
