@@ -32,8 +32,11 @@ class RawPool:
         self._count = 0  # connections open or opening, idle or in use
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._closed = False
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def acquire(self) -> Any:
+        if (loop := asyncio.get_running_loop()) is not self._loop:
+            self._forget(loop)
         waited = False
         while True:
             if self._closed:
@@ -50,6 +53,8 @@ class RawPool:
             waited = True
 
     def release(self, conn: Any) -> None:
+        if asyncio.get_running_loop() is not self._loop:  # a connection of a loop this pool has since left
+            return
         if self._closed or conn.is_closed() or conn.is_in_transaction():
             self._drop(conn)
         else:
@@ -61,6 +66,8 @@ class RawPool:
 
     async def close(self, timeout: float) -> None:
         """Close idle connections; those in use are terminated when returned."""
+        if (loop := asyncio.get_running_loop()) is not self._loop:
+            self._forget(loop)
         self._closed = True
         idle, self._idle = self._idle, []
         for waiter in self._waiters:
@@ -114,6 +121,14 @@ class RawPool:
             if not waiter.done():
                 waiter.set_result(None)
                 return
+
+    def _forget(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Used from another event loop (asyncio.run twice with one Database): connections are bound to the loop
+        that opened them, so the old ones are abandoned rather than reused or closed from here."""
+        self._loop = loop
+        self._idle = []
+        self._count = 0
+        self._waiters.clear()
 
     def _drop(self, conn: Any) -> None:
         self._count -= 1

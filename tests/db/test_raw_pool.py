@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from app.db import json_codec
 from app.db.engine import Database
 from app.services.runtime import Resources
+from app.settings import Settings
 from tests.conftest import eventually
 
 
@@ -241,3 +242,22 @@ async def test_dispose_leaves_the_handle_usable(resources: Resources) -> None:
             assert await conn.fetchval("SELECT $1::jsonb", "[2]") == [2]
     finally:
         await db.dispose()
+
+
+def test_one_handle_used_from_two_event_loops(settings: Settings) -> None:
+    # asyncio.run twice with one Database (a CLI command, a script): the second loop must not get the first
+    # loop's connections.
+    assert settings.database_url
+    db = Database(settings.database_url, pool_size=1, max_overflow=0)
+
+    async def use() -> int:
+        async with db.raw() as conn:
+            return int(await conn.fetchval("SELECT 41 + 1"))
+
+    assert asyncio.run(use()) == 42
+    assert asyncio.run(use()) == 42
+
+    async def close() -> None:
+        await db.dispose()
+
+    asyncio.run(close())
