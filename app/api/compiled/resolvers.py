@@ -59,7 +59,7 @@ async def timeline(source: Person, args: dict[str, Any], call: Call, selection: 
         types: dict[int, Any] = call.extra.setdefault(TYPES, {})
         missing = list({a.activity_type_id for a in page.items if a.activity_type_id not in types})
         if missing:
-            types.update(await activity_types_by_ids(call.resources, missing))
+            types.update(await activity_types_by_ids(call.resources, missing, stamps=page.type_stamps))
     return activity_connection(page)
 
 
