@@ -16,6 +16,7 @@ from sqlalchemy import text
 from app.api.app import create_app
 from app.db.migrate import upgrade
 from app.logs import configure_logging
+from app.services import api_keys
 from app.services.runtime import Resources
 from app.settings import Settings
 from tests.access_helpers import ADMIN_KEY_ID, ADMIN_TOKEN, bearer, insert_key
@@ -58,6 +59,7 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     keys = [k async for k in res.queue.scan_iter(match=f"{res.settings.redis_prefix}*")]
     if keys:
         await res.queue.delete(*keys)
+    api_keys.CACHE.clear()  # principals cached by an earlier test's keys must not outlive their rows
     yield
 
 
