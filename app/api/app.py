@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -56,6 +57,15 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
 
 
+def freeze_startup_objects() -> None:
+    """Move everything alive after start-up (schema, modules, pools) out of the cyclic GC's reach.
+
+    Without it every full collection re-scans those objects: ~60 ms pauses every ~2 s under timeline load, each
+    stalling every request in flight (the timeline p99 at 16 clients was 47-55 ms against a p50 of 7 ms)."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(settings: Settings, resources: Resources | None = None) -> Starlette:
     """Build the ASGI app. URLs in `settings` must already point at running servers."""
     state: dict[str, Resources] = {"resources": resources} if resources else {}
@@ -66,6 +76,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         state["resources"] = resources or await Resources.open(settings)
         view.resources = state["resources"]
         await prepare_access(settings, state["resources"])
+        freeze_startup_objects()
         logger.info("API ready (environment=%s)", settings.environment)
         try:
             yield
