@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import func, or_, tuple_, update
@@ -34,6 +35,7 @@ class PrincipalCache:
         self.ttl = ttl
         self.max_entries = max_entries
         self._entries: dict[bytes, tuple[Principal | None, float]] = {}
+        self._loading: dict[bytes, asyncio.Future[Principal | None]] = {}
 
     def get(self, token_hash: bytes) -> tuple[bool, Principal | None]:
         entry = self._entries.get(token_hash)
@@ -48,6 +50,26 @@ class PrincipalCache:
 
     def clear(self) -> None:
         self._entries.clear()
+        self._loading.clear()
+
+    async def load_once(
+        self, token_hash: bytes, load: Callable[[], Awaitable[Principal | None]]
+    ) -> Principal | None:
+        """Concurrent misses of one token share one lookup: when an entry expires under load, every request in
+        flight misses at once, and one query each (plus a last_used_at row lock each) stalled them all for
+        tens of milliseconds every CACHE_SECONDS."""
+        task = self._loading.get(token_hash)
+        if task is None or task.get_loop() is not asyncio.get_running_loop():
+            task = asyncio.ensure_future(load())
+            self._loading[token_hash] = task
+            task.add_done_callback(lambda done: self._forget(token_hash, done))
+        principal = await asyncio.shield(task)
+        self.put(token_hash, principal)
+        return principal
+
+    def _forget(self, token_hash: bytes, done: asyncio.Future[Principal | None]) -> None:
+        if self._loading.get(token_hash) is done:
+            del self._loading[token_hash]
 
 
 CACHE = PrincipalCache()
@@ -168,9 +190,7 @@ async def authenticate(db: Database, token: str, cache: PrincipalCache = CACHE) 
     hit, principal = cache.get(token_hash)
     if hit:
         return principal
-    principal = await _lookup(db, token, token_hash)
-    cache.put(token_hash, principal)
-    return principal
+    return await cache.load_once(token_hash, lambda: _lookup(db, token, token_hash))
 
 
 async def _lookup(db: Database, token: str, token_hash: bytes) -> Principal | None:

@@ -165,3 +165,44 @@ async def test_ingestion_quota_serialises_racing_submissions(resources: Resource
             return True
 
     assert sorted(await asyncio.gather(submit(), submit(), submit())) == [False, False, True]
+
+
+async def test_concurrent_misses_share_one_lookup(resources: Resources) -> None:
+    """An entry expiring under load: the requests in flight wait for one lookup instead of running one each."""
+    _key, token = await api_keys.create_key(resources.db, ADMIN, "burst", ["read"])
+    cache = PrincipalCache(ttl=0)  # every call misses, as at the instant an entry expires
+    token_hash = domain.hash_token(token)
+    lookups = 0
+    gate = asyncio.Event()
+
+    async def lookup() -> Principal | None:
+        nonlocal lookups
+        lookups += 1
+        await gate.wait()  # keep it in flight until every caller has asked
+        return await api_keys.authenticate(resources.db, token, PrincipalCache(ttl=0))
+
+    callers = [asyncio.create_task(cache.load_once(token_hash, lookup)) for _ in range(16)]
+    await asyncio.sleep(0)
+    gate.set()
+    principals = await asyncio.gather(*callers)
+    assert lookups == 1
+    assert {p.id for p in principals if p is not None} == {principals[0].id} and principals[0] is not None
+    await cache.load_once(token_hash, lookup)  # finished lookups are not reused: the next miss looks up again
+    assert lookups == 2
+
+
+async def test_a_failed_shared_lookup_fails_every_waiter_and_is_retried(resources: Resources) -> None:
+    cache = PrincipalCache()
+    attempts = 0
+
+    async def broken() -> Principal | None:
+        nonlocal attempts
+        attempts += 1
+        await asyncio.sleep(0)
+        raise ConnectionError("database unavailable")
+
+    results = await asyncio.gather(*(cache.load_once(b"h", broken) for _ in range(4)), return_exceptions=True)
+    assert attempts == 1 and all(isinstance(r, ConnectionError) for r in results)
+    with pytest.raises(ConnectionError):
+        await cache.load_once(b"h", broken)
+    assert attempts == 2
