@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     worker_max_jobs: int = 4
-    worker_poll_delay: float = 0.05
+    worker_poll_delay: float = 0.02
     job_timeout_seconds: int = 3600
     reconcile_interval_seconds: int = 10  # how often workers re-enqueue jobs Redis lost or whose worker died
     upload_stall_seconds: int = 300  # a job still receiving its upload with no new chunk this long is failed
