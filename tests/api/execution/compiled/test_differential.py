@@ -10,7 +10,7 @@ import pytest
 
 from app.bench.queries import TIMELINE as BENCH
 from tests.access_helpers import bearer
-from tests.api.compiled.conftest import Answer, Apps, Seeded
+from tests.api.execution.compiled.conftest import Answer, Apps, Seeded
 
 ACTIVITY = """fragment A on Activity {
   __typename id typeVersion occurredAt ingestedAt primaryValue fields idempotencyKey
