@@ -1,1 +1,1 @@
-"""Fast paths of GraphQL execution (compiled plans, fast executor, parse and validation caches), each behind a switch."""
+"""Fast paths of GraphQL execution (compiled plans, fast executor, parse and validation caches), each switchable."""
