@@ -9,6 +9,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 STAMP="$VENV/.installed-$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
+  echo "installing dependencies into ${VENV/#$ROOT\//} (first run or new dependencies, ~1 min)..." >&2
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]"
   rm -f "$VENV"/.installed-* && touch "$STAMP"

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from app.cli import dev_cmd
 from app.cli.output import console
 from app.embedded.stores import resolved_stores
 from app.logs import configure_logging
@@ -16,36 +17,6 @@ from app.settings import Settings, get_settings
 logger = logging.getLogger("app.cli")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
-
-
-def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
-    from app.cli.processes import serve_api, worker_process
-    from app.db.migrate import upgrade
-
-    with resolved_stores(settings) as resolved:
-        assert resolved.database_url
-        upgrade(resolved.database_url)
-        if args.demo:
-            from app.bench.demo import load_demo
-
-            demo = load_demo(resolved)
-            if demo.activities:
-                console.print(f"  demo data: types {', '.join(demo.types)}, {demo.persons} persons, "
-                              f"{demo.activities} activities")
-        url = f"http://{resolved.host}:{resolved.port}/graphql"
-        console.print(f"[bold]Custom Activities[/bold] dev server: GraphiQL at [link]{url}[/link]")
-        console.print(f"  postgres {resolved.database_url}\n  redis    {resolved.redis_url}")
-        from pydantic import SecretStr
-
-        from app.cli.keys_cmd import ensure_dev_key
-
-        dev_key = ensure_dev_key(resolved)
-        resolved = resolved.model_copy(update={"dev_admin_key": SecretStr(dev_key)})
-        console.print(f"  admin key {dev_key}\n  (GraphiQL opened from this machine sends it for you; curl: "
-                      "-H 'Authorization: Bearer <key>')", soft_wrap=True)
-        with worker_process(resolved):
-            serve_api(resolved)
-    return 0
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -95,10 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="activities", description="Custom Activities service.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    dev = sub.add_parser("dev", help="embedded stores + migrations + API + worker, in one command")
-    dev.add_argument("--demo", action="store_true",
-                     help="load demo types, persons and activities if the database has no activities yet")
-    dev.set_defaults(handler=cmd_dev)
+    dev_cmd.register(sub)
 
     serve = sub.add_parser("serve", help="run the API only")
     serve.add_argument("--migrate", action=argparse.BooleanOptionalAction, default=None,
