@@ -33,7 +33,7 @@ class Limits(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Everything configurable; see README "Configuration"."""
+    """Everything configurable; see docs/configuration.md."""
 
     model_config = SettingsConfigDict(
         env_prefix="ACTIVITIES_",
