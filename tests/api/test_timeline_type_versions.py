@@ -1,4 +1,4 @@
-"""An activity's `typeVersion` leads to the exact definition it was validated against (the recipe in docs/timelines-and-search.md)."""
+"""An activity's `typeVersion` leads to the exact definition it was validated against (docs recipe)."""
 
 from __future__ import annotations
 

@@ -18,8 +18,8 @@ def pages() -> list[Path]:
 
 
 def without_code(text: str) -> str:
-    """The text with fenced blocks blanked out (a `# comment` in a bash block is no heading)."""
-    return FENCE.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    """The text with fenced blocks blanked out, offsets kept (a `# comment` in a bash block is no heading)."""
+    return FENCE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
 
 
 def section(text: str, heading: str) -> str:
