@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from app.cli import dev_cmd
+from app.cli.dev_cmd import tcp_port
 from app.cli.output import console
 from app.embedded.stores import resolved_stores
 from app.logs import configure_logging
@@ -17,6 +17,49 @@ from app.settings import Settings, get_settings
 logger = logging.getLogger("app.cli")
 
 Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
+    from app.cli.dev_cmd import local_url, port_in_use
+    from app.cli.processes import serve_api, worker_process
+    from app.db.migrate import upgrade
+
+    settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
+    if port_in_use(settings.host, settings.port):
+        console.print(f"[bold red]port {settings.port} on {settings.host} is in use[/bold red] (another dev "
+                      "server?): choose another with --port (or ACTIVITIES_PORT)")
+        return 1
+    console.print("[bold]Custom Activities[/bold] dev server: starting PostgreSQL and Redis...")
+    with resolved_stores(settings) as resolved:
+        assert resolved.database_url
+        upgrade(resolved.database_url)
+        if args.demo:
+            from app.bench.demo import load_demo
+
+            demo = load_demo(resolved)
+            if demo.activities:
+                console.print(f"  demo data: types {', '.join(demo.types)}, {demo.persons} persons, "
+                              f"{demo.activities} activities")
+            else:
+                console.print("  demo data: not loaded, the database already has activities")
+        console.print(f"  postgres {resolved.database_url}\n  redis    {resolved.redis_url}")
+        from pydantic import SecretStr
+
+        from app.cli.keys_cmd import ensure_dev_key
+
+        dev_key = ensure_dev_key(resolved)
+        resolved = resolved.model_copy(update={"dev_admin_key": SecretStr(dev_key)})
+        console.print(f"  admin key {dev_key}\n  (GraphiQL opened from this machine sends it for you; curl: "
+                      "-H 'Authorization: Bearer <key>')", soft_wrap=True)
+        console.print(f"  starting the worker and the API on {resolved.host}:{resolved.port}...")
+        url = local_url(resolved.host, resolved.port, "/graphql")
+
+        def announce() -> None:
+            console.print(f"[bold]Ready[/bold]: GraphiQL at [link]{url}[/link] (Ctrl-C stops everything)")
+
+        with worker_process(resolved):
+            serve_api(resolved, on_ready=announce, probe_url=local_url(resolved.host, resolved.port, "/healthz"))
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -66,7 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="activities", description="Custom Activities service.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    dev_cmd.register(sub)
+    dev = sub.add_parser("dev", help="embedded stores + migrations + API + worker, in one command")
+    dev.add_argument("--demo", action="store_true",
+                     help="load demo types, persons and activities if the database has no activities yet")
+    dev.add_argument("--host", help="address the API listens on (default: ACTIVITIES_HOST, 127.0.0.1)")
+    dev.add_argument("--port", type=tcp_port, help="port the API listens on (default: ACTIVITIES_PORT, 8000)")
+    dev.set_defaults(handler=cmd_dev)
 
     serve = sub.add_parser("serve", help="run the API only")
     serve.add_argument("--migrate", action=argparse.BooleanOptionalAction, default=None,
