@@ -1,7 +1,7 @@
 """GraphQL hardening: depth, token, alias and cost limits, introspection switch, error masking (no resolve hooks).
 
 Every check here runs once per document (parse or validation time); none wraps field resolution, so big
-result lists pay nothing for them (a `resolve` hook would run on every field of every item).
+result lists pay nothing for them.
 """
 
 from __future__ import annotations
