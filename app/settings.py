@@ -45,7 +45,7 @@ class Execution(BaseModel):
 
 
 class Settings(BaseSettings):
-    """Everything configurable; see README "Configuration"."""
+    """Everything configurable; see docs/configuration.md."""
 
     model_config = SettingsConfigDict(
         env_prefix="ACTIVITIES_",

@@ -11,6 +11,7 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 STAMP="$VENV/.installed-$(cat "$ROOT/pyproject.toml" "$LOCK" | sha256sum | cut -c1-16)"
 if [ ! -f "$STAMP" ]; then
+  echo "installing dependencies into ${VENV/#$ROOT\//} (first run or new dependencies, ~1 min)..." >&2
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   # Exactly the locked versions (hash-checked), then the project itself without resolving anything again.
   "$VENV/bin/python" -m pip install --quiet --require-hashes -r "$LOCK"

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from app.cli.dev_cmd import tcp_port
 from app.cli.output import console
 from app.embedded.stores import resolved_stores
 from app.logs import configure_logging
@@ -19,9 +20,16 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
+    from app.cli.dev_cmd import local_url, port_in_use
     from app.cli.processes import serve_api, worker_process
     from app.db.migrate import upgrade
 
+    settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
+    if port_in_use(settings.host, settings.port):
+        console.print(f"[bold red]port {settings.port} on {settings.host} is in use[/bold red] (another dev "
+                      "server?): choose another with --port (or ACTIVITIES_PORT)")
+        return 1
+    console.print("[bold]Custom Activities[/bold] dev server: starting PostgreSQL and Redis...")
     with resolved_stores(settings) as resolved:
         assert resolved.database_url
         upgrade(resolved.database_url)
@@ -32,8 +40,8 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
             if demo.activities:
                 console.print(f"  demo data: types {', '.join(demo.types)}, {demo.persons} persons, "
                               f"{demo.activities} activities")
-        url = f"http://{resolved.host}:{resolved.port}/graphql"
-        console.print(f"[bold]Custom Activities[/bold] dev server: GraphiQL at [link]{url}[/link]")
+            else:
+                console.print("  demo data: not loaded, the database already has activities")
         console.print(f"  postgres {resolved.database_url}\n  redis    {resolved.redis_url}")
         from pydantic import SecretStr
 
@@ -43,8 +51,14 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
         resolved = resolved.model_copy(update={"dev_admin_key": SecretStr(dev_key)})
         console.print(f"  admin key {dev_key}\n  (GraphiQL opened from this machine sends it for you; curl: "
                       "-H 'Authorization: Bearer <key>')", soft_wrap=True)
+        console.print(f"  starting the worker and the API on {resolved.host}:{resolved.port}...")
+        url = local_url(resolved.host, resolved.port, "/graphql")
+
+        def announce() -> None:
+            console.print(f"[bold]Ready[/bold]: GraphiQL at [link]{url}[/link] (Ctrl-C stops everything)")
+
         with worker_process(resolved):
-            serve_api(resolved)
+            serve_api(resolved, on_ready=announce, probe_url=local_url(resolved.host, resolved.port, "/healthz"))
     return 0
 
 
@@ -98,6 +112,8 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="embedded stores + migrations + API + worker, in one command")
     dev.add_argument("--demo", action="store_true",
                      help="load demo types, persons and activities if the database has no activities yet")
+    dev.add_argument("--host", help="address the API listens on (default: ACTIVITIES_HOST, 127.0.0.1)")
+    dev.add_argument("--port", type=tcp_port, help="port the API listens on (default: ACTIVITIES_PORT, 8000)")
     dev.set_defaults(handler=cmd_dev)
 
     serve = sub.add_parser("serve", help="run the API only")

@@ -8,9 +8,15 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    import uvicorn
 
 PR_SET_PDEATHSIG = 1
 
@@ -49,8 +55,8 @@ def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
                 proc.wait()
 
 
-def serve_api(settings: Settings) -> None:
-    """Run uvicorn in this process until Ctrl-C or SIGTERM."""
+def serve_api(settings: Settings, on_ready: Callable[[], None] | None = None, probe_url: str = "") -> None:
+    """Run uvicorn in this process until Ctrl-C or SIGTERM; call `on_ready` once `probe_url` answers 200."""
     import uvicorn
 
     from app.api.app import create_app
@@ -66,4 +72,23 @@ def serve_api(settings: Settings) -> None:
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
-    uvicorn.Server(config).run()
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        threading.Thread(target=_when_ready, args=(server, probe_url, on_ready), name="ready", daemon=True).start()
+    server.run()
+
+
+def _when_ready(server: uvicorn.Server, probe_url: str, on_ready: Callable[[], None]) -> None:
+    """Poll until this server has started and `probe_url` answers 200 (so a server already on the port, or
+    one that failed to bind, is never announced); give up when the server is stopping."""
+    import httpx
+
+    while not server.should_exit:
+        if server.started:
+            try:
+                if httpx.get(probe_url, timeout=2).status_code == 200:
+                    on_ready()
+                    return
+            except httpx.HTTPError:
+                pass
+        time.sleep(0.1)

@@ -26,6 +26,7 @@ from tests.api.registry_support import (
     refused,
 )
 from tests.conftest import GraphQL
+from tests.docs.markdown import code_blocks, section
 
 
 async def test_full_lifecycle(gql: GraphQL, resources: Resources) -> None:
@@ -152,7 +153,7 @@ async def test_list_pages_and_filters(gql: GraphQL) -> None:
 
 
 async def test_include_system_null_means_true(gql: GraphQL) -> None:
-    # DESIGN.md declares `includeSystem: Boolean`: an explicit null (variable or literal) is the default, true.
+    # The schema declares `includeSystem: Boolean`: an explicit null (variable or literal) is the default, true.
     await create_approved(gql, "alpha")
     for body in (
         await gql(LIST, {"first": 100, "includeSystem": None}),
@@ -184,17 +185,15 @@ async def test_standard_types_are_listed_and_read_only(gql: GraphQL) -> None:
     assert (await gql(GET, {"api": "nope"}))["data"]["activityType"] is None
 
 
-async def test_readme_example_works(gql: GraphQL) -> None:
-    readme = (Path(__file__).parents[2] / "README.md").read_text()
-    section = readme.split("## Activity types", 1)[1]
-    block = section.split("```graphql", 1)[1].split("```", 1)[0].strip()
-    create, approve = block.split("\nmutation ", 1)
+async def test_the_docs_example_works(gql: GraphQL) -> None:
+    page = (Path(__file__).parents[2] / "docs" / "activity-types.md").read_text()
+    create, approve = code_blocks(section(page, "Define and approve"), "graphql")
     first = await gql(create)
     assert first["data"]["createActivityType"] == {
         "activityType": {"apiName": "depositCheck", "status": "DRAFT"},
         "errors": [],
     }
-    second = await gql("mutation " + approve)
+    second = await gql(approve)
     assert second["data"]["approveActivityType"]["activityType"] == {"status": "APPROVED", "version": 1}
 
 

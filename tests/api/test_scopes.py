@@ -205,7 +205,7 @@ async def test_subscription_without_the_scope_is_forbidden(
 @pytest.mark.parametrize(
     ("scopes", "query", "expected"),
     [
-        # The named boundaries of the issue, end to end.
+        # The boundaries between scopes that docs/security.md names, end to end.
         ([R], 'mutation { upsertPersons(persons: [{email: "a@example.com"}]) { errors { code } } }', "FORBIDDEN"),
         ([W], 'mutation { approveActivityType(apiName: "x") { errors { code } } }', "FORBIDDEN"),
         ([T], "{ apiKeys { edges { cursor } } }", "FORBIDDEN"),

@@ -1,4 +1,4 @@
-"""An activity's `typeVersion` leads to the exact definition it was validated against (README recipe)."""
+"""An activity's `typeVersion` leads to the exact definition it was validated against (docs recipe)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from app.services.runtime import Resources
 from tests.api.timeline_support import T0, Row, create_person, create_type, insert, minutes
 from tests.conftest import GraphQL
 
-# The query README "Persons and timelines" shows: the versions come with the type (one load per request).
+# The query docs/timelines-and-search.md shows: the versions come with the type (one load per request).
 RECIPE = """query($id: ID!) { person(id: $id) { timeline(first: 50) { edges { node {
   typeVersion activityType { apiName version versions { number definition {
     primaryField { apiName dataType } fields { apiName dataType } } } } } } } } }"""

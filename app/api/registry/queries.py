@@ -50,7 +50,7 @@ class RegistryQueries:
                 after_id=after_id,
                 limit=size + 1,
                 status=TypeStatus(status) if status is not None else None,
-                include_system=include_system is not False,  # null (DESIGN.md: `Boolean`) means the default
+                include_system=include_system is not False,  # nullable in the schema: null means the default
             )
         return ActivityTypeConnection.page(
             found[:size], lambda t: encode_id_cursor(t.id), ActivityType.from_domain,

@@ -18,7 +18,7 @@ def upgrade() -> None:
     # Incremental sync across persons (`activities(filter: {ingestedAfter})`): ingested_at follows insertion
     # order, so a BRIN index finds recent rows from a few kB of index at almost no write cost (measured:
     # insert throughput unchanged within noise; a btree on (person_id, activity_type_id, occurred_at) would
-    # have cost ~40% and was left out, see README "Persons and timelines").
+    # have cost ~40% and was left out, see docs/timelines-and-search.md).
     op.create_index(
         "ix_activity_ingested_brin", "activity", ["ingested_at"], unique=False, postgresql_using="brin"
     )

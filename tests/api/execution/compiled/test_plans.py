@@ -33,7 +33,7 @@ def body(query: str, variables: dict[str, object]) -> dict[str, object]:
 
 
 async def test_the_bench_query_is_answered_by_its_plan(apps: Apps, seeded: Seeded) -> None:
-    """The speed-up of issue #7: if this stops holding, the timeline falls back to Strawberry silently."""
+    """The compiled timeline read (docs/architecture.md): if this stops holding, the timeline falls back silently."""
     plans = apps.plans
     request = body(TIMELINE, {"id": str(seeded.rich), "first": 50, "after": None})
     first = await apps.compiled.post("/graphql", **request)  # normal path; the document gets its plan
