@@ -32,6 +32,18 @@ class Limits(BaseModel):
     activity_search_timeout_ms: int = 10_000  # `activities` search and totalCount; over it: QUERY_TOO_COMPLEX
 
 
+class Execution(BaseModel):
+    """Switches of the GraphQL fast paths (app/api/execution/); each is independent, all on by default.
+
+    Turning one off changes speed only, never a response: the differential tests compare every combination.
+    """
+
+    compiled_plans: bool = True  # answer planned read queries without Strawberry's execution
+    fast_executor: bool = True  # complete plain object subtrees in one pass inside Strawberry's execution
+    parse_cache: bool = True  # reuse parsed documents of repeated queries
+    validation_cache: bool = True  # skip validation of repeated (document, rules) pairs
+
+
 class Settings(BaseSettings):
     """Everything configurable; see docs/configuration.md."""
 
@@ -66,7 +78,8 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     websocket_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = 600
-    compiled_queries: bool = True  # answer planned read queries without Strawberry (app/api/compiled); false to debug
+    compiled_queries: bool | None = None  # deprecated alias of execution.compiled_plans (ACTIVITIES_COMPILED_QUERIES)
+    execution: Execution = Field(default_factory=Execution)
     ingestion_concurrency_per_key: int = 4
     limits: Limits = Field(default_factory=Limits)
 
@@ -75,6 +88,9 @@ class Settings(BaseSettings):
         key = self.bootstrap_admin_key.get_secret_value() if self.bootstrap_admin_key else None
         if key is not None and not (24 <= len(key) <= 256 and key.isascii() and key.isprintable()):
             raise ValueError("ACTIVITIES_BOOTSTRAP_ADMIN_KEY must be 24..256 printable ASCII characters")
+        if self.compiled_queries is not None and "compiled_plans" not in self.execution.model_fields_set:
+            # The old name still works; ACTIVITIES_EXECUTION__COMPILED_PLANS wins when both are set.
+            self.execution = self.execution.model_copy(update={"compiled_plans": self.compiled_queries})
         return self
 
     @property

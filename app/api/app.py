@@ -17,7 +17,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.auth import prepare_access
-from app.api.compiled.cache import PlanCache
+from app.api.execution.compiled.cache import PlanCache
 from app.api.hardening import security_extensions
 from app.api.request_guard import RequestGuard
 from app.api.schema import build_schema
@@ -84,9 +84,9 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
             if owned:
                 await state["resources"].close()
 
-    plans = PlanCache(settings.limits) if settings.compiled_queries else None
+    plans = PlanCache(settings.limits) if settings.execution.compiled_plans else None
     extensions = security_extensions(settings) + ([plans.extension()] if plans is not None else [])
-    schema = build_schema(extensions=extensions)
+    schema = build_schema(extensions=extensions, execution=settings.execution)
     view = GraphQLView(
         schema,
         resources=resources,  # type: ignore[arg-type]  # set in lifespan when not given

@@ -9,7 +9,8 @@ from typing import Any, ClassVar, Generic, Self, TypeVar, dataclass_transform, g
 
 import strawberry
 from strawberry.relay import PageInfo
-from strawberry.types.field import StrawberryField
+
+from app.api.execution.internals import StrawberryField
 
 NodeT = TypeVar("NodeT")
 ItemT = TypeVar("ItemT")
@@ -66,7 +67,7 @@ def connection(
     """Make `class <Name>Connection(Connection[T])` the GraphQL type of its name, and its edge type `<Name>Edge`.
 
     The arguments describe the connection, its `edges` field, the edge type, its `node` and `cursor` fields. All
-    four fields stay plain attributes (no resolvers), which app/api/fast_execution.py completes directly.
+    four fields stay plain attributes (no resolvers), which app/api/execution/fast_executor.py completes directly.
     """
 
     def make(cls: type[ConnectionT]) -> type[ConnectionT]:

@@ -18,7 +18,11 @@ class AccessDenied(GraphQLError):
 
 def require(info: Info, scope: Scope) -> Principal:
     """The caller, if they hold `scope`; otherwise an UNAUTHENTICATED or FORBIDDEN error."""
-    principal = info.context.principal
+    return require_principal(info.context.principal, scope)
+
+
+def require_principal(principal: Principal | None, scope: Scope) -> Principal:
+    """`require` for code that holds the principal rather than the resolver's info (the compiled plans)."""
     if principal is None:
         raise AccessDenied(ErrorCode.UNAUTHENTICATED, "Authentication required: send 'Authorization: Bearer <key>'.")
     if not principal.allows(scope):

@@ -15,13 +15,14 @@ from strawberry.types import ExecutionContext
 from app.api.access.mutations import AccessMutations
 from app.api.access.queries import AccessQueries
 from app.api.activities.queries import ActivityQueries
-from app.api.fast_execution import FastExecutionContext
+from app.api.execution.wiring import executor_class
 from app.api.ingestion.resolvers import IngestionMutations, IngestionQueries, IngestionSubscriptions
 from app.api.persons.mutations import PersonMutations
 from app.api.persons.queries import PersonQueries
 from app.api.registry.mutations import RegistryMutations
 from app.api.registry.queries import RegistryQueries
 from app.api.system import SystemQueries
+from app.settings import Execution
 
 QUERY_MIXINS: tuple[type, ...] = (
     SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries
@@ -52,8 +53,12 @@ def _merge(name: str, description: str, mixins: Sequence[type]) -> type | None:
     return strawberry.type(type(name, tuple(mixins), {}), name=name, description=description)
 
 
-def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = ()) -> strawberry.Schema:
-    """Build the schema; the SDL never depends on `extensions` (limits, masking), only behaviour does."""
+def build_schema(
+    extensions: Sequence[type[SchemaExtension] | Callable[[], SchemaExtension]] = (),
+    execution: Execution | None = None,
+) -> strawberry.Schema:
+    """Build the schema; the SDL never depends on `extensions` (limits, masking) or `execution` (the fast executor's
+    switch, default on), only behaviour does."""
     query = _merge("Query", "Read activity types, persons, timelines and ingestion jobs.", QUERY_MIXINS)
     mutation = _merge("Mutation", "Define activity types, manage persons and ingest activities.", MUTATION_MIXINS)
     subscription = _merge("Subscription", "Live job progress and live timelines.", SUBSCRIPTION_MIXINS)
@@ -66,7 +71,7 @@ def build_schema(extensions: Sequence[type[SchemaExtension] | Callable[[], Schem
         query=query,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=False),
         extensions=list(extensions),
-        execution_context_class=FastExecutionContext,
+        execution_context_class=executor_class(execution or Execution()),
         **kwargs,
     )
 

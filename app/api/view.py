@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -12,19 +11,25 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
-from strawberry.asgi import ASGIWebSocketAdapter, GraphQL
+from strawberry import UNSET
+from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
-from strawberry.http.exceptions import WebSocketDisconnected
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionResult
-from strawberry.types.unset import UNSET, UnsetType
 
 from app.api.auth import Authenticator, Denial, connection_param, is_loopback
-from app.api.compiled.cache import PlanCache
-from app.api.compiled.http import GRAPHQL_RESPONSE_JSON, answer
 from app.api.context import Context
+from app.api.execution.compiled.cache import PlanCache
+from app.api.execution.compiled.http import GRAPHQL_RESPONSE_JSON, answer
+from app.api.execution.internals import (
+    ASGIWebSocketAdapter,
+    SubscribeMessage,
+    TransportWSHandler,
+    UnsetType,
+    WebSocketDisconnected,
+    stream_transport_requested,
+    strip_suggestions,
+)
 from app.api.graphiql import render_graphiql
 from app.api.loaders import Loaders
 from app.domain.access import Principal
@@ -32,10 +37,8 @@ from app.domain.errors import ErrorCode
 from app.services.runtime import Resources
 from app.settings import Settings
 
-_SUGGESTION = re.compile(r" Did you mean .*\?$")
 
-
-class RateLimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+class RateLimitedTransportWSHandler(TransportWSHandler[Context, None]):
     """graphql-transport-ws where every `subscribe` message also spends one token of the key's rate limit."""
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
@@ -56,14 +59,11 @@ class RateLimitedTransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]
                 return
         await super().handle_subscribe(message)
 
-    @staticmethod
-    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+    def keeps_socket_open(self, error: GraphQLError) -> bool:
         """Strawberry closes the socket (4400) on any parse error; the token limit stops the parser with one, so a
         refusal tagged QUERY_TOO_COMPLEX (LimitErrorCodes) is answered as an `error` message instead, as over HTTP,
         and the connection keeps serving. Genuine syntax errors still close it."""
-        if (error.extensions or {}).get("code") == ErrorCode.QUERY_TOO_COMPLEX.value:
-            return None
-        return BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
+        return (error.extensions or {}).get("code") == ErrorCode.QUERY_TOO_COMPLEX.value
 
 
 def _well_formed_subscribe(message: object) -> bool:
@@ -104,7 +104,7 @@ class GraphQLView(GraphQL[Context, None]):
         self.settings = settings
         self.authenticator = Authenticator(settings)
         self.plans = plans
-        """Compiled read queries (app/api/compiled); None when switched off."""
+        """Compiled read queries (app/api/execution/compiled); None when switched off."""
 
     async def run(  # type: ignore[override]  # one body for both overloads
         self, request: Request | WebSocket, context: Context | UnsetType = UNSET, root_value: None = UNSET
@@ -126,8 +126,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     def _streams(self, request: Request) -> bool:
         """Whether Strawberry would answer over a streaming transport (multipart or SSE), chosen by Accept."""
-        choose = getattr(self, "_get_stream_transport_from_headers", None)  # private: if it goes, compile nothing
-        return choose is None or choose(request.headers) is not None
+        return stream_transport_requested(self, request.headers)
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         """graphql-transport-ws: authenticate from `connection_init` {"Authorization": "Bearer ..."}.
@@ -181,7 +180,7 @@ class GraphQLView(GraphQL[Context, None]):
         if not self.settings.introspection:
             # "Did you mean 'apiKeys'?" would let callers map the schema field by field.
             for error in processed.get("errors") or []:
-                error["message"] = _SUGGESTION.sub("", str(error["message"]))  # type: ignore[index]
+                error["message"] = strip_suggestions(str(error["message"]))  # type: ignore[index]
         return processed
 
     def create_response(

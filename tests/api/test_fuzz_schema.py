@@ -25,12 +25,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.api.app import create_app
+from app.api.execution.internals import graphql_schema
 from app.api.schema import build_schema
 from app.services.runtime import Resources
 from app.settings import Settings
 from tests.access_helpers import ADMIN_KEY_ID, ADMIN_TOKEN, bearer, insert_key
 
-SCHEMA = build_schema()._schema
+SCHEMA = graphql_schema(build_schema())
 LEAKS = re.compile(
     r"Traceback|File \"|site-packages|/app/|\.py\b|asyncpg|sqlalchemy|psycopg|redis\.|object at 0x|"
     r"KeyError|AttributeError|TypeError: |ValueError: |AssertionError|NoneType",

@@ -17,6 +17,7 @@ import pytest
 from graphql import GraphQLObjectType
 
 from app.api.app import create_app
+from app.api.execution.internals import graphql_schema
 from app.api.schema import build_schema
 from app.services.runtime import Resources
 from app.settings import Settings
@@ -60,7 +61,7 @@ PAGED: dict[str, Paged] = {
 
 
 def test_every_page_argument_is_in_the_table() -> None:
-    schema = build_schema()._schema
+    schema = graphql_schema(build_schema())
     found = {
         f"{name}.{field_name}.{arg}"
         for name, graphql_type in schema.type_map.items()

@@ -26,6 +26,7 @@ from graphql import (
 )
 
 from app.api.app import create_app
+from app.api.execution.internals import graphql_schema
 from app.api.schema import build_schema
 from app.domain.access import ALL_SCOPES, Scope
 from app.services.runtime import Resources
@@ -71,7 +72,7 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Subscription.activityRecorded": R,
 }
 
-SCHEMA = build_schema()._schema
+SCHEMA = graphql_schema(build_schema())
 ROOTS = {"Query": SCHEMA.query_type, "Mutation": SCHEMA.mutation_type, "Subscription": SCHEMA.subscription_type}
 ROOT_FIELDS = [(root, name) for root, gtype in ROOTS.items() if gtype is not None for name in sorted(gtype.fields)]
 SCALAR_SAMPLES: dict[str, Any] = {

@@ -1,4 +1,8 @@
-"""Building activity connections: edges with keyset cursors, page info, per-request type definitions."""
+"""Reading activity connections: one page, its edges and cursors, its types prefetched, per-request definitions.
+
+`timeline` is the read behind Person.timeline on both execution paths (its Strawberry resolver and the compiled
+plans, app/api/execution/compiled/fields.py), `read_connection` also behind Query.activities.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,56 @@ from typing import Any
 
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
+from app.api.activities.inputs import TimelineFilter
 from app.api.activities.types import PREFETCHED_TYPES, Activity, ActivityConnection
 from app.api.connections import page_info
-from app.api.context import Info
+from app.api.context import Context, Info
 from app.api.registry.loaders import activity_types_by_ids
+from app.db.activity_queries import ActivityScope
+from app.domain import filters
 from app.domain.cursors import encode_activity_cursor
 from app.services import timelines
+
+
+async def timeline(
+    context: Context,
+    person_id: int,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+    filter: TimelineFilter | None = None,
+    watermark: bool,
+    with_types: bool,
+) -> ActivityConnection:
+    """One page of a person's timeline; `watermark`: syncWatermark is selected; `with_types`: activityType is."""
+    return await read_connection(
+        context,
+        ActivityScope(person_id=person_id),
+        filter.to_domain() if filter is not None else None,
+        timelines.PageArgs(first=first, after=after, last=last, before=before),
+        watermark=watermark,
+        with_types=with_types,
+    )
+
+
+async def read_connection(
+    context: Context,
+    scope: ActivityScope,
+    flt: filters.TimelineFilter | None,
+    args: timelines.PageArgs,
+    *,
+    watermark: bool,
+    with_types: bool,
+) -> ActivityConnection:
+    """A page of `scope`'s activities as a connection; every input problem is one DomainError."""
+    page = await timelines.read_page(
+        context.resources, scope, flt, args, definitions=cached_definitions(context), watermark=watermark
+    )
+    if with_types:
+        await prefetch_types(context, page)
+    return activity_connection(page)
 
 
 def activity_connection(page: timelines.ActivityPage) -> ActivityConnection:
@@ -36,22 +84,22 @@ def selects(info: Info, name: str) -> bool:
     return any(walk(field.selections) for field in info.selected_fields)
 
 
-async def prefetch_types(info: Info, page: timelines.ActivityPage) -> None:
+async def prefetch_types(context: Context, page: timelines.ActivityPage) -> None:
     """Load the page's activity types in one batch before its items resolve (see Activity.activity_type)."""
-    if page.items and selects(info, "activityType"):
+    if page.items:
         ids = list({a.activity_type_id for a in page.items})
         # The page's own type stamps spare the type cache its stamp query.
-        found = await activity_types_by_ids(info.context.resources, ids, stamps=page.type_stamps)
-        info.context.extra.setdefault(PREFETCHED_TYPES, {}).update(found)
+        found = await activity_types_by_ids(context.resources, ids, stamps=page.type_stamps)
+        context.extra.setdefault(PREFETCHED_TYPES, {}).update(found)
 
 
-def cached_definitions(info: Info) -> Callable[[], Awaitable[timelines.Definitions]]:
+def cached_definitions(context: Context) -> Callable[[], Awaitable[timelines.Definitions]]:
     """Live type definitions, read at most once per request (many timelines may share them)."""
 
     async def load() -> timelines.Definitions:
-        extra = info.context.extra
+        extra = context.extra
         if "live_definitions" not in extra:
-            extra["live_definitions"] = await timelines.live_definitions(info.context.resources)
+            extra["live_definitions"] = await timelines.live_definitions(context.resources)
         found: timelines.Definitions = extra["live_definitions"]
         return found
 

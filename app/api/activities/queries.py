@@ -8,7 +8,7 @@ import strawberry
 
 from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError
 from app.api.activities.inputs import ActivitySearch
-from app.api.activities.paging import activity_connection, cached_definitions, prefetch_types, wants
+from app.api.activities.paging import read_connection, selects, wants
 from app.api.activities.types import ActivityConnection
 from app.api.context import Info
 from app.api.permissions import require
@@ -35,15 +35,13 @@ class ActivityQueries:
         require(info, Scope.READ)
         try:
             search = filter.to_domain()
-            page = await timelines.read_page(
-                info.context.resources,
+            return await read_connection(
+                info.context,
                 timelines.search_scope(search),
                 search,
                 timelines.PageArgs(first=first, after=after),
-                definitions=cached_definitions(info),
                 watermark=wants(info, "syncWatermark"),
+                with_types=selects(info, "activityType"),
             )
         except DomainError as error:
             raise QueryInputError(error) from None
-        await prefetch_types(info, page)
-        return activity_connection(page)

@@ -12,7 +12,7 @@ from strawberry.scalars import JSON
 from app.api.activities.errors import QueryInputError
 from app.api.connections import Connection, connection
 from app.api.context import Context, Info
-from app.api.fast_execution import MISSING, fast_resolver
+from app.api.execution.field_kinds import MISSING, fast_resolver
 from app.domain.activities import Activity as DomainActivity
 from app.domain.errors import DomainError
 
@@ -73,8 +73,8 @@ class Activity:
     def activity_type(self, info: Info) -> Annotated[ActivityType, strawberry.lazy("app.api.registry.types")]:
         # Pages prefetch their types (paging.prefetch_types), so this usually returns a loaded value without an
         # awaitable: one awaitable per item was ~25% of a 50-item timeline request's CPU (BENCHMARKS.md). With a
-        # loaded value the fast executor (app/api/fast_execution.py) skips this resolver and completes the
-        # type's selection directly.
+        # loaded value both fast paths (app/api/execution/) call prefetched_type instead of this resolver and
+        # complete the type's selection directly; MISSING sends them back here.
         loaded = prefetched_type(self, info.context)
         if loaded is not MISSING:
             return cast("ActivityType", loaded)
@@ -114,6 +114,10 @@ class ActivityConnection(Connection[Activity]):
     @strawberry.field(description="How many activities match the filter in total (one extra COUNT query).")
     async def total_count(self) -> int:
         try:
-            return await self.counter()
+            return await self.count()
         except DomainError as error:
             raise QueryInputError(error) from None
+
+    async def count(self) -> int:
+        """totalCount's read, also called by the compiled plans (app/api/execution/compiled/fields.py)."""
+        return await self.counter()

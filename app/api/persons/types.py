@@ -7,20 +7,21 @@ from typing import Annotated
 
 import strawberry
 
+from app.api.activities import paging
 from app.api.activities.errors import QueryInputError
 from app.api.activities.inputs import TimelineFilter
-from app.api.activities.paging import activity_connection, cached_definitions, prefetch_types, wants
 from app.api.activities.types import ActivityConnection
 from app.api.connections import Connection, connection
 from app.api.context import Info
-from app.db.activity_queries import ActivityScope
 from app.domain.activities import Person as DomainPerson
 from app.domain.errors import DomainError
-from app.services import timelines
 
 
 @strawberry.type(description="A person and their complete timeline of standard and custom activities.")
 class Person:
+    """Compiled plans (app/api/execution/compiled/fields.py) answer `timeline` too, through the same read
+    (activities/paging.timeline), and complete the plain fields below by attribute: see docs/architecture.md."""
+
     id: strawberry.ID = strawberry.field(description="Internal id.")
     email: str | None = strawberry.field(description="Email address (unique, case-insensitive).")
     external_id: str | None = strawberry.field(description="Your system's id for this person (unique).")
@@ -57,19 +58,22 @@ class Person:
         before: Annotated[str | None, strawberry.argument(description="Cursor: end before this activity.")] = None,
         filter: Annotated[TimelineFilter | None, strawberry.argument(description="Which activities.")] = None,
     ) -> ActivityConnection:
+        # A new argument must be declared on the compiled field too (app/api/execution/compiled/fields.py), or
+        # documents that pass it are answered here only.
         try:
-            page = await timelines.read_page(
-                info.context.resources,
-                ActivityScope(person_id=int(self.id)),
-                filter.to_domain() if filter is not None else None,
-                timelines.PageArgs(first=first, after=after, last=last, before=before),
-                definitions=cached_definitions(info),
-                watermark=wants(info, "syncWatermark"),
+            return await paging.timeline(
+                info.context,
+                int(self.id),
+                first=first,
+                after=after,
+                last=last,
+                before=before,
+                filter=filter,
+                watermark=paging.wants(info, "syncWatermark"),
+                with_types=paging.selects(info, "activityType"),
             )
         except DomainError as error:
             raise QueryInputError(error) from None
-        await prefetch_types(info, page)
-        return activity_connection(page)
 
 
 @connection("A page of persons ordered by id.", edges="The persons on this page.",

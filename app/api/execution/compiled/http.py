@@ -8,9 +8,11 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry.http.parse_content_type import parse_content_type
 
-from app.api.compiled.cache import PlanCache
+from app.api.context import Context
+from app.api.execution.compiled.cache import PlanCache
+from app.api.execution.internals import parse_content_type
+from app.api.loaders import Loaders
 from app.domain.access import Principal
 from app.services.runtime import Resources
 
@@ -80,7 +82,9 @@ async def answer(
         plans.fell_back += 1
         return None
     try:
-        result = await plan.execute(variables, resources, principal)
+        context = Context(request=request, response=None, resources=resources, principal=principal,
+                          loaders=Loaders(resources))  # as the view's get_context builds it
+        result = await plan.execute(variables, context)
     except Exception as error:  # FALLBACK, or any error: the normal path reruns the read and reports it exactly
         plans.fell_back += 1
         logger.debug("compiled plan handed a request to the normal path: %r", error)

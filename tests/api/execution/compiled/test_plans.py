@@ -8,16 +8,17 @@ import pytest
 from graphql import parse, validate
 
 from app.api.app import create_app
-from app.api.compiled.cache import PlanCache
-from app.api.compiled.plan import compile_plan
+from app.api.execution.compiled.cache import PlanCache
+from app.api.execution.compiled.plan import compile_plan
+from app.api.execution.internals import graphql_schema
 from app.api.schema import build_schema
 from app.bench.queries import TIMELINE
 from app.services.runtime import Resources
 from app.settings import Settings
 from tests.access_helpers import ADMIN_KEY_ID, ADMIN_TOKEN, bearer, insert_key
-from tests.api.compiled.conftest import Apps, Seeded
+from tests.api.execution.compiled.conftest import Apps, Seeded, with_execution
 
-SCHEMA = build_schema()._schema
+SCHEMA = graphql_schema(build_schema())
 
 
 def plan_for(document: str, operation_name: str | None = None) -> object:
@@ -47,14 +48,14 @@ async def test_the_bench_query_is_answered_by_its_plan(apps: Apps, seeded: Seede
 
 async def test_switched_off(settings: Settings, resources: Resources, seeded: Seeded) -> None:
     await insert_key(resources, token=ADMIN_TOKEN, key_id=ADMIN_KEY_ID, name="test admin")
-    app = create_app(settings.model_copy(update={"compiled_queries": False}), resources=resources)
+    app = create_app(with_execution(settings, compiled_plans=False), resources=resources)
     assert app.state.plans is None
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t", headers=bearer(ADMIN_TOKEN)) as client:
         for _ in range(2):
             response = await client.post("/graphql", **body(TIMELINE, {"id": str(seeded.rich), "first": 2}))
             assert len(response.json()["data"]["person"]["timeline"]["edges"]) == 2
-    assert Settings(compiled_queries=False).compiled_queries is False
+    assert Settings(execution={"compiled_plans": False}).execution.compiled_plans is False
 
 
 @pytest.mark.parametrize(

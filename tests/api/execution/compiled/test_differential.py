@@ -10,7 +10,7 @@ import pytest
 
 from app.bench.queries import TIMELINE as BENCH
 from tests.access_helpers import bearer
-from tests.api.compiled.conftest import Answer, Apps, Seeded
+from tests.api.execution.compiled.conftest import Answer, Apps, Seeded
 
 ACTIVITY = """fragment A on Activity {
   __typename id typeVersion occurredAt ingestedAt primaryValue fields idempotencyKey
@@ -73,6 +73,17 @@ query Second($id: ID!) { person(id: $id) { timeline(first: 2) { edges { cursor }
 
 COST = """query($id: ID!, $first: Int!) {
   person(id: $id) { timeline(first: $first) { edges { node { id fields } } } } }"""
+
+DIRECTIVES = """query($id: ID!, $yes: Boolean!) {
+  p: person(id: $id) @include(if: $yes) { id t: timeline(first: 4) @skip(if: $yes) { totalCount } }
+  q: person(id: $id) @skip(if: $yes) { email timeline(last: 3) @include(if: $yes) { edges { cursor } } }
+  r: person(id: $id) { timeline(first: 3) { edges { node { id activityType @include(if: $yes) { apiName } } } } }
+}"""
+
+TWO_TIMELINES = """query($id: ID!, $types: [String!]) { person(id: $id) {
+  custom: timeline(first: 3, filter: {activityTypes: $types}) { totalCount edges { node { activityType { name } } } }
+  all: timeline(first: 2) { totalCount pageInfo { hasNextPage } edges { node { fields activityType { isSystem } } } }
+} }"""
 
 GOOD = {"id": "<rich>", "first": 5}
 """Variables that plant a plan for the documents whose case variables make the request fail."""
@@ -148,6 +159,12 @@ CASES = [
     Case("filter bad operator", FILTERED, {"id": "<rich>", "filter": {"activityTypes": ["compiledCheck"],
          "where": [{"field": "n", "op": "SOMETIMES", "value": 1}]}}, "fallback", {"id": "<rich>"}),
     Case("filter literal", INLINE_FILTER, {"id": "<rich>"}),
+    Case("directives on compiled fields, yes", DIRECTIVES, {"id": "<rich>", "yes": True}),
+    Case("directives on compiled fields, no", DIRECTIVES, {"id": "<rich>", "yes": False}),
+    Case("two timelines", TWO_TIMELINES, {"id": "<rich>", "types": ["compiledCheck", "otherCheck"]}),
+    Case("two timelines, one refused", TWO_TIMELINES, {"id": "<rich>", "types": ["nope"]}, "fallback",
+         {"id": "<rich>", "types": ["otherCheck"]}),
+    Case("two timelines, small person", TWO_TIMELINES, {"id": "<small>", "types": None}),
     Case("operation by name", TWO_OPERATIONS, {"id": "<rich>"}, operation="Second"),
     Case("first operation without a name", TWO_OPERATIONS, {"id": "<rich>"}),
     Case("unknown operation", TWO_OPERATIONS, {"id": "<rich>"}, "normal", operation="Third"),

@@ -9,8 +9,9 @@ from typing import Any
 from graphql import DocumentNode
 from strawberry.extensions import SchemaExtension
 
-from app.api.compiled.plan import Plan, compile_plan
-from app.api.parse_cache import MAX_CACHED_QUERY
+from app.api.execution.compiled.plan import Plan, compile_plan
+from app.api.execution.internals import graphql_schema, provided_operation_name
+from app.api.execution.parse_cache import MAX_CACHED_QUERY
 from app.settings import Limits
 
 Key = tuple[str, str | None]
@@ -69,8 +70,8 @@ class PlanCache:
             def on_execute(self) -> Iterator[None]:
                 context = self.execution_context
                 if context.graphql_document is not None:
-                    provided = getattr(context, "_provided_operation_name", ...)  # Strawberry keeps it private
-                    schema, document = context.schema._schema, context.graphql_document
+                    provided = provided_operation_name(context)
+                    schema, document = graphql_schema(context.schema), context.graphql_document
                     cache.offer(schema, context.query, provided, context.operation_name, document)
                 yield
 

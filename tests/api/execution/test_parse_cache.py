@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 
 from app.api.app import create_app
-from app.api.parse_cache import CachedParse, DocumentCache
+from app.api.execution.parse_cache import CachedParse, DocumentCache
 from app.api.schema import build_schema
 from app.services.runtime import Resources
 from app.settings import Settings

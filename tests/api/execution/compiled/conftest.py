@@ -10,13 +10,18 @@ import httpx
 import pytest
 
 from app.api.app import create_app
-from app.api.compiled.cache import PlanCache
+from app.api.execution.compiled.cache import PlanCache
 from app.domain.access import Scope
 from app.domain.activity_types import FieldDataType
 from app.services.runtime import Resources
-from app.settings import Settings
+from app.settings import Execution, Settings
 from tests.access_helpers import ADMIN_KEY_ID, ADMIN_TOKEN, bearer, insert_key
 from tests.api.timeline_support import T0, Row, create_person, create_type, insert, minutes
+
+
+def with_execution(settings: Settings, **switches: bool) -> Settings:
+    """`settings` with some fast-path switches (settings.execution) changed."""
+    return settings.model_copy(update={"execution": Execution(**{**settings.execution.model_dump(), **switches})})
 
 
 @dataclass
@@ -92,8 +97,8 @@ async def apps(settings: Settings, resources: Resources) -> AsyncIterator[Apps]:
     await insert_key(resources, token=ADMIN_TOKEN, key_id=ADMIN_KEY_ID, name="test admin")
     read_only = await insert_key(resources, scopes=[Scope.READ], name="reader")
     write_only = await insert_key(resources, scopes=[Scope.ACTIVITIES_WRITE], name="writer")
-    compiled_app = create_app(settings.model_copy(update={"compiled_queries": True}), resources=resources)
-    normal_app = create_app(settings.model_copy(update={"compiled_queries": False}), resources=resources)
+    compiled_app = create_app(with_execution(settings, compiled_plans=True), resources=resources)
+    normal_app = create_app(with_execution(settings, compiled_plans=False), resources=resources)
     assert normal_app.state.plans is None
     headers = bearer(ADMIN_TOKEN)
     async with (

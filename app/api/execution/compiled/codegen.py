@@ -7,12 +7,10 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from graphql.type.scalars import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT, serialize_int
-from strawberry.schema.types.base_scalars import isoformat
-
-from app.api.compiled.registry import FALLBACK, Call, CompiledField, Selection
-from app.api.compiled.values import Built, check, inert
-from app.api.fast_execution import INERT_CLASSES, SELF_COERCING
+from app.api.execution.compiled.registry import Call, CompiledField, Selection
+from app.api.execution.compiled.values import Built
+from app.api.execution.completion import FALLBACK, INERT_CLASSES, check, inert
+from app.api.execution.field_kinds import MISSING
 
 Getter = Callable[[Any, Call], Any]
 
@@ -26,24 +24,25 @@ class Entry:
     constant: str | None = None  # __typename
     attribute: str | None = None  # a plain attribute read inline
     accessor: Callable[[Any], Any] | None = None  # any other plain field
-    resolver: CompiledField | None = None
+    fast: Callable[[Any, Any], Any] | None = None  # a fast resolver, called with (source, context)
+    resolver: CompiledField | None = None  # always asynchronous
     arguments: Callable[[Call], dict[str, Any]] | None = None
     selection: Selection | None = None
 
     @property
     def is_async(self) -> bool:
-        return bool((self.resolver and self.resolver.is_async) or (self.child and self.child.is_async))
+        return self.resolver is not None or bool(self.child and self.child.is_async)
 
 
 def generate(entries: list[Entry], type_name: str, single: bool = False) -> Getter:
     """Python source for a synchronous object completer (or, `single`, one field's completed value), compiled once.
 
-    Per field: read the attribute (or call the accessor / compiled resolver), then complete it inline: leaves that
+    Per field: read the attribute (or call the accessor / fast resolver), then complete it inline: leaves that
     complete as themselves pass, None is allowed only where the type is nullable, objects and lists of objects are
     checked and completed in place, everything else goes through the field's completer. Anything graphql-core
     would report as an error raises FALLBACK.
     """
-    namespace: dict[str, Any] = {"FALLBACK": FALLBACK, "INERT": inert, "check": check}
+    namespace: dict[str, Any] = {"FALLBACK": FALLBACK, "INERT": inert, "check": check, "MISSING": MISSING}
     namespace.update(DATETIME=datetime, UTC=UTC, JSON_PLAIN=INERT_CLASSES)
     lines = ["def complete(src, call):"]
     for i, entry in enumerate(entries):
@@ -52,14 +51,12 @@ def generate(entries: list[Entry], type_name: str, single: bool = False) -> Gett
             lines.append(f"    {v} = {entry.constant!r}")
             continue
         child = entry.child
-        assert child is not None
+        assert child is not None and entry.resolver is None, "compiled fields are asynchronous: see _async_object"
         if entry.attribute is not None:
             lines.append(f"    {v} = src.{entry.attribute}")
-        elif entry.resolver is not None:
-            assert entry.arguments is not None
-            namespace[f"r{i}"], namespace[f"s{i}"] = entry.resolver.resolve, entry.selection
-            namespace[f"a{i}"] = entry.arguments(None)  # type: ignore[arg-type]  # constant (see _entry)
-            lines.append(f"    {v} = r{i}(src, a{i}, call, s{i})")
+        elif entry.fast is not None:
+            namespace[f"f{i}"] = entry.fast
+            lines.extend((f"    {v} = f{i}(src, call.context)", f"    if {v} is MISSING:", "        raise FALLBACK"))
         else:
             namespace[f"g{i}"] = entry.accessor
             lines.append(f"    {v} = g{i}(src)")
@@ -112,33 +109,3 @@ def _completion(v: str, n: str, child: Built, namespace: dict[str, Any], indent:
         ]
     namespace[f"c{n}"] = child.complete
     return [f"{indent}{v} = c{n}({v}, call)"]
-
-
-def passes(type_: Any) -> str | None:
-    """A test for leaf values that complete as themselves, so the generated code need not call the coercion."""
-    same = SELF_COERCING.get(type_.name)
-    coerce = type_.coerce_output_value
-    if same is not None:
-        return f"type({{v}}) is {same.__name__}"
-    if coerce is serialize_int:
-        return f"type({{v}}) is int and {GRAPHQL_MIN_INT} <= {{v}} <= {GRAPHQL_MAX_INT}"
-    if coerce is isoformat:
-        # orjson writes exactly isoformat()'s text for UTC datetimes (tested on 200k values incl. years 1 and 9999)
-        return "type({v}) is DATETIME and {v}.tzinfo is UTC"
-    if _returns_its_argument(coerce):  # the JSON scalar: graphql-core would hand the value to orjson unchanged
-        return "type({v}) in JSON_PLAIN"
-    return None
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-def _returns_its_argument(function: Any) -> bool:
-    code = getattr(function, "__code__", None)
-    return (
-        code is not None
-        and code.co_argcount == 1
-        and code.co_code == _identity.__code__.co_code
-        and not getattr(function, "__defaults__", None)
-    )

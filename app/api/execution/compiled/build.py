@@ -3,33 +3,37 @@ generated Python function per synchronous object selection (codegen.py, as graph
 
 from __future__ import annotations
 
-import keyword
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql import (
+    GraphQLField,
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
     OperationDefinitionNode,
+    VariableValues,
+    get_argument_values,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
     is_object_type,
 )
-from graphql.execution.collect_fields import FieldDetailsList, FragmentDetails, collect_fields, collect_subfields
-from graphql.execution.values import VariableValues, get_argument_values
-from strawberry.relay import GlobalID
-from strawberry.scalars import is_scalar
-from strawberry.types.arguments import convert_argument
-from strawberry.types.base import StrawberryMaybe, StrawberryOptional
 
-from app.api.compiled.codegen import Entry, Getter, generate, passes
-from app.api.compiled.registry import FALLBACK, REGISTRY, Call, Selection
-from app.api.compiled.values import Built, checked, finish, leaf, listing
-from app.api.fast_execution import field_kind
+from app.api.execution.compiled.codegen import Entry, Getter, generate
+from app.api.execution.compiled.registry import REGISTRY, Call, CompiledField, Selection
+from app.api.execution.compiled.values import Built, checked, finish, leaf, listing
+from app.api.execution.completion import FALLBACK, passes
+from app.api.execution.field_kinds import MISSING, field_kind, plain_attribute
+from app.api.execution.internals import (
+    FieldDetailsList,
+    FragmentDetails,
+    argument_specs,
+    collect_object_subfields,
+    collect_root_fields,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,15 +51,12 @@ class VariantBuilder:
     def __init__(self, static: Static, variables: VariableValues) -> None:
         self.static = static
         self.variables = variables
-        self.strawberry = static.schema._strawberry_schema  # type: ignore[attr-defined]
 
     def root(self) -> Built:
         schema = self.static.schema
         query = schema.query_type
         assert query is not None
-        grouped = collect_fields(
-            schema, self.static.fragments, self.variables, query, self.static.operation
-        ).grouped_field_set
+        grouped = collect_root_fields(schema, self.static.fragments, self.variables, query, self.static.operation)
         return self._object(query, grouped)
 
     def _output(self, type_: GraphQLOutputType, fdl: FieldDetailsList) -> Built:
@@ -65,13 +66,11 @@ class VariantBuilder:
             item = self._output(type_.of_type, fdl)
             return Built(listing(item), item.is_async, True, item=item, fields=item.fields, below=item.below)
         if is_leaf_type(type_):
-            return Built(leaf(type_.coerce_output_value), False, True, passes=passes(type_))
+            return Built(leaf(type_), False, True, passes=passes(type_))
         if is_object_type(type_):
             assert isinstance(type_, GraphQLObjectType)
             schema, static = self.static.schema, self.static
-            grouped = collect_subfields(
-                schema, static.fragments, self.variables, static.operation, type_, fdl
-            ).grouped_field_set
+            grouped = collect_object_subfields(schema, static.fragments, self.variables, static.operation, type_, fdl)
             built = self._object(type_, grouped)
             return replace(built, complete=checked(built.complete, built.is_async), obj=built.complete)
         raise FALLBACK  # the plan's static check admits no interfaces or unions
@@ -96,55 +95,39 @@ class VariantBuilder:
         child = self._output(field_def.type, fdl)
         registered = REGISTRY.get((type_.name, name))
         if registered is not None:
-            arguments = self._arguments(field_def, node, self.strawberry.get_field_for_type(name, type_.name))
-            if not registered.is_async:  # the plan admits only literal arguments here: the same for every request
-                arguments = _constant(arguments(Call(None, None, self.variables)))  # type: ignore[arg-type]
+            arguments = self._arguments(type_, name, field_def, node, registered)
             selection = Selection(child.fields, child.below)
             return Entry(response_name, child, resolver=registered, arguments=arguments, selection=selection)
-        kind, accessor = field_kind(self.static.schema, type_, name, field_def)
+        schema = self.static.schema
+        kind, data = field_kind(schema, type_, name, field_def)
+        if kind == "fast":
+            return Entry(response_name, child, fast=data)
         if kind != "plain":
-            raise FALLBACK  # the plan's static check admits only plain and registered fields
-        attribute = self.strawberry.get_field_for_type(name, type_.name).python_name
-        if self.strawberry.config.default_resolver is getattr and attribute.isidentifier() and not keyword.iskeyword(
-            attribute
-        ):
+            raise FALLBACK  # the plan's static check admits only plain, fast and registered fields
+        attribute = plain_attribute(schema, type_, name)
+        if attribute is not None:
             return Entry(response_name, child, attribute=attribute)
-        return Entry(response_name, child, accessor=accessor)
+        return Entry(response_name, child, accessor=data)
 
-    def _arguments(self, field_def: Any, node: Any, field: Any) -> Callable[[Call], dict[str, Any]]:
-        """graphql-core's argument coercion, then Strawberry's conversion (convert_arguments, with the names and the
-        types that need no conversion worked out once)."""
-        registry, config = self.strawberry.schema_converter.scalar_registry, self.strawberry.config
-        specs = [
-            (config.name_converter.from_argument(a), a.python_name, a.type, _plain_argument(a.type, registry))
-            for a in field.arguments
-        ]
+    def _arguments(
+        self, type_: GraphQLObjectType, name: str, field_def: GraphQLField, node: Any, registered: CompiledField
+    ) -> Callable[[Call], dict[str, Any]]:
+        """graphql-core's argument coercion, then Strawberry's conversion, of the arguments the field declares."""
+        specs = [s for s in argument_specs(self.static.schema, type_.name, name) if s.name in registered.arguments]
+        declared = {s.name for s in specs}
 
         def convert(call: Call) -> dict[str, Any]:
             raw = get_argument_values(field_def, node, call.variables)
+            if any(value is not None for key, value in raw.items() if key not in declared):
+                raise FALLBACK  # the plan's static check should have refused it: never pass it on silently
             kwargs = {}
-            for name, python_name, type_, plain in specs:
-                if name in raw:
-                    value = raw[name]
-                    kwargs[python_name] = (
-                        value if plain else convert_argument(value, type_, registry, config, None, path=(name,))
-                    )
+            for spec in specs:
+                if spec.name in raw:
+                    value = raw[spec.name]
+                    kwargs[spec.python_name] = value if spec.convert is None else spec.convert(value)
             return kwargs
 
         return convert
-
-
-def _plain_argument(type_: Any, registry: Any) -> bool:
-    """Whether Strawberry's convert_argument returns values of this argument type as they are (None included)."""
-    if isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe):
-        type_ = type_.of_type
-    return not isinstance(type_, StrawberryMaybe | StrawberryOptional) and type_ is not GlobalID and is_scalar(
-        type_, registry
-    )
-
-
-def _constant(arguments: dict[str, Any]) -> Callable[[Call], dict[str, Any]]:
-    return lambda _call: arguments
 
 
 def _async_object(entries: list[Entry]) -> Callable[[Any, Call], Any]:
@@ -169,6 +152,16 @@ def _async_object(entries: list[Entry]) -> Callable[[Any, Call], Any]:
 def _async_field(entry: Entry) -> Getter:
     child = entry.child
     assert child is not None
+    fast = entry.fast
+    if fast is not None:
+
+        async def shortcut(source: Any, call: Call) -> Any:
+            value = fast(source, call.context)
+            if value is MISSING:
+                raise FALLBACK
+            return await finish(value, child, call)
+
+        return shortcut
     if entry.resolver is None:
         read = operator.attrgetter(entry.attribute) if entry.attribute else entry.accessor
         assert read is not None
@@ -177,14 +170,10 @@ def _async_field(entry: Entry) -> Getter:
             return await finish(read(source), child, call)
 
         return plain
-    resolve, resolver_async = entry.resolver.resolve, entry.resolver.is_async
-    arguments, selection = entry.arguments, entry.selection
+    resolve, arguments, selection = entry.resolver.resolve, entry.arguments, entry.selection
     assert arguments is not None and selection is not None
 
     async def resolved(source: Any, call: Call) -> Any:
-        value = resolve(source, arguments(call), call, selection)
-        if resolver_async:
-            value = await value
-        return await finish(value, child, call)
+        return await finish(await resolve(source, arguments(call), call, selection), child, call)
 
     return resolved

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from app.api.context import Context
-from app.api.fast_execution import FastExecutionContext
+from app.api.execution.fast_executor import FastExecutionContext
+from app.api.execution.internals import BaseExecutor
 from app.api.loaders import Loaders
 from app.api.schema import build_schema
 from app.domain.access import Principal
@@ -18,7 +18,7 @@ from tests.api.timeline_support import T0, Row, create_person, create_type, inse
 
 FAST = build_schema()
 NORMAL = build_schema()
-NORMAL.execution_context_class = StrawberryGraphQLCoreExecutionContext
+NORMAL.execution_context_class = BaseExecutor
 
 DOCUMENTS = [
     """query($id: ID!) { person(id: $id) { timeline(first: 50) {

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 import strawberry
 from strawberry.scalars import JSON
-from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
-from app.api.fast_execution import MISSING, FastExecutionContext, fast_resolver
+from app.api.execution.fast_executor import FastExecutionContext
+from app.api.execution.field_kinds import MISSING, fast_resolver
+from app.api.execution.internals import BaseExecutor
 
 
 @strawberry.enum(description="A colour.")
@@ -110,7 +111,7 @@ class Query:
 
 def schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
     fast = strawberry.Schema(query=Query, execution_context_class=FastExecutionContext)
-    normal = strawberry.Schema(query=Query, execution_context_class=StrawberryGraphQLCoreExecutionContext)
+    normal = strawberry.Schema(query=Query, execution_context_class=BaseExecutor)
     return fast, normal
 
 

@@ -13,35 +13,34 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLField,
     GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    Undefined,
     VariableNode,
     get_named_type,
+    get_variable_values,
     is_leaf_type,
     is_object_type,
 )
-from graphql.execution.collect_fields import FragmentDetails, does_fragment_condition_match
-from graphql.execution.values import get_variable_values
-from graphql.language import Visitor, visit
 
-from app.api.compiled import resolvers as _resolvers  # noqa: F401  # registers the compiled resolvers
-from app.api.compiled.build import Static, VariantBuilder
-from app.api.compiled.registry import FALLBACK, REGISTRY, Call
-from app.api.compiled.values import Built
-from app.api.fast_execution import field_kind
-from app.api.hardening import cost_allows
-from app.domain.access import Principal
-from app.services.runtime import Resources
+from app.api.context import Context
+from app.api.execution.compiled import fields as _fields  # noqa: F401  # registers the compiled fields
+from app.api.execution.compiled.build import Static, VariantBuilder
+from app.api.execution.compiled.registry import CONDITIONS, FALLBACK, REGISTRY, Call, CompiledField
+from app.api.execution.compiled.values import Built
+from app.api.execution.field_kinds import field_kind
+from app.api.execution.internals import FragmentDetails, does_fragment_condition_match
+from app.api.query_cost import cost_allows
 from app.settings import Limits
 
 MAX_VARIANTS = 64
 """Distinct @skip/@include value combinations kept per plan; further ones are built per request."""
 MAX_COERCION_ERRORS = 50  # graphql-core's default, as the normal path uses it
-CONDITIONS = ("skip", "include")
 
 
 @dataclass
@@ -67,7 +66,7 @@ class Plan:
             self.costs[ints] = verdict
         return verdict
 
-    async def execute(self, variables: dict[str, Any], resources: Resources, principal: Principal | None) -> Any:
+    async def execute(self, variables: dict[str, Any], context: Context) -> Any:
         """The operation's `data`, or FALLBACK for anything the normal path must answer (errors included)."""
         static = self.static
         coerced = get_variable_values(
@@ -83,7 +82,7 @@ class Plan:
             built = VariantBuilder(static, coerced).root()
             if len(self.variants) < MAX_VARIANTS:
                 self.variants[key] = built  # type: ignore[index]
-        data = built.complete(None, Call(resources, principal, coerced))
+        data = built.complete(None, Call(context, coerced))
         return (await data) if built.is_async else data
 
 
@@ -163,9 +162,9 @@ class _Checker:
             return False
         registered = REGISTRY.get((type_.name, name))
         if registered is not None:
-            if not registered.is_async and _uses_variables(node):
+            if not handles(registered, field_def, node):
                 return False
-        elif field_def.args or node.arguments or field_kind(self.schema, type_, name, field_def)[0] != "plain":
+        elif field_def.args or node.arguments or field_kind(self.schema, type_, name, field_def)[0] == "none":
             return False
         named = get_named_type(field_def.type)
         if is_leaf_type(named):
@@ -188,17 +187,14 @@ class _Checker:
         return True
 
 
-class _VariableFinder(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def enter_variable(self, *_args: Any) -> None:
-        self.found = True
-
-
-def _uses_variables(node: FieldNode) -> bool:
-    finder = _VariableFinder()
-    for argument in node.arguments or ():
-        visit(argument, finder)
-    return finder.found
+def handles(registered: CompiledField, field_def: GraphQLField, node: FieldNode) -> bool:
+    """Whether a compiled field handles this use of it: only declared arguments and directives, and no undeclared
+    argument whose default would reach the Strawberry resolver (a non-null default)."""
+    if any(argument.name.value not in registered.arguments for argument in node.arguments or ()):
+        return False
+    if any(directive.name.value not in registered.directives for directive in node.directives or ()):
+        return False
+    for name, argument in field_def.args.items():
+        if name not in registered.arguments and argument.default_value not in (None, Undefined):
+            return False
+    return registered.arguments <= field_def.args.keys()

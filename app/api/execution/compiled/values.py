@@ -1,34 +1,18 @@
-"""Value completion as graphql-core does it, for one request variant: leaves, lists, objects, or a fallback."""
+"""Completers of one request variant's values (leaves, lists, objects), built on the shared completion helpers."""
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import Undefined
-from strawberry.execution.is_awaitable import optimized_is_awaitable
+from graphql import GraphQLLeafType
 
-from app.api.compiled.registry import FALLBACK, Call
-from app.api.fast_execution import INERT_CLASSES
+from app.api.execution.compiled.registry import Call
+from app.api.execution.completion import FALLBACK, check, coerce_leaf, inert, is_sequence
 
 Complete = Callable[[Any, Call], Any]
 """Completes one non-null value (None raises FALLBACK): returns it completed, or an awaitable when async."""
-
-inert: set[type] = set(INERT_CLASSES)
-"""Classes `check` has seen are neither awaitable nor exceptions (generated code tests membership inline)."""
-
-
-def check(value: Any) -> None:
-    """Fall back on what graphql-core treats specially: awaitables and exceptions returned as values."""
-    cls = type(value)
-    if cls in inert:
-        return
-    if isinstance(value, Exception) or optimized_is_awaitable(value):
-        raise FALLBACK
-    if cls is not types.GeneratorType:  # a generator's awaitability depends on the instance
-        inert.add(cls)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,16 +32,13 @@ class Built:
     below: frozenset[tuple[str, str]] = frozenset()
 
 
-def leaf(coerce: Callable[[Any], Any]) -> Complete:
+def leaf(type_: GraphQLLeafType) -> Complete:
+    coerce = coerce_leaf(type_)
+
     def complete(value: Any, _call: Call) -> Any:
         if value is None:
             raise FALLBACK
-        if type(value) not in inert:
-            check(value)
-        coerced = coerce(value)
-        if coerced is None or coerced is Undefined:
-            raise FALLBACK
-        return coerced
+        return coerce(value)
 
     return complete
 
@@ -68,7 +49,7 @@ def listing(item: Built) -> Complete:
     if item.is_async:
 
         async def complete_async(value: Any, call: Call) -> Any:
-            if type(value) is not list and type(value) is not tuple:
+            if not is_sequence(value):
                 raise FALLBACK
             out: list[Any] = []
             for element in value:
@@ -81,7 +62,7 @@ def listing(item: Built) -> Complete:
         return complete_async
 
     def complete(value: Any, call: Call) -> Any:
-        if type(value) is not list and type(value) is not tuple:
+        if not is_sequence(value):
             raise FALLBACK
         if nullable:
             return [None if e is None else complete_item(e, call) for e in value]

@@ -1,0 +1,1 @@
+"""Fast paths of GraphQL execution (compiled plans, fast executor, parse and validation caches), each switchable."""

@@ -1,0 +1,41 @@
+"""The compiled fields: Query.person, Person.timeline and ActivityConnection.totalCount.
+
+Each calls the same read function as its Strawberry resolver (app/api/persons/reads.py, app/api/activities/paging.py,
+ActivityConnection.count) with the arguments it declares; every refusal (a missing scope, a bad id, a DomainError)
+raises, which sends the request down the normal path to report it. Activity.activityType needs no entry: its
+resolver is a fast resolver (prefetched_type), which plans call directly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.api.activities import paging
+from app.api.activities.types import ActivityConnection
+from app.api.execution.compiled.registry import Call, Selection, compiled
+from app.api.permissions import require_principal
+from app.api.persons import reads
+from app.api.persons.types import Person
+from app.domain.access import Scope
+
+
+@compiled("Query", "person", arguments=("id", "email", "externalId"))
+async def person(_root: Any, args: dict[str, Any], call: Call, _selection: Selection) -> Person | None:
+    require_principal(call.context.principal, Scope.READ)
+    return await reads.person(call.context.resources, **args)
+
+
+@compiled("Person", "timeline", arguments=("first", "after", "last", "before", "filter"))
+async def timeline(source: Person, args: dict[str, Any], call: Call, selection: Selection) -> ActivityConnection:
+    return await paging.timeline(
+        call.context,
+        int(source.id),
+        **args,
+        watermark="syncWatermark" in selection.fields,
+        with_types=("Activity", "activityType") in selection.below,
+    )
+
+
+@compiled("ActivityConnection", "totalCount")
+async def total_count(source: ActivityConnection, _args: dict[str, Any], _call: Call, _selection: Selection) -> int:
+    return await source.count()

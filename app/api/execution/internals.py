@@ -1,0 +1,374 @@
+"""The one place that reaches private or undocumented Strawberry and graphql-core names; each has a contract test.
+
+Everything else in the project imports only documented modules of the two libraries (tests/api/execution/
+test_fence.py checks it). Each entry below names what it relies on; `NAMES` lists them, and
+tests/api/execution/test_internals.py has one `test_<name>` per entry, so a library upgrade that renames or changes
+one fails a named test instead of silently switching a fast path off (or making it answer differently).
+Versions these were checked against are pinned in pyproject.toml; `scripts/test-newest` runs the suite against the
+newest releases.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from graphql import ASTValidationRule, GraphQLError, GraphQLField, GraphQLObjectType, GraphQLOutputType, GraphQLSchema
+from graphql.execution import VariableValues
+from graphql.execution.collect_fields import (
+    FieldDetailsList,
+    FragmentDetails,
+    collect_fields,
+    collect_subfields,
+    does_fragment_condition_match,
+)
+from graphql.type.scalars import serialize_int
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.execution import optimized_is_awaitable
+from strawberry.extensions import SchemaExtension
+from strawberry.http.exceptions import WebSocketDisconnected
+from strawberry.http.parse_content_type import parse_content_type
+from strawberry.relay import GlobalID
+from strawberry.scalars import is_scalar
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
+from strawberry.schema.types.base_scalars import isoformat
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.types import ExecutionContext
+from strawberry.types.arguments import convert_argument
+from strawberry.types.base import StrawberryMaybe, StrawberryOptional
+from strawberry.types.field import StrawberryField
+from strawberry.types.unset import UnsetType
+
+NAMES = (
+    # Strawberry
+    "graphql_schema",
+    "strawberry_schema",
+    "provided_operation_name",
+    "stream_transport_requested",
+    "TransportWSHandler",
+    "ASGIWebSocketAdapter",
+    "WebSocketDisconnected",
+    "SubscribeMessage",
+    "UnsetType",
+    "BaseExecutor",
+    "executor_is_awaitable",
+    "validate_document",
+    "limiter_rules",
+    "is_limit_error",
+    "is_isoformat",
+    "returns_its_argument",
+    "strawberry_field_facts",
+    "argument_specs",
+    "resolves_by_default",
+    "parse_content_type",
+    "StrawberryField",
+    # graphql-core
+    "HookedExecutor",
+    "executor_subfields",
+    "collect_root_fields",
+    "collect_object_subfields",
+    "FieldDetailsList",
+    "FragmentDetails",
+    "does_fragment_condition_match",
+    "is_int_serializer",
+    "strip_suggestions",
+)
+"""Every library name reached here (tests/api/execution/test_internals.py has one `test_<name>` for each)."""
+
+__all__ = [
+    "NOT_COMPLETED",
+    "ASGIWebSocketAdapter",
+    "ArgumentSpec",
+    "BaseExecutor",
+    "FieldDetailsList",
+    "FieldFacts",
+    "FragmentDetails",
+    "HookedExecutor",
+    "StrawberryField",
+    "SubscribeMessage",
+    "TransportWSHandler",
+    "UnsetType",
+    "WebSocketDisconnected",
+    "argument_specs",
+    "collect_object_subfields",
+    "collect_root_fields",
+    "does_fragment_condition_match",
+    "executor_is_awaitable",
+    "executor_subfields",
+    "graphql_schema",
+    "is_int_serializer",
+    "is_isoformat",
+    "is_limit_error",
+    "limiter_rules",
+    "parse_content_type",
+    "provided_operation_name",
+    "resolves_by_default",
+    "returns_its_argument",
+    "strawberry_field_facts",
+    "strawberry_schema",
+    "stream_transport_requested",
+    "strip_suggestions",
+    "validate_document",
+]
+
+Context = TypeVar("Context")
+RootValue = TypeVar("RootValue")
+
+
+# --- Schemas and requests -------------------------------------------------------------------------------------------
+
+
+def graphql_schema(schema: Any) -> GraphQLSchema:
+    """The graphql-core schema of a Strawberry schema (Strawberry keeps it as the private `Schema._schema`)."""
+    found: GraphQLSchema = schema._schema
+    return found
+
+
+def strawberry_schema(schema: GraphQLSchema) -> Any | None:
+    """The Strawberry schema a graphql-core schema was converted from (`GraphQLSchema._strawberry_schema`), or None."""
+    return getattr(schema, "_strawberry_schema", None)
+
+
+def provided_operation_name(context: ExecutionContext) -> object:
+    """The request's own operationName (None when absent), unlike `context.operation_name`, which falls back to the
+    document's first operation; `...` when Strawberry no longer keeps it
+    (`ExecutionContext._provided_operation_name`)."""
+    return getattr(context, "_provided_operation_name", ...)
+
+
+def stream_transport_requested(view: Any, headers: Mapping[str, str]) -> bool:
+    """Whether Strawberry would answer over a streaming transport (multipart or SSE), chosen by the Accept header
+    (`AsyncBaseHTTPView._get_stream_transport_from_headers`); True when that method is gone, so nothing is compiled."""
+    choose = getattr(view, "_get_stream_transport_from_headers", None)
+    return choose is None or choose(headers) is not None
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, RootValue], Generic[Context, RootValue]):
+    """Strawberry's graphql-transport-ws handler with one public hook, `keeps_socket_open(error)`.
+
+    Strawberry closes the socket (4400) on any pre-execution parse error it deems fatal
+    (`BaseGraphQLTransportWSHandler._get_pre_execution_close_reason`, a static method it calls on the instance);
+    errors the hook accepts are answered as an `error` message instead and the connection keeps serving.
+    """
+
+    def keeps_socket_open(self, error: GraphQLError) -> bool:
+        return False
+
+    def _get_pre_execution_close_reason(self, error: GraphQLError) -> str | None:  # type: ignore[override]
+        if self.keeps_socket_open(error):
+            return None
+        return BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
+
+
+# --- Execution ------------------------------------------------------------------------------------------------------
+
+BaseExecutor = StrawberryGraphQLCoreExecutionContext
+"""The execution context class Strawberry uses by default (graphql-core 3.3's `Executor`, incremental delivery)."""
+
+executor_is_awaitable: Callable[[Any], bool] = optimized_is_awaitable
+"""The awaitable test Strawberry passes to graphql-core's executor: values it accepts complete as values there."""
+
+NOT_COMPLETED: Any = object()
+"""What `complete_fast` returns to let graphql-core complete the value itself."""
+
+
+class HookedExecutor(BaseExecutor):
+    """Strawberry's executor with a hook in front of graphql-core's (private) `Executor.complete_value`."""
+
+    def complete_fast(self, return_type: GraphQLOutputType, field_details_list: FieldDetailsList, result: Any) -> Any:
+        return NOT_COMPLETED
+
+    def complete_value(
+        self,
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        info: Any,
+        path: Any,
+        result: Any,
+        position_context: Any,
+    ) -> Any:
+        completed = self.complete_fast(return_type, field_details_list, result)
+        if completed is NOT_COMPLETED:
+            return super().complete_value(return_type, field_details_list, info, path, result, position_context)
+        return completed
+
+    def uses_middleware(self) -> bool:
+        manager = self.middleware_manager
+        return manager is not None and bool(manager.middlewares)
+
+
+def executor_subfields(
+    executor: Any, type_: GraphQLObjectType, field_details_list: FieldDetailsList
+) -> dict[str, FieldDetailsList] | None:
+    """The executor's memoised sub-field collection (`Executor.collect_subfields`, graphql-core 3.3's 3-tuple
+    `CollectedFields`), or None when it found @defer usages (the normal path delivers those)."""
+    grouped, new_defer_usages, _forbidden = executor.collect_subfields(type_, field_details_list)
+    return None if new_defer_usages else dict(grouped)
+
+
+def collect_root_fields(
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDetails],
+    variables: VariableValues,
+    root_type: GraphQLObjectType,
+    operation: Any,
+) -> dict[str, FieldDetailsList]:
+    """graphql-core's own field collection for the root selection set (`graphql.execution.collect_fields`)."""
+    return dict(collect_fields(schema, fragments, variables, root_type, operation).grouped_field_set)
+
+
+def collect_object_subfields(
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDetails],
+    variables: VariableValues,
+    operation: Any,
+    type_: GraphQLObjectType,
+    field_details_list: FieldDetailsList,
+) -> dict[str, FieldDetailsList]:
+    """graphql-core's sub-field collection (aliases, fragments, @skip/@include) for one object type."""
+    collected = collect_subfields(schema, fragments, variables, operation, type_, field_details_list)
+    return dict(collected.grouped_field_set)
+
+
+# --- Validation -----------------------------------------------------------------------------------------------------
+
+# validate_document (strawberry.schema.schema) is Strawberry's own validation step: graphql-core's validate plus the
+# rules Strawberry always adds (Maybe null checks, @oneOf); caching it keeps exactly what Strawberry would run.
+# Caching by document relies on graphql-core AST nodes hashing and comparing by content (tested with it).
+
+
+def limiter_rules(extension: SchemaExtension) -> list[type[ASTValidationRule]]:
+    """The validation rules of a Strawberry limiter (QueryDepthLimiter, MaxAliasesLimiter subclass AddValidationRules
+    and keep them in `validation_rules`), so they can be built once instead of per request."""
+    return list(extension.validation_rules)  # type: ignore[attr-defined]
+
+
+LIMIT_MESSAGES = (
+    "exceeds maximum operation depth",  # strawberry QueryDepthLimiter
+    "aliases found. Allowed",  # strawberry MaxAliasesLimiter
+    "Document contains more than",  # graphql-core parser, max_tokens (set by strawberry MaxTokensLimiter)
+)
+
+
+def is_limit_error(error: GraphQLError) -> bool:
+    """Whether a pre-execution error comes from the depth, alias or token limit; they carry no code, only text."""
+    return any(text in error.message for text in LIMIT_MESSAGES)
+
+
+_SUGGESTION = re.compile(r" Did you mean .*\?$")
+
+
+def strip_suggestions(message: str) -> str:
+    """A validation message without graphql-core's trailing " Did you mean 'x'?" (it would map the schema)."""
+    return _SUGGESTION.sub("", message)
+
+
+# --- Scalars --------------------------------------------------------------------------------------------------------
+
+
+def is_isoformat(coerce: Callable[[Any], Any]) -> bool:
+    """Whether a scalar serializes with Strawberry's `isoformat` (DateTime, Date, Time in base_scalars)."""
+    return coerce is isoformat
+
+
+def is_int_serializer(coerce: Callable[[Any], Any]) -> bool:
+    """Whether a scalar serializes with graphql-core's `serialize_int` (the Int scalar; not exported publicly)."""
+    return coerce is serialize_int
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def returns_its_argument(function: Any) -> bool:
+    """Whether a serializer is `lambda v: v` (Strawberry's JSON scalar): compared by bytecode, as it is a lambda."""
+    code = getattr(function, "__code__", None)
+    return (
+        code is not None
+        and code.co_argcount == 1
+        and code.co_code == _identity.__code__.co_code
+        and not getattr(function, "__defaults__", None)
+    )
+
+
+# --- Strawberry fields ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FieldFacts:
+    """What the fast paths need to know of one Strawberry field (from StrawberryField's undocumented attributes)."""
+
+    python_name: str
+    resolver: Callable[..., Any] | None
+    """The decorated resolver function (`base_resolver.wrapped_func`); None for a plain attribute."""
+    has_arguments: bool
+    has_extensions: bool
+    default_resolver: Callable[[Any, str], Any]
+    """`StrawberryConfig.default_resolver` (getattr unless configured)."""
+
+
+def strawberry_field_facts(schema: GraphQLSchema, type_name: str, field_name: str) -> FieldFacts | None:
+    """Facts of a field of a Strawberry-built schema, or None (not a StrawberryField, or not built by Strawberry)."""
+    owner = strawberry_schema(schema)
+    if owner is None:
+        return None
+    field = owner.get_field_for_type(field_name, type_name)
+    if not isinstance(field, StrawberryField):
+        return None
+    resolver: Any = field.base_resolver.wrapped_func if field.base_resolver is not None else None
+    return FieldFacts(
+        python_name=field.python_name,
+        resolver=resolver,
+        has_arguments=bool(field.arguments),
+        has_extensions=bool(field.extensions),
+        default_resolver=owner.config.default_resolver,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ArgumentSpec:
+    """One argument of a Strawberry field: its GraphQL and Python names and how to convert its coerced value."""
+
+    name: str
+    python_name: str
+    convert: Callable[[Any], Any] | None
+    """None when Strawberry passes the coerced value as it is (scalars, not Maybe/Optional, not GlobalID)."""
+
+
+def argument_specs(schema: GraphQLSchema, type_name: str, field_name: str) -> list[ArgumentSpec]:
+    """Strawberry's argument conversion (`convert_arguments`) for one field, with the names and the types that need
+    no conversion worked out once."""
+    owner = strawberry_schema(schema)
+    assert owner is not None, "a schema built by Strawberry"
+    field = owner.get_field_for_type(field_name, type_name)
+    registry, config = owner.schema_converter.scalar_registry, owner.config
+    specs = []
+    for argument in field.arguments:
+        name = config.name_converter.from_argument(argument)
+        type_ = argument.type
+        convert = None
+        if not _plain_argument(type_, registry):
+
+            def convert(value: Any, type_: Any = type_, name: str = name) -> Any:
+                return convert_argument(value, type_, registry, config, None, path=(name,))
+
+        specs.append(ArgumentSpec(name, argument.python_name, convert))
+    return specs
+
+
+def _plain_argument(type_: Any, registry: Any) -> bool:
+    """Whether Strawberry's convert_argument returns values of this argument type as they are (None included)."""
+    if isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe):
+        type_ = type_.of_type
+    return not isinstance(type_, StrawberryMaybe | StrawberryOptional) and type_ is not GlobalID and is_scalar(
+        type_, registry
+    )
+
+
+def resolves_by_default(field_def: GraphQLField) -> bool:
+    """Whether Strawberry resolves a field with its plain attribute read (`_get_basic_result`, used only for fields
+    without resolver, permission, extension or field exception handler)."""
+    return getattr(field_def.resolve, "__name__", None) == "_get_basic_result"
