@@ -111,3 +111,12 @@ def test_an_instant_outside_the_utc_range_is_rejected_alone() -> None:
         assert codes(record) == [ErrorCode.OUT_OF_RANGE]
     for moment in ("0001-01-01T01:00:00+01:00", "9999-12-31T22:59:59-01:00", "0001-01-01T00:00:00Z"):
         assert isinstance(parse_jsonl(RawRow(1, orjson.dumps({**LINE, "occurredAt": moment})), None), Envelope)
+
+
+def test_counts_that_do_not_add_up_are_a_mismatch() -> None:
+    assert JobCounts(6, 6, 3, 2, 1).mismatch() is None
+    assert JobCounts(0, 0).mismatch() is None
+    short = JobCounts(6, 4, 4, 0, 0).mismatch()
+    assert short is not None and "4 of 6 rows" in short
+    assert JobCounts(6, 6, 3, 2, 0).mismatch() is not None  # a processed row counted nowhere
+    assert JobCounts(6, 7, 7, 0, 0).mismatch() is not None

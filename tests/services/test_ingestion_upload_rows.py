@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from app.domain.errors import ErrorCode
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.services.ingestion.jobs import get_job, list_rejections
-from app.services.ingestion.submit import JobSpec
+from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.ingestion.upload import import_file
 from app.services.runtime import Resources
-from tests.ingestion_support import approved_type
+from tests.ingestion_support import approved_type, deposit
 from tests.upload_readers import SteppedReader, with_chunk_rows
 
 Worker = Callable[[], Awaitable[int]]
 CSV = JobSpec(source=JobSource.UPLOAD, format=SourceFormat.CSV, activity_type="depositCheck",
               create_missing_persons=True)
+INLINE = JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL, create_missing_persons=True)
 HEADER = b"personEmail,occurredAt,primaryValue,amount,currency\n"
 
 
@@ -50,3 +52,20 @@ async def test_an_unclosed_quote_costs_one_row_limit_of_the_file_not_the_rest(
     assert (done.counts.total, done.counts.accepted, done.counts.rejected) == (296, 295, 1)
     (rejection,) = await list_rejections(resources, job.id, limit=10, after_row=None)
     assert (rejection.row_number, rejection.first.code.value) == (3, "ROW_TOO_LARGE")
+
+
+async def test_a_job_whose_processed_rows_fall_short_of_its_total_fails_loudly(
+    resources: Resources, run_worker: Worker
+) -> None:
+    # A chunk gone from the table (it must never be: chunks are deleted with the checkpoint that passes
+    # them) was counted as 0 rows and the job said SUCCEEDED with 4 of its 6 rows.
+    await approved_type(resources)
+    job = await submit_objects(with_chunk_rows(resources, 2), INLINE, [deposit(key=f"k{i}") for i in range(6)])
+    async with resources.db.raw() as conn:
+        await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1 AND seq = 1", job.id)
+    await run_worker()
+    done = await get_job(resources, job.id)
+    assert done is not None and done.status is JobStatus.FAILED
+    assert done.error_code is ErrorCode.ROW_COUNT_MISMATCH and done.error is not None
+    assert "4 of 6 rows" in done.error
+    assert (done.counts.total, done.counts.processed, done.counts.accepted) == (6, 4, 4)
