@@ -174,6 +174,11 @@ class Receiver:
             self._seq += 1
             self.committed_rows += len(chunk)
 
+    def kept(self) -> str:
+        """What an interrupted upload keeps, for the error that stopped it."""
+        return (f"The job keeps the {self.committed_rows:,} rows of its committed chunks; they are processed, "
+                "the rest of the file is not.")
+
     async def interrupt(self, reason: str) -> IngestionJob:
         """The upload failed after the job was committed: end `receiving` with UPLOAD_INTERRUPTED, so the
         worker processes the committed chunks and then ends the job FAILED. On a fresh connection: the

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.domain.errors import DomainError, ErrorCode, Issue
 from app.domain.ingestion import IngestionJob, RawRow, SourceFormat
@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 READ_BLOCK = 1024 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
+GZIP_WBITS = 16 + zlib.MAX_WBITS  # a gzip header and trailer around the deflate stream
 
 
 class Readable(Protocol):
@@ -29,22 +30,37 @@ class Readable(Protocol):
 
 
 class _Inflater:
-    """Gzip detected by its magic bytes; output capped so a small bomb cannot exhaust memory."""
+    """Gzip detected by its magic bytes; output capped so a small bomb cannot exhaust memory. Concatenated
+    members (`cat a.gz b.gz`) are all read, as gzip -d does; a stream that ends before its member's end marker
+    (and CRC) is truncated, not a short file."""
 
     def __init__(self, first: bytes) -> None:
         self.gzip = first.startswith(GZIP_MAGIC)
-        self._z = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS) if self.gzip else None
+        self._z: Any = zlib.decompressobj(wbits=GZIP_WBITS) if self.gzip else None
 
     def blocks(self, data: bytes) -> list[bytes]:
         if self._z is None:
             return [data]
-        out = [self._z.decompress(data, READ_BLOCK)]
-        while self._z.unconsumed_tail:
-            out.append(self._z.decompress(self._z.unconsumed_tail, READ_BLOCK))
+        out: list[bytes] = []
+        while data:
+            if self._z.eof:  # the previous member ended: this data starts the next one
+                self._z = zlib.decompressobj(wbits=GZIP_WBITS)
+            z = self._z
+            out.append(z.decompress(data, READ_BLOCK))
+            while z.unconsumed_tail:
+                out.append(z.decompress(z.unconsumed_tail, READ_BLOCK))
+            data = z.unused_data if z.eof else b""
         return out
 
     def flush(self) -> bytes:
-        return self._z.flush() if self._z is not None else b""
+        """The output still held back; raises TRUNCATED_FILE if the last member never reached its end."""
+        if self._z is None:
+            return b""
+        tail: bytes = self._z.flush()
+        if not self._z.eof:
+            raise DomainError.of(ErrorCode.TRUNCATED_FILE, "The gzip stream ends early (the file is cut short): "
+                                 "its last rows are missing.", "file")
+        return tail
 
 
 async def import_file(resources: Resources, spec: JobSpec, upload: Readable) -> IngestionJob:
@@ -65,7 +81,9 @@ async def import_file(resources: Resources, spec: JobSpec, upload: Readable) -> 
                 if not receiver.created:
                     raise  # nothing was committed: all or nothing, as for a file smaller than one chunk
                 job = await receiver.interrupt("; ".join(i.message for i in error.issues))
-                raise UploadInterrupted(job, error.issues) from error
+                kept = receiver.kept()
+                raise UploadInterrupted(job, [Issue(i.code, i.field, f"{i.message} {kept}") for i in error.issues]) \
+                    from error
             except asyncio.CancelledError:
                 if receiver.created:  # the request was dropped: end the job now, not after upload_stall_seconds
                     with contextlib.suppress(Exception):
