@@ -133,11 +133,12 @@ class IngestionMutations:
         return _payload(job)
 
     @strawberry.mutation(description="Stop a job: at once if queued, at the next chunk if running; an upload "
-                         "still being received stops reading the file at its next chunk.")
+                         "still being received stops reading the file at its next chunk. Only its creator or a "
+                         "types:admin / keys:admin key may.")
     async def cancel_ingestion_job(self, info: Info, id: strawberry.ID) -> IngestionJobPayload:
-        require(info, Scope.ACTIVITIES_WRITE)
+        principal = require(info, Scope.ACTIVITIES_WRITE)
         try:
-            job = await cancel_job(info.context.resources, _job_id(id, "id"))
+            job = await cancel_job(info.context.resources, principal, _job_id(id, "id"))
         except DomainError as error:
             return IngestionJobPayload(job=None, errors=user_errors(error))
         return _payload(job)
@@ -155,11 +156,12 @@ class IngestionMutations:
             return DeleteIngestionJobPayload(deleted_job_id=None, errors=user_errors(error))
         return DeleteIngestionJobPayload(deleted_job_id=strawberry.ID(str(job_id)), errors=[])
 
-    @strawberry.mutation(description="Re-ingest a finished job's rejected rows against the types' current versions.")
+    @strawberry.mutation(description="Re-ingest a finished job's rejected rows against the types' current versions. "
+                         "Only its creator or a types:admin / keys:admin key may.")
     async def replay_rejections(self, info: Info, job_id: strawberry.ID) -> IngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
         try:
-            job = await replay_rejections(info.context.resources, _job_id(job_id, "jobId"), principal.id)
+            job = await replay_rejections(info.context.resources, principal, _job_id(job_id, "jobId"))
         except DomainError as error:
             return IngestionJobPayload(job=None, errors=user_errors(error))
         return _payload(job)
