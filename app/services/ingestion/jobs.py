@@ -17,7 +17,8 @@ from app.services.runtime import Resources
 JOB_COLUMNS = (
     "id, status, source, format, activity_type, dry_run, create_missing_persons, idempotency_key, filename, "
     "replay_of, total_rows, processed_rows, accepted_rows, rejected_rows, duplicate_rows, total_bytes, attempts, "
-    "cancel_requested, error, created_by, created_at, updated_at, started_at, finished_at, receiving, error_code"
+    "cancel_requested, error, created_by, created_at, updated_at, started_at, finished_at, receiving, error_code, "
+    "received_through, resume_from"
 )
 
 
@@ -56,6 +57,8 @@ def job_from_record(r: Any) -> IngestionJob:
         finished_at=r["finished_at"],
         receiving=r["receiving"],
         error_code=ErrorCode(r["error_code"]) if r["error_code"] else None,
+        received_through=r["received_through"],
+        resume_from=r["resume_from"],
     )
 
 

@@ -59,6 +59,7 @@ class Receiver:
         self.total_bytes = 0
         self.rows = 0  # rows read so far
         self.committed_rows = 0  # rows of the committed chunks
+        self.received_through = 0  # row number of the last committed row: an interrupted upload resumes after it
         self._seq = 0  # chunks committed
         self._chunk: list[RawRow] = []
         self._chunk_rows = limits.chunk_rows
@@ -120,9 +121,9 @@ class Receiver:
             await self._insert_chunk(chunk)
             await conn.execute(
                 "UPDATE ingestion_job SET header = $2, total_rows = $3, total_bytes = $4, chunk_count = $5, "
-                "payload_sha256 = $6 WHERE id = $1",
+                "payload_sha256 = $6, received_through = $7 WHERE id = $1",
                 self.id, self.header, self.committed_rows + len(chunk), self.total_bytes, self._seq + 1,
-                self.digest.hexdigest() if final else None)
+                self.digest.hexdigest() if final else None, chunk[-1].number if chunk else None)
         self._committed(chunk)
         self.created = True
         await enqueue(self.resources, self.id)
@@ -135,9 +136,10 @@ class Receiver:
                 # The job row first: its row lock keeps cancel/delete out until the chunk is in.
                 accepted = await conn.fetchval(
                     "UPDATE ingestion_job SET chunk_count = $2, total_rows = $3, total_bytes = $4, receiving = $5, "
-                    f"payload_sha256 = $6, updated_at = now() WHERE id = $1 AND {ACCEPTING} RETURNING 1",
+                    "payload_sha256 = $6, received_through = COALESCE($7, received_through), updated_at = now() "
+                    f"WHERE id = $1 AND {ACCEPTING} RETURNING 1",
                     self.id, self._seq + (1 if chunk else 0), self.committed_rows + len(chunk), self.total_bytes,
-                    not final, self.digest.hexdigest() if final else None)
+                    not final, self.digest.hexdigest() if final else None, chunk[-1].number if chunk else None)
                 if accepted is None:
                     raise _Stopped
                 await self._insert_chunk(chunk)
@@ -173,11 +175,17 @@ class Receiver:
         if chunk:
             self._seq += 1
             self.committed_rows += len(chunk)
+            self.received_through = chunk[-1].number
 
     def kept(self) -> str:
         """What an interrupted upload keeps, for the error that stopped it."""
-        return (f"The job keeps the {self.committed_rows:,} rows of its committed chunks; they are processed, "
-                "the rest of the file is not.")
+        return (f"The job keeps the {self.committed_rows:,} rows of its committed chunks (through row "
+                f"{self.received_through:,}); they are processed, the rest of the file is not: {self._resume()}")
+
+    def _resume(self) -> str:
+        start = self.received_through + 1
+        return (f"send the same file again as a new job with resumeFrom: {start} (activities import FILE "
+                f"--resume-from {start}) to import the rest.")
 
     async def interrupt(self, reason: str) -> IngestionJob:
         """The upload failed after the job was committed: end `receiving` with UPLOAD_INTERRUPTED, so the
@@ -185,8 +193,8 @@ class Receiver:
         upload's own may be what broke."""
         message = (
             f"The upload was interrupted after {self.rows:,} rows ({reason}); the {self.committed_rows:,} rows of "
-            "the chunks committed before are processed and kept, the rest is not. Send the whole file again as a "
-            "new job: activity idempotency keys make rows already stored count as duplicates.")
+            f"the chunks committed before (through row {self.received_through:,}) are processed and kept, the rest "
+            f"is not. To import the rest, {self._resume()}")
         async with self.resources.db.raw() as conn:
             await conn.execute(
                 "UPDATE ingestion_job SET receiving = FALSE, error_code = $2, error = $3, updated_at = now() "

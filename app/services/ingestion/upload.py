@@ -68,7 +68,10 @@ async def import_file(resources: Resources, spec: JobSpec, upload: Readable) -> 
     job is enqueued with its first chunk, so a worker starts on it before the upload ends. A failure after
     that raises UploadInterrupted with the job (FAILED once its committed chunks are processed). A reused
     idempotency key returns the existing job if the file and options are the same (the file is then only
-    hashed), else CONFLICT."""
+    hashed), else CONFLICT. With `spec.resume_from` the rows numbered before it are read but not taken."""
+    if spec.resume_from is not None and spec.resume_from < 1:
+        raise DomainError.of(ErrorCode.INVALID, "resumeFrom is a row number (line, or CSV record with the header "
+                             "as 1), from 1.", "input.resumeFrom")
     async with resources.db.raw() as conn:
         receiver = Receiver(resources, conn, spec)
         await receiver.find_key()
@@ -146,7 +149,8 @@ async def _stream(spec: JobSpec, upload: Readable, draft: Receiver) -> None:
     if spec.format is SourceFormat.CSV and draft.header is None:
         raise DomainError.of(ErrorCode.REQUIRED, "The CSV file has no header row.", "file")
     if draft.rows == 0:
-        raise DomainError.of(ErrorCode.REQUIRED, "The file contains no rows.", "file")
+        raise DomainError.of(ErrorCode.REQUIRED, "The file contains no rows." if spec.resume_from is None else
+                             f"The file has no rows from resumeFrom ({spec.resume_from}) on.", "file")
     await draft.finish()
 
 
@@ -160,4 +164,7 @@ async def _add_rows(spec: JobSpec, draft: Receiver, rows: list[RawRow]) -> None:
             raise DomainError([i for i in header if not isinstance(i, str)])
         draft.header = [h for h in header if isinstance(h, str)]
         rows = rows[1:]
+    start = spec.resume_from
+    if start is not None and rows and rows[0].number < start:  # rows come in order: only the first blocks skip
+        rows = [r for r in rows if r.number >= start]
     await draft.add_many(rows)
