@@ -13,8 +13,10 @@ from app.domain.ingestion import IngestionJob, RawRow, SourceFormat
 from app.domain.ingestion_rows import parse_csv_header
 from app.domain.ingestion_split import RecordSplitter
 from app.services.ingestion.receive import Receiver, UploadInterrupted
+from app.services.ingestion.reconnect import Reconnecting
 from app.services.ingestion.submit import JobSpec
 from app.services.runtime import Resources
+from app.services.transient import is_transient
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +74,13 @@ async def import_file(resources: Resources, spec: JobSpec, upload: Readable) -> 
     if spec.resume_from is not None and spec.resume_from < 1:
         raise DomainError.of(ErrorCode.INVALID, "resumeFrom is a row number (line, or CSV record with the header "
                              "as 1), from 1.", "input.resumeFrom")
-    async with resources.db.raw() as conn:
-        receiver = Receiver(resources, conn, spec)
-        await receiver.find_key()
+    async with Reconnecting(resources, resources.settings.upload_retry_seconds) as link:
+        receiver = Receiver(resources, link, spec)
+        try:
+            await receiver.find_key()
+        except Exception as exc:
+            _raise_nothing_kept(exc)
+            raise
         if receiver.existing is None:
             try:
                 await _stream(spec, upload, receiver)
@@ -92,8 +98,9 @@ async def import_file(resources: Resources, spec: JobSpec, upload: Readable) -> 
                     with contextlib.suppress(Exception):
                         await asyncio.shield(receiver.interrupt("the request was cancelled"))
                 raise
-            except Exception as exc:  # the client went away, or the database did
+            except Exception as exc:  # the client went away, or the database did (for longer than we retried)
                 if not receiver.created:
+                    _raise_nothing_kept(exc)
                     raise
                 job = await _interrupt_or_raise(receiver, exc)
                 raise UploadInterrupted(job, [Issue(ErrorCode.UPLOAD_INTERRUPTED, "file", job.error or "")]) from exc
@@ -104,14 +111,27 @@ async def import_file(resources: Resources, spec: JobSpec, upload: Readable) -> 
     return await receiver.reused()
 
 
+def _raise_nothing_kept(exc: Exception) -> None:
+    """A failure before the first chunk was committed: a typed error if the client or the database went away
+    (for longer than we retried); other errors are left to the caller to re-raise."""
+    if not isinstance(exc, DomainError) and is_transient(exc):
+        cause = f"{type(exc).__name__}: {exc}"[:200]
+        raise DomainError.of(ErrorCode.UPLOAD_INTERRUPTED, f"The upload stopped before its first rows were "
+                             f"committed ({cause}); nothing was kept: send the file again.", "file") from exc
+
+
 async def _interrupt_or_raise(receiver: Receiver, exc: Exception) -> IngestionJob:
+    reason = f"{type(exc).__name__}: {exc}"[:200]
     try:
-        return await receiver.interrupt(f"{type(exc).__name__}: {exc}"[:200])
+        return await receiver.interrupt(reason)
     except DomainError:  # the job is gone (cancelled and deleted): say so
         raise
-    except Exception:  # the database is gone too: the reconciler fails the job after upload_stall_seconds
-        logger.warning("could not mark interrupted upload of job %s", receiver.id, exc_info=True)
-        raise exc from None
+    except Exception as again:
+        if not is_transient(again):
+            raise
+        # The database is still away: answer now with the job as it will be, and end it once the database is back.
+        logger.warning("could not mark interrupted upload of job %s yet (%s)", receiver.id, again)
+        return receiver.interrupt_later(reason)
 
 
 async def _stream(spec: JobSpec, upload: Readable, draft: Receiver) -> None:
