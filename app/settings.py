@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     execution: Execution = Field(default_factory=Execution)
     ingestion_concurrency_per_key: int = 4
     limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("database_url", "redis_url", "bootstrap_admin_key", "dev_admin_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose files and shells pass `VAR=` for "not set"; an empty key or URL is never meant literally.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _check_security(self) -> Settings:

@@ -8,8 +8,11 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from app.cli.dev_cmd import tcp_port
 from app.cli.output import console
+from app.cli.preflight import StartupRefused, check_startup, settings_problem
 from app.embedded.stores import resolved_stores
 from app.logs import configure_logging
 from app.settings import Settings, get_settings
@@ -71,6 +74,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         assert resolved.database_url
         if args.migrate or (embedded and args.migrate is None):
             upgrade(resolved.database_url)
+        check_startup(resolved, api=True)
         serve_api(resolved)
     return 0
 
@@ -79,6 +83,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.settings import build_worker
 
     with resolved_stores(settings) as resolved:
+        check_startup(resolved, api=False)
         build_worker(resolved, burst=args.burst).run()
     return 0
 
@@ -105,8 +110,18 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("custom-activities")
+    except PackageNotFoundError:  # run from a source tree without installing
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="activities", description="Custom Activities service.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="embedded stores + migrations + API + worker, in one command")
@@ -147,11 +162,19 @@ def extra_commands() -> list[Callable[[argparse._SubParsersAction[argparse.Argum
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        logger.error("configuration refused: %s", settings_problem(error))
+        return 2
     configure_logging(settings)
     try:
         handler: Handler = args.handler
         return handler(args, settings)
+    except StartupRefused as error:
+        logger.error("startup refused: %s", error)
+        return 2
     except KeyboardInterrupt:
         return 130
 
