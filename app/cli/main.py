@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from app.cli.dev_cmd import tcp_port
 from app.cli.output import console
 from app.cli.preflight import StartupRefused, check_startup, settings_problem
+from app.embedded import EmbeddedStoresMissing
 from app.embedded.stores import resolved_stores
 from app.logs import configure_logging
 from app.settings import Settings, get_settings
@@ -82,6 +83,13 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.settings import build_worker
 
+    if args.check:
+        from workers.settings import worker_alive
+
+        if settings.redis_url is None:
+            logger.error("worker --check needs ACTIVITIES_REDIS_URL (the Redis the worker uses)")
+            return 2
+        return 0 if worker_alive(settings) else 1
     with resolved_stores(settings) as resolved:
         check_startup(resolved, api=False)
         build_worker(resolved, burst=args.burst).run()
@@ -138,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run an arq worker only")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--check", action="store_true",
+                        help="exit 0 if a worker on this host is alive (recorded its health in the last 6 s), else 1")
     worker.set_defaults(handler=cmd_worker)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
@@ -172,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler: Handler = args.handler
         return handler(args, settings)
-    except StartupRefused as error:
+    except (StartupRefused, EmbeddedStoresMissing) as error:
         logger.error("startup refused: %s", error)
         return 2
     except KeyboardInterrupt:
