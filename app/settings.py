@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = 3600
     reconcile_interval_seconds: int = 10  # how often workers re-enqueue jobs Redis lost or whose worker died
     upload_stall_seconds: int = 300  # a job still receiving its upload with no new chunk this long is failed
-    graphiql: bool = True
+    graphiql: bool | None = None  # None: served in dev and test, not in prod
     introspection: bool = True
     auth_disabled: bool = False
     bootstrap_admin_key: SecretStr | None = None
@@ -98,6 +98,10 @@ class Settings(BaseSettings):
             # The old name still works; ACTIVITIES_EXECUTION__COMPILED_PLANS wins when both are set.
             self.execution = self.execution.model_copy(update={"compiled_plans": self.compiled_queries})
         return self
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.environment != "prod"
 
     @property
     def log_json(self) -> bool:

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.auth import prepare_access
 from app.api.execution.compiled.cache import PlanCache
+from app.api.graphiql import graphiql_assets
 from app.api.hardening import security_extensions
 from app.api.request_guard import RequestGuard
 from app.api.schema import build_schema
@@ -92,7 +93,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         resources=resources,  # type: ignore[arg-type]  # set in lifespan when not given
         settings=settings,
         plans=plans,
-        graphql_ide="graphiql" if settings.graphiql else None,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
         multipart_uploads_enabled=True,
         allowed_origins=settings.websocket_origins,
         keep_alive=True,
@@ -132,6 +133,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *([graphiql_assets()] if settings.graphiql_enabled else []),
         ],
         middleware=middleware,
         lifespan=lifespan,
