@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: int = 10  # how often workers re-enqueue jobs Redis lost or whose worker died
     upload_stall_seconds: int = 300  # a job still receiving its upload with no new chunk this long is failed
     graphiql: bool | None = None  # None: served in dev and test, not in prod
+    access_log: bool | None = None  # one line per HTTP request; None: on in prod only
     introspection: bool = True
     auth_disabled: bool = False
     bootstrap_admin_key: SecretStr | None = None
@@ -102,6 +103,10 @@ class Settings(BaseSettings):
     @property
     def graphiql_enabled(self) -> bool:
         return self.graphiql if self.graphiql is not None else self.environment != "prod"
+
+    @property
+    def access_log_enabled(self) -> bool:
+        return self.access_log if self.access_log is not None else self.environment == "prod"
 
     @property
     def log_json(self) -> bool:

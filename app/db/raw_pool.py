@@ -34,6 +34,11 @@ class RawPool:
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def in_use(self) -> int:
+        """Connections checked out right now."""
+        return self._count - len(self._idle)
+
     async def acquire(self) -> Any:
         if (loop := asyncio.get_running_loop()) is not self._loop:
             self._forget(loop)
