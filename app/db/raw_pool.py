@@ -162,9 +162,11 @@ class Checkout:
     ) -> None:
         assert self._pool is not None
         conn, self._conn = self._conn, None
-        if exc_type is not None and not conn.is_closed():
-            await _settle(conn)
-        self._pool.release(conn)
+        try:
+            if exc_type is not None and not conn.is_closed():
+                await _settle(conn)
+        finally:  # even when the clean-up fails or is cancelled: a slot not returned is lost for good
+            self._pool.release(conn)
 
 
 async def _settle(conn: Any) -> None:
