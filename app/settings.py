@@ -44,6 +44,16 @@ class Execution(BaseModel):
     validation_cache: bool = True  # skip validation of repeated (document, rules) pairs
 
 
+class PersistedDocuments(BaseModel):
+    """Apollo automatic persisted queries and trusted documents (app/api/persisted.py)."""
+
+    automatic: bool = True  # APQ: documents registered by hash in Redis
+    ttl_seconds: int = 86_400  # how long an APQ document stays without being registered again
+    max_document_bytes: int = 100_000  # longer documents run but are not stored
+    documents_file: Path | None = None  # allow-list: an Apollo persisted-query manifest or a {sha256: document} map
+    trusted_only: bool = False  # refuse every document that is not on the allow-list
+
+
 class Settings(BaseSettings):
     """Everything configurable; see docs/configuration.md."""
 
@@ -81,6 +91,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
     compiled_queries: bool | None = None  # deprecated alias of execution.compiled_plans (ACTIVITIES_COMPILED_QUERIES)
     execution: Execution = Field(default_factory=Execution)
+    persisted: PersistedDocuments = Field(default_factory=PersistedDocuments)
     ingestion_concurrency_per_key: int = 4
     limits: Limits = Field(default_factory=Limits)
 

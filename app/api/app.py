@@ -22,6 +22,7 @@ from app.api.execution.compiled.cache import PlanCache
 from app.api.graphiql import graphiql_assets
 from app.api.hardening import security_extensions
 from app.api.metrics import ObserveRequests, RecordOperation, ServiceMetrics
+from app.api.persisted import PersistedDocumentsMiddleware
 from app.api.request_guard import RequestGuard
 from app.api.schema import build_schema
 from app.api.view import GraphQLView
@@ -142,6 +143,8 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         )
     # Inside CORS so its refusals (413, CSRF) still carry CORS headers the browser can read.
     middleware.append(Middleware(RequestGuard, settings=settings))
+    middleware.append(Middleware(PersistedDocumentsMiddleware, config=settings.persisted,
+                                 resources=lambda: state["resources"], prefix=settings.redis_prefix))
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
