@@ -9,12 +9,11 @@ import strawberry
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.context import Info
-from app.api.errors import user_errors
+from app.api.payloads import payload
 from app.api.permissions import require
 from app.api.registry.inputs import CreateActivityTypeInput, FieldInput, FieldUpdateInput, UpdateActivityTypeInput
 from app.api.registry.types import ActivityType, ActivityTypePayload
 from app.domain.access import Principal, Scope
-from app.domain.errors import DomainError, Issue
 from app.domain.registry_model import ActivityTypeSnapshot
 from app.services import registry_admin as admin
 from app.settings import Limits
@@ -23,29 +22,25 @@ ApiName = Annotated[str, strawberry.argument(description="apiName of the activit
 Change = Callable[[AsyncSession, Principal, Limits], Awaitable[ActivityTypeSnapshot]]
 
 
-async def _run(info: Info, change: Change, prefix: str | None = None) -> ActivityTypePayload:
+async def _run(info: Info, change: Change) -> ActivityTypePayload:
     principal = require(info, Scope.TYPES_ADMIN)
-    try:
-        async with info.context.resources.db.session() as session:
-            snapshot = await change(session, principal, info.context.settings.limits)
-    except DomainError as error:
-        issues = error.issues
-        if prefix is not None:
-            issues = [Issue(i.code, f"{prefix}.{i.field}" if i.field else prefix, i.message) for i in issues]
-        return ActivityTypePayload(activity_type=None, errors=user_errors(issues))
-    return ActivityTypePayload(activity_type=ActivityType.from_domain(snapshot), errors=[])
+    async with info.context.resources.db.session() as session:
+        snapshot = await change(session, principal, info.context.settings.limits)
+    return ActivityTypePayload(activity_type=ActivityType.from_domain(snapshot))
 
 
 @strawberry.type
 class RegistryMutations:
     @strawberry.mutation(description="Define a new activity type (status DRAFT); approve it to accept activities.")
+    @payload(ActivityTypePayload, prefix="input")
     async def create_activity_type(
         self, info: Info, input: Annotated[CreateActivityTypeInput, strawberry.argument(description="The type.")]
     ) -> ActivityTypePayload:
         definition = input.to_domain()
-        return await _run(info, lambda s, p, lim: admin.create(s, p, lim, definition), "input")
+        return await _run(info, lambda s, p, lim: admin.create(s, p, lim, definition))
 
     @strawberry.mutation(description="Change names, description or primary field; goes to the draft.")
+    @payload(ActivityTypePayload, prefix="input")
     async def update_activity_type(
         self,
         info: Info,
@@ -53,9 +48,10 @@ class RegistryMutations:
         input: Annotated[UpdateActivityTypeInput, strawberry.argument(description="The changes.")],
     ) -> ActivityTypePayload:
         changes = input.to_changes()
-        return await _run(info, lambda s, p, lim: admin.update(s, p, lim, api_name, changes), "input")
+        return await _run(info, lambda s, p, lim: admin.update(s, p, lim, api_name, changes))
 
     @strawberry.mutation(description="Add fields to the draft (additive when optional).")
+    @payload(ActivityTypePayload)
     async def add_activity_type_fields(
         self,
         info: Info,
@@ -66,6 +62,7 @@ class RegistryMutations:
         return await _run(info, lambda s, p, lim: admin.add_fields(s, p, lim, api_name, specs))
 
     @strawberry.mutation(description="Change one field (the primary one too) in the draft.")
+    @payload(ActivityTypePayload)
     async def update_activity_type_field(
         self,
         info: Info,
@@ -77,6 +74,7 @@ class RegistryMutations:
         return await _run(info, lambda s, p, lim: admin.update_field(s, p, lim, api_name, field, changes))
 
     @strawberry.mutation(description="Remove an additional field from the draft (breaking once activities exist).")
+    @payload(ActivityTypePayload)
     async def remove_activity_type_field(
         self,
         info: Info,
@@ -88,13 +86,16 @@ class RegistryMutations:
     @strawberry.mutation(
         description="Approve the draft as the next live version; breaking changes are refused once activities exist."
     )
+    @payload(ActivityTypePayload)
     async def approve_activity_type(self, info: Info, api_name: ApiName) -> ActivityTypePayload:
         return await _run(info, lambda s, p, lim: admin.approve(s, p, lim, api_name))
 
     @strawberry.mutation(description="Drop the pending draft; the live version stays as it is.")
+    @payload(ActivityTypePayload)
     async def discard_activity_type_draft(self, info: Info, api_name: ApiName) -> ActivityTypePayload:
         return await _run(info, lambda s, p, lim: admin.discard_draft(s, p, api_name))
 
     @strawberry.mutation(description="Soft-delete a type; refused while activities or running imports use it.")
+    @payload(ActivityTypePayload)
     async def delete_activity_type(self, info: Info, api_name: ApiName) -> ActivityTypePayload:
         return await _run(info, lambda s, p, lim: admin.delete(s, p, api_name))
