@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from app.db import type_stamps
-from app.domain.activities import Activity
+from app.domain.activities import Activity, ActivityScope
 from app.domain.activity_types import PRIMARY
 from app.domain.filters import FieldOperator, ResolvedCondition, ResolvedFilter, ValueKind
 
@@ -50,17 +49,6 @@ _COMPARE = {
     Op.LESS_THAN: "<",
     Op.LESS_THAN_OR_EQUAL: "<=",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ActivityScope:
-    """Whose activities: one person's timeline, or a search over some or all persons."""
-
-    person_id: int | None = None
-    person_ids: tuple[int, ...] = ()
-    person_emails: tuple[str, ...] = ()
-    person_external_ids: tuple[str, ...] = ()
-    min_per_person: int | None = None
 
 
 class _Sql:

@@ -12,7 +12,7 @@ import asyncpg
 
 from app.db import activity_queries as queries
 from app.db import registry_repo
-from app.domain.activities import Activity
+from app.domain.activities import Activity, ActivityScope
 from app.domain.activity_types import ActivityTypeDefinition
 from app.domain.cursors import decode_activity_cursor
 from app.domain.errors import DomainError, ErrorCode, Issue
@@ -70,7 +70,7 @@ def _check_page(args: PageArgs, max_page_size: int) -> list[Issue]:
 
 async def read_page(
     resources: Resources,
-    scope: queries.ActivityScope,
+    scope: ActivityScope,
     flt: TimelineFilter | None,
     args: PageArgs,
     *,
@@ -138,8 +138,8 @@ async def _bounded(conn: Any, timeout_ms: int | None) -> AsyncIterator[None]:
         ) from None
 
 
-def search_scope(search: ActivitySearch) -> queries.ActivityScope:
-    return queries.ActivityScope(
+def search_scope(search: ActivitySearch) -> ActivityScope:
+    return ActivityScope(
         person_ids=search.person_ids,
         person_emails=search.person_emails,
         person_external_ids=search.person_external_ids,

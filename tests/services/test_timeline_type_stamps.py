@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.db import type_stamps
-from app.db.activity_queries import ActivityScope
+from app.domain.activities import ActivityScope
 from app.services import timelines
 from app.services.registry_cache import SnapshotCache
 from app.services.runtime import Resources
