@@ -25,7 +25,7 @@ class AccessMutations:
     ) -> CreateApiKeyPayload:
         actor = require(info, Scope.KEYS_ADMIN)
         scopes: list[Scope] = list(input.scopes)
-        key, secret = await api_keys.create_key(info.context.resources.db, actor, input.name, [s.value for s in scopes])
+        key, secret = await api_keys.create_key(info.context.resources, actor, input.name, [s.value for s in scopes])
         return CreateApiKeyPayload(api_key=ApiKey.from_domain(key), secret=secret)
 
     @strawberry.mutation(
@@ -41,7 +41,7 @@ class AccessMutations:
             key_id = uuid.UUID(str(id))
         except ValueError:
             raise DomainError.of(ErrorCode.NOT_FOUND, f"No API key with id {str(id)[:64]!r}.", "id") from None
-        key = await api_keys.revoke_key(info.context.resources.db, actor, key_id)
+        key = await api_keys.revoke_key(info.context.resources, actor, key_id)
         return RevokeApiKeyPayload(api_key=ApiKey.from_domain(key))
 
 

@@ -39,7 +39,7 @@ class AccessQueries:
         require(info, Scope.KEYS_ADMIN)
         size = checked_first(first, info.context.settings.limits.max_page_size)
         position = key_domain.decode_cursor(after) if after is not None else None
-        keys = await api_keys.list_keys(info.context.resources.db, size + 1, position, include_revoked)
+        keys = await api_keys.list_keys(info.context.resources, size + 1, position, include_revoked)
         return ApiKeyConnection.page(
             keys[:size], lambda k: key_domain.encode_cursor(k.created_at, k.id), ApiKey.from_domain,
             has_next=len(keys) > size, has_previous=after is not None,
@@ -64,8 +64,7 @@ class AccessQueries:
         require(info, Scope.KEYS_ADMIN)
         size = checked_first(first, info.context.settings.limits.max_page_size)
         before_id = decode_id_cursor(after) if after is not None else None
-        async with info.context.resources.db.session() as session:
-            entries = await audit.list_entries(session, size + 1, before_id, action)
+        entries = await audit.list_entries(info.context.resources, size + 1, before_id, action)
         return AuditLogConnection.page(
             entries[:size], lambda e: encode_id_cursor(e.id), AuditLogEntry.from_domain,
             has_next=len(entries) > size, has_previous=after is not None,

@@ -37,7 +37,7 @@ from app.services.ingestion.receive import UploadInterrupted
 from app.services.ingestion.replay import replay_rejections
 from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.ingestion.upload import Readable, import_file
-from app.services.registry import load_live_types
+from app.services.timelines import live_definitions
 
 
 def _job_id(value: str, field: str) -> uuid.UUID:
@@ -173,9 +173,7 @@ class IngestionSubscriptions:
     ) -> AsyncGenerator[Activity, None]:
         require(info, Scope.READ)
         resources = info.context.resources
-        async with resources.db.session() as session:
-            live = await load_live_types(session, resources.settings.limits)
-        definitions = {t.id: t.definition for t in live.values()}
+        definitions = await live_definitions(resources)
         resolved = resolve(filter.to_domain() if filter else DomainFilter(), definitions)
         async for batch in progress.activity_batches(resources):
             for activity in batch:

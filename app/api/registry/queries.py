@@ -42,14 +42,13 @@ class RegistryQueries:
         require(info, Scope.READ)
         size = checked_first(first, info.context.settings.limits.max_page_size)
         after_id = decode_id_cursor(after) if after is not None else None
-        async with info.context.resources.db.session() as session:
-            found = await registry.list_types(
-                session,
-                after_id=after_id,
-                limit=size + 1,
-                status=TypeStatus(status) if status is not None else None,
-                include_system=include_system is not False,  # nullable in the schema: null means the default
-            )
+        found = await registry.list_types(
+            info.context.resources,
+            after_id=after_id,
+            limit=size + 1,
+            status=TypeStatus(status) if status is not None else None,
+            include_system=include_system is not False,  # nullable in the schema: null means the default
+        )
         return ActivityTypeConnection.page(
             found[:size], lambda t: encode_id_cursor(t.id), ActivityType.from_domain,
             has_next=len(found) > size, has_previous=after is not None,
@@ -60,8 +59,7 @@ class RegistryQueries:
         self, info: Info, api_name: Annotated[str, strawberry.argument(description="The type's apiName.")]
     ) -> ActivityType | None:
         require(info, Scope.READ)
-        async with info.context.resources.db.session() as session:
-            found = await registry.get_type(session, api_name)
+        found = await registry.get_type(info.context.resources, api_name)
         return ActivityType.from_domain(found) if found is not None else None
 
     @strawberry.field(
@@ -83,16 +81,9 @@ class RegistryQueries:
         ] = False,
     ) -> RecordCheck:
         require(info, Scope.READ)
-        async with info.context.resources.db.session() as session:
-            version, result = await registry.check_record(
-                session,
-                info.context.settings.limits,
-                api_name,
-                primary_value,
-                fields,
-                use_draft=use_draft,
-                from_text=from_text,
-            )
+        version, result = await registry.check_record(
+            info.context.resources, api_name, primary_value, fields, use_draft=use_draft, from_text=from_text
+        )
         if isinstance(result, ValidatedRecord):
             fields_json = cast(JSON, result.fields)
             return RecordCheck(
