@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.db import type_stamps
+from app.db.raw_pool import Connection
 from app.domain.activities import Activity, ActivityScope
 from app.domain.activity_types import PRIMARY
 from app.domain.filters import FieldOperator, ResolvedCondition, ResolvedFilter, ValueKind
@@ -132,7 +133,7 @@ def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = Fals
 
 
 async def page(
-    conn: Any,
+    conn: Connection,
     scope: ActivityScope,
     flt: ResolvedFilter,
     *,
@@ -212,13 +213,13 @@ def _page_sql(
     return query, sql.params
 
 
-async def count(conn: Any, scope: ActivityScope, flt: ResolvedFilter) -> int:
+async def count(conn: Connection, scope: ActivityScope, flt: ResolvedFilter) -> int:
     """How many activities match (no cursor bounds)."""
     sql = _compile(scope, flt)
     return int(await conn.fetchval(f"SELECT count(*) FROM activity WHERE {sql.where()}", *sql.params))
 
 
-async def sync_watermark(conn: Any) -> datetime:
+async def sync_watermark(conn: Connection) -> datetime:
     """The earliest start of any open transaction in this database (or now).
 
     Rows take ingested_at = now() of their inserting transaction, so anything not yet visible to a read

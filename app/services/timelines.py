@@ -6,12 +6,12 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from app.db import activity_queries as queries
 from app.db import registry_repo
+from app.db.raw_pool import Connection
 from app.domain.activities import Activity, ActivityScope
 from app.domain.activity_types import ActivityTypeDefinition
 from app.domain.cursors import decode_activity_cursor
@@ -121,7 +121,7 @@ async def read_page(
 
 
 @contextlib.asynccontextmanager
-async def _bounded(conn: Any, timeout_ms: int | None) -> AsyncIterator[None]:
+async def _bounded(conn: Connection, timeout_ms: int | None) -> AsyncIterator[None]:
     """Searches across persons run under a statement timeout; running out is a typed error, not a 500."""
     if timeout_ms is None:
         yield
