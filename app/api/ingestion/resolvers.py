@@ -57,9 +57,10 @@ class IngestionQueries:
     async def ingestion_job(self, info: Info, id: strawberry.ID) -> IngestionJob | None:
         require(info, Scope.READ)
         try:
-            job = await get_job(info.context.resources, uuid.UUID(str(id)))
+            job_id = uuid.UUID(str(id))
         except ValueError:
-            return None
+            return None  # no job has an id that is not a UUID
+        job = await get_job(info.context.resources, job_id)
         return IngestionJob.from_domain(job) if job else None
 
     @strawberry.field(description="Ingestion jobs, newest first, optionally only those with `status`.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
@@ -111,7 +112,14 @@ class Rejection:
 @connection("A page of a job's rejected rows in row order.", edges="Rejected rows on this page.",
             edge="A rejection and its cursor.", node="The rejected row.")
 class RejectionConnection(Connection[Rejection]):
-    total_count: int = strawberry.field(description="Rejected rows of the job so far.")
+    counter: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(
+        description="Rejected rows of the job stored now (deletePerson erases those naming the person, so this "
+        "can be below counts.rejected); one COUNT query, only when selected."
+    )
+    async def total_count(self) -> int:
+        return await self.counter()
 
 
 @strawberry.type(description="A bulk ingestion: an inline batch, an uploaded file or a replay of rejections.")
@@ -167,16 +175,16 @@ class IngestionJob:
         self, info: Info, first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: str | None = None,
     ) -> RejectionConnection:
-        from app.services.ingestion.jobs import get_job, list_rejections
+        from app.services.ingestion.jobs import count_rejections, list_rejections
 
         limit = checked_first(first, info.context.settings.limits.max_page_size)
         after_row = decode_row_cursor(after) if after is not None else None
         rows = await list_rejections(info.context.resources, self.job_id, limit=limit + 1, after_row=after_row)
         edges = RejectionConnection.edges_of(rows[:limit], lambda r: encode_row_cursor(r.row_number),
                                              Rejection.from_domain)
-        job = await get_job(info.context.resources, self.job_id)
+        resources, job_id = info.context.resources, self.job_id
         return RejectionConnection(edges=edges, page_info=page_info(edges, len(rows) > limit, after is not None),
-                                   total_count=job.counts.rejected if job else 0)
+                                   counter=lambda: count_rejections(resources, job_id))
 
 
 @connection("A page of ingestion jobs, newest first.", edges="Jobs on this page.", edge="A job and its cursor.",
