@@ -35,8 +35,7 @@ async def ingest(ctx: WorkerContext, job_id: str) -> str:
             logger.warning("ingestion job %s: transient error (%s); retrying in %.0fs", job_id, exc, delay)
             raise Retry(defer=delay) from exc
         logger.exception("ingestion job %s failed", job_id)
-        async with resources.db.raw() as conn:
-            await process.fail_job(conn, uuid.UUID(job_id), f"internal error: {type(exc).__name__}")
+        await process.fail_job(resources, uuid.UUID(job_id), f"internal error: {type(exc).__name__}")
         raise
 
 

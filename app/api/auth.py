@@ -117,7 +117,7 @@ class Authenticator:
         token = bearer_token(authorization)
         if token is None:
             return self.anonymous(conn) or UNAUTHENTICATED
-        principal = await api_keys.authenticate(resources.db, token) if token else None
+        principal = await api_keys.authenticate(resources, token) if token else None
         if principal is None:
             return UNAUTHENTICATED
         decision = await self.limiter(resources).hit(principal.id)
@@ -141,7 +141,7 @@ async def prepare_access(settings: Settings, resources: Resources) -> None:
     """Start-up: register the bootstrap admin key, warn loudly when auth is off, refuse an unusable prod."""
     if settings.bootstrap_admin_key is not None:
         created = await api_keys.ensure_key(
-            resources.db, settings.bootstrap_admin_key.get_secret_value(), "bootstrap admin", ALL_SCOPES
+            resources, settings.bootstrap_admin_key.get_secret_value(), "bootstrap admin", ALL_SCOPES
         )
         if created:
             logger.info("registered the bootstrap admin key from ACTIVITIES_BOOTSTRAP_ADMIN_KEY")
@@ -156,7 +156,7 @@ async def prepare_access(settings: Settings, resources: Resources) -> None:
             banner,
         )
         return
-    if settings.environment == "prod" and await api_keys.count_active_keys(resources.db) == 0:
+    if settings.environment == "prod" and await api_keys.count_active_keys(resources) == 0:
         raise InsecureConfiguration(
             "refusing to start in prod without any active API key: set ACTIVITIES_BOOTSTRAP_ADMIN_KEY, run "
             "`activities keys create --name admin --scope keys:admin ...`, or set ACTIVITIES_AUTH_DISABLED=true "

@@ -9,7 +9,7 @@ import asyncpg
 
 from app.bench.datagen import EXAMPLE_TYPES, ActivityGenerator, generate_persons
 from app.bench.seed import activity_count, activity_records, copy_activities, ensure_types, load_persons
-from app.db.engine import Database
+from app.services.runtime import Resources
 from app.settings import Settings, to_asyncpg_dsn
 
 DEMO_PERSONS = 300
@@ -31,11 +31,12 @@ async def load_demo_async(
     """Approve the example types and load persons and skewed activities, unless activities already exist."""
     assert settings.database_url
     conn = await asyncpg.connect(to_asyncpg_dsn(settings.database_url))
-    db = Database(settings.database_url, pool_size=1, max_overflow=0)
+    resources = await Resources.open(settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}),
+                                     connect_queue=False)
     try:
         if await activity_count(conn):
             return DemoData((), 0, 0)
-        types = await ensure_types(conn, db, settings.limits, EXAMPLE_TYPES)
+        types = await ensure_types(conn, resources, EXAMPLE_TYPES)
         people = generate_persons(persons, seed)
         person_ids = await load_persons(conn, people)
         generator = ActivityGenerator(people, [t.definition for t in types.values()], seed=seed, key_prefix="demo")
@@ -43,7 +44,7 @@ async def load_demo_async(
         return DemoData(tuple(t.api_name for t in EXAMPLE_TYPES), len(people), written)
     finally:
         await conn.close()
-        await db.dispose()
+        await resources.close()
 
 
 def load_demo(settings: Settings) -> DemoData:

@@ -21,7 +21,7 @@ from app.bench.report import Goal, Latency, Report, Row
 from app.bench.seed import ensure_types, load_persons
 from app.bench.stack import Service, Stack, private_stores
 from app.bench.state import BASELINE, Options, Run, ensure_data
-from app.db.engine import Database
+from app.services.runtime import Resources
 from app.settings import Settings, to_asyncpg_dsn
 
 logger = logging.getLogger(__name__)
@@ -41,14 +41,15 @@ async def discover(stack: Stack) -> set[str]:
 async def prepare(settings: Settings, options: Options, stack: Stack) -> Run:
     assert settings.database_url
     conn = await asyncpg.connect(to_asyncpg_dsn(settings.database_url))
-    db = Database(settings.database_url, pool_size=1, max_overflow=0)
+    resources = await Resources.open(settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0}),
+                                     connect_queue=False)
     try:
-        types = await ensure_types(conn, db, settings.limits, EXAMPLE_TYPES)
+        types = await ensure_types(conn, resources, EXAMPLE_TYPES)
         persons = generate_persons(options.persons, options.seed)
         person_ids = await load_persons(conn, persons)
     finally:
         await conn.close()
-        await db.dispose()
+        await resources.close()
     features = await discover(stack)
     return Run(options, settings, stack, persons, person_ids, types, features, Report())
 

@@ -10,11 +10,10 @@ import asyncpg
 import orjson
 
 from app.bench.datagen import GeneratedActivity, PersonSeed
-from app.db.engine import Database
 from app.domain.access import ALL_SCOPES, Principal
 from app.domain.activity_types import ActivityTypeDefinition
 from app.services import registry_admin
-from app.settings import Limits
+from app.services.runtime import Resources
 
 ACTIVITY_COLUMNS = (
     "person_id", "occurred_at", "activity_type_id", "type_version", "primary_value", "fields", "idempotency_key",
@@ -48,7 +47,7 @@ SEED_ACTOR = Principal(id="seed", name="data generator (bench/demo)", scopes=ALL
 
 
 async def ensure_types(
-    conn: asyncpg.Connection, db: Database, limits: Limits, definitions: Sequence[ActivityTypeDefinition]
+    conn: asyncpg.Connection, resources: Resources, definitions: Sequence[ActivityTypeDefinition]
 ) -> dict[str, TypeRef]:
     """Create and approve, through the registry service, each definition that does not exist yet.
 
@@ -58,10 +57,8 @@ async def ensure_types(
     for definition in definitions:
         if definition.api_name in existing:
             continue
-        async with db.session() as session:
-            await registry_admin.create(session, SEED_ACTOR, limits, definition)
-        async with db.session() as session:
-            await registry_admin.approve(session, SEED_ACTOR, limits, definition.api_name)
+        await registry_admin.create(resources, SEED_ACTOR, definition)
+        await registry_admin.approve(resources, SEED_ACTOR, definition.api_name)
     return await approved_types(conn)
 
 

@@ -14,12 +14,12 @@ from typing import TypeVar
 from rich.table import Column, Table
 
 from app.cli.output import console
-from app.db.engine import Database
 from app.domain.access import ALL_SCOPES, Principal, Scope
 from app.domain.api_keys import ApiKey, generate
 from app.domain.errors import DomainError
 from app.embedded.stores import resolved_stores
 from app.services import api_keys
+from app.services.runtime import Resources
 from app.settings import Settings
 
 T = TypeVar("T")
@@ -61,22 +61,22 @@ def operator() -> Principal:
     return Principal(id="cli", name=f"cli:{user}", scopes=ALL_SCOPES)
 
 
-def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+def _run(settings: Settings, work: Callable[[Resources], Awaitable[T]]) -> T:
     with resolved_stores(settings) as resolved:
+        return asyncio.run(_with_resources(resolved, work))
 
-        async def main() -> T:
-            db = Database.from_settings(resolved)
-            try:
-                return await work(db)
-            finally:
-                await db.dispose()
 
-        return asyncio.run(main())
+async def _with_resources(settings: Settings, work: Callable[[Resources], Awaitable[T]]) -> T:
+    resources = await Resources.open(settings, connect_queue=False)  # keys never enqueue: Redis may be down
+    try:
+        return await work(resources)
+    finally:
+        await resources.close()
 
 
 def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        key, secret = _run(settings, lambda db: api_keys.create_key(db, operator(), args.name, args.scopes))
+        key, secret = _run(settings, lambda r: api_keys.create_key(r, operator(), args.name, args.scopes))
     except DomainError as error:
         console.print(f"[red]{error}[/red]")
         return 2
@@ -90,10 +90,10 @@ def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    async def everything(db: Database) -> list[ApiKey]:
+    async def everything(resources: Resources) -> list[ApiKey]:
         found: list[ApiKey] = []
         after = None
-        while page := await api_keys.list_keys(db, 500, after, include_revoked=not args.active):
+        while page := await api_keys.list_keys(resources, 500, after, include_revoked=not args.active):
             found += page
             after = (page[-1].created_at, page[-1].id)
         return found
@@ -134,7 +134,7 @@ def key_json(key: ApiKey) -> dict[str, object]:
 
 def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        key = _run(settings, lambda db: api_keys.revoke_key(db, operator(), args.id))
+        key = _run(settings, lambda r: api_keys.revoke_key(r, operator(), args.id))
     except DomainError as error:
         console.print(f"[red]{error}[/red]")
         return 2
@@ -153,21 +153,14 @@ def ensure_dev_key(settings: Settings) -> str:
     path = settings.data_dir / DEV_KEY_FILE
     saved = path.read_text().strip() if path.is_file() else ""
 
-    async def work(db: Database) -> str:
-        if saved and await api_keys.authenticate(db, saved) is not None:
+    async def work(resources: Resources) -> str:
+        if saved and await api_keys.authenticate(resources, saved) is not None:
             return saved
         token = generate().token
-        await api_keys.ensure_key(db, token, "local dev admin", ALL_SCOPES)
+        await api_keys.ensure_key(resources, token, "local dev admin", ALL_SCOPES)
         return token
 
-    async def main() -> str:
-        db = Database.from_settings(settings)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    token = asyncio.run(main())
+    token = asyncio.run(_with_resources(settings, work))
     if token != saved:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600, exist_ok=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from app.db import type_stamps
-from app.domain.activities import Activity
+from app.db.raw_pool import Connection
+from app.domain.activities import Activity, ActivityScope
 from app.domain.activity_types import PRIMARY
 from app.domain.filters import FieldOperator, ResolvedCondition, ResolvedFilter, ValueKind
 
@@ -50,17 +50,6 @@ _COMPARE = {
     Op.LESS_THAN: "<",
     Op.LESS_THAN_OR_EQUAL: "<=",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class ActivityScope:
-    """Whose activities: one person's timeline, or a search over some or all persons."""
-
-    person_id: int | None = None
-    person_ids: tuple[int, ...] = ()
-    person_emails: tuple[str, ...] = ()
-    person_external_ids: tuple[str, ...] = ()
-    min_per_person: int | None = None
 
 
 class _Sql:
@@ -144,7 +133,7 @@ def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = Fals
 
 
 async def page(
-    conn: Any,
+    conn: Connection,
     scope: ActivityScope,
     flt: ResolvedFilter,
     *,
@@ -224,13 +213,13 @@ def _page_sql(
     return query, sql.params
 
 
-async def count(conn: Any, scope: ActivityScope, flt: ResolvedFilter) -> int:
+async def count(conn: Connection, scope: ActivityScope, flt: ResolvedFilter) -> int:
     """How many activities match (no cursor bounds)."""
     sql = _compile(scope, flt)
     return int(await conn.fetchval(f"SELECT count(*) FROM activity WHERE {sql.where()}", *sql.params))
 
 
-async def sync_watermark(conn: Any) -> datetime:
+async def sync_watermark(conn: Connection) -> datetime:
     """The earliest start of any open transaction in this database (or now).
 
     Rows take ingested_at = now() of their inserting transaction, so anything not yet visible to a read

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import json_codec
-from app.db.raw_pool import Checkout, RawPool
+from app.db.raw_pool import Checkout, Connection, RawPool
 from app.settings import Settings, to_asyncpg_dsn, to_sqlalchemy_url
 
 CLOSE_TIMEOUT_SECONDS = 5.0
@@ -50,7 +49,7 @@ class Database:
             self._pool = RawPool(self._dsn, self._raw_size, json_codec.register)
         return self._pool
 
-    def raw(self) -> contextlib.AbstractAsyncContextManager[Any]:
+    def raw(self) -> contextlib.AbstractAsyncContextManager[Connection]:
         """A pooled asyncpg connection for COPY and hand-written hot-path SQL (autocommit unless the caller opens
         `conn.transaction()`); json/jsonb values are decoded, parameters are JSON text (str or bytes)."""
         return Checkout(self._pool, self.raw_pool)

@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from app.db.raw_pool import Connection
+
 # orjson reads integers outside int64/uint64 as floats (silently rounded) and refuses numbers that overflow a
 # double (1e400), where the stdlib keeps exact Python ints and gives inf. PostgreSQL prints jsonb numbers without
 # exponents, so any number orjson could round has a run of 19+ digits: such documents go to the stdlib. The run
@@ -49,7 +51,7 @@ def encode_jsonb(text: str | bytes) -> bytes:
     return b"\x01" + (text if isinstance(text, bytes) else text.encode())
 
 
-async def register(conn: Any) -> None:
+async def register(conn: Connection) -> None:
     """asyncpg pool `init`: the codecs for json and jsonb on one new connection."""
     await conn.set_type_codec(
         "json", encoder=encode_json, decoder=decode_json, schema="pg_catalog", format="binary"

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Table, delete, func, or_, select, tuple_, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.raw_pool import Connection
 from app.db.tables import ActivityRow, IngestionRejectionRow, PersonRow
 from app.domain.activities import Person
 from app.domain.erasure import ErasedIdentity
@@ -75,7 +76,7 @@ _LOOKUP = {
 }
 
 
-async def lookup(conn: Any, key: str, value: int | str) -> Person | None:
+async def lookup(conn: Connection, key: str, value: int | str) -> Person | None:
     """One person by `key` ("id", "email" case-insensitively, "external_id") on a raw asyncpg connection.
 
     The `person(...)` field opens every timeline query, so it skips the ORM session (~1 ms per request).

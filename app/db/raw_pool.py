@@ -7,10 +7,13 @@ import collections
 import time
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any
+from typing import TypeAlias
 
 import asyncpg
 
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record]"
+"""A raw connection as `Database.raw()` lends it (json/jsonb decoded by app/db/json_codec.py); typed by
+asyncpg-stubs."""
 MAX_IDLE_SECONDS = 300.0
 """A connection idle longer than this is closed rather than reused (firewalls drop long-idle TCP sessions)."""
 
@@ -24,11 +27,11 @@ class RawPool:
     interrupted mid-rollback) is terminated and a new one is opened on demand. A query cancelled by its
     task's cancellation is finished by asyncpg itself before the connection's next statement runs."""
 
-    def __init__(self, dsn: str, size: int, init: Callable[[Any], Awaitable[None]]) -> None:
+    def __init__(self, dsn: str, size: int, init: Callable[[Connection], Awaitable[None]]) -> None:
         self._dsn = dsn
         self._size = max(1, size)
         self._init = init
-        self._idle: list[tuple[Any, float]] = []  # (connection, returned at), oldest first
+        self._idle: list[tuple[Connection, float]] = []  # (connection, returned at), oldest first
         self._count = 0  # connections open or opening, idle or in use
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self._closed = False
@@ -39,7 +42,7 @@ class RawPool:
         """Connections checked out right now."""
         return self._count - len(self._idle)
 
-    async def acquire(self) -> Any:
+    async def acquire(self) -> Connection:
         if (loop := asyncio.get_running_loop()) is not self._loop:
             self._forget(loop)
         waited = False
@@ -57,7 +60,7 @@ class RawPool:
             await self._wait(front=waited)  # a waiter that lost its turn to a newcomer keeps its place
             waited = True
 
-    def release(self, conn: Any) -> None:
+    def release(self, conn: Connection) -> None:
         if asyncio.get_running_loop() is not self._loop:  # a connection of a loop this pool has since left
             return
         if self._closed or conn.is_closed() or conn.is_in_transaction():
@@ -90,7 +93,7 @@ class RawPool:
         """Connections open (idle or in use)."""
         return self._count
 
-    async def _connect(self) -> Any:
+    async def _connect(self) -> Connection:
         self._count += 1
         try:
             conn = await asyncpg.connect(self._dsn)
@@ -135,7 +138,7 @@ class RawPool:
         self._count = 0
         self._waiters.clear()
 
-    def _drop(self, conn: Any) -> None:
+    def _drop(self, conn: Connection) -> None:
         self._count -= 1
         conn.terminate()
 
@@ -148,9 +151,9 @@ class Checkout:
     def __init__(self, pool: RawPool | None, open_pool: Callable[[], Awaitable[RawPool]]) -> None:
         self._pool = pool
         self._open_pool = open_pool
-        self._conn: Any = None
+        self._conn: Connection | None = None
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> Connection:
         pool = self._pool
         if pool is None:
             pool = self._pool = await self._open_pool()
@@ -162,6 +165,7 @@ class Checkout:
     ) -> None:
         assert self._pool is not None
         conn, self._conn = self._conn, None
+        assert conn is not None
         try:
             if exc_type is not None and not conn.is_closed():
                 await _settle(conn)
@@ -169,7 +173,7 @@ class Checkout:
             self._pool.release(conn)
 
 
-async def _settle(conn: Any) -> None:
+async def _settle(conn: Connection) -> None:
     """After an error, end whatever the connection's last statement left half done on the server.
 
     asyncpg sends a statement's Parse without a Sync; an argument it then fails to encode (DataError), or a task

@@ -1,4 +1,4 @@
-"""Plain domain objects for stored activities and persons (GraphQL types are built from these)."""
+"""Plain domain objects for stored activities, whose activities a read covers, and persons."""
 
 from __future__ import annotations
 
@@ -30,6 +30,17 @@ class Activity:
     primary_value: Any
     fields: dict[str, Any]
     idempotency_key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ActivityScope:
+    """Whose activities: one person's timeline, or a search over some or all persons."""
+
+    person_id: int | None = None
+    person_ids: tuple[int, ...] = ()
+    person_emails: tuple[str, ...] = ()
+    person_external_ids: tuple[str, ...] = ()
+    min_per_person: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -239,9 +239,16 @@ def matches(activity: Activity, flt: TimelineFilter, definitions: Mapping[int, A
 
 
 def _check_search(search: ActivitySearch, path: str, issues: list[Issue]) -> None:
-    persons = len(search.person_ids) + len(search.person_emails) + len(search.person_external_ids)
-    if persons > MAX_PERSONS:
-        issues.append(_issue(ErrorCode.LIMIT_EXCEEDED, f"{path}.personIds", f"At most {MAX_PERSONS} persons."))
+    lists = {"personIds": search.person_ids, "personEmails": search.person_emails,
+             "personExternalIds": search.person_external_ids}
+    too_long = [name for name, values in lists.items() if len(values) > MAX_PERSONS]
+    for name in too_long:  # the issue names the list to shorten
+        message = f"At most {MAX_PERSONS} persons ({len(lists[name])} given)."
+        issues.append(_issue(ErrorCode.LIMIT_EXCEEDED, f"{path}.{name}", message))
+    total = sum(len(values) for values in lists.values())
+    if not too_long and total > MAX_PERSONS:  # each list is short enough, together they are not
+        message = f"At most {MAX_PERSONS} persons in personIds, personEmails and personExternalIds together ({total})."
+        issues.append(_issue(ErrorCode.LIMIT_EXCEEDED, path, message))
     if search.min_activities_per_person is not None and search.min_activities_per_person < 1:
         issues.append(_issue(ErrorCode.OUT_OF_RANGE, f"{path}.minActivitiesPerPerson", "Must be at least 1."))
 

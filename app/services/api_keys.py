@@ -12,13 +12,13 @@ from sqlalchemy import func, or_, tuple_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.db.engine import Database
 from app.db.tables import ApiKeyRow
 from app.domain import api_keys as keys
 from app.domain.access import Principal, Scope
 from app.domain.api_keys import ApiKey
 from app.domain.errors import DomainError, ErrorCode
 from app.services import audit
+from app.services.runtime import Resources
 
 CACHE_SECONDS = 5.0
 """How long a process trusts an authentication result. Revocation through this process (GraphQL) clears the
@@ -89,7 +89,9 @@ def _to_domain(row: ApiKeyRow) -> ApiKey:
     )
 
 
-async def create_key(db: Database, actor: Principal, name: str, scope_names: Iterable[str]) -> tuple[ApiKey, str]:
+async def create_key(
+    resources: Resources, actor: Principal, name: str, scope_names: Iterable[str]
+) -> tuple[ApiKey, str]:
     """Create a key; returns it and its secret token, which is never retrievable again."""
     clean_name = keys.validate_name(name)
     scopes = keys.parse_scopes(scope_names)
@@ -101,7 +103,7 @@ async def create_key(db: Database, actor: Principal, name: str, scope_names: Ite
         secret_hash=secret.secret_hash,
         scopes=sorted(s.value for s in scopes),
     )
-    async with db.session() as session, session.begin():
+    async with resources.db.session() as session, session.begin():
         session.add(row)
         await audit.record(session, actor, "apiKey.create", str(row.id), {"name": clean_name, "scopes": row.scopes})
         await session.flush()
@@ -109,7 +111,7 @@ async def create_key(db: Database, actor: Principal, name: str, scope_names: Ite
     return _to_domain(row), secret.token
 
 
-async def ensure_key(db: Database, token: str, name: str, scopes: Iterable[Scope]) -> bool:
+async def ensure_key(resources: Resources, token: str, name: str, scopes: Iterable[Scope]) -> bool:
     """Register an operator-chosen token (bootstrap admin, dev key) unless its hash is known; True if created.
 
     A token that was revoked stays revoked: only an unknown hash creates a row.
@@ -120,7 +122,7 @@ async def ensure_key(db: Database, token: str, name: str, scopes: Iterable[Scope
             f"Keys are {keys.MIN_TOKEN_LENGTH}..{keys.MAX_TOKEN_LENGTH} printable ASCII characters.",
         )
     token_hash = keys.hash_token(token)
-    async with db.session() as session, session.begin():
+    async with resources.db.session() as session, session.begin():
         existing = (await session.exec(select(ApiKeyRow.id).where(ApiKeyRow.secret_hash == token_hash))).first()
         if existing is not None:
             return False
@@ -138,7 +140,7 @@ async def ensure_key(db: Database, token: str, name: str, scopes: Iterable[Scope
 
 
 async def list_keys(
-    db: Database, first: int, after: tuple[datetime, uuid.UUID] | None = None, include_revoked: bool = True
+    resources: Resources, first: int, after: tuple[datetime, uuid.UUID] | None = None, include_revoked: bool = True
 ) -> list[ApiKey]:
     """Keys newest first, keyset-paginated on (created_at, id); fetches `first` rows."""
     query = select(ApiKeyRow).order_by(col(ApiKeyRow.created_at).desc(), col(ApiKeyRow.id).desc()).limit(first)
@@ -146,26 +148,26 @@ async def list_keys(
         query = query.where(tuple_(ApiKeyRow.created_at, ApiKeyRow.id) < tuple_(*after))
     if not include_revoked:
         query = query.where(col(ApiKeyRow.revoked_at).is_(None))
-    async with db.session() as session:
+    async with resources.db.session() as session:
         rows = (await session.exec(query)).all()
     return [_to_domain(r) for r in rows]
 
 
-async def get_key(db: Database, key_id: uuid.UUID) -> ApiKey | None:
-    async with db.session() as session:
+async def get_key(resources: Resources, key_id: uuid.UUID) -> ApiKey | None:
+    async with resources.db.session() as session:
         row = await session.get(ApiKeyRow, key_id)
     return _to_domain(row) if row else None
 
 
-async def count_active_keys(db: Database) -> int:
-    async with db.session() as session:
+async def count_active_keys(resources: Resources) -> int:
+    async with resources.db.session() as session:
         count = (await session.exec(select(func.count()).where(col(ApiKeyRow.revoked_at).is_(None)))).one()
     return int(count)
 
 
-async def revoke_key(db: Database, actor: Principal, key_id: uuid.UUID) -> ApiKey:
+async def revoke_key(resources: Resources, actor: Principal, key_id: uuid.UUID) -> ApiKey:
     """Revoke a key (idempotent); it stops working in this process now, everywhere within CACHE_SECONDS."""
-    async with db.session() as session, session.begin():
+    async with resources.db.session() as session, session.begin():
         row = await session.get(ApiKeyRow, key_id, with_for_update=True)
         if row is None:
             raise DomainError.of(ErrorCode.NOT_FOUND, f"No API key with id {key_id}.", "id")
@@ -182,7 +184,7 @@ async def _now(session: AsyncSession) -> datetime:
     return value
 
 
-async def authenticate(db: Database, token: str, cache: PrincipalCache = CACHE) -> Principal | None:
+async def authenticate(resources: Resources, token: str, cache: PrincipalCache = CACHE) -> Principal | None:
     """The principal of an active key, or None for an unknown, revoked or malformed token."""
     if not keys.plausible_token(token):
         return None
@@ -190,11 +192,11 @@ async def authenticate(db: Database, token: str, cache: PrincipalCache = CACHE) 
     hit, principal = cache.get(token_hash)
     if hit:
         return principal
-    return await cache.load_once(token_hash, lambda: _lookup(db, token, token_hash))
+    return await cache.load_once(token_hash, lambda: _lookup(resources, token, token_hash))
 
 
-async def _lookup(db: Database, token: str, token_hash: bytes) -> Principal | None:
-    async with db.session() as session, session.begin():
+async def _lookup(resources: Resources, token: str, token_hash: bytes) -> Principal | None:
+    async with resources.db.session() as session, session.begin():
         row = (await session.exec(select(ApiKeyRow).where(ApiKeyRow.secret_hash == token_hash))).first()
         if row is None or row.revoked_at is not None or not keys.matches(row.secret_hash, token):
             return None

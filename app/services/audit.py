@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.db.tables import AuditLogRow
 from app.domain.access import Principal
 from app.domain.audit import AuditEntry
+from app.services.runtime import Resources
 
 
 async def record(
@@ -20,7 +21,7 @@ async def record(
 
 
 async def list_entries(
-    session: AsyncSession, first: int, before_id: int | None = None, action: str | None = None
+    resources: Resources, first: int, before_id: int | None = None, action: str | None = None
 ) -> list[AuditEntry]:
     """Newest first, keyset on id (ids grow with time); `action` filters by exact name or a `prefix.` match."""
     query = select(AuditLogRow).order_by(col(AuditLogRow.id).desc()).limit(first)
@@ -30,7 +31,8 @@ async def list_entries(
         query = query.where(
             col(AuditLogRow.action).startswith(action) if action.endswith(".") else col(AuditLogRow.action) == action
         )
-    rows = (await session.exec(query)).all()
+    async with resources.db.session() as session:
+        rows = (await session.exec(query)).all()
     return [
         AuditEntry(id=r.id or 0, at=r.at, actor=r.actor, action=r.action, target=r.target, details=r.details)  # type: ignore[arg-type]
         for r in rows

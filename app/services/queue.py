@@ -34,8 +34,18 @@ def redis_settings(settings: Settings) -> RedisSettings:
     return RedisSettings.from_dsn(settings.redis_url)
 
 
-async def open_queue(settings: Settings) -> ArqRedis:
-    """An arq Redis pool using the msgpack serializer and this deployment's queue name."""
+async def open_queue(settings: Settings, *, connect: bool = True) -> ArqRedis:
+    """An arq Redis pool using the msgpack serializer and this deployment's queue name.
+
+    `connect=False` skips arq's connection check (with its retries): the pool connects on first use, so commands
+    that never enqueue (`activities keys`, seeding) do not wait for or need Redis.
+    """
+    if not connect:
+        assert settings.redis_url, "resolve the Redis URL first (embedded or configured)"
+        lazy: ArqRedis = ArqRedis.from_url(settings.redis_url)
+        lazy.job_serializer, lazy.job_deserializer = serialize, deserialize
+        lazy.default_queue_name = settings.arq_queue_name
+        return lazy
     pool: ArqRedis = await create_pool(
         redis_settings(settings),
         job_serializer=serialize,

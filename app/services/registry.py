@@ -5,14 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlmodel.ext.asyncio.session import AsyncSession
-
 from app.db import registry_repo as repo
 from app.domain.activity_types import ActivityTypeDefinition, TypeStatus
 from app.domain.errors import DomainError, ErrorCode, Issue
 from app.domain.registry_model import ActivityTypeSnapshot
 from app.domain.validation import RecordValidator, ValidatedRecord, compile_validator
-from app.settings import Limits
+from app.services.runtime import Resources
 
 
 @dataclass(frozen=True)
@@ -27,10 +25,13 @@ class LiveType:
     validator: RecordValidator
 
 
-async def load_live_types(session: AsyncSession, limits: Limits) -> dict[str, LiveType]:
+async def load_live_types(resources: Resources) -> dict[str, LiveType]:
     """Every non-deleted type with an approved version, keyed by apiName lower-cased."""
+    limits = resources.settings.limits
+    async with resources.db.session() as session:
+        rows = await repo.live_rows(session)
     live: dict[str, LiveType] = {}
-    for type_id, api_name, is_system, version, data in await repo.live_rows(session):
+    for type_id, api_name, is_system, version, data in rows:
         definition = ActivityTypeDefinition.from_json(data)
         validator = compile_validator(
             definition, max_string_length=limits.max_string_length, max_text_length=limits.max_text_length
@@ -39,38 +40,41 @@ async def load_live_types(session: AsyncSession, limits: Limits) -> dict[str, Li
     return live
 
 
-async def get_definition(session: AsyncSession, type_id: int, version: int) -> ActivityTypeDefinition | None:
+async def get_definition(resources: Resources, type_id: int, version: int) -> ActivityTypeDefinition | None:
     """The definition of one approved version (for re-validating or displaying old activities)."""
-    data = await repo.version_definition(session, type_id, version)
+    async with resources.db.session() as session:
+        data = await repo.version_definition(session, type_id, version)
     return ActivityTypeDefinition.from_json(data) if data is not None else None
 
 
-async def get_type(session: AsyncSession, api_name: str) -> ActivityTypeSnapshot | None:
+async def get_type(resources: Resources, api_name: str) -> ActivityTypeSnapshot | None:
     """The type with this apiName (case-insensitive), including deleted ones."""
-    row = await repo.row_by_api_name(session, api_name)
-    if row is None:
-        return None
-    return (await repo.snapshots(session, [row]))[0]
+    async with resources.db.session() as session:
+        row = await repo.row_by_api_name(session, api_name)
+        if row is None:
+            return None
+        return (await repo.snapshots(session, [row]))[0]
 
 
-async def types_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, ActivityTypeSnapshot]:
-    rows = await repo.rows_by_ids(session, list(ids))
-    return {s.id: s for s in await repo.snapshots(session, rows)}
+async def types_by_ids(resources: Resources, ids: Sequence[int]) -> dict[int, ActivityTypeSnapshot]:
+    async with resources.db.session() as session:
+        rows = await repo.rows_by_ids(session, list(ids))
+        return {s.id: s for s in await repo.snapshots(session, rows)}
 
 
 async def list_types(
-    session: AsyncSession, *, after_id: int | None, limit: int, status: TypeStatus | None, include_system: bool
+    resources: Resources, *, after_id: int | None, limit: int, status: TypeStatus | None, include_system: bool
 ) -> list[ActivityTypeSnapshot]:
     """One page ordered by id (keyset): non-deleted types, or exactly those with `status`."""
-    rows = await repo.page_rows(
-        session, after_id=after_id, limit=limit, status=status, include_system=include_system
-    )
-    return await repo.snapshots(session, rows)
+    async with resources.db.session() as session:
+        rows = await repo.page_rows(
+            session, after_id=after_id, limit=limit, status=status, include_system=include_system
+        )
+        return await repo.snapshots(session, rows)
 
 
 async def check_record(
-    session: AsyncSession,
-    limits: Limits,
+    resources: Resources,
     api_name: str,
     primary_value: object,
     fields: object,
@@ -79,7 +83,8 @@ async def check_record(
     from_text: bool = False,
 ) -> tuple[int | None, ValidatedRecord | list[Issue]]:
     """Validate one record against the live version (or the draft) without storing it: (version, result)."""
-    found = await get_type(session, api_name)
+    limits = resources.settings.limits
+    found = await get_type(resources, api_name)
     if found is None or found.deleted_at is not None:
         raise DomainError.of(ErrorCode.NOT_FOUND, f"Activity type '{api_name}' does not exist.", "apiName")
     definition = found.draft if use_draft else found.live

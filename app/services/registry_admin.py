@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Concatenate, ParamSpec
 
 from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
@@ -18,9 +19,27 @@ from app.domain.errors import DomainError, ErrorCode, Issue
 from app.domain.registry_model import ActivityTypeSnapshot
 from app.domain.registry_rules import Action, apply_field_changes, check_definition, promote_primary, transition
 from app.services.audit import record
+from app.services.runtime import Resources
 from app.settings import Limits
 
 _CREATE_LOCK = 0x41435459  # advisory lock serialising creates so the type limit cannot be raced past
+P = ParamSpec("P")
+Change = Callable[Concatenate[AsyncSession, Principal, Limits, P], Awaitable[ActivityTypeSnapshot]]
+
+
+def _transaction(change: Change[P]) -> Callable[Concatenate[Resources, Principal, P], Awaitable[ActivityTypeSnapshot]]:
+    """A change as callers see it: `change(resources, actor, ...)`, run in a session of its own.
+
+    The function below it is written against that session (and the deployment's limits); it commits once, at
+    the end, with its audit entry (`_commit`).
+    """
+
+    @functools.wraps(change)
+    async def run(resources: Resources, actor: Principal, /, *args: P.args, **kwargs: P.kwargs) -> ActivityTypeSnapshot:
+        async with resources.db.session() as session:
+            return await change(session, actor, resources.settings.limits, *args, **kwargs)
+
+    return run
 
 
 def _check(definition: ActivityTypeDefinition, limits: Limits) -> None:
@@ -80,6 +99,7 @@ def _next(status: TypeStatus, action: Action, api_name: str) -> TypeStatus:
     return result
 
 
+@_transaction
 async def create(
     session: AsyncSession, actor: Principal, limits: Limits, definition: ActivityTypeDefinition
 ) -> ActivityTypeSnapshot:
@@ -138,6 +158,7 @@ async def _save_draft(
     return await _commit(session, row)
 
 
+@_transaction
 async def update(
     session: AsyncSession, actor: Principal, limits: Limits, api_name: str, changes: Mapping[str, Any]
 ) -> ActivityTypeSnapshot:
@@ -151,6 +172,7 @@ async def update(
     return await _save_draft(session, actor, limits, row, before, draft, "activityType.update", _jsonable(changes))
 
 
+@_transaction
 async def add_fields(
     session: AsyncSession, actor: Principal, limits: Limits, api_name: str, fields: Sequence[FieldSpec]
 ) -> ActivityTypeSnapshot:
@@ -161,6 +183,7 @@ async def add_fields(
     return await _save_draft(session, actor, limits, row, before, draft, "activityType.addFields", details)
 
 
+@_transaction
 async def update_field(
     session: AsyncSession, actor: Principal, limits: Limits, api_name: str, field: str, changes: Mapping[str, Any]
 ) -> ActivityTypeSnapshot:
@@ -170,6 +193,7 @@ async def update_field(
     return await _save_draft(session, actor, limits, row, before, draft, "activityType.updateField", details)
 
 
+@_transaction
 async def remove_field(
     session: AsyncSession, actor: Principal, limits: Limits, api_name: str, field: str
 ) -> ActivityTypeSnapshot:
@@ -187,6 +211,7 @@ async def remove_field(
     return await _save_draft(session, actor, limits, row, before, draft, "activityType.removeField", details)
 
 
+@_transaction
 async def approve(session: AsyncSession, actor: Principal, limits: Limits, api_name: str) -> ActivityTypeSnapshot:
     """Make the draft the new live version, unless it breaks activities already recorded."""
     row, before = await _locked(session, api_name)
@@ -217,7 +242,10 @@ async def approve(session: AsyncSession, actor: Principal, limits: Limits, api_n
     return await _commit(session, row)
 
 
-async def discard_draft(session: AsyncSession, actor: Principal, api_name: str) -> ActivityTypeSnapshot:
+@_transaction
+async def discard_draft(
+    session: AsyncSession, actor: Principal, _limits: Limits, api_name: str
+) -> ActivityTypeSnapshot:
     """Drop pending changes; the live version's names take their place again."""
     row, before = await _locked(session, api_name)
     _next(before.status, Action.DISCARD, before.api_name)
@@ -245,7 +273,8 @@ async def discard_draft(session: AsyncSession, actor: Principal, api_name: str) 
     return await _commit(session, row)
 
 
-async def delete(session: AsyncSession, actor: Principal, api_name: str) -> ActivityTypeSnapshot:
+@_transaction
+async def delete(session: AsyncSession, actor: Principal, _limits: Limits, api_name: str) -> ActivityTypeSnapshot:
     """Soft-delete: the type stops accepting activities; refused while activities or jobs depend on it."""
     row, before = await _locked(session, api_name)
     _next(before.status, Action.DELETE, before.api_name)

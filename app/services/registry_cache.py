@@ -9,6 +9,7 @@ from app.db import type_stamps
 from app.db.engine import Database
 from app.domain.registry_model import ActivityTypeSnapshot
 from app.services import registry
+from app.services.runtime import Resources
 
 MAX_ENTRIES = 10_000
 """Far more types than any tenant defines; past it the cache starts over rather than grow without bound."""
@@ -31,7 +32,7 @@ class SnapshotCache:
         """How many snapshots were read in full (for tests and profiling)."""
 
     async def types_by_ids(
-        self, db: Database, ids: Sequence[int], *, stamps: str | None = None
+        self, resources: Resources, ids: Sequence[int], *, stamps: str | None = None
     ) -> dict[int, ActivityTypeSnapshot]:
         """Snapshots of `ids` (missing ones left out). `stamps`: those of (at least) these ids, read by the caller
         in the statement that found the ids (ActivityPage.type_stamps), which spares the stamp query."""
@@ -41,24 +42,24 @@ class SnapshotCache:
         if stamps is not None:
             answer = self._by_stamps.get(stamps)
             if answer is None:
-                answer = await self._answer(db, stamps)
+                answer = await self._answer(resources, stamps)
             if wanted <= answer.keys():
                 return {type_id: answer[type_id] for type_id in wanted}
-        async with db.raw() as conn:
+        async with resources.db.raw() as conn:
             stamps = await conn.fetchval(type_stamps.BY_IDS, list(wanted))
         answer = self._by_stamps.get(stamps)
         if answer is None:
-            answer = await self._answer(db, stamps)
+            answer = await self._answer(resources, stamps)
         return {type_id: answer[type_id] for type_id in wanted if type_id in answer}
 
-    async def _answer(self, db: Database, stamps: str | None) -> dict[int, ActivityTypeSnapshot]:
-        answer = await self._check(db, type_stamps.split(stamps))
+    async def _answer(self, resources: Resources, stamps: str | None) -> dict[int, ActivityTypeSnapshot]:
+        answer = await self._check(resources, type_stamps.split(stamps))
         if len(self._by_stamps) >= MAX_ENTRIES:
             self._by_stamps.clear()
         self._by_stamps[stamps] = answer
         return answer
 
-    async def _check(self, db: Database, stamps: dict[int, str]) -> dict[int, ActivityTypeSnapshot]:
+    async def _check(self, resources: Resources, stamps: dict[int, str]) -> dict[int, ActivityTypeSnapshot]:
         found: dict[int, ActivityTypeSnapshot] = {}
         stale: list[int] = []
         for type_id, stamp in stamps.items():
@@ -68,8 +69,7 @@ class SnapshotCache:
             else:
                 stale.append(type_id)
         if stale:
-            async with db.session() as session:
-                loaded = await registry.types_by_ids(session, stale)
+            loaded = await registry.types_by_ids(resources, stale)
             self.reloads += len(loaded)
             if len(self._by_id) + len(loaded) > MAX_ENTRIES:
                 self._by_id.clear()
@@ -83,9 +83,16 @@ class SnapshotCache:
 _CACHES: weakref.WeakKeyDictionary[Database, SnapshotCache] = weakref.WeakKeyDictionary()
 
 
-def snapshot_cache(db: Database) -> SnapshotCache:
+def snapshot_cache(resources: Resources) -> SnapshotCache:
     """The cache for this process's connection to one database (tests and benchmarks may open several)."""
-    cache = _CACHES.get(db)
+    cache = _CACHES.get(resources.db)
     if cache is None:
-        cache = _CACHES[db] = SnapshotCache()
+        cache = _CACHES[resources.db] = SnapshotCache()
     return cache
+
+
+async def types_by_ids(
+    resources: Resources, ids: Sequence[int], *, stamps: str | None = None
+) -> dict[int, ActivityTypeSnapshot]:
+    """Snapshots of `ids` from this process's cache (SnapshotCache.types_by_ids)."""
+    return await snapshot_cache(resources).types_by_ids(resources, ids, stamps=stamps)

@@ -1,4 +1,4 @@
-"""Process-wide resources (database, queue, Redis) opened once by the API lifespan or worker start-up."""
+"""Process-wide resources (database, queue, Redis): the one handle every service entry point takes."""
 
 from __future__ import annotations
 
@@ -13,16 +13,21 @@ from app.settings import Settings
 
 @dataclass
 class Resources:
-    """What a request or job needs to reach the outside world."""
+    """What a request or job needs to reach the outside world.
+
+    Services take this and open their own sessions, connections and transactions from it; callers (app/api,
+    app/cli, workers) never reach into `db` themselves (tests/test_layers.py).
+    """
 
     settings: Settings
     db: Database
     queue: ArqRedis
 
     @classmethod
-    async def open(cls, settings: Settings) -> Resources:
+    async def open(cls, settings: Settings, *, connect_queue: bool = True) -> Resources:
+        """`connect_queue=False`: Redis is connected on first use only (commands that never enqueue)."""
         db = Database.from_settings(settings)
-        queue = await open_queue(settings)
+        queue = await open_queue(settings, connect=connect_queue)
         return cls(settings=settings, db=db, queue=queue)
 
     async def close(self) -> None:

@@ -6,13 +6,13 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import asyncpg
 
 from app.db import activity_queries as queries
 from app.db import registry_repo
-from app.domain.activities import Activity
+from app.db.raw_pool import Connection
+from app.domain.activities import Activity, ActivityScope
 from app.domain.activity_types import ActivityTypeDefinition
 from app.domain.cursors import decode_activity_cursor
 from app.domain.errors import DomainError, ErrorCode, Issue
@@ -70,7 +70,7 @@ def _check_page(args: PageArgs, max_page_size: int) -> list[Issue]:
 
 async def read_page(
     resources: Resources,
-    scope: queries.ActivityScope,
+    scope: ActivityScope,
     flt: TimelineFilter | None,
     args: PageArgs,
     *,
@@ -121,7 +121,7 @@ async def read_page(
 
 
 @contextlib.asynccontextmanager
-async def _bounded(conn: Any, timeout_ms: int | None) -> AsyncIterator[None]:
+async def _bounded(conn: Connection, timeout_ms: int | None) -> AsyncIterator[None]:
     """Searches across persons run under a statement timeout; running out is a typed error, not a 500."""
     if timeout_ms is None:
         yield
@@ -138,8 +138,8 @@ async def _bounded(conn: Any, timeout_ms: int | None) -> AsyncIterator[None]:
         ) from None
 
 
-def search_scope(search: ActivitySearch) -> queries.ActivityScope:
-    return queries.ActivityScope(
+def search_scope(search: ActivitySearch) -> ActivityScope:
+    return ActivityScope(
         person_ids=search.person_ids,
         person_emails=search.person_emails,
         person_external_ids=search.person_external_ids,

@@ -112,6 +112,11 @@ async def test_refusals_are_typed_never_500(gql: GraphQL, resources: Resources) 
     assert ext["code"] == "INVALID_FILTER" and ext["issues"][0]["code"] == "UNKNOWN_ACTIVITY_TYPE"
     ext = await error(SEARCH, {"filter": {"personIds": ["x"]}})
     assert (ext["code"], ext["field"]) == ("INVALID_FILTER", "filter.personIds.0")
+    emails = [f"p{i}@example.com" for i in range(1001)]
+    ext = await error(SEARCH, {"filter": {"personEmails": emails}})
+    assert (ext["code"], ext["field"]) == ("LIMIT_EXCEEDED", "filter.personEmails")
+    ext = await error(SEARCH, {"filter": {"personEmails": emails[:600], "personExternalIds": emails[600:]}})
+    assert (ext["code"], ext["field"]) == ("LIMIT_EXCEEDED", "filter")
     ext = await error(SEARCH, {"filter": {"minActivitiesPerPerson": 0}})
     assert ext["code"] == "INVALID_FILTER"
     # Several problems at once are all reported.

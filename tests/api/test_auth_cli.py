@@ -57,6 +57,15 @@ async def test_keys_cli_lifecycle(settings: Settings, resources: Resources, clie
     assert all(e["actor"].startswith("cli:") for e in entries)
 
 
+def test_keys_cli_needs_no_redis(settings: Settings, resources: Resources) -> None:
+    """Keys live in PostgreSQL only: the command opens Resources without connecting the queue."""
+    down = settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"})  # nothing listens on port 1
+    created = activities(down, "create", "--name", "while redis is down", "--scope", "read", "-q")
+    assert created.returncode == 0, created.stderr
+    listed = activities(down, "list")
+    assert listed.returncode == 0 and "while redis is down" in listed.stdout
+
+
 def test_keys_cli_refuses_unknown_scopes_and_ids(settings: Settings) -> None:
     bad_scope = activities(settings, "create", "--name", "x", "--scope", "root")
     assert bad_scope.returncode == 2 and "invalid choice" in bad_scope.stderr
@@ -66,7 +75,7 @@ def test_keys_cli_refuses_unknown_scopes_and_ids(settings: Settings) -> None:
 
 def test_dev_key_is_created_once_kept_private_and_replaced_when_revoked(settings: Settings, tmp_path: Path) -> None:
     from app.cli.keys_cmd import DEV_KEY_FILE, ensure_dev_key
-    from app.db.engine import Database
+    from app.services.runtime import Resources
 
     local = settings.model_copy(update={"data_dir": tmp_path})
     token = ensure_dev_key(local)
@@ -75,13 +84,13 @@ def test_dev_key_is_created_once_kept_private_and_replaced_when_revoked(settings
     assert ensure_dev_key(local) == token
 
     async def revoke() -> None:
-        db = Database.from_settings(settings)
+        resources = await Resources.open(settings)
         try:
-            principal = await api_keys.authenticate(db, token)
+            principal = await api_keys.authenticate(resources, token)
             assert principal is not None and principal.name == "local dev admin"
-            await api_keys.revoke_key(db, principal, uuid.UUID(principal.id))
+            await api_keys.revoke_key(resources, principal, uuid.UUID(principal.id))
         finally:
-            await db.dispose()
+            await resources.close()
 
     asyncio.run(revoke())
     replacement = ensure_dev_key(local)

@@ -23,6 +23,10 @@ DELETE = """
 mutation($id: ID!) { deletePerson(id: $id) {
   deletedPersonId activitiesDeleted rejectionsDeleted errors { code field } } }
 """
+REJECTIONS = """
+query($id: ID!) { ingestionJob(id: $id) {
+  counts { rejected } rejections(first: 10) { totalCount edges { node { rowNumber } } } } }
+"""
 LOOKUP = """
 query($id: ID, $email: String, $externalId: String) {
   person(id: $id, email: $email, externalId: $externalId) { id email externalId firstName }
@@ -153,11 +157,12 @@ async def test_delete_person_erases_everything_about_them(gql: GraphQL, resource
     job = uuid.uuid4()
     async with resources.db.raw() as conn:
         await conn.execute(
-            "INSERT INTO ingestion_job (id, source, format, status) VALUES ($1, 'inline', 'jsonl', 'SUCCEEDED')", job
+            "INSERT INTO ingestion_job (id, source, format, status, total_rows, processed_rows, rejected_rows) "
+            "VALUES ($1, 'INLINE', 'JSONL', 'COMPLETED_WITH_ERRORS', 5, 5, 5)", job
         )
         await conn.executemany(
             "INSERT INTO ingestion_rejection (job_id, row_number, code, message, issues, record) "
-            "VALUES ($1, $2, 'X', 'm', '[]', $3)",
+            "VALUES ($1, $2, 'INVALID', 'm', '[{\"code\": \"INVALID\", \"field\": null, \"message\": \"m\"}]', $3)",
             [
                 (job, 1, '{"person": {"email": "doomed@example.com"}, "activityType": "nope"}'),
                 (job, 2, '{"person": {"externalId": "crm-doomed-1"}}'),
@@ -182,6 +187,12 @@ async def test_delete_person_erases_everything_about_them(gql: GraphQL, resource
     assert audit["target"] == f"person:{doomed}"
     assert "doomed" not in audit["details"].lower() and '"activitiesDeleted": 25' in audit["details"]
     assert (await gql(LOOKUP, {"id": str(doomed)}))["data"]["person"] is None
+    # The job still says what happened during its run; its rejections connection counts what is left.
+    left = await gql(REJECTIONS, {"id": str(job)})
+    assert left["data"]["ingestionJob"] == {
+        "counts": {"rejected": 5},
+        "rejections": {"totalCount": 2, "edges": [{"node": {"rowNumber": 4}}, {"node": {"rowNumber": 5}}]},
+    }
     for missing in (str(doomed), "99999999999999999999", "x"):
         again = await gql(DELETE, {"id": missing})
         assert again["data"]["deletePerson"]["errors"] == [{"code": "NOT_FOUND", "field": "id"}]

@@ -29,7 +29,7 @@ async def conn(resources: Resources) -> AsyncIterator[asyncpg.Connection]:
 
 
 async def _seed(conn: asyncpg.Connection, resources: Resources, persons: int, rows: int) -> list[int]:
-    types = await ensure_types(conn, resources.db, resources.settings.limits, EXAMPLE_TYPES)
+    types = await ensure_types(conn, resources, EXAMPLE_TYPES)
     people = generate_persons(persons, seed=5)
     ids = await load_persons(conn, people)
     generator = ActivityGenerator(people, [t.definition for t in types.values()], seed=5)
@@ -40,10 +40,10 @@ async def _seed(conn: asyncpg.Connection, resources: Resources, persons: int, ro
 async def test_types_are_created_and_approved_once_through_the_registry(
     conn: asyncpg.Connection, resources: Resources
 ) -> None:
-    types = await ensure_types(conn, resources.db, resources.settings.limits, EXAMPLE_TYPES)
+    types = await ensure_types(conn, resources, EXAMPLE_TYPES)
     assert {"depositCheck", "attendWebinar"} <= set(types)
     assert types["depositCheck"].version == 1 and types["depositCheck"].definition == EXAMPLE_TYPES[0]
-    again = await ensure_types(conn, resources.db, resources.settings.limits, EXAMPLE_TYPES)
+    again = await ensure_types(conn, resources, EXAMPLE_TYPES)
     assert again == types
     audit = await conn.fetchval("SELECT count(*) FROM audit_log WHERE action = 'activityType.approve'")
     assert audit == 2

@@ -127,6 +127,29 @@ def test_invalid_filters(flt: TimelineFilter, code: ErrorCode, field: str) -> No
         matches(_activity(), flt, DEFS)
 
 
+@pytest.mark.parametrize(
+    ("lists", "fields"),
+    [
+        ({"person_ids": tuple(range(1, 1002))}, ["filter.personIds"]),
+        ({"person_emails": tuple(f"p{i}@x.io" for i in range(1001))}, ["filter.personEmails"]),
+        ({"person_external_ids": tuple(f"e{i}" for i in range(1001)), "person_ids": (1,)},
+         ["filter.personExternalIds"]),
+        ({"person_ids": tuple(range(1, 1002)), "person_emails": tuple(f"p{i}@x.io" for i in range(1001))},
+         ["filter.personIds", "filter.personEmails"]),
+        ({"person_ids": tuple(range(1, 601)), "person_emails": tuple(f"p{i}@x.io" for i in range(401))}, ["filter"]),
+    ],
+    ids=["ids", "emails", "external-ids", "two-lists", "together"],
+)
+def test_too_many_persons_names_the_list_to_shorten(lists: dict[str, tuple[object, ...]], fields: list[str]) -> None:
+    issues = validate(ActivitySearch(**lists), DEFS)
+    assert [(i.code, i.field) for i in issues] == [(ErrorCode.LIMIT_EXCEEDED, f) for f in fields]
+
+
+def test_a_thousand_persons_in_all_are_allowed() -> None:
+    search = ActivitySearch(person_ids=tuple(range(1, 501)), person_emails=tuple(f"p{i}@x.io" for i in range(500)))
+    assert validate(search, DEFS) == []
+
+
 def test_every_issue_is_reported() -> None:
     flt = TimelineFilter(
         ("nope", "depositCheck"),

@@ -39,7 +39,7 @@ def test_scope_parsing() -> None:
 
 
 async def test_create_stores_only_a_hash_and_audits(resources: Resources) -> None:
-    key, token = await api_keys.create_key(resources.db, ADMIN, "  etl job  ", ["activities:write"])
+    key, token = await api_keys.create_key(resources, ADMIN, "  etl job  ", ["activities:write"])
     assert key.name == "etl job" and key.scopes == {Scope.ACTIVITIES_WRITE} and key.active
     async with resources.db.engine.connect() as conn:
         stored = (await conn.execute(text("SELECT secret_hash, prefix FROM api_key"))).one()
@@ -53,59 +53,59 @@ async def test_create_stores_only_a_hash_and_audits(resources: Resources) -> Non
 async def test_create_rejects_bad_input_without_writing(resources: Resources) -> None:
     for name, scopes in (("", ["read"]), ("x" * 101, ["read"]), ("ok", ["superuser"])):
         with pytest.raises(DomainError):
-            await api_keys.create_key(resources.db, ADMIN, name, scopes)
+            await api_keys.create_key(resources, ADMIN, name, scopes)
     async with resources.db.engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM api_key"))).scalar() == 0
         assert (await conn.execute(text("SELECT count(*) FROM audit_log"))).scalar() == 0
 
 
 async def test_authenticate_and_revoke(resources: Resources) -> None:
-    key, token = await api_keys.create_key(resources.db, ADMIN, "reader", ["read"])
-    principal = await api_keys.authenticate(resources.db, token)
+    key, token = await api_keys.create_key(resources, ADMIN, "reader", ["read"])
+    principal = await api_keys.authenticate(resources, token)
     assert principal == Principal(id=str(key.id), name="reader", scopes=frozenset({Scope.READ}))
-    refreshed = await api_keys.get_key(resources.db, key.id)
+    refreshed = await api_keys.get_key(resources, key.id)
     assert refreshed is not None and refreshed.last_used_at is not None
 
-    revoked = await api_keys.revoke_key(resources.db, ADMIN, key.id)
+    revoked = await api_keys.revoke_key(resources, ADMIN, key.id)
     assert not revoked.active
-    assert await api_keys.authenticate(resources.db, token) is None
-    again = await api_keys.revoke_key(resources.db, ADMIN, key.id)  # idempotent, audited once
+    assert await api_keys.authenticate(resources, token) is None
+    again = await api_keys.revoke_key(resources, ADMIN, key.id)  # idempotent, audited once
     assert again.revoked_at == revoked.revoked_at
     async with resources.db.engine.connect() as conn:
         actions = (await conn.execute(text("SELECT action FROM audit_log ORDER BY id"))).scalars().all()
     assert actions == ["apiKey.create", "apiKey.revoke"]
     with pytest.raises(DomainError) as missing:
-        await api_keys.revoke_key(resources.db, ADMIN, uuid.uuid4())
+        await api_keys.revoke_key(resources, ADMIN, uuid.uuid4())
     assert missing.value.issues[0].code == ErrorCode.NOT_FOUND
 
 
 async def test_cache_bounds_how_long_a_revocation_elsewhere_goes_unseen(resources: Resources) -> None:
     """A revocation made by another process (CLI, replica) is seen once the cache entry expires."""
-    key, token = await api_keys.create_key(resources.db, ADMIN, "cached", ["read"])
+    key, token = await api_keys.create_key(resources, ADMIN, "cached", ["read"])
     cache = PrincipalCache(ttl=3600)
-    assert await api_keys.authenticate(resources.db, token, cache) is not None
+    assert await api_keys.authenticate(resources, token, cache) is not None
     async with resources.db.engine.begin() as conn:  # "another process" revokes behind this cache's back
         await conn.execute(text("UPDATE api_key SET revoked_at = now() WHERE id = :id"), {"id": key.id})
-    assert await api_keys.authenticate(resources.db, token, cache) is not None  # still cached
+    assert await api_keys.authenticate(resources, token, cache) is not None  # still cached
     expired = PrincipalCache(ttl=0)
-    assert await api_keys.authenticate(resources.db, token, expired) is None
+    assert await api_keys.authenticate(resources, token, expired) is None
     assert api_keys.CACHE_SECONDS <= 5
 
 
 async def test_garbage_tokens_never_reach_the_database(resources: Resources) -> None:
     for token in ("", "short", "x" * 1000, "ключ-ключ-ключ-ключ-ключ-ключ", "bad\x00token-with-a-nul-inside-it"):
-        assert await api_keys.authenticate(resources.db, token) is None
+        assert await api_keys.authenticate(resources, token) is None
 
 
 async def test_list_is_newest_first_with_keyset_pages(resources: Resources) -> None:
-    created = [(await api_keys.create_key(resources.db, ADMIN, f"k{i}", ["read"]))[0] for i in range(5)]
-    await api_keys.revoke_key(resources.db, ADMIN, created[0].id)
-    first = await api_keys.list_keys(resources.db, 2)
+    created = [(await api_keys.create_key(resources, ADMIN, f"k{i}", ["read"]))[0] for i in range(5)]
+    await api_keys.revoke_key(resources, ADMIN, created[0].id)
+    first = await api_keys.list_keys(resources, 2)
     assert [k.name for k in first] == ["k4", "k3"]
     after = domain.decode_cursor(domain.encode_cursor(first[-1].created_at, first[-1].id))
-    rest = await api_keys.list_keys(resources.db, 10, after)
+    rest = await api_keys.list_keys(resources, 10, after)
     assert [k.name for k in rest] == ["k2", "k1", "k0"]
-    assert [k.name for k in await api_keys.list_keys(resources.db, 10, include_revoked=False)] == [
+    assert [k.name for k in await api_keys.list_keys(resources, 10, include_revoked=False)] == [
         "k4",
         "k3",
         "k2",
@@ -117,13 +117,13 @@ async def test_list_is_newest_first_with_keyset_pages(resources: Resources) -> N
 
 async def test_bootstrap_key_is_registered_once_and_stays_revoked(resources: Resources) -> None:
     token = "operator-chosen-bootstrap-secret-0001"
-    assert await api_keys.ensure_key(resources.db, token, "bootstrap admin", ALL_SCOPES)
-    assert not await api_keys.ensure_key(resources.db, token, "bootstrap admin", ALL_SCOPES)
-    principal = await api_keys.authenticate(resources.db, token)
+    assert await api_keys.ensure_key(resources, token, "bootstrap admin", ALL_SCOPES)
+    assert not await api_keys.ensure_key(resources, token, "bootstrap admin", ALL_SCOPES)
+    principal = await api_keys.authenticate(resources, token)
     assert principal is not None and principal.scopes == ALL_SCOPES
-    await api_keys.revoke_key(resources.db, ADMIN, uuid.UUID(principal.id))
-    assert not await api_keys.ensure_key(resources.db, token, "bootstrap admin", ALL_SCOPES)
-    assert await api_keys.count_active_keys(resources.db) == 0
+    await api_keys.revoke_key(resources, ADMIN, uuid.UUID(principal.id))
+    assert not await api_keys.ensure_key(resources, token, "bootstrap admin", ALL_SCOPES)
+    assert await api_keys.count_active_keys(resources) == 0
 
 
 async def _insert_job(conn: object, created_by: str, status: str) -> None:
@@ -169,7 +169,7 @@ async def test_ingestion_quota_serialises_racing_submissions(resources: Resource
 
 async def test_concurrent_misses_share_one_lookup(resources: Resources) -> None:
     """An entry expiring under load: the requests in flight wait for one lookup instead of running one each."""
-    _key, token = await api_keys.create_key(resources.db, ADMIN, "burst", ["read"])
+    _key, token = await api_keys.create_key(resources, ADMIN, "burst", ["read"])
     cache = PrincipalCache(ttl=0)  # every call misses, as at the instant an entry expires
     token_hash = domain.hash_token(token)
     lookups = 0
@@ -179,7 +179,7 @@ async def test_concurrent_misses_share_one_lookup(resources: Resources) -> None:
         nonlocal lookups
         lookups += 1
         await gate.wait()  # keep it in flight until every caller has asked
-        return await api_keys.authenticate(resources.db, token, PrincipalCache(ttl=0))
+        return await api_keys.authenticate(resources, token, PrincipalCache(ttl=0))
 
     callers = [asyncio.create_task(cache.load_once(token_hash, lookup)) for _ in range(16)]
     await asyncio.sleep(0)

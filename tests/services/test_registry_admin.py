@@ -27,44 +27,41 @@ def definition(api_name: str = "webinar", name: str | None = None) -> ActivityTy
 
 
 async def test_live_types_follow_approvals(resources: Resources) -> None:
-    limits = resources.settings.limits
-    async with resources.db.session() as s:
-        created = await registry_admin.create(s, ADMIN, limits, definition())
-        assert created.status is TypeStatus.DRAFT
-        assert "webinar" not in await registry.load_live_types(s, limits)
-        await registry_admin.approve(s, ADMIN, limits, "webinar")
-        live = (await registry.load_live_types(s, limits))["webinar"]
-        assert live.version == 1 and not live.is_system
-        assert live.validator.validate("Intro", {"minutes": "5"}, from_text=True) == ValidatedRecord(
-            "Intro", {"minutes": 5}
-        )
-        await registry_admin.add_fields(
-            s, ADMIN, limits, "WEBINAR", [FieldSpec("host", "Host", FieldDataType.EMAIL)]
-        )
-        # The draft does not serve until approved.
-        still = (await registry.load_live_types(s, limits))["webinar"]
-        assert still.version == 1 and isinstance(still.validator.validate("x", {"host": "a@b.co"}), list)
-        await registry_admin.approve(s, ADMIN, limits, "webinar")
-        v2 = (await registry.load_live_types(s, limits))["webinar"]
-        assert v2.version == 2 and v2.validator.validate("x", {"host": "a@b.co"}) == ValidatedRecord(
-            "x", {"host": "a@b.co"}
-        )
-        # Old versions stay readable for activities recorded against them.
-        assert await registry.get_definition(s, created.id, 1) == definition()
-        await registry_admin.delete(s, ADMIN, "webinar")
-        assert "webinar" not in await registry.load_live_types(s, limits)
-        assert (await registry.get_type(s, "webinar")) is not None
+    created = await registry_admin.create(resources, ADMIN, definition())
+    assert created.status is TypeStatus.DRAFT
+    assert "webinar" not in await registry.load_live_types(resources)
+    await registry_admin.approve(resources, ADMIN, "webinar")
+    live = (await registry.load_live_types(resources))["webinar"]
+    assert live.version == 1 and not live.is_system
+    assert live.validator.validate("Intro", {"minutes": "5"}, from_text=True) == ValidatedRecord(
+        "Intro", {"minutes": 5}
+    )
+    await registry_admin.add_fields(resources, ADMIN, "WEBINAR", [FieldSpec("host", "Host", FieldDataType.EMAIL)])
+    # The draft does not serve until approved.
+    still = (await registry.load_live_types(resources))["webinar"]
+    assert still.version == 1 and isinstance(still.validator.validate("x", {"host": "a@b.co"}), list)
+    await registry_admin.approve(resources, ADMIN, "webinar")
+    v2 = (await registry.load_live_types(resources))["webinar"]
+    assert v2.version == 2 and v2.validator.validate("x", {"host": "a@b.co"}) == ValidatedRecord(
+        "x", {"host": "a@b.co"}
+    )
+    # Old versions stay readable for activities recorded against them.
+    assert await registry.get_definition(resources, created.id, 1) == definition()
+    await registry_admin.delete(resources, ADMIN, "webinar")
+    assert "webinar" not in await registry.load_live_types(resources)
+    assert (await registry.get_type(resources, "webinar")) is not None
 
 
 async def test_concurrent_creates_respect_the_type_limit(resources: Resources) -> None:
     limits = resources.settings.limits.model_copy(update={"max_activity_types": 3})
+    three = Resources(settings=resources.settings.model_copy(update={"limits": limits}), db=resources.db,
+                      queue=resources.queue)
 
     async def attempt(i: int) -> ErrorCode | None:
-        async with resources.db.session() as s:
-            try:
-                await registry_admin.create(s, ADMIN, limits, definition(f"t{i}"))
-            except DomainError as error:
-                return error.issues[0].code
+        try:
+            await registry_admin.create(three, ADMIN, definition(f"t{i}"))
+        except DomainError as error:
+            return error.issues[0].code
         return None
 
     results = await asyncio.gather(*(attempt(i) for i in range(8)))
@@ -72,14 +69,11 @@ async def test_concurrent_creates_respect_the_type_limit(resources: Resources) -
 
 
 async def test_concurrent_duplicate_names_store_one(resources: Resources) -> None:
-    limits = resources.settings.limits
-
     async def attempt(i: int) -> ErrorCode | None:
-        async with resources.db.session() as s:
-            try:
-                await registry_admin.create(s, ADMIN, limits, replace(definition(f"d{i}"), name="Same Name"))
-            except DomainError as error:
-                return error.issues[0].code
+        try:
+            await registry_admin.create(resources, ADMIN, replace(definition(f"d{i}"), name="Same Name"))
+        except DomainError as error:
+            return error.issues[0].code
         return None
 
     results = await asyncio.gather(*(attempt(i) for i in range(5)))
@@ -87,8 +81,7 @@ async def test_concurrent_duplicate_names_store_one(resources: Resources) -> Non
 
 
 async def test_audit_records_the_actor(resources: Resources) -> None:
-    async with resources.db.session() as s:
-        await registry_admin.create(s, ADMIN, resources.settings.limits, definition())
+    await registry_admin.create(resources, ADMIN, definition())
     async with resources.db.raw() as conn:
         row = await conn.fetchrow("SELECT actor, action, target, details FROM audit_log")
     assert row["actor"] == "local developer (local)" and row["action"] == "activityType.create"

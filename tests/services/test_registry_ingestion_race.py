@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db import registry_repo
 from app.domain.access import Principal
 from app.domain.activity_types import ActivityTypeDefinition, FieldDataType, FieldSpec
 from app.domain.errors import DomainError, ErrorCode
@@ -44,43 +44,30 @@ HOST = FieldSpec("host", "Host", FieldDataType.EMAIL, required=True)  # required
 
 async def _live_type_with_breaking_draft(resources: Resources) -> int:
     """`webinar` v1 approved and unused, with a draft that adds a required field."""
-    limits = resources.settings.limits
-    async with resources.db.session() as s:
-        created = await registry_admin.create(s, ADMIN, limits, WEBINAR)
-        await registry_admin.approve(s, ADMIN, limits, "webinar")
-        await registry_admin.add_fields(s, ADMIN, limits, "webinar", [HOST])
+    created = await registry_admin.create(resources, ADMIN, WEBINAR)
+    await registry_admin.approve(resources, ADMIN, "webinar")
+    await registry_admin.add_fields(resources, ADMIN, "webinar", [HOST])
     assert created.id is not None
     return created.id
 
 
-async def _blocked_by(resources: Resources, waiter: int, holder: int) -> None:
-    """Until backend `waiter` waits for a lock that backend `holder` holds."""
+async def _waits_for(resources: Resources, holder: int) -> None:
+    """Until some backend waits for a lock that backend `holder` holds."""
 
     async def check() -> bool:
         async with resources.db.raw() as conn:
-            return bool(await conn.fetchval("SELECT $2::int = ANY(pg_blocking_pids($1))", waiter, holder))
+            query = "SELECT count(*) FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))"
+            return bool(await conn.fetchval(query, holder))
 
     await eventually(check, timeout=30, interval=0.02)
 
 
-async def _backend_pid(session: AsyncSession) -> int:
-    return int((await (await session.connection()).execute(text("SELECT pg_backend_pid()"))).scalar_one())
+def _approve(resources: Resources) -> Callable[[], Awaitable[Any]]:
+    return lambda: registry_admin.approve(resources, ADMIN, "webinar")
 
 
-async def _in_own_session(
-    resources: Resources, pid: asyncio.Future[int], action: Callable[[AsyncSession], Awaitable[Any]]
-) -> Any:
-    async with resources.db.session() as s:
-        pid.set_result(await _backend_pid(s))
-        return await action(s)
-
-
-def _approve(resources: Resources) -> Callable[[AsyncSession], Awaitable[Any]]:
-    return lambda s: registry_admin.approve(s, ADMIN, resources.settings.limits, "webinar")
-
-
-def _delete(resources: Resources) -> Callable[[AsyncSession], Awaitable[Any]]:
-    return lambda s: registry_admin.delete(s, ADMIN, "webinar")
+def _delete(resources: Resources) -> Callable[[], Awaitable[Any]]:
+    return lambda: registry_admin.delete(resources, ADMIN, "webinar")
 
 
 @pytest.mark.parametrize(
@@ -90,7 +77,7 @@ def _delete(resources: Resources) -> Callable[[AsyncSession], Awaitable[Any]]:
 )
 async def test_a_chunk_holding_its_types_makes_approval_wait_then_see_its_activities(
     resources: Resources,
-    action: Callable[[Resources], Callable[[AsyncSession], Awaitable[Any]]],
+    action: Callable[[Resources], Callable[[], Awaitable[Any]]],
     refusal: ErrorCode,
 ) -> None:
     type_id = await _live_type_with_breaking_draft(resources)
@@ -98,14 +85,11 @@ async def test_a_chunk_holding_its_types_makes_approval_wait_then_see_its_activi
     async with resources.db.raw() as chunk:
         await chunk.execute(STAGE_DDL)
         chunk_pid = await chunk.fetchval("SELECT pg_backend_pid()")
-        pid: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         async with chunk.transaction():
             result = await write_rows(chunk, uuid.uuid4(), [row], dry_run=False, return_rows=False)
             assert result.accepted == 1
-            registry = asyncio.create_task(_in_own_session(resources, pid, action(resources)))
-            await asyncio.wait([pid, registry], return_when=asyncio.FIRST_COMPLETED)
-            assert not registry.done(), registry.result()
-            await _blocked_by(resources, pid.result(), chunk_pid)
+            registry = asyncio.create_task(action(resources)())
+            await _waits_for(resources, chunk_pid)  # nothing else runs: the registry change waits
             assert not registry.done()
         with pytest.raises(DomainError) as refused:
             await registry
@@ -115,24 +99,40 @@ async def test_a_chunk_holding_its_types_makes_approval_wait_then_see_its_activi
     assert (live["current_version"], live["deleted_at"]) == (1, None)
 
 
-async def test_a_chunk_waiting_for_an_approval_sees_the_new_version_and_writes_nothing(resources: Resources) -> None:
+async def test_a_chunk_waiting_for_an_approval_sees_the_new_version_and_writes_nothing(
+    resources: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
     type_id = await _live_type_with_breaking_draft(resources)
     row = StagedRow(1, 1, AT, type_id, 1, '"Intro"', '{"minutes": 5}', None, None)
-    async with resources.db.session() as admin, resources.db.raw() as chunk:
+    locked, proceed = asyncio.Event(), asyncio.Event()
+    is_used = registry_repo.is_used
+
+    async def holding_the_lock(session: AsyncSession, used_type_id: int) -> bool:
+        locked.set()  # approve has locked the type FOR UPDATE and checks for activities: pause it here
+        await proceed.wait()
+        return await is_used(session, used_type_id)
+
+    monkeypatch.setattr(registry_repo, "is_used", holding_the_lock)
+    approving = asyncio.create_task(registry_admin.approve(resources, ADMIN, "webinar"))
+    await asyncio.wait([asyncio.ensure_future(locked.wait()), approving], return_when=asyncio.FIRST_COMPLETED)
+    assert not approving.done(), approving.result()
+    async with resources.db.raw() as chunk:
         await chunk.execute(STAGE_DDL)
         chunk_pid = await chunk.fetchval("SELECT pg_backend_pid()")
-        admin_pid = await _backend_pid(admin)
-        # The approval's lock first (approve takes the same one again and commits).
-        lock = text("SELECT 1 FROM activity_type WHERE id = :id FOR UPDATE")
-        await (await admin.connection()).execute(lock, {"id": type_id})
 
         async def write() -> None:
             async with chunk.transaction():
                 await write_rows(chunk, uuid.uuid4(), [row], dry_run=False, return_rows=False)
 
         writing = asyncio.create_task(write())
-        await _blocked_by(resources, chunk_pid, admin_pid)
-        await registry_admin.approve(admin, ADMIN, resources.settings.limits, "webinar")
+
+        async def chunk_waits() -> bool:
+            async with resources.db.raw() as conn:
+                return bool(await conn.fetchval("SELECT cardinality(pg_blocking_pids($1)) > 0", chunk_pid))
+
+        await eventually(chunk_waits, timeout=30, interval=0.02)
+        proceed.set()
+        assert (await approving).version == 2
         with pytest.raises(TypesChanged):
             await writing
     async with resources.db.raw() as conn:
@@ -160,8 +160,7 @@ async def test_a_job_validated_before_a_breaking_approval_is_validated_again(
     async def context_then_approval(*args: Any) -> Any:
         ctx = await read_registry(*args)
         if not approved:
-            async with resources.db.session() as s:
-                approved.append((await registry_admin.approve(s, ADMIN, resources.settings.limits, "webinar")).version)
+            approved.append((await registry_admin.approve(resources, ADMIN, "webinar")).version)
         return ctx
 
     monkeypatch.setattr(process, "_context", context_then_approval)

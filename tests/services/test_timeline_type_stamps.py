@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from app.db import type_stamps
-from app.db.activity_queries import ActivityScope
+from app.domain.activities import ActivityScope
 from app.services import timelines
 from app.services.registry_cache import SnapshotCache
 from app.services.runtime import Resources
@@ -57,16 +57,16 @@ async def test_page_stamps_spare_the_stamp_query_and_changes_still_show(
     async with resources.db.raw() as conn:
         assert page.type_stamps == await conn.fetchval(type_stamps.BY_IDS, [a, b, c])
     raw_calls.clear()
-    found = await cache.types_by_ids(resources.db, ids, stamps=page.type_stamps)
+    found = await cache.types_by_ids(resources, ids, stamps=page.type_stamps)
     assert sorted(found) == sorted(ids) and cache.reloads == 3 and raw_calls == []
-    again = await cache.types_by_ids(resources.db, [a], stamps=page.type_stamps)
+    again = await cache.types_by_ids(resources, [a], stamps=page.type_stamps)
     assert again[a] is found[a] and cache.reloads == 3 and raw_calls == []
 
     async with resources.db.raw() as conn:  # another process deletes type a
         await conn.execute("UPDATE activity_type SET deleted_at = now(), status = 'DELETED' WHERE id = $1", a)
     newer = await read(resources, person, first=2)
     assert newer.type_stamps != page.type_stamps
-    changed = await cache.types_by_ids(resources.db, ids, stamps=newer.type_stamps)
+    changed = await cache.types_by_ids(resources, ids, stamps=newer.type_stamps)
     assert changed[a].deleted_at is not None and changed[c] is found[c] and cache.reloads == 4
 
 
@@ -77,7 +77,7 @@ async def test_stamps_that_do_not_cover_the_ids_are_not_trusted(resources: Resou
     page = await read(resources, person)
     raw_calls.clear()
     cache = SnapshotCache()
-    found = await cache.types_by_ids(resources.db, [a, b], stamps=page.type_stamps)
+    found = await cache.types_by_ids(resources, [a, b], stamps=page.type_stamps)
     assert sorted(found) == [a, b] and len(raw_calls) == 1  # b's stamp was read by a query
 
 

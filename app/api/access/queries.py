@@ -5,30 +5,17 @@ from __future__ import annotations
 from typing import Annotated
 
 import strawberry
-from graphql import GraphQLError
 
 from app.api.access.types import ApiKey, ApiKeyConnection, AuditLogConnection, AuditLogEntry, Viewer
-from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
+from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
+from app.api.payloads import query_errors
 from app.api.permissions import AccessDenied, require
 from app.domain import api_keys as key_domain
 from app.domain.access import Scope
 from app.domain.cursors import decode_id_cursor, encode_id_cursor
-from app.domain.errors import DomainError, ErrorCode
+from app.domain.errors import ErrorCode
 from app.services import api_keys, audit
-
-
-def page_size(info: Info, first: int | None) -> int:
-    """`first` under the one page-size rule (checked_first), refused as a typed query error."""
-    try:
-        return checked_first(first, info.context.settings.limits.max_page_size)
-    except DomainError as error:
-        raise QueryInputError(error) from None
-
-
-def _request_error(error: DomainError) -> GraphQLError:
-    issue = error.issues[0]
-    return GraphQLError(issue.message, extensions={"code": issue.code.value, "field": issue.field})
 
 
 @strawberry.type
@@ -41,6 +28,7 @@ class AccessQueries:
         return Viewer.from_principal(principal)
 
     @strawberry.field(description="API keys, newest first. Needs keys:admin.")
+    @query_errors
     async def api_keys(
         self,
         info: Info,
@@ -49,12 +37,9 @@ class AccessQueries:
         include_revoked: Annotated[bool, strawberry.argument(description="Also list revoked keys.")] = True,
     ) -> ApiKeyConnection:
         require(info, Scope.KEYS_ADMIN)
-        size = page_size(info, first)
-        try:
-            position = key_domain.decode_cursor(after) if after is not None else None
-        except DomainError as error:
-            raise _request_error(error) from None
-        keys = await api_keys.list_keys(info.context.resources.db, size + 1, position, include_revoked)
+        size = checked_first(first, info.context.settings.limits.max_page_size)
+        position = key_domain.decode_cursor(after) if after is not None else None
+        keys = await api_keys.list_keys(info.context.resources, size + 1, position, include_revoked)
         return ApiKeyConnection.page(
             keys[:size], lambda k: key_domain.encode_cursor(k.created_at, k.id), ApiKey.from_domain,
             has_next=len(keys) > size, has_previous=after is not None,
@@ -63,6 +48,7 @@ class AccessQueries:
     @strawberry.field(
         description="Admin actions (type changes, key changes, person erasure), newest first. Needs keys:admin."
     )
+    @query_errors
     async def audit_log(
         self,
         info: Info,
@@ -76,13 +62,9 @@ class AccessQueries:
         ] = None,
     ) -> AuditLogConnection:
         require(info, Scope.KEYS_ADMIN)
-        size = page_size(info, first)
-        try:
-            before_id = decode_id_cursor(after) if after is not None else None
-        except DomainError as error:
-            raise _request_error(error) from None
-        async with info.context.resources.db.session() as session:
-            entries = await audit.list_entries(session, size + 1, before_id, action)
+        size = checked_first(first, info.context.settings.limits.max_page_size)
+        before_id = decode_id_cursor(after) if after is not None else None
+        entries = await audit.list_entries(info.context.resources, size + 1, before_id, action)
         return AuditLogConnection.page(
             entries[:size], lambda e: encode_id_cursor(e.id), AuditLogEntry.from_domain,
             has_next=len(entries) > size, has_previous=after is not None,

@@ -103,14 +103,17 @@ class CreateApiKeyInput:
 
 @strawberry.type(description="Result of `createApiKey`.")
 class CreateApiKeyPayload:
-    api_key: ApiKey | None = strawberry.field(description="The new key; null on error.")
+    api_key: ApiKey | None = strawberry.field(default=None, description="The new key; null on error.")
     secret: str | None = strawberry.field(
+        default=None,
         description="The bearer token (`Authorization: Bearer <secret>`). Shown only in this response: store it now."
     )
-    errors: list[UserError] = strawberry.field(description="Why the key was not created.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Why the key was not created.")
 
 
 @strawberry.type(description="Result of `revokeApiKey`.")
 class RevokeApiKeyPayload:
-    api_key: ApiKey | None = strawberry.field(description="The revoked key; null on error.")
-    errors: list[UserError] = strawberry.field(description="Why the key could not be revoked.")
+    api_key: ApiKey | None = strawberry.field(default=None, description="The revoked key; null on error.")
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why the key could not be revoked."
+    )

@@ -16,8 +16,8 @@ from app.api.activities.types import PREFETCHED_TYPES, Activity, ActivityConnect
 from app.api.connections import page_info
 from app.api.context import Context, Info
 from app.api.registry.loaders import activity_types_by_ids
-from app.db.activity_queries import ActivityScope
 from app.domain import filters
+from app.domain.activities import ActivityScope
 from app.domain.cursors import encode_activity_cursor
 from app.services import timelines
 

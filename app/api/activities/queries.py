@@ -6,14 +6,14 @@ from typing import Annotated
 
 import strawberry
 
-from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError
+from app.api.activities.errors import FIRST_DESCRIPTION
 from app.api.activities.inputs import ActivitySearch
 from app.api.activities.paging import read_connection, selects, wants
 from app.api.activities.types import ActivityConnection
 from app.api.context import Info
+from app.api.payloads import query_errors
 from app.api.permissions import require
 from app.domain.access import Scope
-from app.domain.errors import DomainError
 from app.services import timelines
 
 
@@ -25,6 +25,7 @@ class ActivityQueries:
             "forward (first/after). `totalCount` counts all matches."
         )
     )
+    @query_errors
     async def activities(
         self,
         info: Info,
@@ -33,15 +34,12 @@ class ActivityQueries:
         after: Annotated[str | None, strawberry.argument(description="Cursor: start after this activity.")] = None,
     ) -> ActivityConnection:
         require(info, Scope.READ)
-        try:
-            search = filter.to_domain()
-            return await read_connection(
-                info.context,
-                timelines.search_scope(search),
-                search,
-                timelines.PageArgs(first=first, after=after),
-                watermark=wants(info, "syncWatermark"),
-                with_types=selects(info, "activityType"),
-            )
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        search = filter.to_domain()
+        return await read_connection(
+            info.context,
+            timelines.search_scope(search),
+            search,
+            timelines.PageArgs(first=first, after=after),
+            watermark=wants(info, "syncWatermark"),
+            with_types=selects(info, "activityType"),
+        )

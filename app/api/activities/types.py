@@ -9,12 +9,11 @@ from typing import TYPE_CHECKING, Annotated, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from app.api.activities.errors import QueryInputError
 from app.api.connections import Connection, connection
 from app.api.context import Context, Info
 from app.api.execution.field_kinds import MISSING, fast_resolver
+from app.api.payloads import query_errors
 from app.domain.activities import Activity as DomainActivity
-from app.domain.errors import DomainError
 
 if TYPE_CHECKING:
     from app.api.persons.types import Person
@@ -112,11 +111,9 @@ class ActivityConnection(Connection[Activity]):
     counter: strawberry.Private[Callable[[], Awaitable[int]]]
 
     @strawberry.field(description="How many activities match the filter in total (one extra COUNT query).")
+    @query_errors
     async def total_count(self) -> int:
-        try:
-            return await self.count()
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        return await self.count()
 
     async def count(self) -> int:
         """totalCount's read, also called by the compiled plans (app/api/execution/compiled/fields.py)."""

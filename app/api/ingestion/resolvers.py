@@ -8,7 +8,7 @@ from typing import Annotated, cast
 
 import strawberry
 
-from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
+from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.activities.inputs import TimelineFilter
 from app.api.activities.types import Activity
 from app.api.context import Info
@@ -23,11 +23,13 @@ from app.api.ingestion.types import (
     decode_job_cursor,
     encode_job_cursor,
 )
+from app.api.payloads import payload, query_errors
 from app.api.permissions import require
 from app.domain.access import Scope
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.filters import TimelineFilter as DomainFilter
 from app.domain.filters import resolve
+from app.domain.ingestion import IngestionJob as DomainJob
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat, infer_format
 from app.services.ingestion import progress
 from app.services.ingestion.jobs import cancel_job, delete_job, get_job, list_jobs
@@ -35,7 +37,7 @@ from app.services.ingestion.receive import UploadInterrupted
 from app.services.ingestion.replay import replay_rejections
 from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.ingestion.upload import Readable, import_file
-from app.services.registry import load_live_types
+from app.services.timelines import live_definitions
 
 
 def _job_id(value: str, field: str) -> uuid.UUID:
@@ -45,11 +47,8 @@ def _job_id(value: str, field: str) -> uuid.UUID:
         raise DomainError.of(ErrorCode.NOT_FOUND, "No ingestion job with this id.", field) from exc
 
 
-def _payload(job: object) -> IngestionJobPayload:
-    from app.domain.ingestion import IngestionJob as DomainJob
-
-    assert isinstance(job, DomainJob)
-    return IngestionJobPayload(job=IngestionJob.from_domain(job), errors=[])
+def _payload(job: DomainJob) -> IngestionJobPayload:
+    return IngestionJobPayload(job=IngestionJob.from_domain(job))
 
 
 @strawberry.type
@@ -58,23 +57,22 @@ class IngestionQueries:
     async def ingestion_job(self, info: Info, id: strawberry.ID) -> IngestionJob | None:
         require(info, Scope.READ)
         try:
-            job = await get_job(info.context.resources, uuid.UUID(str(id)))
+            job_id = uuid.UUID(str(id))
         except ValueError:
-            return None
+            return None  # no job has an id that is not a UUID
+        job = await get_job(info.context.resources, job_id)
         return IngestionJob.from_domain(job) if job else None
 
     @strawberry.field(description="Ingestion jobs, newest first, optionally only those with `status`.")
+    @query_errors
     async def ingestion_jobs(
         self, info: Info, first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: str | None = None,
         status: IngestionJobStatus | None = None,  # type: ignore[valid-type]
     ) -> IngestionJobConnection:
         require(info, Scope.READ)
-        try:
-            limit = checked_first(first, info.context.settings.limits.max_page_size)
-            position = decode_job_cursor(after) if after is not None else None
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        limit = checked_first(first, info.context.settings.limits.max_page_size)
+        position = decode_job_cursor(after) if after is not None else None
         jobs = await list_jobs(info.context.resources, limit=limit + 1, after=position,
                                status=JobStatus(status) if status else None)
         return IngestionJobConnection.page(jobs[:limit], encode_job_cursor, IngestionJob.from_domain,
@@ -84,23 +82,19 @@ class IngestionQueries:
 @strawberry.type
 class IngestionMutations:
     @strawberry.mutation(description="Record a small batch of activities as an ingestion job (see its status).")
+    @payload(IngestionJobPayload)
     async def record_activities(self, info: Info, input: RecordActivitiesInput) -> IngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
         cap = info.context.settings.limits.max_inline_activities
         if not input.activities:
-            return IngestionJobPayload(job=None, errors=user_errors(DomainError.of(
-                ErrorCode.REQUIRED, "Send at least one activity.", "input.activities")))
+            raise DomainError.of(ErrorCode.REQUIRED, "Send at least one activity.", "input.activities")
         if len(input.activities) > cap:
-            return IngestionJobPayload(job=None, errors=user_errors(DomainError.of(
-                ErrorCode.LIMIT_EXCEEDED, f"At most {cap} activities per call (maxInlineActivities); "
-                "use importActivities for more.", "input.activities")))
+            raise DomainError.of(ErrorCode.LIMIT_EXCEEDED, f"At most {cap} activities per call (maxInlineActivities); "
+                                 "use importActivities for more.", "input.activities")
         spec = JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL, dry_run=input.dry_run,
                        create_missing_persons=input.create_missing_persons, idempotency_key=input.idempotency_key,
                        created_by=principal.id)
-        try:
-            job = await submit_objects(info.context.resources, spec, (a.to_json() for a in input.activities))
-        except DomainError as error:
-            return IngestionJobPayload(job=None, errors=user_errors(error))
+        job = await submit_objects(info.context.resources, spec, (a.to_json() for a in input.activities))
         return _payload(job)
 
     @strawberry.mutation(
@@ -114,58 +108,49 @@ class IngestionMutations:
         "received; send the same file again as a new job with `resumeFrom` set to the job's `resumeFrom` to "
         "import the rest. Reusing the `idempotencyKey` of a job still `receiving` is a CONFLICT."
     )
+    @payload(IngestionJobPayload)
     async def import_activities(self, info: Info, input: ImportActivitiesInput) -> IngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
         filename = getattr(input.file, "filename", None)
         fmt = SourceFormat(input.format) if input.format else infer_format(filename)
         if fmt is None:
-            return IngestionJobPayload(job=None, errors=user_errors(DomainError.of(
-                ErrorCode.REQUIRED, "Give format (JSONL or CSV); the file name does not say.", "input.format")))
+            raise DomainError.of(
+                ErrorCode.REQUIRED, "Give format (JSONL or CSV); the file name does not say.", "input.format")
         spec = JobSpec(source=JobSource.UPLOAD, format=fmt, activity_type=input.activity_type,
                        dry_run=input.dry_run, create_missing_persons=input.create_missing_persons,
                        idempotency_key=input.idempotency_key, created_by=principal.id, filename=filename,
                        resume_from=input.resume_from)
         try:
             job = await import_file(info.context.resources, spec, cast(Readable, input.file))
-        except UploadInterrupted as stopped:
+        except UploadInterrupted as stopped:  # the job exists and keeps its committed chunks: return it too
             return IngestionJobPayload(job=IngestionJob.from_domain(stopped.job), errors=user_errors(stopped))
-        except DomainError as error:
-            return IngestionJobPayload(job=None, errors=user_errors(error))
         return _payload(job)
 
     @strawberry.mutation(description="Stop a job: at once if queued, at the next chunk if running; an upload "
                          "still being received stops reading the file at its next chunk. Only its creator or a "
                          "types:admin / keys:admin key may.")
+    @payload(IngestionJobPayload)
     async def cancel_ingestion_job(self, info: Info, id: strawberry.ID) -> IngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
-        try:
-            job = await cancel_job(info.context.resources, principal, _job_id(id, "id"))
-        except DomainError as error:
-            return IngestionJobPayload(job=None, errors=user_errors(error))
-        return _payload(job)
+        return _payload(await cancel_job(info.context.resources, principal, _job_id(id, "id")))
 
     @strawberry.mutation(
         description="Delete an ended job with its rejections (original records) and chunks, audited. Only its "
         "creator or a types:admin / keys:admin key may; cancel a queued or running job first."
     )
+    @payload(DeleteIngestionJobPayload)
     async def delete_ingestion_job(self, info: Info, id: strawberry.ID) -> DeleteIngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
-        try:
-            job_id = _job_id(id, "id")
-            await delete_job(info.context.resources, principal, job_id)
-        except DomainError as error:
-            return DeleteIngestionJobPayload(deleted_job_id=None, errors=user_errors(error))
-        return DeleteIngestionJobPayload(deleted_job_id=strawberry.ID(str(job_id)), errors=[])
+        job_id = _job_id(id, "id")
+        await delete_job(info.context.resources, principal, job_id)
+        return DeleteIngestionJobPayload(deleted_job_id=strawberry.ID(str(job_id)))
 
     @strawberry.mutation(description="Re-ingest a finished job's rejected rows against the types' current versions. "
                          "Only its creator or a types:admin / keys:admin key may.")
+    @payload(IngestionJobPayload)
     async def replay_rejections(self, info: Info, job_id: strawberry.ID) -> IngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
-        try:
-            job = await replay_rejections(info.context.resources, principal, _job_id(job_id, "jobId"))
-        except DomainError as error:
-            return IngestionJobPayload(job=None, errors=user_errors(error))
-        return _payload(job)
+        return _payload(await replay_rejections(info.context.resources, principal, _job_id(job_id, "jobId")))
 
 
 @strawberry.type
@@ -192,9 +177,7 @@ class IngestionSubscriptions:
     ) -> AsyncGenerator[Activity, None]:
         require(info, Scope.READ)
         resources = info.context.resources
-        async with resources.db.session() as session:
-            live = await load_live_types(session, resources.settings.limits)
-        definitions = {t.id: t.definition for t in live.values()}
+        definitions = await live_definitions(resources)
         resolved = resolve(filter.to_domain() if filter else DomainFilter(), definitions)
         async for batch in progress.activity_batches(resources):
             for activity in batch:

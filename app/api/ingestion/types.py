@@ -5,15 +5,17 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import strawberry
 
-from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
+from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.connections import Connection, connection, page_info
 from app.api.context import Info
 from app.api.errors import ErrorCodeEnum, UserError
+from app.api.payloads import query_errors
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.ingestion import IngestionJob as DomainJob
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
@@ -110,7 +112,14 @@ class Rejection:
 @connection("A page of a job's rejected rows in row order.", edges="Rejected rows on this page.",
             edge="A rejection and its cursor.", node="The rejected row.")
 class RejectionConnection(Connection[Rejection]):
-    total_count: int = strawberry.field(description="Rejected rows of the job so far.")
+    counter: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(
+        description="Rejected rows of the job stored now (deletePerson erases those naming the person, so this "
+        "can be below counts.rejected); one COUNT query, only when selected."
+    )
+    async def total_count(self) -> int:
+        return await self.counter()
 
 
 @strawberry.type(description="A bulk ingestion: an inline batch, an uploaded file or a replay of rejections.")
@@ -168,23 +177,21 @@ class IngestionJob:
         )
 
     @strawberry.field(description="Rejected rows in row order (kept until the job is deleted).")
+    @query_errors
     async def rejections(
         self, info: Info, first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: str | None = None,
     ) -> RejectionConnection:
-        from app.services.ingestion.jobs import get_job, list_rejections
+        from app.services.ingestion.jobs import count_rejections, list_rejections
 
-        try:
-            limit = checked_first(first, info.context.settings.limits.max_page_size)
-            after_row = decode_row_cursor(after) if after is not None else None
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        limit = checked_first(first, info.context.settings.limits.max_page_size)
+        after_row = decode_row_cursor(after) if after is not None else None
         rows = await list_rejections(info.context.resources, self.job_id, limit=limit + 1, after_row=after_row)
         edges = RejectionConnection.edges_of(rows[:limit], lambda r: encode_row_cursor(r.row_number),
                                              Rejection.from_domain)
-        job = await get_job(info.context.resources, self.job_id)
+        resources, job_id = info.context.resources, self.job_id
         return RejectionConnection(edges=edges, page_info=page_info(edges, len(rows) > limit, after is not None),
-                                   total_count=job.counts.rejected if job else 0)
+                                   counter=lambda: count_rejections(resources, job_id))
 
 
 @connection("A page of ingestion jobs, newest first.", edges="Jobs on this page.", edge="A job and its cursor.",
@@ -195,13 +202,18 @@ class IngestionJobConnection(Connection[IngestionJob]):
 
 @strawberry.type(description="Result of an ingestion mutation: the job, or why there is none.")
 class IngestionJobPayload:
-    job: IngestionJob | None = strawberry.field(description="The job (new, existing for a reused key, or changed).")
-    errors: list[UserError] = strawberry.field(description="Expected failures; empty on success.")
+    job: IngestionJob | None = strawberry.field(
+        default=None, description="The job (new, existing for a reused key, or changed)."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Expected failures; empty on success.")
 
 
 @strawberry.type(description="Result of deleteIngestionJob.")
 class DeleteIngestionJobPayload:
-    deleted_job_id: strawberry.ID | None = strawberry.field(description="Id of the deleted job; null on errors.")
+    deleted_job_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Id of the deleted job; null on errors."
+    )
     errors: list[UserError] = strawberry.field(
+        default_factory=list,
         description="Why nothing was deleted (NOT_FOUND, FORBIDDEN, or INVALID_STATE for an unfinished job)."
     )

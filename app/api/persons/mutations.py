@@ -8,6 +8,7 @@ import strawberry
 
 from app.api.context import Info
 from app.api.errors import UserError, user_errors
+from app.api.payloads import payload
 from app.api.permissions import require
 from app.api.persons.inputs import PersonInput
 from app.api.persons.types import Person
@@ -27,16 +28,24 @@ class PersonUpsertResult:
 
 @strawberry.type(description="Result of upsertPersons.")
 class UpsertPersonsPayload:
-    results: list[PersonUpsertResult] = strawberry.field(description="One result per input item, in input order.")
-    errors: list[UserError] = strawberry.field(description="Failures of the whole call (e.g. too many items).")
+    results: list[PersonUpsertResult] = strawberry.field(
+        default_factory=list, description="One result per input item, in input order."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Failures of the whole call (e.g. too many items)."
+    )
 
 
 @strawberry.type(description="Result of deletePerson.")
 class DeletePersonPayload:
-    deleted_person_id: strawberry.ID | None = strawberry.field(description="Id of the erased person.")
-    activities_deleted: int = strawberry.field(description="How many of their activities were deleted.")
-    rejections_deleted: int = strawberry.field(description="Rejected ingestion rows naming them that were deleted.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was deleted (e.g. NOT_FOUND).")
+    deleted_person_id: strawberry.ID | None = strawberry.field(default=None, description="Id of the erased person.")
+    activities_deleted: int = strawberry.field(default=0, description="How many of their activities were deleted.")
+    rejections_deleted: int = strawberry.field(
+        default=0, description="Rejected ingestion rows naming them that were deleted."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing was deleted (e.g. NOT_FOUND)."
+    )
 
 
 def _result(r: UpsertResult) -> PersonUpsertResult:
@@ -52,6 +61,7 @@ class PersonMutations:
             "is matched by id, else by email (case-insensitive) or externalId; unmatched items are created."
         )
     )
+    @payload(UpsertPersonsPayload)
     async def upsert_persons(
         self,
         info: Info,
@@ -60,8 +70,7 @@ class PersonMutations:
         require(info, Scope.ACTIVITIES_WRITE)
         cap = info.context.settings.limits.max_persons_per_upsert
         if len(persons) > cap:
-            error = DomainError.of(ErrorCode.LIMIT_EXCEEDED, f"At most {cap} persons per call.", "persons")
-            return UpsertPersonsPayload(results=[], errors=user_errors(error))
+            raise DomainError.of(ErrorCode.LIMIT_EXCEEDED, f"At most {cap} persons per call.", "persons")
         parsed: list[PersonUpsert | DomainError] = []
         for n, item in enumerate(persons):
             try:
@@ -69,15 +78,12 @@ class PersonMutations:
             except DomainError as error:
                 parsed.append(error)
         valid = [p for p in parsed if isinstance(p, PersonUpsert)]
-        try:
-            done = iter(await _upsert(info, valid))
-        except DomainError as error:
-            return UpsertPersonsPayload(results=[], errors=user_errors(error))
+        done = iter(await _upsert(info, valid))
         results = [
             _result(UpsertResult(issues=p.issues)) if isinstance(p, DomainError) else _result(next(done))
             for p in parsed
         ]
-        return UpsertPersonsPayload(results=results, errors=[])
+        return UpsertPersonsPayload(results=results)
 
     @strawberry.mutation(
         description=(
@@ -85,6 +91,7 @@ class PersonMutations:
             "them, in one transaction recorded in the audit log. Needs the types:admin scope."
         )
     )
+    @payload(DeletePersonPayload)
     async def delete_person(
         self,
         info: Info,
@@ -92,21 +99,14 @@ class PersonMutations:
     ) -> DeletePersonPayload:
         principal = require(info, Scope.TYPES_ADMIN)
         try:
-            erased = await persons.erase(info.context.resources, principal, parse_id(id))
-        except (DomainError, ValueError) as error:
-            issues = (
-                error
-                if isinstance(error, DomainError)
-                else DomainError.of(ErrorCode.NOT_FOUND, "No such person.", "id")
-            )
-            return DeletePersonPayload(
-                deleted_person_id=None, activities_deleted=0, rejections_deleted=0, errors=user_errors(issues)
-            )
+            person_id = parse_id(id)
+        except ValueError:
+            raise DomainError.of(ErrorCode.NOT_FOUND, "No such person.", "id") from None
+        erased = await persons.erase(info.context.resources, principal, person_id)
         return DeletePersonPayload(
             deleted_person_id=strawberry.ID(str(erased.person_id)),
             activities_deleted=erased.activities_deleted,
             rejections_deleted=erased.rejections_deleted,
-            errors=[],
         )
 
 

@@ -6,20 +6,21 @@ from typing import Annotated
 
 import strawberry
 
-from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
+from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
+from app.api.payloads import query_errors
 from app.api.permissions import require
 from app.api.persons import reads
 from app.api.persons.types import Person, PersonConnection
 from app.domain.access import Scope
 from app.domain.cursors import encode_id_cursor
-from app.domain.errors import DomainError
 from app.services import persons
 
 
 @strawberry.type
 class PersonQueries:
     @strawberry.field(description="One person, by exactly one of id, email (case-insensitive) or externalId.")
+    @query_errors
     async def person(
         self,
         info: Info,
@@ -30,12 +31,10 @@ class PersonQueries:
         # The compiled plans answer this field too (app/api/execution/compiled/fields.py): change the read in
         # persons/reads.py, and declare any new argument there.
         require(info, Scope.READ)
-        try:
-            return await reads.person(info.context.resources, id=id, email=email, external_id=external_id)
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        return await reads.person(info.context.resources, id=id, email=email, external_id=external_id)
 
     @strawberry.field(description="Persons ordered by id; `search` matches email, externalId or names (substring).")
+    @query_errors
     async def persons(
         self,
         info: Info,
@@ -44,11 +43,8 @@ class PersonQueries:
         search: Annotated[str | None, strawberry.argument(description="Case-insensitive substring.")] = None,
     ) -> PersonConnection:
         require(info, Scope.READ)
-        try:
-            size = checked_first(first, info.context.settings.limits.max_page_size)
-            rows, more = await persons.page(info.context.resources, first=size, after=after, search=search)
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        size = checked_first(first, info.context.settings.limits.max_page_size)
+        rows, more = await persons.page(info.context.resources, first=size, after=after, search=search)
         return PersonConnection.page(
             rows, lambda p: encode_id_cursor(p.id), Person.from_domain, has_next=more, has_previous=after is not None
         )

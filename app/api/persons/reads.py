@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from app.api.activities.errors import QueryInputError
 from app.api.persons.types import Person
 from app.domain.activities import parse_id
 from app.domain.errors import DomainError, ErrorCode
@@ -16,12 +15,12 @@ def person_id(raw: str | None) -> int | None:
     try:
         return parse_id(raw)
     except ValueError:
-        raise QueryInputError(DomainError.of(ErrorCode.INVALID, "Not a person id.", "id")) from None
+        raise DomainError.of(ErrorCode.INVALID, "Not a person id.", "id") from None
 
 
 async def person(
     resources: Resources, *, id: str | None = None, email: str | None = None, external_id: str | None = None
 ) -> Person | None:
-    """One person by exactly one of the identifiers; raises QueryInputError or DomainError on bad input."""
+    """One person by exactly one of the identifiers; raises DomainError on bad input."""
     found = await persons.get(resources, person_id=person_id(id), email=email, external_id=external_id)
     return Person.from_domain(found) if found is not None else None

@@ -8,13 +8,12 @@ from typing import Annotated
 import strawberry
 
 from app.api.activities import paging
-from app.api.activities.errors import QueryInputError
 from app.api.activities.inputs import TimelineFilter
 from app.api.activities.types import ActivityConnection
 from app.api.connections import Connection, connection
 from app.api.context import Info
+from app.api.payloads import query_errors
 from app.domain.activities import Person as DomainPerson
-from app.domain.errors import DomainError
 
 
 @strawberry.type(description="A person and their complete timeline of standard and custom activities.")
@@ -49,6 +48,7 @@ class Person:
             "other values are refused, not clamped."
         )
     )
+    @query_errors
     async def timeline(
         self,
         info: Info,
@@ -60,20 +60,17 @@ class Person:
     ) -> ActivityConnection:
         # A new argument must be declared on the compiled field too (app/api/execution/compiled/fields.py), or
         # documents that pass it are answered here only.
-        try:
-            return await paging.timeline(
-                info.context,
-                int(self.id),
-                first=first,
-                after=after,
-                last=last,
-                before=before,
-                filter=filter,
-                watermark=paging.wants(info, "syncWatermark"),
-                with_types=paging.selects(info, "activityType"),
-            )
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        return await paging.timeline(
+            info.context,
+            int(self.id),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            filter=filter,
+            watermark=paging.wants(info, "syncWatermark"),
+            with_types=paging.selects(info, "activityType"),
+        )
 
 
 @connection("A page of persons ordered by id.", edges="The persons on this page.",

@@ -8,7 +8,7 @@ from strawberry.dataloader import DataLoader
 
 from app.api.registry.types import ActivityType
 from app.domain.registry_model import ActivityTypeSnapshot
-from app.services.registry_cache import snapshot_cache
+from app.services import registry_cache
 from app.services.runtime import Resources
 
 # GraphQL objects of cached snapshots, reused while the snapshot is: building one (fields, versions, pending
@@ -32,7 +32,7 @@ async def activity_types_by_ids(
 ) -> dict[int, ActivityType]:
     """GraphQL activity types by id from the per-process cache (missing ids are left out); `stamps`: a timeline
     page's type_stamps, when `ids` come from that page (spares the stamp query)."""
-    found = await snapshot_cache(resources.db).types_by_ids(resources.db, ids, stamps=stamps)
+    found = await registry_cache.types_by_ids(resources, ids, stamps=stamps)
     return {type_id: _graphql_type(snapshot) for type_id, snapshot in found.items()}
 
 

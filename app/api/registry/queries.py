@@ -7,15 +7,15 @@ from typing import Annotated, cast
 import strawberry
 from strawberry.scalars import JSON
 
-from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
+from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
 from app.api.errors import user_errors
+from app.api.payloads import query_errors
 from app.api.permissions import require
 from app.api.registry.types import ActivityType, ActivityTypeConnection, ActivityTypeStatusEnum, RecordCheck
 from app.domain.access import Scope
 from app.domain.activity_types import TypeStatus
 from app.domain.cursors import decode_id_cursor, encode_id_cursor
-from app.domain.errors import DomainError
 from app.domain.validation import ValidatedRecord
 from app.services import registry
 
@@ -25,6 +25,7 @@ class RegistryQueries:
     @strawberry.field(
         description="Activity types ordered by creation (standard types first). Deleted types only with status."
     )
+    @query_errors
     async def activity_types(
         self,
         info: Info,
@@ -39,19 +40,15 @@ class RegistryQueries:
         ] = True,
     ) -> ActivityTypeConnection:
         require(info, Scope.READ)
-        try:
-            size = checked_first(first, info.context.settings.limits.max_page_size)
-            after_id = decode_id_cursor(after) if after is not None else None
-        except DomainError as error:
-            raise QueryInputError(error) from None
-        async with info.context.resources.db.session() as session:
-            found = await registry.list_types(
-                session,
-                after_id=after_id,
-                limit=size + 1,
-                status=TypeStatus(status) if status is not None else None,
-                include_system=include_system is not False,  # nullable in the schema: null means the default
-            )
+        size = checked_first(first, info.context.settings.limits.max_page_size)
+        after_id = decode_id_cursor(after) if after is not None else None
+        found = await registry.list_types(
+            info.context.resources,
+            after_id=after_id,
+            limit=size + 1,
+            status=TypeStatus(status) if status is not None else None,
+            include_system=include_system is not False,  # nullable in the schema: null means the default
+        )
         return ActivityTypeConnection.page(
             found[:size], lambda t: encode_id_cursor(t.id), ActivityType.from_domain,
             has_next=len(found) > size, has_previous=after is not None,
@@ -62,8 +59,7 @@ class RegistryQueries:
         self, info: Info, api_name: Annotated[str, strawberry.argument(description="The type's apiName.")]
     ) -> ActivityType | None:
         require(info, Scope.READ)
-        async with info.context.resources.db.session() as session:
-            found = await registry.get_type(session, api_name)
+        found = await registry.get_type(info.context.resources, api_name)
         return ActivityType.from_domain(found) if found is not None else None
 
     @strawberry.field(
@@ -72,6 +68,7 @@ class RegistryQueries:
             "values would be normalised, or try a draft before approving it."
         )
     )
+    @query_errors
     async def check_activity_record(
         self,
         info: Info,
@@ -84,19 +81,9 @@ class RegistryQueries:
         ] = False,
     ) -> RecordCheck:
         require(info, Scope.READ)
-        try:
-            async with info.context.resources.db.session() as session:
-                version, result = await registry.check_record(
-                    session,
-                    info.context.settings.limits,
-                    api_name,
-                    primary_value,
-                    fields,
-                    use_draft=use_draft,
-                    from_text=from_text,
-                )
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        version, result = await registry.check_record(
+            info.context.resources, api_name, primary_value, fields, use_draft=use_draft, from_text=from_text
+        )
         if isinstance(result, ValidatedRecord):
             fields_json = cast(JSON, result.fields)
             return RecordCheck(

@@ -179,9 +179,11 @@ class ActivityTypeConnection(Connection[ActivityType]):
 @strawberry.type(description="Result of an activity-type mutation: the type as it is now, or typed errors.")
 class ActivityTypePayload:
     activity_type: ActivityType | None = strawberry.field(
-        description="The activity type after the change; null when the change was refused."
+        default=None, description="The activity type after the change; null when the change was refused."
     )
-    errors: list[UserError] = strawberry.field(description="Why the change was refused; empty on success.")
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why the change was refused; empty on success."
+    )
 
 
 

@@ -113,6 +113,13 @@ async def list_rejections(
     ]
 
 
+async def count_rejections(resources: Resources, job_id: uuid.UUID) -> int:
+    """Rejected rows of one job stored now: deletePerson erases those naming the person, so this can be fewer
+    than the job's `rejected` count (which says what happened during the run)."""
+    async with resources.db.raw() as conn:
+        return int(await conn.fetchval("SELECT count(*) FROM ingestion_rejection WHERE job_id = $1", job_id))
+
+
 def _json(value: Any) -> Any:
     import orjson
 

@@ -109,7 +109,7 @@ async def _run_locked(resources: Resources, conn: Any, job_id: uuid.UUID) -> str
     if row is None:
         return "skipped"
     if row["attempts"] > MAX_ATTEMPTS:
-        await fail_job(conn, job_id, f"gave up after {MAX_ATTEMPTS} attempts")
+        await _fail(conn, job_id, f"gave up after {MAX_ATTEMPTS} attempts")
         await progress.publish_job(resources, job_id, force=True)
         return JobStatus.FAILED.value
     ctx = await _context(resources, conn, row)
@@ -154,8 +154,7 @@ async def _live_types(resources: Resources, conn: Any) -> tuple[dict[str, LiveTy
            f"{limits.max_string_length}|{limits.max_text_length}")
     cached = _TYPES_CACHE.get(key)
     if cached is None:
-        async with resources.db.session() as session:
-            types = await load_live_types(session, limits)
+        types = await load_live_types(resources)
         names = {r[0] for r in await conn.fetch("SELECT lower(api_name) FROM activity_type WHERE deleted_at IS NULL")}
         _TYPES_CACHE.clear()
         cached = _TYPES_CACHE[key] = (types, names)
@@ -258,9 +257,14 @@ async def _finish(conn: Any, job_id: uuid.UUID, status: JobStatus) -> None:
         "WHERE id = $1 AND status = 'RUNNING'", job_id, status.value)
 
 
-async def fail_job(conn: Any, job_id: uuid.UUID, error: str) -> None:
+async def fail_job(resources: Resources, job_id: uuid.UUID, error: str) -> None:
     """Mark a job FAILED (its processed chunks stay written); chunks left are dropped, and an upload still
     being received stops at its next chunk."""
+    async with resources.db.raw() as conn:
+        await _fail(conn, job_id, error)
+
+
+async def _fail(conn: Any, job_id: uuid.UUID, error: str) -> None:
     await conn.execute(
         "UPDATE ingestion_job SET status = 'FAILED', error = $2, receiving = FALSE, finished_at = now(), "
         "updated_at = now() WHERE id = $1 AND status IN ('QUEUED', 'RUNNING')", job_id, error[:1000])
