@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.auth import prepare_access
 from app.api.execution.compiled.cache import PlanCache
+from app.api.exports.download import ExportDownload
 from app.api.hardening import security_extensions
 from app.api.request_guard import RequestGuard
 from app.api.schema import build_schema
@@ -130,6 +131,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            Route("/exports/{id}/file", ExportDownload(view).respond, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
         ],

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app.domain.access import Principal, Scope
+from app.domain.access import ADMIN_SCOPES, Principal
 from app.domain.errors import DomainError, ErrorCode, Issue
 from app.domain.ingestion import IngestionJob, JobCounts, JobSource, JobStatus, Rejection, SourceFormat
 from app.services import audit
@@ -142,7 +142,7 @@ async def cancel_job(resources: Resources, job_id: uuid.UUID) -> IngestionJob:
 
 
 # Who may delete a job besides its creator: admins already trusted with audited, destructive actions.
-DELETE_ADMIN_SCOPES = (Scope.TYPES_ADMIN, Scope.KEYS_ADMIN)
+DELETE_ADMIN_SCOPES = ADMIN_SCOPES
 
 
 async def delete_job(resources: Resources, actor: Principal, job_id: uuid.UUID) -> None:
