@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
 
 from app.db import export_repo
 from app.domain.access import Principal
 from app.domain.errors import DomainError, ErrorCode
-from app.domain.exports import ExportJob, ExportSpec, FileGone, check_spec
+from app.domain.exports import ExportJob, ExportSpec, ExportStatus, FileGone, check_spec
 from app.services import audit
 from app.services.exports.store import file_store
 from app.services.ingestion import progress
@@ -17,6 +20,7 @@ from app.services.runtime import Resources
 from app.services.timelines import live_definitions
 
 NOT_FOUND = "No export job with this id."
+FORBIDDEN = "Only the key that created an export (or an admin key) may change it."
 
 
 def visible(principal: Principal, job: ExportJob) -> bool:
@@ -71,8 +75,7 @@ async def _owned(conn: object, principal: Principal, job_id: uuid.UUID) -> Expor
     if job is None:
         raise DomainError.of(ErrorCode.NOT_FOUND, NOT_FOUND, "id")
     if not visible(principal, job):
-        raise DomainError.of(ErrorCode.FORBIDDEN, "Only the key that created an export (or an admin) may change it.",
-                             "id")
+        raise DomainError.of(ErrorCode.FORBIDDEN, FORBIDDEN, "id")
     return job
 
 
@@ -90,17 +93,24 @@ async def cancel(resources: Resources, principal: Principal, job_id: uuid.UUID) 
 
 
 async def delete(resources: Resources, principal: Principal, job_id: uuid.UUID) -> None:
-    """Delete an ended job and its file (audited); cancel a queued or running job first."""
-    async with resources.db.raw() as conn, conn.transaction():
-        job = await _owned(conn, principal, job_id)
-        if not job.status.is_terminal:
-            raise DomainError.of(ErrorCode.INVALID_STATE, f"The export is {job.status.value}: cancel it first "
-                                 "(cancelExportJob) and delete it once it has ended.", "id")
-        await export_repo.delete(conn, job_id)
-    await file_store(resources.settings).delete(part_key(job_id))
+    """Delete an ended job and its file, audited in the same transaction; cancel a queued or running job first."""
     async with resources.db.session() as session, session.begin():
+        run: Any = session.exec  # Core text statements (SQLModel's overloads only type ORM selects)
+        found = (await run(text(
+            "SELECT status, created_by, rows, bytes FROM export_job WHERE id = :id FOR UPDATE").bindparams(id=job_id)
+        )).first()
+        if found is None:
+            raise DomainError.of(ErrorCode.NOT_FOUND, NOT_FOUND, "id")
+        if found.created_by != principal.id and not principal.is_admin:
+            raise DomainError.of(ErrorCode.FORBIDDEN, FORBIDDEN, "id")
+        status = ExportStatus(found.status)
+        if not status.is_terminal:
+            raise DomainError.of(ErrorCode.INVALID_STATE, f"The export is {status.value}: cancel it first "
+                                 "(cancelExportJob) and delete it once it has ended.", "id")
+        await run(text("DELETE FROM export_job WHERE id = :id").bindparams(id=job_id))
         await audit.record(session, principal, "exportJob.delete", f"exportJob:{job_id}",
-                           {"status": job.status.value, "rows": job.rows, "bytes": job.bytes})
+                           {"status": status.value, "rows": found.rows, "bytes": found.bytes})
+    await file_store(resources.settings).delete(part_key(job_id))
 
 
 def part_key(job_id: uuid.UUID) -> str:
