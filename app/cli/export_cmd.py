@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 import httpx
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskProgressColumn, TextColumn, TransferSpeedColumn
 
+from app.cli.import_cmd import json_body
 from app.cli.output import console
 from app.settings import Settings
 
@@ -93,7 +94,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def _start(http: httpx.Client, url: str, args: argparse.Namespace) -> dict[str, Any] | None:
     kind = "persons" if args.persons else "activities"
-    body = _json(http.post(url, json={"query": EXPORT[kind], "variables": {"input": _input(args)}})) or {}
+    body = json_body(http.post(url, json={"query": EXPORT[kind], "variables": {"input": _input(args)}})) or {}
     payload = (body.get("data") or {}).get("exportPersons" if args.persons else "exportActivities")
     if payload is None:
         console.print(f"[red]request failed:[/red] {body.get('errors')}")
@@ -105,20 +106,11 @@ def _start(http: httpx.Client, url: str, args: argparse.Namespace) -> dict[str, 
 
 
 def _job(http: httpx.Client, url: str, job_id: str) -> dict[str, Any] | None:
-    body = _json(http.post(url, json={"query": JOB, "variables": {"id": job_id}})) or {}
+    body = json_body(http.post(url, json={"query": JOB, "variables": {"id": job_id}})) or {}
     job: dict[str, Any] | None = (body.get("data") or {}).get("exportJob")
     if job is None:
         console.print(f"[red]no export {job_id} for this key[/red] {body.get('errors') or ''}")
     return job
-
-
-def _json(response: httpx.Response) -> dict[str, Any] | None:
-    try:
-        body: dict[str, Any] = response.json()
-    except ValueError:
-        console.print(f"[red]HTTP {response.status_code}[/red] {response.text[:500]}")
-        return None
-    return body
 
 
 def _follow(http: httpx.Client, url: str, job: dict[str, Any]) -> dict[str, Any]:

@@ -7,33 +7,21 @@ import gzip
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import orjson
 import pytest
 
-from app.embedded.lease import free_port
 from app.services.runtime import Resources
 from app.settings import Settings
 from tests.access_helpers import insert_key
 from tests.api.timeline_support import T0, Row, create_person, create_type, insert, minutes
 from tests.conftest import child_env, eventually
+from tests.e2e.conftest import serving
 from tests.stores import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def api_server(settings: Settings) -> Iterator[int]:
-    port = free_port()
-    env = {**child_env(settings), "ACTIVITIES_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
-                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield port
-    server.terminate()
-    server.wait(15)
 
 
 async def _cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
@@ -54,14 +42,7 @@ async def test_export_command_exports_downloads_and_resumes(
     token = await insert_key(resources)
     worker_process()
 
-    async def up() -> bool:
-        try:
-            async with httpx.AsyncClient() as http:
-                return (await http.get(f"http://127.0.0.1:{api_server}/healthz")).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await eventually(up, timeout=30, interval=0.1)
+    await eventually(lambda: serving(api_server), timeout=30, interval=0.1)
     url = f"http://127.0.0.1:{api_server}/graphql"
     out = tmp_path / "out.jsonl.gz"
     result = await _cli(settings, "--type", "depositCheck", "--since", "2020-01-01", "-o", str(out),

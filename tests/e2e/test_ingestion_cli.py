@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
 
-from app.embedded.lease import free_port
 from app.services.runtime import Resources
 from app.settings import Settings
 from tests.access_helpers import insert_key
@@ -20,18 +19,6 @@ from tests.ingestion_support import approved_type, deposit
 from tests.stores import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def api_server(settings: Settings) -> Iterator[int]:
-    """`activities serve` on a free port; yields the port."""
-    port = free_port()
-    env = {**child_env(settings), "ACTIVITIES_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
-                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield port
-    server.terminate()
-    server.wait(15)
 
 
 async def test_import_command_uploads_follows_and_summarises(

@@ -23,7 +23,7 @@ from app.domain.filters import ResolvedFilter, resolve
 from app.services.exports.jobs import part_key
 from app.services.exports.store import PartWriter, file_store
 from app.services.ingestion import progress
-from app.services.ingestion.process import lock_key
+from app.services.ingestion.process import run_locked
 from app.services.runtime import Resources
 from app.services.timelines import live_definitions, search_scope
 
@@ -76,17 +76,7 @@ class _Sink:
 
 async def run_export(resources: Resources, job_id: uuid.UUID) -> str:
     """Run the export to its end (or until cancelled). Returns what happened, for arq's result."""
-    async with resources.db.raw() as conn:
-        key = lock_key(job_id)
-        if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
-            return "busy"  # another worker runs it right now
-        try:
-            return await _run_locked(resources, conn, job_id)
-        finally:
-            try:
-                await conn.execute("SELECT pg_advisory_unlock($1)", key)
-            except Exception:  # a broken connection holds no lock; never pool one that might
-                conn.terminate()
+    return await run_locked(resources, job_id, _run_locked)
 
 
 async def _run_locked(resources: Resources, conn: Any, job_id: uuid.UUID) -> str:
