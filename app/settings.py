@@ -30,6 +30,8 @@ class Limits(BaseModel):
     max_request_bytes: int = 64 * 1024**2  # non-multipart request bodies (JSON), checked before parsing
     chunk_rows: int = 5000
     activity_search_timeout_ms: int = 10_000  # `activities` search and totalCount; over it: QUERY_TOO_COMPLEX
+    max_running_exports_per_key: int = 4  # unfinished (queued or running) export jobs of one API key
+    max_export_bytes_per_key: int = 100 * 1024**3  # bytes of export files one API key keeps stored
 
 
 class Execution(BaseModel):
@@ -94,6 +96,8 @@ class Settings(BaseSettings):
     execution: Execution = Field(default_factory=Execution)
     persisted: PersistedDocuments = Field(default_factory=PersistedDocuments)
     ingestion_concurrency_per_key: int = 4
+    export_dir: Path | None = None  # where export files are written; default <data_dir>/exports
+    export_retention_days: float = 7.0  # export files are removed this long after their job finished
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("database_url", "redis_url", "bootstrap_admin_key", "dev_admin_key", mode="before")

@@ -26,17 +26,18 @@ from workers.settings import build_worker
 GraphQL = Callable[..., Awaitable[dict[str, Any]]]
 
 # Tables emptied before each test; seeded system activity types survive.
-MUTABLE_TABLES = ("activity", "person", "ingestion_job", "api_key", "audit_log")
+MUTABLE_TABLES = ("activity", "person", "ingestion_job", "export_job", "api_key", "audit_log")
 
 
 @pytest.fixture(scope="session")
-def settings() -> Iterator[Settings]:
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     with session_settings() as resolved:
         configure_logging(resolved)
         assert resolved.database_url
         upgrade(resolved.database_url)
         # Functional tests poll freely; the rate-limit tests build their own app with a tiny limit.
-        yield resolved.model_copy(update={"rate_limit_per_minute": 0})
+        exports = tmp_path_factory.mktemp("exports")  # export files of this session only
+        yield resolved.model_copy(update={"rate_limit_per_minute": 0, "export_dir": exports})
 
 
 @pytest.fixture(scope="session")
@@ -111,6 +112,8 @@ def child_env(settings: Settings) -> dict[str, str]:
         ACTIVITIES_ENVIRONMENT="test",
         ACTIVITIES_LOG_LEVEL="INFO",
     )
+    if settings.export_dir is not None:
+        env["ACTIVITIES_EXPORT_DIR"] = str(settings.export_dir)
     return env
 
 

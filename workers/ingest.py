@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 
 from arq import Retry
 
@@ -23,31 +24,48 @@ def backoff(job_try: int) -> float:
     return float(min(15, 2 ** max(0, job_try - 1)))
 
 
-async def ingest(ctx: WorkerContext, job_id: str) -> str:
-    """Run one ingestion job; transient database/Redis failures retry with backoff from the checkpoint."""
+async def run_or_retry(
+    ctx: WorkerContext, what: str, job_id: str, run: Callable[[], Awaitable[str]],
+    fail: Callable[[str], Awaitable[None]],
+) -> str:
+    """Run a job; transient database/Redis failures retry with backoff, anything else fails it (`fail(reason)`)."""
     job_id_var.set(job_id)
-    resources = ctx["resources"]
     try:
-        return await process.run_job(resources, uuid.UUID(job_id))
+        return await run()
     except Exception as exc:
         if is_transient(exc):
             delay = backoff(ctx.get("job_try", 1))
-            logger.warning("ingestion job %s: transient error (%s); retrying in %.0fs", job_id, exc, delay)
+            logger.warning("%s job %s: transient error (%s); retrying in %.0fs", what, job_id, exc, delay)
             raise Retry(defer=delay) from exc
-        logger.exception("ingestion job %s failed", job_id)
-        await process.fail_job(resources, uuid.UUID(job_id), f"internal error: {type(exc).__name__}")
+        logger.exception("%s job %s failed", what, job_id)
+        await fail(f"internal error: {type(exc).__name__}")
+        raise
+
+
+async def ingest(ctx: WorkerContext, job_id: str) -> str:
+    """Run one ingestion job; transient database/Redis failures retry with backoff from the checkpoint."""
+    resources, job = ctx["resources"], uuid.UUID(job_id)
+
+    async def fail(reason: str) -> None:
+        await process.fail_job(resources, job, reason)
+
+    return await run_or_retry(ctx, "ingestion", job_id, lambda: process.run_job(resources, job), fail)
+
+
+async def reconcile_safely(what: str, run: Callable[[], Awaitable[int]]) -> int:
+    """A reconciler pass; when the stores are unavailable it logs and leaves the work to the next pass."""
+    try:
+        return await run()
+    except Exception as exc:
+        if is_transient(exc):
+            logger.warning("%s: stores unavailable (%s); next run will retry", what, exc)
+            return 0
         raise
 
 
 async def reconcile(ctx: WorkerContext) -> int:
     """Cron and start-up: re-enqueue jobs Redis lost or whose worker died."""
-    try:
-        return await reconciler.reconcile(ctx["resources"])
-    except Exception as exc:
-        if is_transient(exc):
-            logger.warning("reconciler: stores unavailable (%s); next run will retry", exc)
-            return 0
-        raise
+    return await reconcile_safely("reconciler", lambda: reconciler.reconcile(ctx["resources"]))
 
 
 def tune_gc() -> None:

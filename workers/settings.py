@@ -32,20 +32,23 @@ def job_functions(settings: Settings) -> list[Function]:
 
 def feature_jobs() -> list[tuple[JobName, JobFunction, int]]:
     """Jobs contributed by features (ingestion, ...): (name, coroutine, max tries)."""
-    from workers import ingest
+    from workers import export, ingest
 
-    return [(JobName.INGEST, ingest.ingest, ingest.MAX_TRIES)]
+    return [(JobName.INGEST, ingest.ingest, ingest.MAX_TRIES), (JobName.EXPORT, export.export, export.MAX_TRIES)]
 
 
 def cron_jobs(settings: Settings) -> list[Any]:
     """Periodic jobs; the reconciler also runs at start-up so a restarted worker picks up orphans at once."""
     from arq.cron import cron
 
-    from workers import ingest
+    from workers import export, ingest
 
     every = max(1, settings.reconcile_interval_seconds)
     reconcile: Any = ingest.reconcile  # arq types job coroutines as taking a plain dict
+    reconcile_exports: Any = export.reconcile_exports
     return [cron(reconcile, name="reconcile-ingestion", second=set(range(0, 60, every)),
+                 run_at_startup=True, timeout=settings.job_timeout_seconds),
+            cron(reconcile_exports, name="reconcile-exports", second=set(range(0, 60, every)),
                  run_at_startup=True, timeout=settings.job_timeout_seconds)]
 
 

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.auth import Denial, prepare_access
 from app.api.execution.compiled.cache import PlanCache
+from app.api.exports.download import ExportDownload
 from app.api.graphiql import graphiql_assets
 from app.api.hardening import security_extensions
 from app.api.metrics import ObserveRequests, RecordOperation, ServiceMetrics
@@ -149,6 +150,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
+            Route("/exports/{id}/file", ExportDownload(view).respond, methods=["GET"]),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

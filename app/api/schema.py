@@ -16,6 +16,7 @@ from app.api.access.mutations import AccessMutations
 from app.api.access.queries import AccessQueries
 from app.api.activities.queries import ActivityQueries
 from app.api.execution.wiring import executor_class
+from app.api.exports.resolvers import ExportMutations, ExportQueries, ExportSubscriptions
 from app.api.ingestion.resolvers import IngestionMutations, IngestionQueries, IngestionSubscriptions
 from app.api.persons.mutations import PersonMutations
 from app.api.persons.queries import PersonQueries
@@ -25,10 +26,12 @@ from app.api.system import SystemQueries
 from app.settings import Execution
 
 QUERY_MIXINS: tuple[type, ...] = (
-    SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries
+    SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries, ExportQueries
 )
-MUTATION_MIXINS: tuple[type, ...] = (AccessMutations, PersonMutations, RegistryMutations, IngestionMutations)
-SUBSCRIPTION_MIXINS: tuple[type, ...] = (IngestionSubscriptions,)
+MUTATION_MIXINS: tuple[type, ...] = (
+    AccessMutations, PersonMutations, RegistryMutations, IngestionMutations, ExportMutations
+)
+SUBSCRIPTION_MIXINS: tuple[type, ...] = (IngestionSubscriptions, ExportSubscriptions)
 
 
 logger = logging.getLogger("strawberry.execution")

@@ -34,6 +34,12 @@ class Limits:
     activity_search_timeout_ms: int = strawberry.field(
         description="Time budget of one `activities` search (and its totalCount), in milliseconds; 0 means none."
     )
+    max_running_exports_per_key: int = strawberry.field(
+        description="Unfinished (queued or running) export jobs one API key may have at once."
+    )
+    max_export_bytes_per_key: float = strawberry.field(
+        description="Bytes of export files one API key may keep stored (delete or let expire to free them)."
+    )
     rate_limit_per_minute: int = strawberry.field(
         description="Requests (WebSocket operations included) one API key may make per minute; 0 means no limit."
     )

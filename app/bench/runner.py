@@ -13,6 +13,7 @@ import asyncpg
 
 from app.bench import ingest, reads
 from app.bench.datagen import EXAMPLE_TYPES, generate_persons
+from app.bench.export import bench_export
 from app.bench.figures import bench_freshness, bench_memory
 from app.bench.load import client, graphql
 from app.bench.machine import machine_facts
@@ -165,6 +166,7 @@ async def execute(settings: Settings, options: Options, stack: Stack, embedded: 
             "timeline": lambda: bench_timeline(run),
             "freshness": lambda: bench_freshness(run),
             "memory": lambda: bench_memory(run, tmp),
+            "export": lambda: bench_export(run, tmp),
         }
         for name, step in steps.items():
             if name in options.only:

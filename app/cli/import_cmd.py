@@ -104,7 +104,7 @@ def _upload(http: httpx.Client, url: str, args: argparse.Namespace) -> dict[str,
                                         "map": json.dumps({"0": ["variables.input.file"]})},
                              files={"0": (args.file.name, _Counting(handle, progress, task),  # type: ignore[dict-item]
                                           "application/octet-stream")})
-    body = _json(response)
+    body = json_body(response)
     if body is None:
         return None
     payload = (body.get("data") or {}).get("importActivities")
@@ -124,7 +124,7 @@ def _resume_hint(job: dict[str, Any], args: argparse.Namespace) -> None:
                       f"{args.file} --resume-from {job['resumeFrom']} (and the same options)")
 
 
-def _json(response: httpx.Response) -> dict[str, Any] | None:
+def json_body(response: httpx.Response) -> dict[str, Any] | None:
     try:
         body: dict[str, Any] = response.json()
     except ValueError:
@@ -154,7 +154,7 @@ def _follow(http: httpx.Client, url: str, job: dict[str, Any]) -> dict[str, Any]
             if job["status"] in TERMINAL:
                 return job
             time.sleep(POLL_SECONDS)
-            body = _json(http.post(url, json={"query": JOB, "variables": {"id": job["id"]}}))
+            body = json_body(http.post(url, json={"query": JOB, "variables": {"id": job["id"]}}))
             if body and (body.get("data") or {}).get("ingestionJob"):
                 job = body["data"]["ingestionJob"]
 
@@ -170,7 +170,7 @@ def _summary(http: httpx.Client, url: str, job: dict[str, Any]) -> None:
         console.print(f"[red]error:[/red] {job['error']}")
     if not counts["rejected"]:
         return
-    body = _json(http.post(url, json={"query": REJECTIONS, "variables": {"id": job["id"]}})) or {}
+    body = json_body(http.post(url, json={"query": REJECTIONS, "variables": {"id": job["id"]}})) or {}
     rejections = ((body.get("data") or {}).get("ingestionJob") or {}).get("rejections") or {"edges": []}
     shown = Table(title="first rejections")
     for name in ("row", "code", "field", "message"):

@@ -132,6 +132,12 @@ def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = Fals
     return sql
 
 
+def filtered_sql(scope: ActivityScope, flt: ResolvedFilter) -> tuple[str, list[Any]]:
+    """`SELECT COLUMNS FROM activity WHERE ...` for `scope` and `flt`, unordered (bulk export reads it whole)."""
+    sql = _compile(scope, flt)
+    return f"SELECT {COLUMNS} FROM activity WHERE {sql.where()}", sql.params
+
+
 async def page(
     conn: Connection,
     scope: ActivityScope,

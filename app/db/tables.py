@@ -259,3 +259,39 @@ class AuditLogRow(SQLModel, table=True):
     action: str = Field(sa_column=Column(Text, nullable=False))
     target: str | None = Field(default=None, sa_column=Column(Text))
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+
+
+class ExportJobRow(SQLModel, table=True):
+    """A bulk export (0012): its filter and format, progress, and the file it produced in the file store."""
+
+    __tablename__ = "export_job"
+    __table_args__ = (
+        Index("ix_export_job_creator_created", "created_by", text("created_at DESC"), text("id DESC")),
+        Index("ix_export_job_created", text("created_at DESC"), text("id DESC")),
+        Index("ix_export_job_unfinished", "status", postgresql_where=text("status IN ('QUEUED', 'RUNNING')")),
+    )
+
+    id: uuid.UUID = Field(sa_column=Column(UUID(as_uuid=True), primary_key=True))
+    kind: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(sa_column=Column(Text, nullable=False))
+    format: str = Field(sa_column=Column(Text, nullable=False))
+    compression: str = Field(sa_column=Column(Text, nullable=False))
+    columns: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
+    search: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
+    created_by: str = Field(sa_column=Column(Text, nullable=False))
+    rows: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    total_rows: int | None = Field(default=None, sa_column=Column(BigInteger))
+    bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    sha256: str | None = Field(default=None, sa_column=Column(Text))
+    file_key: str | None = Field(default=None, sa_column=Column(Text))
+    file_gone: str | None = Field(default=None, sa_column=Column(Text))  # EXPIRED | DELETED | ERASED
+    attempts: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    cancel_requested: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
+    restart_requested: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime | None = Field(default=None, sa_column=_now())
+    updated_at: datetime | None = Field(default=None, sa_column=_now())
+    started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    snapshot_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -16,6 +16,8 @@ class Scope(StrEnum):
 
 
 ALL_SCOPES = frozenset(Scope)
+ADMIN_SCOPES = (Scope.TYPES_ADMIN, Scope.KEYS_ADMIN)
+"""Admins: keys trusted with audited, destructive actions; they may act on other keys' jobs and exports."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,10 @@ class Principal:
 
     def allows(self, scope: Scope) -> bool:
         return scope in self.scopes
+
+    @property
+    def is_admin(self) -> bool:
+        return any(s in self.scopes for s in ADMIN_SCOPES)
 
     @classmethod
     def local_admin(cls) -> Principal:

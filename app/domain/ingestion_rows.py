@@ -24,6 +24,9 @@ MAX_KEY_LENGTH = 255
 MAX_RECORD_CHARS = 10_000  # longest original record we keep with a rejection
 ENVELOPE_KEYS = frozenset({"activityType", "person", "occurredAt", "primaryValue", "fields", "idempotencyKey"})
 PERSON_KEYS = frozenset({"id", "email", "externalId"})
+EXPORTED_KEYS = frozenset({"id", "personId", "typeVersion", "ingestedAt"})
+"""Read-only keys of an exported activity (exportActivities JSONL): accepted and ignored, so an export imports as
+it is; the new database gives its own ids, type version and ingestion time."""
 CSV_COLUMNS = ("activityType", "personId", "personEmail", "personExternalId", "occurredAt", "primaryValue",
                "idempotencyKey")
 _CSV_ENVELOPE = frozenset(CSV_COLUMNS)
@@ -160,7 +163,7 @@ def parse_object(obj: object, row_number: int, raw: bytes, default_type: str | N
     if not isinstance(obj, dict):
         return RowFailure(row_number, [Issue(ErrorCode.MALFORMED_ROW, None, "Expected a JSON object per row.")], raw)
     issues: list[Issue] = []
-    unknown = () if ENVELOPE_KEYS.issuperset(obj) else obj.keys() - ENVELOPE_KEYS
+    unknown = () if ENVELOPE_KEYS.issuperset(obj) else obj.keys() - ENVELOPE_KEYS - EXPORTED_KEYS
     for name in sorted(map(str, unknown))[:5] if unknown else ():
         issues.append(Issue(ErrorCode.UNKNOWN_FIELD, name[:100],
                             f"Unknown key '{name[:100]}'; typed values go under 'fields'."))

@@ -16,6 +16,8 @@ from app.domain.activities import Person
 from app.domain.cursors import decode_id_cursor
 from app.domain.errors import DomainError, ErrorCode, Issue
 from app.services import audit
+from app.services.exports.erasure import mark_for_erasure
+from app.services.exports.jobs import forget_files
 from app.services.runtime import Resources
 
 MAX_EMAIL = 254
@@ -207,6 +209,7 @@ async def erase(resources: Resources, actor: Principal, person_id: int) -> Erasu
         if not found:
             raise DomainError.of(ErrorCode.NOT_FOUND, "No person has this id.", "id")
         activities, rejections = await repo.erase(session, found[0])
+        export_files = await mark_for_erasure(session, found[0])
         # Identifiers stay out of the audit log: it must not keep what the erasure removed.
         await audit.record(
             session,
@@ -215,4 +218,5 @@ async def erase(resources: Resources, actor: Principal, person_id: int) -> Erasu
             f"person:{person_id}",
             {"activitiesDeleted": activities, "rejectionsDeleted": rejections},
         )
+    await forget_files(resources, export_files)  # after the commit: marked ERASED, a download already answers 410
     return Erasure(person_id=person_id, activities_deleted=activities, rejections_deleted=rejections)

@@ -17,6 +17,7 @@ class JobName(StrEnum):
 
     PING = "ping"
     INGEST = "ingest"
+    EXPORT = "export"
 
 
 def serialize(payload: dict[str, Any]) -> bytes:
@@ -63,6 +64,13 @@ async def enqueue_ingestion(queue: ArqRedis, settings: Settings, job_id: str) ->
     """Enqueue one ingestion job; the arq job id is the ingestion id, so a duplicate enqueue is a no-op."""
     return await queue.enqueue_job(
         JobName.INGEST, job_id, _job_id=f"ingest:{job_id}", _queue_name=settings.arq_queue_name
+    )
+
+
+async def enqueue_export(queue: ArqRedis, settings: Settings, job_id: str) -> Any:
+    """Enqueue one export job under its own id (a duplicate enqueue is a no-op)."""
+    return await queue.enqueue_job(
+        JobName.EXPORT, job_id, _job_id=f"export:{job_id}", _queue_name=settings.arq_queue_name
     )
 
 

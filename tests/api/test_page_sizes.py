@@ -54,6 +54,7 @@ PAGED: dict[str, Paged] = {
     "Query.apiKeys.first": _paged("apiKeys"),
     "Query.auditLog.first": _paged("auditLog"),
     "Query.ingestionJobs.first": _paged("ingestionJobs"),
+    "Query.exportJobs.first": _paged("exportJobs"),
     "Person.timeline.first": _paged("person.timeline", parent="id: $person"),
     "Person.timeline.last": _paged("person.timeline", size="last", parent="id: $person"),
     "IngestionJob.rejections.first": _paged("ingestionJob.rejections", parent="id: $job"),
@@ -90,6 +91,11 @@ async def _seed(resources: Resources) -> dict[str, Any]:
         await conn.executemany(
             "INSERT INTO ingestion_job (id, source, format, status) VALUES ($1, 'INLINE', 'JSONL', 'SUCCEEDED')",
             [(job,) for job in jobs],
+        )
+        await conn.executemany(  # the admin key sees every key's exports
+            "INSERT INTO export_job (id, kind, status, format, compression, columns, created_by) "
+            "VALUES ($1, 'ACTIVITIES', 'SUCCEEDED', 'JSONL', 'NONE', '{id}', 'someone')",
+            [(uuid.uuid4(),) for _ in range(CAP + 1)],
         )
         await conn.executemany(
             "INSERT INTO ingestion_rejection (job_id, row_number, code, message, issues, record) "

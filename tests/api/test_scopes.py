@@ -44,6 +44,8 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Query.activities": R,
     "Query.ingestionJob": R,
     "Query.ingestionJobs": R,
+    "Query.exportJob": R,
+    "Query.exportJobs": R,
     "Query.limits": None,
     "Query.version": None,
     "Query.viewer": None,
@@ -65,11 +67,16 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Mutation.cancelIngestionJob": W,
     "Mutation.deleteIngestionJob": W,  # then only the creator or a types:admin / keys:admin key
     "Mutation.replayRejections": W,
+    "Mutation.exportActivities": R,  # reading in bulk; a key then sees and changes only its own exports
+    "Mutation.exportPersons": R,
+    "Mutation.cancelExportJob": R,
+    "Mutation.deleteExportJob": R,
     "Mutation.createApiKey": K,
     "Mutation.revokeApiKey": K,
     # subscriptions
     "Subscription.ingestionJobUpdated": R,
     "Subscription.activityRecorded": R,
+    "Subscription.exportJobUpdated": R,
 }
 
 SCHEMA = graphql_schema(build_schema())

@@ -10,12 +10,13 @@ from app.settings import Settings
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(360)  # eight figures, each with fresh processes, on a shared 2-core machine
 def test_every_figure_is_measured_against_its_baseline(settings: Settings) -> None:
     options = Options(rows=300, persons=30, clients=2, duration=0.3, trials=2, page_size=10, deep_page=1,
                       memory_factor=2)
     report = run_bench(settings, options)
     figures = {r.figure: r for r in report.rows}
-    assert len(report.rows) == 8, [r.figure for r in report.rows]
+    assert len(report.rows) == 10, [r.figure for r in report.rows]
     missing = {name: r.note for name, r in figures.items() if r.value is None}
     assert not missing
     imported = next(r for r in report.rows if r.figure.startswith("import"))
@@ -24,5 +25,7 @@ def test_every_figure_is_measured_against_its_baseline(settings: Settings) -> No
     assert len(timeline) == 2 and all(r.baseline and r.baseline_label == "Starlette+asyncpg" for r in timeline)
     assert "timeline JSON vs baseline" not in report.facts  # the API and the baseline returned the same nodes
     memory = [r for r in report.rows if r.figure.startswith("peak RSS")]
-    assert len(memory) == 2 and all(r.value and r.baseline and r.value > 10 * 2**20 for r in memory)
+    assert len(memory) == 3 and all(r.value and r.baseline and r.value > 10 * 2**20 for r in memory)
+    exported = next(r for r in report.rows if r.figure.startswith("export"))
+    assert exported.baseline_label == "COPY to file" and exported.ratio is not None and "rows" in exported.note
     assert {"postgres", "cpu", "memory", "commit"} <= set(report.facts)

@@ -22,18 +22,6 @@ from tests.stores import PROJECT_ROOT
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def api_server(settings: Settings) -> Iterator[int]:
-    """`activities serve` on a free port; yields the port."""
-    port = free_port()
-    env = {**child_env(settings), "ACTIVITIES_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
-                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield port
-    server.terminate()
-    server.wait(15)
-
-
 async def test_import_command_uploads_follows_and_summarises(
     tmp_path: Path, settings: Settings, resources: Resources, api_server: int,
     worker_process: Callable[[], subprocess.Popen[bytes]],

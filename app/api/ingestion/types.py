@@ -7,7 +7,7 @@ import binascii
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Protocol
 
 import strawberry
 
@@ -30,7 +30,16 @@ IngestionSource = strawberry.enum(JobSource, name="IngestionSource",
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def encode_job_cursor(job: DomainJob) -> str:
+class _Dated(Protocol):
+    """A job as its cursor sees it (ingestion and export jobs page alike)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def encode_job_cursor(job: _Dated) -> str:
     micros = (job.created_at - _EPOCH) // timedelta(microseconds=1)
     return base64.urlsafe_b64encode(f"j1:{micros}:{job.id}".encode()).decode().rstrip("=")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app.domain.access import Principal, Scope
+from app.domain.access import Principal
 from app.domain.errors import DomainError, ErrorCode, Issue
 from app.domain.ingestion import IngestionJob, JobCounts, JobSource, JobStatus, Rejection, SourceFormat
 from app.services import audit
@@ -126,14 +126,12 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-# Who may cancel, replay or delete a job besides its creator: admins already trusted with audited,
-# destructive actions. Any other activities:write key gets FORBIDDEN (it may still read the job).
-OWNER_ADMIN_SCOPES = (Scope.TYPES_ADMIN, Scope.KEYS_ADMIN)
 
 
 def check_owner(actor: Principal, created_by: str | None, action: str, field: str) -> None:
     """FORBIDDEN unless `actor` created the job or holds an admin scope."""
-    if created_by != actor.id and not any(actor.allows(s) for s in OWNER_ADMIN_SCOPES):
+    # Any other activities:write key gets FORBIDDEN (it may still read the job).
+    if created_by != actor.id and not actor.is_admin:
         raise DomainError.of(ErrorCode.FORBIDDEN, f"Only the job's creator or an admin key (types:admin or "
                              f"keys:admin) may {action} it.", field)
 

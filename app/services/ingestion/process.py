@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -88,12 +89,20 @@ class Prefetch:
 
 async def run_job(resources: Resources, job_id: uuid.UUID) -> str:
     """Process the job to its end (or until cancelled). Returns what happened, for arq's result."""
+    return await run_locked(resources, job_id, _run_locked)
+
+
+async def run_locked(
+    resources: Resources, job_id: uuid.UUID, body: Callable[[Resources, Any, uuid.UUID], Awaitable[str]]
+) -> str:
+    """`body(resources, conn, job_id)` holding the job's advisory lock on `conn` (ingestion and export jobs);
+    "busy" when another worker holds it."""
     async with resources.db.raw() as conn:
         key = lock_key(job_id)
         if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
             return "busy"  # another worker is processing it right now
         try:
-            return await _run_locked(resources, conn, job_id)
+            return await body(resources, conn, job_id)
         finally:
             try:
                 await conn.execute("SELECT pg_advisory_unlock($1)", key)

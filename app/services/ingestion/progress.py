@@ -36,18 +36,21 @@ class Throttle:
         return True
 
 
-def job_channel(resources: Resources, job_id: uuid.UUID) -> str:
-    return f"{resources.settings.redis_prefix}:ingestion:{job_id}"
+def job_channel(resources: Resources, job_id: uuid.UUID, kind: str = "ingestion") -> str:
+    """The channel of one job; `kind` is "ingestion" or "export" (both kinds of job share this machinery)."""
+    return f"{resources.settings.redis_prefix}:{kind}:{job_id}"
 
 
 def activity_channel(resources: Resources) -> str:
     return f"{resources.settings.redis_prefix}:activities"
 
 
-async def publish_job(resources: Resources, job_id: uuid.UUID, *, force: bool = False) -> None:
+async def publish_job(
+    resources: Resources, job_id: uuid.UUID, *, force: bool = False, kind: str = "ingestion"
+) -> None:
     """Tell subscribers the job changed; they read it from Postgres (the source of truth)."""
     try:
-        await resources.queue.publish(job_channel(resources, job_id), b"1")
+        await resources.queue.publish(job_channel(resources, job_id, kind), b"1")
     except Exception:  # progress is best effort; the job must not fail on Redis
         logger.warning("could not publish progress of job %s", job_id, exc_info=True)
 
@@ -90,9 +93,11 @@ async def _subscribed(resources: Resources, channel: str) -> AsyncIterator[Any]:
         await pubsub.aclose()  # type: ignore[no-untyped-call]
 
 
-async def job_signals(resources: Resources, job_id: uuid.UUID) -> AsyncIterator[None]:
+async def job_signals(
+    resources: Resources, job_id: uuid.UUID, kind: str = "ingestion"
+) -> AsyncIterator[None]:
     """Yields once right away, then whenever the job may have changed (message or fallback poll)."""
-    async with _subscribed(resources, job_channel(resources, job_id)) as pubsub:
+    async with _subscribed(resources, job_channel(resources, job_id, kind)) as pubsub:
         yield None
         while True:
             await pubsub.get_message(ignore_subscribe_messages=True, timeout=FALLBACK_POLL)

@@ -28,7 +28,7 @@ from app.services.runtime import Resources
 
 logger = logging.getLogger(__name__)
 
-_WAITING = (ArqStatus.queued, ArqStatus.deferred)
+WAITING = (ArqStatus.queued, ArqStatus.deferred)
 STALE_QUEUED_SECONDS = 60.0  # a worker claims a job within milliseconds of taking it from the queue
 
 
@@ -58,19 +58,19 @@ async def reconcile(resources: Resources) -> int:
         for job in jobs:
             if job["status"] == "QUEUED":
                 queued.append((job["id"], job["stale"]))
-            elif await _lock_is_free(conn, job["id"]):
+            elif await lock_is_free(conn, job["id"]):
                 orphaned.append((job["id"], job["attempts"]))
     count = 0
     for job_id, stale in queued:
         arq_id = f"ingest:{job_id}"
-        if stale and await _status(resources, arq_id) is ArqStatus.in_progress:
+        if stale and await arq_status(resources, arq_id) is ArqStatus.in_progress:
             # Picked up long ago but never claimed: its worker died before starting it.
             arq_id = f"ingest:{job_id}:unclaimed"
-        count += await _ensure(resources, job_id, arq_id)
+        count += await ensure_enqueued(resources, JobName.INGEST, job_id, arq_id)
     for job_id, attempts in orphaned:
-        if await _status(resources, f"ingest:{job_id}") in _WAITING:
+        if await arq_status(resources, f"ingest:{job_id}") in WAITING:
             continue  # an arq retry is already scheduled
-        count += await _ensure(resources, job_id, f"ingest:{job_id}:{attempts}")
+        count += await ensure_enqueued(resources, JobName.INGEST, job_id, f"ingest:{job_id}:{attempts}")
     if count:
         logger.info("reconciler enqueued %d ingestion job(s)", count)
     return count
@@ -89,7 +89,8 @@ async def fail_stalled_uploads(conn: Any, stall_seconds: float) -> list[uuid.UUI
     return stalled
 
 
-async def _lock_is_free(conn: Any, job_id: uuid.UUID) -> bool:
+async def lock_is_free(conn: Any, job_id: uuid.UUID) -> bool:
+    """No live worker holds the job's advisory lock (`process.lock_key`; export runs take the same kind)."""
     key = lock_key(job_id)
     if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):
         return False
@@ -97,20 +98,21 @@ async def _lock_is_free(conn: Any, job_id: uuid.UUID) -> bool:
     return True
 
 
-async def _status(resources: Resources, arq_id: str) -> ArqStatus:
+async def arq_status(resources: Resources, arq_id: str) -> ArqStatus:
     job = Job(arq_id, resources.queue, _queue_name=resources.settings.arq_queue_name, _deserializer=deserialize)
     status: ArqStatus = await job.status()
     return status
 
 
-async def _ensure(resources: Resources, job_id: uuid.UUID, arq_id: str) -> int:
-    status = await _status(resources, arq_id)
-    if status in (*_WAITING, ArqStatus.in_progress):
+async def ensure_enqueued(resources: Resources, name: JobName, job_id: uuid.UUID, arq_id: str) -> int:
+    """Enqueue job `name` for `job_id` under `arq_id` unless that arq job is waiting or running; 1 if enqueued."""
+    status = await arq_status(resources, arq_id)
+    if status in (*WAITING, ArqStatus.in_progress):
         return 0
     if status is ArqStatus.complete:
         await resources.queue.delete(result_key_prefix + arq_id)  # a finished run of an unfinished job
     else:  # not in the queue: a job key left without its queue entry would make arq refuse the id
         await resources.queue.delete(job_key_prefix + arq_id)
     job = await resources.queue.enqueue_job(
-        JobName.INGEST, str(job_id), _job_id=arq_id, _queue_name=resources.settings.arq_queue_name)
+        name, str(job_id), _job_id=arq_id, _queue_name=resources.settings.arq_queue_name)
     return 1 if job is not None else 0

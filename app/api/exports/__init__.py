@@ -1,0 +1,1 @@
+"""GraphQL and HTTP surface of bulk exports."""

@@ -1,0 +1,1 @@
+"""Bulk export: jobs, the worker's COPY into the file store, downloads, expiry."""

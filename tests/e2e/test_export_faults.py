@@ -1,0 +1,112 @@
+"""Exports under faults, with real worker processes: SIGKILL mid-export, and ingestion racing the snapshot."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import orjson
+import pytest
+
+from app.db import export_repo
+from app.domain.access import Principal
+from app.domain.exports import Compression, ExportFormat, ExportKind, ExportSpec
+from app.services.exports import jobs
+from app.services.runtime import Resources
+from tests.api.timeline_support import create_person, create_type
+from tests.conftest import eventually
+
+pytestmark = pytest.mark.e2e
+ADMIN = Principal.local_admin()
+SPEC = ExportSpec(ExportKind.ACTIVITIES, None, ExportFormat.JSONL, Compression.NONE)
+
+
+async def _seed(resources: Resources, rows: int) -> None:
+    type_id = await create_type(resources, "depositCheck")
+    persons = [await create_person(resources, f"p{i}@example.com") for i in range(20)]
+    async with resources.db.raw() as conn:
+        await conn.execute(
+            "INSERT INTO activity (person_id, activity_type_id, type_version, occurred_at, primary_value, fields) "
+            "SELECT ($1::bigint[])[1 + g % 20], $2, 1, now() - g * interval '1 second', to_jsonb('branch ' || g), "
+            "jsonb_build_object('note', repeat('x', 200), 'n', g) FROM generate_series(1, $3) g",
+            persons, type_id, rows)
+
+
+def _rows(path: Path) -> list[int]:
+    return [int(orjson.loads(line)["id"]) for line in path.read_bytes().splitlines()]
+
+
+async def test_a_worker_killed_mid_export_leaves_no_torn_file_and_the_next_one_starts_over(
+    resources: Resources, worker_process: Callable[[], subprocess.Popen[bytes]]
+) -> None:
+    await _seed(resources, 60_000)
+    job = await jobs.create(resources, ADMIN, SPEC)
+    store = Path(str(resources.settings.export_dir))
+    part, final = store / f"export-{job.id}.part", store / f"export-{job.id}"
+    first = worker_process()
+
+    async def writing() -> bool:
+        return part.exists() and part.stat().st_size > 0
+
+    await eventually(writing, timeout=60, interval=0.005)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    async with resources.db.raw() as conn:
+        killed = await export_repo.fetch(conn, job.id)
+    assert killed is not None and killed.status.value == "RUNNING" and not final.exists()
+    with part.open("ab") as torn:  # whatever the dead attempt left must not survive into the file
+        torn.write(b'{"id":"-1"}\n{"id":"-1"')
+
+    worker_process()  # its reconciler finds the job RUNNING without a live worker and re-enqueues it
+
+    async def done() -> bool:
+        found = await jobs.fetch_any(resources, job.id)
+        return found is not None and found.status.is_terminal
+
+    await eventually(done, timeout=120)
+    result = await jobs.fetch_any(resources, job.id)
+    assert result is not None and result.status.value == "SUCCEEDED" and result.attempts == 2
+    ids = _rows(final)
+    async with resources.db.raw() as conn:
+        stored = {r["id"] for r in await conn.fetch("SELECT id FROM activity")}
+    assert len(ids) == len(set(ids)) == result.rows == 60_000 and set(ids) == stored
+    assert not part.exists()
+
+
+async def test_ingestion_during_an_export_never_tears_the_snapshot(
+    resources: Resources, run_worker: Callable[[], Awaitable[int]]
+) -> None:
+    await _seed(resources, 20_000)
+    job = await jobs.create(resources, ADMIN, SPEC)
+    stop = asyncio.Event()
+    inserted = 0
+
+    async def ingest() -> None:
+        nonlocal inserted
+        type_id = await create_type(resources, "attendWebinar")
+        person = await create_person(resources, "late@example.com")
+        while not stop.is_set():
+            async with resources.db.raw() as conn:
+                await conn.execute(
+                    "INSERT INTO activity (person_id, activity_type_id, type_version, occurred_at, primary_value, "
+                    "fields) SELECT $1, $2, 1, now(), '\"late\"', '{}' FROM generate_series(1, 50)", person, type_id)
+            inserted += 50
+            await asyncio.sleep(0)
+
+    racing = asyncio.create_task(ingest())
+    try:
+        await run_worker()
+    finally:
+        stop.set()
+        await racing
+    result = await jobs.fetch_any(resources, job.id)
+    assert result is not None and result.status.value == "SUCCEEDED"
+    ids = _rows(Path(str(resources.settings.export_dir)) / f"export-{job.id}")
+    assert inserted > 0
+    assert len(ids) == len(set(ids)) == result.rows == result.total_rows  # rows and count: one snapshot
+    async with resources.db.raw() as conn:
+        total = await conn.fetchval("SELECT count(*) FROM activity")
+    assert 20_000 <= len(ids) < total
