@@ -113,11 +113,13 @@ def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = Fals
     if scope.person_id is not None:
         sql.clauses.append(f"person_id = {sql.param(scope.person_id, 'bigint')}")
     elif scope.person_ids or scope.person_emails or scope.person_external_ids:
+        # One subquery over the identity tables (app/db/person_repo.py); on Citus it runs first, as a unit.
         sql.clauses.append(
-            "person_id IN (SELECT id FROM person WHERE "
-            f"id = ANY({sql.param(list(scope.person_ids), 'bigint[]')}) "
-            f"OR lower(email) = ANY({sql.param([e.lower() for e in scope.person_emails], 'text[]')}) "
-            f"OR external_id = ANY({sql.param(list(scope.person_external_ids), 'text[]')}))"
+            f"person_id IN (SELECT unnest({sql.param(list(scope.person_ids), 'bigint[]')}) "
+            "UNION SELECT person_id FROM person_email WHERE "
+            f"email = ANY({sql.param([e.lower() for e in scope.person_emails], 'text[]')}) "
+            "UNION SELECT person_id FROM person_external_id WHERE "
+            f"external_id = ANY({sql.param(list(scope.person_external_ids), 'text[]')}))"
         )
     if flt.occurred_after is not None:
         sql.clauses.append(f"occurred_at >= {sql.param(flt.occurred_after, 'timestamptz')}")

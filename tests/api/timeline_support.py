@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.db import person_repo
 from app.domain.activity_types import ActivityTypeDefinition, FieldDataType, FieldSpec
 from app.services.runtime import Resources
 
@@ -68,10 +69,10 @@ async def create_type(
 
 
 async def create_person(resources: Resources, email: str | None = None, external_id: str | None = None) -> int:
-    async with resources.db.raw() as conn:
-        person_id: int = await conn.fetchval(
-            "INSERT INTO person (email, external_id) VALUES ($1, $2) RETURNING id", email, external_id
-        )
+    """A new person with its identity rows (as the services write them)."""
+    async with resources.db.raw() as conn, conn.transaction():
+        [person_id] = await person_repo.create_missing(conn, [(email, external_id, None, None)])
+    assert person_id is not None, f"{email or external_id} exists already"
     return person_id
 
 
