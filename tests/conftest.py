@@ -34,7 +34,7 @@ def settings() -> Iterator[Settings]:
     with session_settings() as resolved:
         configure_logging(resolved)
         assert resolved.database_url
-        upgrade(resolved.database_url)
+        upgrade(resolved.database_url, shard_count=resolved.citus_shard_count)
         # Functional tests poll freely; the rate-limit tests build their own app with a tiny limit.
         yield resolved.model_copy(update={"rate_limit_per_minute": 0})
 
