@@ -30,7 +30,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     try:
         how = ensure_installed(PROJECT_ROOT, settings.citus_source)
     except CitusUnavailable as exc:
-        console.print(f"[bold red]no local Citus[/bold red]: {exc}", soft_wrap=True)
+        sys.stderr.write(f"no local Citus: {exc}\n")
         return 2
     url = LocalCitus(settings.data_dir).up()
     if args.quiet:

@@ -59,7 +59,8 @@ async def find(
     *,
     lock: bool = False,
 ) -> list[Person]:
-    """Every person matching any of the identifiers (emails compared lower-cased)."""
+    """Every person matching any of the identifiers (emails compared lower-cased); with `lock`, each person's
+    lock taken exclusively (until the transaction ends) before reading them."""
     wanted = set(ids)
     if emails or external_ids:
         found = await _run(
@@ -72,11 +73,21 @@ async def find(
         wanted.update(r[0] for r in found.all())
     if not wanted:
         return []
-    query = select(*_COLUMNS).where(_T.id.in_(sorted(wanted))).order_by(_T.id)
     if lock:
-        query = query.with_for_update()
-    result = await _run(session, query)
+        await _run(session, text(_LOCK.format(mode="")).bindparams(ids=sorted(wanted), ns=PERSON_LOCK))
+    result = await _run(session, select(*_COLUMNS).where(_T.id.in_(sorted(wanted))).order_by(_T.id))
     return [_person(r) for r in result.all()]
+
+
+# Person locks are transaction-level advisory locks (namespace, id), not row locks: Citus runs SELECT ... FOR
+# UPDATE/SHARE only on one shard, and every session meets on the coordinator where these locks live. Sorted,
+# so concurrent lockers never deadlock; ids beyond int4 share a key with another person (an extra wait at most).
+PERSON_LOCK = 7_242_017
+_LOCK = (
+    "SELECT count(pg_advisory_xact_lock{mode}(CAST(:ns AS int), (id % 2147483647)::int)) "
+    "FROM unnest(CAST(:ids AS bigint[])) AS id"
+)
+_LOCK_RAW = _LOCK.replace("CAST(:ns AS int)", "$1::int").replace("CAST(:ids AS bigint[])", "$2::bigint[]")
 
 
 _SELECT = "SELECT id, email, external_id, first_name, last_name, created_at, updated_at FROM person WHERE id = $1"
@@ -109,14 +120,16 @@ async def match_rows(
     conn: Any, ids: Sequence[int], emails: Sequence[str], external_ids: Sequence[str], *, lock: bool
 ) -> list[Any]:
     """(id, lower(email), external_id) of every person named by an id, email or external id, on a raw
-    connection; with `lock`, KEY SHARE row locks (see the ingestion's person resolution)."""
+    connection; with `lock`, each person's lock in shared mode (see the ingestion's person resolution)."""
     wanted = set(ids)
     if emails or external_ids:
         rows = await conn.fetch(_IDS_BY_IDENTITY, [e.lower() for e in emails], list(external_ids))
         wanted.update(r[0] for r in rows)
     if not wanted:
         return []
-    return list(await conn.fetch(_MATCH + (" FOR KEY SHARE" if lock else ""), sorted(wanted)))
+    if lock:
+        await conn.fetchval(_LOCK_RAW.format(mode="_shared"), PERSON_LOCK, sorted(wanted))
+    return list(await conn.fetch(_MATCH, sorted(wanted)))
 
 
 PersonValues = tuple[str | None, str | None, str | None, str | None]  # email, external_id, first_name, last_name

@@ -62,13 +62,13 @@ def _cache_key(source: Path) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _install_from_cache(stage: Path) -> bool:
-    """Copy a finished build's files into this PostgreSQL, wherever the build was installed from."""
+def install_from_cache(stage: Path, pkglibdir: Path, sharedir: Path) -> bool:
+    """Copy a finished build's files into a PostgreSQL's directories, whatever install path the build was made
+    for (build.sh stages files under the absolute paths of the first install); False if `stage` has none."""
     libs = list(stage.rglob("citus*.so"))
     extension = next((p.parent for p in stage.rglob("citus.control")), None)
     if not (stage / ".done").is_file() or not libs or extension is None:
         return False
-    pkglibdir, sharedir = Path(_pg_config("--pkglibdir")), Path(_pg_config("--sharedir"))
     for lib in libs:
         shutil.copy2(lib, pkglibdir / lib.name)
     decoders = libs[0].parent / "citus_decoders"
@@ -90,7 +90,8 @@ def ensure_installed(project_root: Path, configured: Path | None = None) -> str:
             "shared/citus/build.sh in the parents of the project; set ACTIVITIES_CITUS_SOURCE to its directory). "
             "Without it, use the docker-compose `citus` profile or an existing cluster (docs/scaling.md)."
         )
-    if _install_from_cache(BUILD_CACHE / _cache_key(source)):
+    pkglibdir, sharedir = Path(_pg_config("--pkglibdir")), Path(_pg_config("--sharedir"))
+    if install_from_cache(BUILD_CACHE / _cache_key(source), pkglibdir, sharedir):
         return "citus installed from the build cache"
     result = subprocess.run(
         ["nice", "-n", "10", str(source / "build.sh"), str(bin_dir() / "pg_config")], capture_output=True, text=True

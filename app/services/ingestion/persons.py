@@ -38,8 +38,8 @@ async def _find(conn: Any, refs: Sequence[PersonRef], *, lock: bool) -> _Index:
     ids = list({r.id for r in refs if r.id is not None})
     emails = list({r.email.lower() for r in refs if r.email is not None})
     exts = list({r.external_id for r in refs if r.external_id is not None})
-    # KEY SHARE locks (which never block each other) make a concurrent erasure (FOR UPDATE, then DELETE) wait
-    # for this chunk to commit, so it also deletes the chunk's activities instead of leaving them orphaned.
+    # Shared person locks (which never block each other) make a concurrent erasure (exclusive lock, then DELETE)
+    # wait for this chunk to commit, so it also deletes the chunk's activities instead of leaving them orphaned.
     return _Index(await person_repo.match_rows(conn, ids, emails, exts, lock=lock))
 
 
