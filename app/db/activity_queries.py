@@ -155,6 +155,7 @@ async def page(
     after: tuple[datetime, int] | None = None,
     before: tuple[datetime, int] | None = None,
     with_type_stamps: bool = False,
+    distributed: bool = False,
 ) -> tuple[list[Activity], bool, str | None]:
     """Up to `limit` activities newest first, strictly after/before the cursors, whether more exist, and (with
     `with_type_stamps`) the version stamps of their activity types, read with the rows (type_stamps format).
@@ -162,25 +163,30 @@ async def page(
     Forward pages walk (occurred_at, id) downwards from `after`; backward pages walk upwards from `before`
     and are reversed here, so callers always get newest first.
     """
-    query, params = _page_sql(scope, flt, limit=limit, backward=backward, after=after, before=before)
+    query, params = _page_sql(
+        scope, flt, limit=limit, backward=backward, after=after, before=before, distributed=distributed
+    )
     if not with_type_stamps:
         rows = await conn.fetch(query, *params)
         items = [Activity(*r) for r in rows[:limit]]
         stamps = None
     else:
-        # The stamps come once, beside the first row: the type cache then needs no query of its own.
-        order = _order(backward)
-        rows = await conn.fetch(
-            f"WITH page AS MATERIALIZED ({query}) SELECT page.*, CASE WHEN row_number() OVER (ORDER BY {order}) = 1 "
-            f"THEN ({type_stamps.OF_PAGE}) END FROM page ORDER BY {order}",
-            *params,
-        )
+        rows = await conn.fetch(_stamped(query, backward), *params)
         items = [Activity(*r[:9]) for r in rows[:limit]]
         stamps = rows[0][9] if rows else None
     more = len(rows) > limit
     if backward:
         items.reverse()
     return items, more, stamps
+
+
+def _stamped(query: str, backward: bool) -> str:
+    """The page query with the stamps once, beside the first row: the type cache then needs no query of its own."""
+    order = _order(backward)
+    return (
+        f"WITH page AS MATERIALIZED ({query}) SELECT page.*, CASE WHEN row_number() OVER (ORDER BY {order}) = 1 "
+        f"THEN ({type_stamps.OF_PAGE}) END FROM page ORDER BY {order}"
+    )
 
 
 def _order(backward: bool) -> str:
@@ -195,15 +201,17 @@ def _page_sql(
     backward: bool,
     after: tuple[datetime, int] | None = None,
     before: tuple[datetime, int] | None = None,
+    distributed: bool = False,
 ) -> tuple[str, list[Any]]:
     """The keyset page query.
 
     Searching by activity types, the page is the merge of one ordered, LIMITed index scan per type
     (`unnest(types) CROSS JOIN LATERAL`): `activity_type_id = ANY($n)` cannot use an index for order,
-    so it would read and sort every matching row first.
+    so it would read and sort every matching row first. Citus cannot push a LIMITed lateral subquery down
+    (`distributed`): there each shard sorts its matching rows and the coordinator merges the shards' first pages.
     """
     # One person's rows are few enough for the planner's own choice (PK scan or bitmap + sort).
-    per_type = flt.type_ids is not None and scope.person_id is None
+    per_type = flt.type_ids is not None and scope.person_id is None and not distributed
     sql = _compile(scope, flt, per_type=per_type)
     if after is not None:
         sql.clauses.append(
@@ -245,6 +253,14 @@ async def sync_watermark(conn: Any) -> datetime:
     return value
 
 
-def explain_sql(scope: ActivityScope, flt: ResolvedFilter, limit: int) -> tuple[str, list[Any]]:
-    """The first-page query and its parameters (for EXPLAIN in benchmarks and docs)."""
-    return _page_sql(scope, flt, limit=limit, backward=False)
+def explain_sql(
+    scope: ActivityScope,
+    flt: ResolvedFilter,
+    limit: int,
+    *,
+    with_type_stamps: bool = False,
+    distributed: bool = False,
+) -> tuple[str, list[Any]]:
+    """The first-page query and its parameters, as `page` sends it (for EXPLAIN in benchmarks, docs and tests)."""
+    query, params = _page_sql(scope, flt, limit=limit, backward=False, distributed=distributed)
+    return (_stamped(query, False) if with_type_stamps else query), params

@@ -204,10 +204,23 @@ async def create_database(admin_url: str, name: str) -> bool:
 
 async def drop_database(admin_url: str, name: str) -> None:
     """Drop database `name` from the server of `admin_url` and, on Citus, from its workers."""
+    import asyncpg
+
     topology = await _topology(admin_url)
+    if topology is not None:  # a node that went away mid-commit leaves prepared transactions behind: end them
+        try:
+            await _execute(_on(admin_url, name), "SELECT recover_prepared_transactions()")
+        except (OSError, asyncpg.PostgresError):
+            pass  # the database is gone already, or a worker is still down: its leftovers are rolled back below
     await _execute(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     if topology is not None:
         host, _, workers = topology
         for port in workers:
             worker = f"postgresql://postgres@{host}:{port}/postgres"
+            conn = await asyncpg.connect(worker)
+            try:
+                for (gid,) in await conn.fetch("SELECT gid FROM pg_prepared_xacts WHERE database = $1", name):
+                    await conn.execute(f"ROLLBACK PREPARED '{gid}'")
+            finally:
+                await conn.close()
             await _execute(worker, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -35,6 +35,7 @@ class Database:
         self._dsn = to_asyncpg_dsn(url)
         self._raw_size = pool_size + max_overflow
         self._pool: RawPool | None = None
+        self._distributed: bool | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -54,6 +55,15 @@ class Database:
         """A pooled asyncpg connection for COPY and hand-written hot-path SQL (autocommit unless the caller opens
         `conn.transaction()`); json/jsonb values are decoded, parameters are JSON text (str or bytes)."""
         return Checkout(self._pool, self.raw_pool)
+
+    async def distributed(self) -> bool:
+        """Whether the database is a Citus coordinator (checked once): a few queries take another form there."""
+        if self._distributed is None:
+            async with self.raw() as conn:
+                self._distributed = bool(
+                    await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
+                )
+        return self._distributed
 
     async def dispose(self) -> None:
         """Close both pools; the handle stays usable (the next use opens new ones)."""
