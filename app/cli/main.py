@@ -92,7 +92,7 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
         try:
             placed = upgrade(resolved.database_url, args.revision, shard_count=resolved.citus_shard_count)
         except DistributionError as exc:
-            console.print(f"[bold red]migrated, but not distributed[/bold red]: {exc}", soft_wrap=True)
+            console.print(f"[bold red]the Citus cluster is not ready[/bold red]: {exc}", soft_wrap=True)
             return 1
         console.print(f"database migrated to {args.revision}")
         for line in placed:

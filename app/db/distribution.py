@@ -63,6 +63,12 @@ async def placements(conn: Any) -> list[Placement]:
     return [known.get(t, Placement(t, "local")) for t in tables]
 
 
+async def check_cluster(conn: Any) -> None:
+    """On a Citus coordinator: raise DistributionError unless it has workers and every one answers."""
+    if await citus_present(conn):
+        await _check_workers(conn)
+
+
 async def _check_workers(conn: Any) -> None:
     workers = await conn.fetch(
         "SELECT nodename, nodeport FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary' AND isactive"
@@ -70,7 +76,7 @@ async def _check_workers(conn: Any) -> None:
     if not workers:
         raise DistributionError(
             "citus is installed but the cluster has no worker node: add workers with citus_add_node() "
-            "(see docs/scaling.md), then run `activities migrate` again"
+            "(see docs/scaling.md), then run `activities migrate` again; nothing was changed"
         )
     down = [f"{r['nodename']}:{r['nodeport']}" for r in await conn.fetch(
         "SELECT nodename, nodeport FROM run_command_on_workers('SELECT 1') WHERE NOT success"
@@ -78,7 +84,7 @@ async def _check_workers(conn: Any) -> None:
     if down:
         raise DistributionError(
             f"citus worker(s) {', '.join(down)} do not answer: start them (or remove them with "
-            "citus_remove_node()), then run `activities migrate` again; nothing was distributed"
+            "citus_remove_node()), then run `activities migrate` again; nothing was changed"
         )
 
 

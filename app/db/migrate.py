@@ -10,7 +10,7 @@ import asyncpg
 from alembic import command
 from alembic.config import Config
 
-from app.db.distribution import DEFAULT_SHARD_COUNT, citus_present, distribute
+from app.db.distribution import DEFAULT_SHARD_COUNT, check_cluster, citus_present, distribute
 from app.settings import to_asyncpg_dsn
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -30,6 +30,7 @@ def upgrade(database_url: str, revision: str = "head", *, shard_count: int = DEF
     config = alembic_config(database_url)
 
     def run() -> list[str]:
+        asyncio.run(_check(database_url))  # on Citus, a missing worker stops us before any change
         command.upgrade(config, revision)
         return asyncio.run(_distribute(database_url, shard_count))
 
@@ -53,6 +54,14 @@ def upgrade(database_url: str, revision: str = "head", *, shard_count: int = DEF
     if errors:
         raise errors[0]
     return results[0]
+
+
+async def _check(database_url: str) -> None:
+    conn = await asyncpg.connect(to_asyncpg_dsn(database_url))
+    try:
+        await check_cluster(conn)
+    finally:
+        await conn.close()
 
 
 async def _distribute(database_url: str, shard_count: int) -> list[str]:
