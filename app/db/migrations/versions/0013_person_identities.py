@@ -1,7 +1,7 @@
 """person identity tables: emails and external ids in their own tables, unique there
 
 Revision ID: 0013
-Revises: 0007
+Revises: 0009
 """
 from collections.abc import Sequence
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
