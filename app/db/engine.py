@@ -30,6 +30,10 @@ class Database:
             max_overflow=max_overflow,
             pool_pre_ping=True,
             pool_recycle=1800,
+            # On Citus, session transactions (registry, persons, keys) may write a reference table after reading
+            # a distributed one, which needs one connection per node for the whole transaction. On plain
+            # PostgreSQL this is an unused placeholder setting; the raw pool (timelines, COPY) stays parallel.
+            connect_args={"server_settings": {"citus.multi_shard_modify_mode": "sequential"}},
         )
         self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._dsn = to_asyncpg_dsn(url)
