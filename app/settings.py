@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     redis_prefix: str = "activities"
     db_pool_size: int = 10
     db_max_overflow: int = 10
+    citus_shard_count: int = Field(32, ge=1, le=1024)  # shards per distributed table, when migrate distributes
+    citus_source: Path | None = None  # directory of Citus' build.sh for `activities citus up` (default: found)
     worker_max_jobs: int = 4
     worker_poll_delay: float = 0.02
     job_timeout_seconds: int = 3600

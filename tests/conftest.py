@@ -26,7 +26,8 @@ from workers.settings import build_worker
 GraphQL = Callable[..., Awaitable[dict[str, Any]]]
 
 # Tables emptied before each test; seeded system activity types survive.
-MUTABLE_TABLES = ("activity", "person", "ingestion_job", "export_job", "api_key", "audit_log")
+MUTABLE_TABLES = ("activity", "person", "person_email", "person_external_id", "ingestion_job", "export_job", "api_key",
+                  "audit_log")
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +35,7 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     with session_settings() as resolved:
         configure_logging(resolved)
         assert resolved.database_url
-        upgrade(resolved.database_url)
+        upgrade(resolved.database_url, shard_count=resolved.citus_shard_count)
         # Functional tests poll freely; the rate-limit tests build their own app with a tiny limit.
         exports = tmp_path_factory.mktemp("exports")  # export files of this session only
         yield resolved.model_copy(update={"rate_limit_per_minute": 0, "export_dir": exports})
@@ -56,6 +57,8 @@ async def clean_state(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     res: Resources = request.getfixturevalue("resources")
     async with res.db.engine.begin() as conn:
         await conn.execute(text(f"TRUNCATE {', '.join(MUTABLE_TABLES)} RESTART IDENTITY CASCADE"))
+    # Its own transaction: Citus refuses to write a reference table after a parallel (multi-shard) TRUNCATE.
+    async with res.db.engine.begin() as conn:
         await conn.execute(text("DELETE FROM activity_type WHERE NOT is_system"))
     keys = [k async for k in res.queue.scan_iter(match=f"{res.settings.redis_prefix}*")]
     if keys:

@@ -9,9 +9,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import asyncpg
 import redis
 
+from app.db.distribution import create_database, drop_database
 from app.embedded.stores import resolved_stores
 from app.settings import Settings, to_asyncpg_dsn
 
@@ -22,14 +22,6 @@ def _with_database(url: str, name: str) -> str:
     base, _, query = to_asyncpg_dsn(url).partition("?")
     server = base.rsplit("/", 1)[0]
     return f"{server}/{name}" + (f"?{query}" if query else "")
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(_with_database(url, "postgres"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
 
 
 @contextlib.contextmanager
@@ -48,11 +40,12 @@ def session_settings() -> Iterator[Settings]:
     with resolved_stores(base, database="postgres") as resolved:
         assert resolved.database_url and resolved.redis_url
         database = f"activities_test_{token}"
-        asyncio.run(_admin(resolved.database_url, f'CREATE DATABASE "{database}"'))
+        admin = _with_database(resolved.database_url, "postgres")
+        asyncio.run(create_database(admin, database))  # on a Citus coordinator: on its workers too
         try:
             yield resolved.model_copy(update={"database_url": _with_database(resolved.database_url, database)})
         finally:
-            asyncio.run(_admin(resolved.database_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            asyncio.run(drop_database(admin, database))
             client = redis.Redis.from_url(resolved.redis_url)
             for key in client.scan_iter(match=f"{base.redis_prefix}*", count=1000):
                 client.delete(key)

@@ -10,6 +10,7 @@ import asyncpg
 import orjson
 
 from app.bench.datagen import GeneratedActivity, PersonSeed
+from app.db import person_repo
 from app.domain.access import ALL_SCOPES, Principal
 from app.domain.activity_types import ActivityTypeDefinition
 from app.services import registry_admin
@@ -65,19 +66,10 @@ async def ensure_types(
 async def load_persons(conn: asyncpg.Connection, persons: Sequence[PersonSeed]) -> list[int]:
     """Insert the persons that are missing (by external id); returns database ids in generator order."""
     async with conn.transaction():
-        await conn.execute("CREATE TEMP TABLE bench_person (LIKE person INCLUDING DEFAULTS) ON COMMIT DROP")
-        await conn.copy_records_to_table(
-            "bench_person",
-            columns=("id", "email", "external_id", "first_name", "last_name"),
-            records=[(0, p.email, p.external_id, p.first_name, p.last_name) for p in persons],
-        )
-        await conn.execute(
-            """INSERT INTO person (email, external_id, first_name, last_name)
-               SELECT email, external_id, first_name, last_name FROM bench_person
-               ON CONFLICT DO NOTHING"""
-        )
+        await person_repo.create_missing(conn, [(p.email, p.external_id, p.first_name, p.last_name) for p in persons])
     rows = await conn.fetch(
-        "SELECT id, external_id FROM person WHERE external_id = ANY($1::text[])", [p.external_id for p in persons]
+        "SELECT person_id AS id, external_id FROM person_external_id WHERE external_id = ANY($1::text[])",
+        [p.external_id for p in persons],
     )
     ids = {r["external_id"]: r["id"] for r in rows}
     return [ids[p.external_id] for p in persons]

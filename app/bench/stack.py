@@ -16,11 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import asyncpg
 import httpx
 import psutil
 import redis
 
+from app.db.distribution import create_database, drop_database
 from app.db.migrate import upgrade
 from app.embedded.lease import free_port
 from app.embedded.stores import resolved_stores
@@ -36,14 +36,6 @@ def with_database(url: str, name: str) -> str:
     return f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
 
 
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(with_database(url, "postgres"))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @contextlib.contextmanager
 def private_stores(settings: Settings, label: str = "bench") -> Iterator[Settings]:
     """Configured or embedded servers, with a database and Redis prefix of our own, dropped on exit."""
@@ -52,13 +44,14 @@ def private_stores(settings: Settings, label: str = "bench") -> Iterator[Setting
     with resolved_stores(settings, database="postgres") as resolved:
         assert resolved.database_url and resolved.redis_url
         database = f"activities_{label}_{token}"
-        asyncio.run(_admin(resolved.database_url, f'CREATE DATABASE "{database}"'))
+        admin = with_database(resolved.database_url, "postgres")
+        asyncio.run(create_database(admin, database))  # on a Citus coordinator: on its workers too
         try:
             url = with_database(resolved.database_url, database)
-            upgrade(url)
+            upgrade(url, shard_count=settings.citus_shard_count)
             yield resolved.model_copy(update={"database_url": url, "redis_prefix": prefix})
         finally:
-            asyncio.run(_admin(resolved.database_url, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            asyncio.run(drop_database(admin, database))
             client = redis.Redis.from_url(resolved.redis_url)
             for key in client.scan_iter(match=f"{prefix}*", count=1000):
                 client.delete(key)

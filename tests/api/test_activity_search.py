@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from app.db import person_repo
 from app.domain.activity_types import FieldDataType
 from app.services.runtime import Resources
 from tests.api.timeline_support import SEARCH, T0, TIMELINE, Row, create_person, create_type, insert, minutes
@@ -154,14 +155,15 @@ async def test_related_objects_are_batched(gql: GraphQL, resources: Resources) -
 async def test_slow_search_is_a_typed_error(gql: GraphQL, resources: Resources) -> None:
     type_id = await create_type(resources, "bulk")
     async with resources.db.raw() as conn:
-        await conn.execute(
-            "INSERT INTO person (email) SELECT 'bulk' || g || '@example.com' FROM generate_series(1, 500) g"
-        )
+        async with conn.transaction():
+            bulk = [(f"bulk{g}@example.com", None, None, None) for g in range(500)]
+            ids = await person_repo.create_missing(conn, bulk)
         await conn.execute(
             "INSERT INTO activity (person_id, activity_type_id, type_version, occurred_at, fields) "
-            "SELECT (SELECT min(id) FROM person) + g % 500, $1, 1, now() - g * interval '1 second', '{}' "
+            "SELECT ($2::bigint[])[1 + g % 500], $1, 1, now() - g * interval '1 second', '{}' "
             "FROM generate_series(1, 60000) g",
             type_id,
+            ids,
         )
         # Statistics as autovacuum would leave them: stale ones from earlier tests' tiny tables can make the
         # planner nest loops over these 60k rows for minutes.

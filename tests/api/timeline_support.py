@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.db import person_repo
 from app.domain.activity_types import ActivityTypeDefinition, FieldDataType, FieldSpec
 from app.services.runtime import Resources
 
@@ -68,10 +69,10 @@ async def create_type(
 
 
 async def create_person(resources: Resources, email: str | None = None, external_id: str | None = None) -> int:
-    async with resources.db.raw() as conn:
-        person_id: int = await conn.fetchval(
-            "INSERT INTO person (email, external_id) VALUES ($1, $2) RETURNING id", email, external_id
-        )
+    """A new person with its identity rows (as the services write them)."""
+    async with resources.db.raw() as conn, conn.transaction():
+        [person_id] = await person_repo.create_missing(conn, [(email, external_id, None, None)])
+    assert person_id is not None, f"{email or external_id} exists already"
     return person_id
 
 
@@ -87,14 +88,18 @@ class Row:
 
 
 async def insert(resources: Resources, rows: Sequence[Row]) -> list[int]:
-    """Insert activities in one statement; returns their ids in input order."""
+    """Insert activities in one statement; returns their ids in input order (drawn first: on Citus, RETURNING
+    gives rows shard by shard, not in input order)."""
     async with resources.db.raw() as conn:
-        records = await conn.fetch(
-            "INSERT INTO activity (person_id, activity_type_id, type_version, occurred_at, primary_value, fields, "
+        ids: list[int] = [r[0] for r in await conn.fetch(
+            "SELECT nextval(pg_get_serial_sequence('activity', 'id')) FROM generate_series(1, $1::int)", len(rows)
+        )]
+        await conn.execute(
+            "INSERT INTO activity (id, person_id, activity_type_id, type_version, occurred_at, primary_value, fields, "
             "idempotency_key, ingested_at) "
-            "SELECT p, t, 1, o, pv::jsonb, f::jsonb, k, coalesce(i, now()) FROM unnest("
+            "SELECT d, p, t, 1, o, pv::jsonb, f::jsonb, k, coalesce(i, now()) FROM unnest($8::bigint[], "
             "$1::bigint[], $2::int[], $3::timestamptz[], $4::text[], $5::text[], $6::text[], $7::timestamptz[]) "
-            "WITH ORDINALITY AS u(p, t, o, pv, f, k, i, n) ORDER BY n RETURNING id",
+            "AS u(d, p, t, o, pv, f, k, i)",
             [r.person_id for r in rows],
             [r.type_id for r in rows],
             [r.occurred_at for r in rows],
@@ -102,8 +107,9 @@ async def insert(resources: Resources, rows: Sequence[Row]) -> list[int]:
             [json.dumps(r.fields) for r in rows],
             [r.key for r in rows],
             [r.ingested_at for r in rows],
+            ids,
         )
-    return [r["id"] for r in records]
+    return ids
 
 
 def minutes(n: float) -> timedelta:

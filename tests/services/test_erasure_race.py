@@ -9,6 +9,7 @@ from app.domain.ingestion_rows import PersonRef
 from app.services import persons
 from app.services.ingestion.persons import resolve_persons
 from app.services.runtime import Resources
+from tests.api.timeline_support import create_person
 from tests.conftest import eventually
 
 INSERT_ACTIVITY = (
@@ -25,8 +26,7 @@ async def _someone_waits_for(resources: Resources, holder: int) -> bool:
 
 
 async def test_erasure_waits_for_a_chunk_that_resolved_the_person(resources: Resources) -> None:
-    async with resources.db.raw() as conn:
-        person_id = await conn.fetchval("INSERT INTO person (email) VALUES ('race@example.com') RETURNING id")
+    person_id = await create_person(resources, "race@example.com")
     async with resources.db.raw() as chunk:
         async with chunk.transaction():
             [resolved] = await resolve_persons(
@@ -46,8 +46,7 @@ async def test_erasure_waits_for_a_chunk_that_resolved_the_person(resources: Res
 
 
 async def test_a_chunk_after_an_erasure_does_not_find_the_person(resources: Resources) -> None:
-    async with resources.db.raw() as conn:
-        person_id = await conn.fetchval("INSERT INTO person (email) VALUES ('gone@example.com') RETURNING id")
+    person_id = await create_person(resources, "gone@example.com")
     await persons.erase(resources, Principal.local_admin(), person_id)
     async with resources.db.raw() as chunk, chunk.transaction():
         [resolved] = await resolve_persons(

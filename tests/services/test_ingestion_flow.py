@@ -11,6 +11,7 @@ from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.services.ingestion.jobs import cancel_job, get_job
 from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.runtime import Resources
+from tests.api.timeline_support import create_person
 from tests.ingestion_support import approved_type, deposit, deposit_definition, put_type
 
 Worker = Callable[[], Awaitable[int]]
@@ -69,8 +70,8 @@ async def test_persons_types_and_references_are_checked(resources: Resources, ru
     async with resources.db.raw() as conn:
         await put_type(conn, replace(deposit_definition(), api_name="draftOnly", name="Draft only",
                                      trigger_name="t", filter_name="f"), approved=False)
-        await conn.execute("INSERT INTO person (email, external_id) VALUES ('ann@example.com', 'A1'), "
-                           "('bob@example.com', 'B1')")
+    await create_person(resources, "ann@example.com", "A1")
+    await create_person(resources, "bob@example.com", "B1")
     spec = JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL)  # no person creation
     job = await submit_objects(resources, spec, [
         deposit(email="ANN@example.com", key="1"),  # case-insensitive email

@@ -8,6 +8,7 @@ from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.services.ingestion.jobs import get_job, list_rejections
 from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.runtime import Resources
+from tests.api.timeline_support import create_person
 from tests.ingestion_support import approved_type, deposit
 
 Worker = Callable[[], Awaitable[int]]
@@ -20,8 +21,7 @@ ROWS = [
 
 async def test_rows_naming_the_same_person_each_get_its_answer(resources: Resources, run_worker: Worker) -> None:
     await approved_type(resources)
-    async with resources.db.raw() as conn:
-        await conn.execute("INSERT INTO person (email) VALUES ('ann@x.io')")
+    await create_person(resources, "ann@x.io")
     job = await submit_objects(resources, JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL), ROWS)
     await run_worker()
     found = await list_rejections(resources, job.id, limit=100, after_row=None)

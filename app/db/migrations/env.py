@@ -9,10 +9,9 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.db.migrate import MIGRATION_LOCK_ID
 from app.db.tables import metadata
 from app.settings import to_sqlalchemy_url
-
-MIGRATION_LOCK_ID = 7_242_001
 
 config = context.config
 

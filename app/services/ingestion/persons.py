@@ -5,19 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from app.db import person_repo
 from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion_rows import PersonRef
-
-FIND_SQL = (
-    "SELECT id, lower(email) AS email, external_id FROM person "
-    "WHERE id = ANY($1::bigint[]) OR lower(email) = ANY($2::text[]) OR external_id = ANY($3::text[])"
-)
-# KEY SHARE locks (which never block each other) make a concurrent erasure (FOR UPDATE, then DELETE) wait
-# for this chunk to commit, so it also deletes the chunk's activities instead of leaving them orphaned.
-FIND_LOCKED_SQL = FIND_SQL + " FOR KEY SHARE"
-CREATE_SQL = (
-    "INSERT INTO person (email, external_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING"
-)
 
 
 class _Index:
@@ -48,7 +38,9 @@ async def _find(conn: Any, refs: Sequence[PersonRef], *, lock: bool) -> _Index:
     ids = list({r.id for r in refs if r.id is not None})
     emails = list({r.email.lower() for r in refs if r.email is not None})
     exts = list({r.external_id for r in refs if r.external_id is not None})
-    return _Index(await conn.fetch(FIND_LOCKED_SQL if lock else FIND_SQL, ids, emails, exts))
+    # Shared person locks (which never block each other) make a concurrent erasure (exclusive lock, then DELETE)
+    # wait for this chunk to commit, so it also deletes the chunk's activities instead of leaving them orphaned.
+    return _Index(await person_repo.match_rows(conn, ids, emails, exts, lock=lock))
 
 
 async def resolve_persons(
@@ -94,7 +86,7 @@ async def _create(conn: Any, refs: Sequence[PersonRef]) -> None:
         emails.append(ref.email)
         exts.append(ref.external_id)
     if emails:
-        await conn.execute(CREATE_SQL, emails, exts)
+        await person_repo.create_missing(conn, [(e, x, None, None) for e, x in zip(emails, exts, strict=True)])
 
 
 def _describe(ref: PersonRef) -> str:

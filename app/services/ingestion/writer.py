@@ -96,6 +96,14 @@ class WriteResult:
     stored_keys: bool = False  # some idempotency keys of the chunk were stored already
 
 
+def unique_violation(exc: asyncpg.PostgresError) -> bool:
+    """A duplicate key: PostgreSQL's 23505, or Citus' report of one from a shard during COPY (which arrives as
+    XX000 with PostgreSQL's message)."""
+    return isinstance(exc, asyncpg.UniqueViolationError) or (
+        exc.sqlstate == "XX000" and str(exc).startswith("duplicate key value violates unique constraint")
+    )
+
+
 async def write_rows(
     conn: Any, job_id: uuid.UUID, rows: Sequence[Staged], *, dry_run: bool, return_rows: bool,
     expect_new: bool = False,
@@ -119,7 +127,9 @@ async def write_rows(
             await conn.execute("SAVEPOINT ingest_copy")
             try:
                 return await _checked_copy(conn, job_id, rows, write=True, lookup=False)
-            except asyncpg.UniqueViolationError:
+            except asyncpg.PostgresError as exc:
+                if not unique_violation(exc):
+                    raise
                 await conn.execute("ROLLBACK TO SAVEPOINT ingest_copy")
                 logger.debug("idempotency keys of the chunk are stored already; looking them up")
         try:
@@ -127,7 +137,9 @@ async def write_rows(
                 result = await _checked_copy(conn, job_id, rows, write=True)
                 result.stored_keys = expect_new
                 return result
-        except asyncpg.UniqueViolationError:
+        except asyncpg.PostgresError as exc:
+            if not unique_violation(exc):
+                raise
             logger.info("concurrent insert of the same idempotency key; using ON CONFLICT for this chunk")
     result = await _staged(conn, job_id, rows, return_rows=return_rows)
     result.stored_keys = expect_new
