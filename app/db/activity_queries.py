@@ -10,7 +10,7 @@ from typing import Any
 from app.db import type_stamps
 from app.domain.activities import Activity
 from app.domain.activity_types import PRIMARY
-from app.domain.filters import FieldOperator, ResolvedCondition, ResolvedFilter, ValueKind
+from app.domain.filters import NEGATED, FieldOperator, ResolvedCondition, ResolvedFilter, ValueKind
 
 Op = FieldOperator
 COLUMNS = (
@@ -84,27 +84,41 @@ def _bind(kind: ValueKind, value: Any) -> Any:
     return value
 
 
-def _condition(sql: _Sql, cond: ResolvedCondition) -> str:
-    v = "primary_value" if cond.field == PRIMARY else f"(fields -> {sql.param(cond.field, 'text')})"
+def _condition(sql: _Sql, cond: ResolvedCondition, value_sql: str | None = None) -> str:
+    """The SQL test of `cond` on an activity's JSON value, or on the jsonb expression `value_sql` if given."""
+    if value_sql is not None:
+        v = value_sql
+    else:
+        v = "primary_value" if cond.field == PRIMARY else f"(fields -> {sql.param(cond.field, 'text')})"
     if cond.op is Op.IS_EMPTY:
         return f"({v} IS NULL OR {v} = 'null'::jsonb OR {v} = '\"\"'::jsonb)"
     if cond.op is Op.IS_NOT_EMPTY:
         return f"NOT ({v} IS NULL OR {v} = 'null'::jsonb OR {v} = '\"\"'::jsonb)"
-    typed = _TYPED[cond.kind].format(v=v)
+    typed = f"({_TYPED[cond.kind].format(v=v)})"
+    positive = NEGATED.get(cond.op)
+    if positive is not None:
+        # A negation holds for empty values too, as in the domain (filters.NEGATED).
+        return f"({typed} IS NULL OR NOT ({_positive(sql, positive, cond, typed)}))"
+    return _positive(sql, cond.op, cond, typed)
+
+
+def _positive(sql: _Sql, op: FieldOperator, cond: ResolvedCondition, typed: str) -> str:
     sql_type = _SQL_TYPE[cond.kind]
-    if cond.op is Op.NOT_EQUALS:
-        return f"(({typed}) IS NULL OR ({typed}) <> {sql.param(_bind(cond.kind, cond.value), sql_type)})"
-    if cond.op is Op.IN:
+    if op is Op.IN:
         values = [_bind(cond.kind, x) for x in cond.value]
-        return f"({typed}) = ANY({sql.param(values, sql_type + '[]')})"
-    if cond.op is Op.BETWEEN:
+        return f"{typed} = ANY({sql.param(values, sql_type + '[]')})"
+    if op is Op.BETWEEN:
         low, high = (sql.param(_bind(cond.kind, x), sql_type) for x in cond.value)
-        return f"({typed}) BETWEEN {low} AND {high}"
-    if cond.op is Op.CONTAINS:
-        return f"strpos(({typed}), {sql.param(cond.value, 'text')}) > 0"
-    if cond.op is Op.STARTS_WITH:
-        return f"starts_with(({typed}), {sql.param(cond.value, 'text')})"
-    return f"({typed}) {_COMPARE[cond.op]} {sql.param(_bind(cond.kind, cond.value), sql_type)}"
+        return f"{typed} BETWEEN {low} AND {high}"
+    if op is Op.CONTAINS:
+        return f"strpos({typed}, {sql.param(cond.value, 'text')}) > 0"
+    if op is Op.STARTS_WITH:
+        return f"starts_with({typed}, {sql.param(cond.value, 'text')})"
+    if op is Op.ENDS_WITH:
+        # right() counts characters as Python's endswith does; a LIKE pattern would need escaping.
+        value = sql.param(cond.value, "text")
+        return f"right({typed}, char_length({value})) = {value}"
+    return f"{typed} {_COMPARE[op]} {sql.param(_bind(cond.kind, cond.value), sql_type)}"
 
 
 def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = False) -> _Sql:
