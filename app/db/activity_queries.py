@@ -63,7 +63,7 @@ class ActivityScope:
     min_per_person: int | None = None
 
 
-class _Sql:
+class Sql:
     """WHERE clauses and their numbered parameters, built together so numbers never drift."""
 
     def __init__(self) -> None:
@@ -84,7 +84,7 @@ def _bind(kind: ValueKind, value: Any) -> Any:
     return value
 
 
-def _condition(sql: _Sql, cond: ResolvedCondition, value_sql: str | None = None) -> str:
+def condition(sql: Sql, cond: ResolvedCondition, value_sql: str | None = None) -> str:
     """The SQL test of `cond` on an activity's JSON value, or on the jsonb expression `value_sql` if given."""
     if value_sql is not None:
         v = value_sql
@@ -102,7 +102,7 @@ def _condition(sql: _Sql, cond: ResolvedCondition, value_sql: str | None = None)
     return _positive(sql, cond.op, cond, typed)
 
 
-def _positive(sql: _Sql, op: FieldOperator, cond: ResolvedCondition, typed: str) -> str:
+def _positive(sql: Sql, op: FieldOperator, cond: ResolvedCondition, typed: str) -> str:
     sql_type = _SQL_TYPE[cond.kind]
     if op is Op.IN:
         values = [_bind(cond.kind, x) for x in cond.value]
@@ -121,9 +121,9 @@ def _positive(sql: _Sql, op: FieldOperator, cond: ResolvedCondition, typed: str)
     return f"{typed} {_COMPARE[op]} {sql.param(_bind(cond.kind, cond.value), sql_type)}"
 
 
-def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = False) -> _Sql:
+def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = False) -> Sql:
     """WHERE clauses for `scope` and `flt`; with `per_type`, the type test reads `t.type_id` (see `page`)."""
-    sql = _Sql()
+    sql = Sql()
     if scope.person_id is not None:
         sql.clauses.append(f"person_id = {sql.param(scope.person_id, 'bigint')}")
     elif scope.person_ids or scope.person_emails or scope.person_external_ids:
@@ -139,7 +139,7 @@ def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = Fals
         sql.clauses.append(f"occurred_at < {sql.param(flt.occurred_before, 'timestamptz')}")
     if flt.ingested_after is not None:
         sql.clauses.append(f"ingested_at >= {sql.param(flt.ingested_after, 'timestamptz')}")
-    sql.clauses.extend(_condition(sql, c) for c in flt.conditions)
+    sql.clauses.extend(condition(sql, c) for c in flt.conditions)
     types = list(flt.type_ids) if flt.type_ids is not None else None
     if scope.min_per_person is not None:
         # Same clauses and parameters, all listed types together: persons with at least N matches.
