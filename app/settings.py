@@ -30,6 +30,11 @@ class Limits(BaseModel):
     max_request_bytes: int = 64 * 1024**2  # non-multipart request bodies (JSON), checked before parsing
     chunk_rows: int = 5000
     activity_search_timeout_ms: int = 10_000  # `activities` search and totalCount; over it: QUERY_TOO_COMPLEX
+    max_smart_list_filters: int = 50  # filters in one smart-list definition
+    max_smart_list_conditions: int = 20  # field conditions in one smart-list filter
+    max_smart_list_logic_depth: int = 10  # nesting of an advanced smart-list expression
+    max_smart_lists: int = 1000  # saved smart lists per deployment
+    smart_list_timeout_ms: int = 10_000  # one smart-list count or members page; over it: QUERY_TOO_COMPLEX
 
 
 class Execution(BaseModel):

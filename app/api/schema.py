@@ -21,13 +21,17 @@ from app.api.persons.mutations import PersonMutations
 from app.api.persons.queries import PersonQueries
 from app.api.registry.mutations import RegistryMutations
 from app.api.registry.queries import RegistryQueries
+from app.api.smart_lists.mutations import SmartListMutations
+from app.api.smart_lists.queries import SmartListQueries
 from app.api.system import SystemQueries
 from app.settings import Execution
 
 QUERY_MIXINS: tuple[type, ...] = (
-    SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries
+    SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries, SmartListQueries
 )
-MUTATION_MIXINS: tuple[type, ...] = (AccessMutations, PersonMutations, RegistryMutations, IngestionMutations)
+MUTATION_MIXINS: tuple[type, ...] = (
+    AccessMutations, PersonMutations, RegistryMutations, IngestionMutations, SmartListMutations
+)
 SUBSCRIPTION_MIXINS: tuple[type, ...] = (IngestionSubscriptions,)
 
 

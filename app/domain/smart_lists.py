@@ -78,7 +78,7 @@ class SmartListDefinition:
     def from_json(cls, data: dict[str, Any]) -> SmartListDefinition:
         return cls(
             filters=tuple(_filter_from_json(f) for f in data["filters"]),
-            logic=Logic(data["logic"]),
+            logic=Logic(data.get("logic", "ALL")),
             expression=data.get("expression"),
         )
 
@@ -154,3 +154,19 @@ def _filter_from_json(data: dict[str, Any]) -> Filter:
         max_times=a.get("maxTimes"),
         type_versions=tuple(versions) if versions is not None else None,
     )
+
+
+MAX_NAME_LENGTH = 255
+MAX_DESCRIPTION_LENGTH = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSmartList:
+    """A named, stored definition; membership is computed when asked, never stored."""
+
+    id: int
+    name: str
+    description: str | None
+    definition: SmartListDefinition
+    created_at: datetime
+    updated_at: datetime

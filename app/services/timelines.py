@@ -104,7 +104,7 @@ async def read_page(
     if limit is None:
         limit = min(DEFAULT_PAGE_SIZE, resources.settings.limits.max_page_size)
     timeout_ms = None if scope.person_id is not None else resources.settings.limits.activity_search_timeout_ms
-    async with resources.db.raw() as conn, _bounded(conn, timeout_ms):
+    async with resources.db.raw() as conn, bounded(conn, timeout_ms):
         # The watermark is read before the page: see activity_queries.sync_watermark.
         mark = await queries.sync_watermark(conn) if watermark else None
         items, more, stamps = await queries.page(
@@ -112,7 +112,7 @@ async def read_page(
         )
 
     async def count() -> int:
-        async with resources.db.raw() as conn, _bounded(conn, timeout_ms):
+        async with resources.db.raw() as conn, bounded(conn, timeout_ms):
             return await queries.count(conn, scope, resolved)
 
     if backward:
@@ -121,9 +121,15 @@ async def read_page(
 
 
 @contextlib.asynccontextmanager
-async def _bounded(conn: Any, timeout_ms: int | None) -> AsyncIterator[None]:
-    """Searches across persons run under a statement timeout; running out is a typed error, not a 500."""
-    if timeout_ms is None:
+async def bounded(
+    conn: Any,
+    timeout_ms: int | None,
+    hint: str = "narrow it with activityTypes, persons or a time window",
+    field: str = "filter",
+) -> AsyncIterator[None]:
+    """Reads across persons run under a statement timeout (0 or None: none); running out is a typed error
+    (QUERY_TOO_COMPLEX at `field`, with `hint`), not a 500."""
+    if not timeout_ms:
         yield
         return
     try:
@@ -133,8 +139,8 @@ async def _bounded(conn: Any, timeout_ms: int | None) -> AsyncIterator[None]:
     except asyncpg.QueryCanceledError:
         raise DomainError.of(
             ErrorCode.QUERY_TOO_COMPLEX,
-            f"The search ran longer than {timeout_ms} ms: narrow it with activityTypes, persons or a time window.",
-            "filter",
+            f"The search ran longer than {timeout_ms} ms: {hint}.",
+            field,
         ) from None
 
 

@@ -25,7 +25,7 @@ FieldOperator = strawberry.enum(
 )
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
@@ -64,9 +64,9 @@ class TimelineFilter:
     def to_domain(self) -> domain.TimelineFilter:
         return domain.TimelineFilter(
             activity_types=tuple(self.activity_types) if self.activity_types is not None else None,
-            occurred_after=_utc(self.occurred_after),
-            occurred_before=_utc(self.occurred_before),
-            ingested_after=_utc(self.ingested_after),
+            occurred_after=as_utc(self.occurred_after),
+            occurred_before=as_utc(self.occurred_before),
+            ingested_after=as_utc(self.ingested_after),
             where=tuple(c.to_domain() for c in self.where or ()),
         )
 
