@@ -18,7 +18,6 @@ from hypothesis import strategies as st
 
 from app.db import smart_list_queries as queries
 from app.db.activity_queries import COLUMNS
-from app.domain import smart_list_logic as logic
 from app.domain.activities import Activity, Person
 from app.domain.activity_types import ActivityTypeDefinition, FieldDataType, FieldSpec
 from app.domain.filters import KIND_OF, NO_VALUE, FieldCondition, FieldOperator, ValueKind, operators_for
@@ -33,6 +32,7 @@ from app.domain.smart_lists import (
     SmartListDefinition,
 )
 from app.services.runtime import Resources
+from tests.smart_list_trees import text, trees
 
 T = FieldDataType
 Op = FieldOperator
@@ -163,15 +163,6 @@ def person_filters(draw: st.DrawFn) -> PersonFilter:
     return PersonFilter(where=where, created_within_last=within)
 
 
-def _text(node: logic.Node) -> str:
-    if isinstance(node, logic.Ref):
-        return str(node.number)
-    if isinstance(node, logic.Not):
-        return f"not {_text(node.child)}"
-    word = " and " if isinstance(node, logic.And) else " or "
-    return "(" + word.join(_text(c) for c in node.children) + ")"
-
-
 @st.composite
 def definitions(draw: st.DrawFn, types: dict[int, ActivityTypeDefinition]) -> SmartListDefinition:
     filters: list[Filter] = draw(
@@ -180,15 +171,8 @@ def definitions(draw: st.DrawFn, types: dict[int, ActivityTypeDefinition]) -> Sm
     logic_kind = draw(st.sampled_from(list(Logic)))
     if logic_kind is not Logic.ADVANCED:
         return SmartListDefinition(tuple(filters), logic_kind)
-    refs = st.integers(1, len(filters)).map(logic.Ref)
-    tree = draw(st.recursive(
-        refs,
-        lambda inner: inner.map(logic.Not)
-        | st.lists(inner, min_size=2, max_size=3).map(lambda c: logic.And(tuple(c)))
-        | st.lists(inner, min_size=2, max_size=3).map(lambda c: logic.Or(tuple(c))),
-        max_leaves=6,
-    ))
-    return SmartListDefinition(tuple(filters), Logic.ADVANCED, _text(tree))
+    tree = draw(trees(len(filters), max_leaves=6))
+    return SmartListDefinition(tuple(filters), Logic.ADVANCED, text(tree, bare_not=True))
 
 
 async def _store(resources: Resources, world: dict[str, Any]) -> tuple[list[Person], list[Activity], dict[int, Any]]:

@@ -22,6 +22,7 @@ from app.domain.smart_lists import (
     RelativeWindow,
     SmartListDefinition,
 )
+from tests.smart_list_trees import text, trees
 
 Op = FieldOperator
 NOW = datetime(2026, 12, 1, 12, tzinfo=UTC)
@@ -182,29 +183,9 @@ def test_deep_logic_is_refused_without_deep_recursion() -> None:
     resolved(nested, max_logic_depth=4)
 
 
-def _tree() -> st.SearchStrategy[logic.Node]:
-    refs = st.integers(1, 5).map(logic.Ref)
-    return st.recursive(
-        refs,
-        lambda inner: inner.map(logic.Not)
-        | st.lists(inner, min_size=2, max_size=3).map(lambda c: logic.And(tuple(c)))
-        | st.lists(inner, min_size=2, max_size=3).map(lambda c: logic.Or(tuple(c))),
-        max_leaves=8,
-    )
-
-
-def _text(node: logic.Node) -> str:
-    if isinstance(node, logic.Ref):
-        return str(node.number)
-    if isinstance(node, logic.Not):
-        return f"not ({_text(node.child)})"
-    word = " and " if isinstance(node, logic.And) else " or "
-    return "(" + word.join(_text(c) for c in node.children) + ")"
-
-
-@given(_tree(), st.lists(st.booleans(), min_size=5, max_size=5))
+@given(trees(5), st.lists(st.booleans(), min_size=5, max_size=5))
 def test_printed_trees_parse_to_the_same_truth(node: logic.Node, results: list[bool]) -> None:
-    parsed = logic.parse(_text(node), 5, max_depth=100)
+    parsed = logic.parse(text(node), 5, max_depth=100)
     assert logic.holds(parsed, results) == logic.holds(node, results)
 
 
