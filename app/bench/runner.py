@@ -19,6 +19,7 @@ from app.bench.machine import machine_facts
 from app.bench.queries import FEATURES
 from app.bench.report import Goal, Latency, Report, Row
 from app.bench.seed import ensure_types, load_persons
+from app.bench.smart_lists import bench_smart_lists
 from app.bench.stack import Service, Stack, private_stores
 from app.bench.state import BASELINE, Options, Run, ensure_data
 from app.db.engine import Database
@@ -164,6 +165,7 @@ async def execute(settings: Settings, options: Options, stack: Stack, embedded: 
             "timeline": lambda: bench_timeline(run),
             "freshness": lambda: bench_freshness(run),
             "memory": lambda: bench_memory(run, tmp),
+            "smartlists": lambda: bench_smart_lists(run),
         }
         for name, step in steps.items():
             if name in options.only:

@@ -27,8 +27,8 @@ _PERSON_VALUE = {
 def predicate(sql: Sql, lst: ResolvedSmartList, *, correlated: bool) -> str:
     """The list's test of the person row `p`, as one boolean expression (never NULL).
 
-    Set form (`correlated=False`, for members and counts): each activity filter is `p.id IN (persons whose
-    matching activities, grouped, pass the counts)`, which the planner answers with one hashed scan per filter.
+    Set form (`correlated=False`, for members and counts): "did it at all" is EXISTS; a count is `p.id IN
+    (persons whose matching activities, grouped, pass the counts)`, answered by one grouped scan per filter.
     Correlated form (for one person's memberships): EXISTS or a count bounded by LIMIT, probing only that
     person's activities through the primary key.
     """
@@ -75,7 +75,9 @@ def _grouped(sql: Sql, f: ResolvedActivityFilter) -> str:
         over = sql.param(f.max_times, "bigint")
         return f"NOT (p.id IN ({persons} GROUP BY a.person_id HAVING count(*) > {over}))"
     if f.min_times == 1 and f.max_times is None:
-        return f"p.id IN ({persons})"
+        # "Did it at all": EXISTS lets the planner choose a semi/anti join (probing the primary key per person)
+        # or a hashed subplan, whichever the other filters make cheaper.
+        return f"EXISTS (SELECT 1 FROM activity a WHERE a.person_id = p.id AND {where})"
     having = f"count(*) >= {sql.param(f.min_times, 'bigint')}"
     if f.max_times is not None:
         having += f" AND count(*) <= {sql.param(f.max_times, 'bigint')}"
