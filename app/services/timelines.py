@@ -127,9 +127,10 @@ async def bounded(
     hint: str = "narrow it with activityTypes, persons or a time window",
     field: str = "filter",
 ) -> AsyncIterator[None]:
-    """Reads across persons run under a statement timeout (0 or None: none); running out is a typed error
+    """Reads across persons run under a statement timeout (0: none; None: no transaction either); running out is a
+    typed error
     (QUERY_TOO_COMPLEX at `field`, with `hint`), not a 500."""
-    if not timeout_ms:
+    if timeout_ms is None:
         yield
         return
     try:
