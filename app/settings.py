@@ -32,6 +32,11 @@ class Limits(BaseModel):
     activity_search_timeout_ms: int = 10_000  # `activities` search and totalCount; over it: QUERY_TOO_COMPLEX
     max_running_exports_per_key: int = 4  # unfinished (queued or running) export jobs of one API key
     max_export_bytes_per_key: int = 100 * 1024**3  # bytes of export files one API key keeps stored
+    max_smart_list_filters: int = 50  # filters in one smart-list definition
+    max_smart_list_conditions: int = 20  # field conditions in one smart-list filter
+    max_smart_list_logic_depth: int = 10  # nesting of an advanced smart-list expression
+    max_smart_lists: int = 1000  # saved smart lists per deployment
+    smart_list_timeout_ms: int = 10_000  # one smart-list count or members page; over it: QUERY_TOO_COMPLEX
 
 
 class Execution(BaseModel):

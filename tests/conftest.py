@@ -27,7 +27,7 @@ GraphQL = Callable[..., Awaitable[dict[str, Any]]]
 
 # Tables emptied before each test; seeded system activity types survive.
 MUTABLE_TABLES = ("activity", "person", "person_email", "person_external_id", "ingestion_job", "export_job", "api_key",
-                  "audit_log")
+                  "audit_log", "smart_list")
 
 
 @pytest.fixture(scope="session")

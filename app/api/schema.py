@@ -22,14 +22,17 @@ from app.api.persons.mutations import PersonMutations
 from app.api.persons.queries import PersonQueries
 from app.api.registry.mutations import RegistryMutations
 from app.api.registry.queries import RegistryQueries
+from app.api.smart_lists.mutations import SmartListMutations
+from app.api.smart_lists.queries import SmartListQueries
 from app.api.system import SystemQueries
 from app.settings import Execution
 
 QUERY_MIXINS: tuple[type, ...] = (
-    SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries, ExportQueries
+    SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries, ExportQueries,
+    SmartListQueries,
 )
 MUTATION_MIXINS: tuple[type, ...] = (
-    AccessMutations, PersonMutations, RegistryMutations, IngestionMutations, ExportMutations
+    AccessMutations, PersonMutations, RegistryMutations, IngestionMutations, ExportMutations, SmartListMutations
 )
 SUBSCRIPTION_MIXINS: tuple[type, ...] = (IngestionSubscriptions, ExportSubscriptions)
 

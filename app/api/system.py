@@ -40,6 +40,15 @@ class Limits:
     max_export_bytes_per_key: float = strawberry.field(
         description="Bytes of export files one API key may keep stored (delete or let expire to free them)."
     )
+    max_smart_list_filters: int = strawberry.field(description="Filters in one smart-list definition.")
+    max_smart_list_conditions: int = strawberry.field(description="Field conditions in one smart-list filter.")
+    max_smart_list_logic_depth: int = strawberry.field(
+        description="How deep an advanced smart-list expression may nest (`not`, parentheses, and/or levels)."
+    )
+    max_smart_lists: int = strawberry.field(description="Saved smart lists this deployment may hold.")
+    smart_list_timeout_ms: int = strawberry.field(
+        description="Time budget of one smart-list count or members page, in milliseconds; 0 means none."
+    )
     rate_limit_per_minute: int = strawberry.field(
         description="Requests (WebSocket operations included) one API key may make per minute; 0 means no limit."
     )

@@ -20,6 +20,7 @@ from app.bench.machine import machine_facts
 from app.bench.queries import FEATURES
 from app.bench.report import Goal, Latency, Report, Row
 from app.bench.seed import ensure_types, load_persons
+from app.bench.smart_lists import bench_smart_lists
 from app.bench.stack import Service, Stack, private_stores
 from app.bench.state import BASELINE, Options, Run, ensure_data
 from app.services.runtime import Resources
@@ -167,6 +168,7 @@ async def execute(settings: Settings, options: Options, stack: Stack, embedded: 
             "freshness": lambda: bench_freshness(run),
             "memory": lambda: bench_memory(run, tmp),
             "export": lambda: bench_export(run, tmp),
+            "smartlists": lambda: bench_smart_lists(run),
         }
         for name, step in steps.items():
             if name in options.only:

@@ -10,7 +10,7 @@ from app.db import type_stamps
 from app.db.raw_pool import Connection
 from app.domain.activities import Activity, ActivityScope
 from app.domain.activity_types import PRIMARY
-from app.domain.filters import FieldOperator, ResolvedCondition, ResolvedFilter, ValueKind
+from app.domain.filters import NEGATED, FieldOperator, ResolvedCondition, ResolvedFilter, ValueKind
 
 Op = FieldOperator
 COLUMNS = (
@@ -52,7 +52,7 @@ _COMPARE = {
 }
 
 
-class _Sql:
+class Sql:
     """WHERE clauses and their numbered parameters, built together so numbers never drift."""
 
     def __init__(self) -> None:
@@ -73,32 +73,46 @@ def _bind(kind: ValueKind, value: Any) -> Any:
     return value
 
 
-def _condition(sql: _Sql, cond: ResolvedCondition) -> str:
-    v = "primary_value" if cond.field == PRIMARY else f"(fields -> {sql.param(cond.field, 'text')})"
+def condition(sql: Sql, cond: ResolvedCondition, value_sql: str | None = None) -> str:
+    """The SQL test of `cond` on an activity's JSON value, or on the jsonb expression `value_sql` if given."""
+    if value_sql is not None:
+        v = value_sql
+    else:
+        v = "primary_value" if cond.field == PRIMARY else f"(fields -> {sql.param(cond.field, 'text')})"
     if cond.op is Op.IS_EMPTY:
         return f"({v} IS NULL OR {v} = 'null'::jsonb OR {v} = '\"\"'::jsonb)"
     if cond.op is Op.IS_NOT_EMPTY:
         return f"NOT ({v} IS NULL OR {v} = 'null'::jsonb OR {v} = '\"\"'::jsonb)"
-    typed = _TYPED[cond.kind].format(v=v)
+    typed = f"({_TYPED[cond.kind].format(v=v)})"
+    positive = NEGATED.get(cond.op)
+    if positive is not None:
+        # A negation holds for empty values too, as in the domain (filters.NEGATED).
+        return f"({typed} IS NULL OR NOT ({_positive(sql, positive, cond, typed)}))"
+    return _positive(sql, cond.op, cond, typed)
+
+
+def _positive(sql: Sql, op: FieldOperator, cond: ResolvedCondition, typed: str) -> str:
     sql_type = _SQL_TYPE[cond.kind]
-    if cond.op is Op.NOT_EQUALS:
-        return f"(({typed}) IS NULL OR ({typed}) <> {sql.param(_bind(cond.kind, cond.value), sql_type)})"
-    if cond.op is Op.IN:
+    if op is Op.IN:
         values = [_bind(cond.kind, x) for x in cond.value]
-        return f"({typed}) = ANY({sql.param(values, sql_type + '[]')})"
-    if cond.op is Op.BETWEEN:
+        return f"{typed} = ANY({sql.param(values, sql_type + '[]')})"
+    if op is Op.BETWEEN:
         low, high = (sql.param(_bind(cond.kind, x), sql_type) for x in cond.value)
-        return f"({typed}) BETWEEN {low} AND {high}"
-    if cond.op is Op.CONTAINS:
-        return f"strpos(({typed}), {sql.param(cond.value, 'text')}) > 0"
-    if cond.op is Op.STARTS_WITH:
-        return f"starts_with(({typed}), {sql.param(cond.value, 'text')})"
-    return f"({typed}) {_COMPARE[cond.op]} {sql.param(_bind(cond.kind, cond.value), sql_type)}"
+        return f"{typed} BETWEEN {low} AND {high}"
+    if op is Op.CONTAINS:
+        return f"strpos({typed}, {sql.param(cond.value, 'text')}) > 0"
+    if op is Op.STARTS_WITH:
+        return f"starts_with({typed}, {sql.param(cond.value, 'text')})"
+    if op is Op.ENDS_WITH:
+        # right() counts characters as Python's endswith does; a LIKE pattern would need escaping.
+        value = sql.param(cond.value, "text")
+        return f"right({typed}, char_length({value})) = {value}"
+    return f"{typed} {_COMPARE[op]} {sql.param(_bind(cond.kind, cond.value), sql_type)}"
 
 
-def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = False) -> _Sql:
+def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = False) -> Sql:
     """WHERE clauses for `scope` and `flt`; with `per_type`, the type test reads `t.type_id` (see `page`)."""
-    sql = _Sql()
+    sql = Sql()
     if scope.person_id is not None:
         sql.clauses.append(f"person_id = {sql.param(scope.person_id, 'bigint')}")
     elif scope.person_ids or scope.person_emails or scope.person_external_ids:
@@ -116,7 +130,7 @@ def _compile(scope: ActivityScope, flt: ResolvedFilter, *, per_type: bool = Fals
         sql.clauses.append(f"occurred_at < {sql.param(flt.occurred_before, 'timestamptz')}")
     if flt.ingested_after is not None:
         sql.clauses.append(f"ingested_at >= {sql.param(flt.ingested_after, 'timestamptz')}")
-    sql.clauses.extend(_condition(sql, c) for c in flt.conditions)
+    sql.clauses.extend(condition(sql, c) for c in flt.conditions)
     types = list(flt.type_ids) if flt.type_ids is not None else None
     if scope.min_per_person is not None:
         # Same clauses and parameters, all listed types together: persons with at least N matches.

@@ -261,6 +261,21 @@ class ApiKeyRow(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
 
 
+class SmartListRow(SQLModel, table=True):
+    """A saved smart list (0011): its definition as the client wrote it, checked again at each evaluation."""
+
+    __tablename__ = "smart_list"
+    __table_args__ = (Index("uq_smart_list_name", text("lower(name)"), unique=True),)
+
+    id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    description: str | None = Field(default=None, sa_column=Column(Text))
+    definition: dict[str, Any] = Field(sa_column=Column(JSONB, nullable=False))
+    created_by: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime | None = Field(default=None, sa_column=_now())
+    updated_at: datetime | None = Field(default=None, sa_column=_now())
+
+
 class AuditLogRow(SQLModel, table=True):
     """Who did what to which object, when: admin actions only."""
 

@@ -13,6 +13,7 @@ class Scope(StrEnum):
     ACTIVITIES_WRITE = "activities:write"
     TYPES_ADMIN = "types:admin"
     KEYS_ADMIN = "keys:admin"
+    LISTS_ADMIN = "lists:admin"
 
 
 ALL_SCOPES = frozenset(Scope)

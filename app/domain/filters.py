@@ -35,6 +35,10 @@ class FieldOperator(StrEnum):
     BETWEEN = "BETWEEN"
     IS_EMPTY = "IS_EMPTY"
     IS_NOT_EMPTY = "IS_NOT_EMPTY"
+    NOT_CONTAINS = "NOT_CONTAINS"
+    NOT_STARTS_WITH = "NOT_STARTS_WITH"
+    ENDS_WITH = "ENDS_WITH"
+    NOT_IN = "NOT_IN"
 
 
 class ValueKind(StrEnum):
@@ -64,16 +68,25 @@ KIND_OF: dict[FieldDataType, ValueKind] = {
 Op = FieldOperator
 _ANY = frozenset({Op.EQUALS, Op.NOT_EQUALS, Op.IS_EMPTY, Op.IS_NOT_EMPTY})
 _ORDERED = frozenset(
-    {Op.IN, Op.GREATER_THAN, Op.GREATER_THAN_OR_EQUAL, Op.LESS_THAN, Op.LESS_THAN_OR_EQUAL, Op.BETWEEN}
+    {Op.IN, Op.NOT_IN, Op.GREATER_THAN, Op.GREATER_THAN_OR_EQUAL, Op.LESS_THAN, Op.LESS_THAN_OR_EQUAL, Op.BETWEEN}
 )
+_TEXT = frozenset({Op.CONTAINS, Op.NOT_CONTAINS, Op.STARTS_WITH, Op.NOT_STARTS_WITH, Op.ENDS_WITH, Op.IN, Op.NOT_IN})
 OPERATORS: dict[ValueKind, frozenset[FieldOperator]] = {
-    ValueKind.STRING: _ANY | {Op.CONTAINS, Op.STARTS_WITH, Op.IN},
+    ValueKind.STRING: _ANY | _TEXT,
     ValueKind.NUMBER: _ANY | _ORDERED,
     ValueKind.DATE: _ANY | _ORDERED,
     ValueKind.DATETIME: _ANY | _ORDERED,
     ValueKind.BOOLEAN: _ANY,
 }
 NO_VALUE = frozenset({Op.IS_EMPTY, Op.IS_NOT_EMPTY})
+NEGATED: dict[FieldOperator, FieldOperator] = {
+    Op.NOT_EQUALS: Op.EQUALS,
+    Op.NOT_CONTAINS: Op.CONTAINS,
+    Op.NOT_STARTS_WITH: Op.STARTS_WITH,
+    Op.NOT_IN: Op.IN,
+}
+"""Each negation and the operator it negates; a negation also matches empty values (as Marketo's "not" does)."""
+SUBSTRING = frozenset({Op.CONTAINS, Op.NOT_CONTAINS, Op.STARTS_WITH, Op.NOT_STARTS_WITH, Op.ENDS_WITH})
 
 
 def operators_for(data_type: FieldDataType) -> frozenset[FieldOperator]:
@@ -125,15 +138,19 @@ class ResolvedCondition:
     value: Any  # str (lower-cased), int|float, bool, date, datetime; a tuple for IN and BETWEEN
 
     def matches(self, activity: Activity) -> bool:
-        raw = activity.primary_value if self.field == PRIMARY else activity.fields.get(self.field)
+        return self.matches_value(activity.primary_value if self.field == PRIMARY else activity.fields.get(self.field))
+
+    def matches_value(self, raw: Any) -> bool:
+        """Whether a stored JSON value (None when missing) passes; smart lists use it on person attributes too."""
         empty = raw is None or raw == ""
         if self.op is Op.IS_EMPTY:
             return empty
         if self.op is Op.IS_NOT_EMPTY:
             return not empty
         stored = None if empty else _stored(self.kind, raw)
-        if self.op is Op.NOT_EQUALS:
-            return stored is None or stored != self.value
+        positive = NEGATED.get(self.op)
+        if positive is not None:
+            return stored is None or not _compare(positive, stored, self.value)
         if stored is None:
             return False
         return _compare(self.op, stored, self.value)
@@ -173,7 +190,10 @@ def validate(
 
 
 def resolve(
-    flt: TimelineFilter, definitions: Mapping[int, ActivityTypeDefinition], path: str = "filter"
+    flt: TimelineFilter,
+    definitions: Mapping[int, ActivityTypeDefinition],
+    path: str = "filter",
+    max_conditions: int = MAX_CONDITIONS,
 ) -> ResolvedFilter:
     """Check `flt` against the live types and normalize it; raises DomainError with every issue."""
     issues: list[Issue] = []
@@ -192,8 +212,8 @@ def resolve(
             elif found not in selected:
                 selected.append(found)
         type_ids = tuple(type_id for type_id, _ in selected)
-    if len(flt.where) > MAX_CONDITIONS:
-        issues.append(_issue(ErrorCode.LIMIT_EXCEEDED, f"{path}.where", f"At most {MAX_CONDITIONS} conditions."))
+    if len(flt.where) > max_conditions:
+        issues.append(_issue(ErrorCode.LIMIT_EXCEEDED, f"{path}.where", f"At most {max_conditions} conditions."))
     elif flt.where and not flt.activity_types:
         issues.append(
             _issue(
@@ -301,7 +321,7 @@ def _normalize_operand(op: FieldOperator, kind: ValueKind, value: Any) -> Any:
         if value is not None:
             raise ValueError(f"{op.value} takes no value.")
         return None
-    if op in (Op.IN, Op.BETWEEN):
+    if op in (Op.IN, Op.NOT_IN, Op.BETWEEN):
         if not isinstance(value, list):
             raise ValueError(f"{op.value} needs a list of values.")
         if op is Op.BETWEEN:
@@ -312,9 +332,9 @@ def _normalize_operand(op: FieldOperator, kind: ValueKind, value: Any) -> Any:
                 raise ValueError("BETWEEN needs low <= high.")
             return (low, high)
         if not 1 <= len(value) <= MAX_IN_VALUES:
-            raise ValueError(f"IN needs 1 to {MAX_IN_VALUES} values.")
+            raise ValueError(f"{op.value} needs 1 to {MAX_IN_VALUES} values.")
         return tuple(_normalize_value(kind, v) for v in value)
-    if op in (Op.CONTAINS, Op.STARTS_WITH) and (not isinstance(value, str) or not value):
+    if op in SUBSTRING and (not isinstance(value, str) or not value):
         raise ValueError(f"{op.value} needs a non-empty string.")
     return _normalize_value(kind, value)
 
@@ -389,6 +409,8 @@ def _compare(op: FieldOperator, stored: Any, value: Any) -> bool:
         return bool(value in stored)
     if op is Op.STARTS_WITH:
         return bool(stored.startswith(value))
+    if op is Op.ENDS_WITH:
+        return bool(stored.endswith(value))
     if op is Op.GREATER_THAN:
         return bool(stored > value)
     if op is Op.GREATER_THAN_OR_EQUAL:

@@ -105,7 +105,7 @@ async def read_page(
         limit = min(DEFAULT_PAGE_SIZE, resources.settings.limits.max_page_size)
     timeout_ms = None if scope.person_id is not None else resources.settings.limits.activity_search_timeout_ms
     distributed = await resources.db.distributed()
-    async with resources.db.raw() as conn, _bounded(conn, timeout_ms):
+    async with resources.db.raw() as conn, bounded(conn, timeout_ms):
         # The watermark is read before the page: see activity_queries.sync_watermark.
         mark = await queries.sync_watermark(conn) if watermark else None
         items, more, stamps = await queries.page(
@@ -114,7 +114,7 @@ async def read_page(
         )
 
     async def count() -> int:
-        async with resources.db.raw() as conn, _bounded(conn, timeout_ms):
+        async with resources.db.raw() as conn, bounded(conn, timeout_ms):
             return await queries.count(conn, scope, resolved)
 
     if backward:
@@ -123,8 +123,15 @@ async def read_page(
 
 
 @contextlib.asynccontextmanager
-async def _bounded(conn: Connection, timeout_ms: int | None) -> AsyncIterator[None]:
-    """Searches across persons run under a statement timeout; running out is a typed error, not a 500."""
+async def bounded(
+    conn: Connection,
+    timeout_ms: int | None,
+    hint: str = "narrow it with activityTypes, persons or a time window",
+    field: str = "filter",
+) -> AsyncIterator[None]:
+    """Reads across persons run under a statement timeout (0: none; None: no transaction either); running out is a
+    typed error
+    (QUERY_TOO_COMPLEX at `field`, with `hint`), not a 500."""
     if timeout_ms is None:
         yield
         return
@@ -135,8 +142,8 @@ async def _bounded(conn: Connection, timeout_ms: int | None) -> AsyncIterator[No
     except asyncpg.QueryCanceledError:
         raise DomainError.of(
             ErrorCode.QUERY_TOO_COMPLEX,
-            f"The search ran longer than {timeout_ms} ms: narrow it with activityTypes, persons or a time window.",
-            "filter",
+            f"The search ran longer than {timeout_ms} ms: {hint}.",
+            field,
         ) from None
 
 

@@ -58,7 +58,17 @@ PAGED: dict[str, Paged] = {
     "Person.timeline.first": _paged("person.timeline", parent="id: $person"),
     "Person.timeline.last": _paged("person.timeline", size="last", parent="id: $person"),
     "IngestionJob.rejections.first": _paged("ingestionJob.rejections", parent="id: $job"),
+    "Query.smartLists.first": _paged("smartLists"),
+    "Person.smartLists.first": _paged("person.smartLists", parent="id: $person"),
+    "SmartList.members.first": _paged("smartList.members", parent="id: $list"),
+    "SmartListPreview.members.first": Paged(
+        "query($n: Int, $cursor: String) { smartListPreview(definition: {filters: [{person: {where: "
+        '[{field: "email", op: ENDS_WITH, value: "@example.com"}]}}]}) '
+        f"{{ members(first: $n, after: $cursor) {{ {PAGE} }} }} }}",
+        ("smartListPreview", "members"),
+    ),
 }
+EVERYONE = '{"filters": [{"person": {"where": [{"field": "email", "op": "ENDS_WITH", "value": "@example.com"}]}}]}'
 
 
 def test_every_page_argument_is_in_the_table() -> None:
@@ -88,6 +98,12 @@ async def _seed(resources: Resources) -> dict[str, Any]:
             "INSERT INTO audit_log (actor, action, target, details) VALUES ('test', 'apiKey.create', $1, '{}')",
             [(f"key:{i}",) for i in range(CAP + 1)],
         )
+        lists = [
+            await conn.fetchval(
+                "INSERT INTO smart_list (name, definition) VALUES ($1, $2::text::jsonb) RETURNING id", f"l{i}", EVERYONE
+            )
+            for i in range(CAP + 1)
+        ]
         await conn.executemany(
             "INSERT INTO ingestion_job (id, source, format, status) VALUES ($1, 'INLINE', 'JSONL', 'SUCCEEDED')",
             [(job,) for job in jobs],
@@ -103,7 +119,7 @@ async def _seed(resources: Resources) -> dict[str, Any]:
             [(jobs[0], n, issues) for n in range(1, CAP + 2)],
         )
         assert await conn.fetchval("SELECT count(*) FROM activity_type WHERE deleted_at IS NULL") > CAP
-    return {"person": str(people[0]), "job": str(jobs[0])}
+    return {"person": str(people[0]), "job": str(jobs[0]), "list": str(lists[0])}
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from app.settings import Settings
 from tests.access_helpers import bearer, insert_key, ws_connect, ws_rejection
 
 R, W, T, K = Scope.READ, Scope.ACTIVITIES_WRITE, Scope.TYPES_ADMIN, Scope.KEYS_ADMIN
+L = Scope.LISTS_ADMIN
 REQUIRED_SCOPE: dict[str, Scope | None] = {
     # queries
     "Query.activityTypes": R,
@@ -51,6 +52,9 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Query.viewer": None,
     "Query.apiKeys": K,
     "Query.auditLog": K,
+    "Query.smartListPreview": R,
+    "Query.smartLists": R,
+    "Query.smartList": R,
     # mutations
     "Mutation.createActivityType": T,
     "Mutation.updateActivityType": T,
@@ -73,13 +77,17 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Mutation.deleteExportJob": R,
     "Mutation.createApiKey": K,
     "Mutation.revokeApiKey": K,
+    "Mutation.createSmartList": L,
+    "Mutation.updateSmartList": L,
+    "Mutation.deleteSmartList": L,
     # subscriptions
     "Subscription.ingestionJobUpdated": R,
     "Subscription.activityRecorded": R,
     "Subscription.exportJobUpdated": R,
 }
 
-SCHEMA = graphql_schema(build_schema())
+STRAWBERRY_SCHEMA = build_schema()
+SCHEMA = graphql_schema(STRAWBERRY_SCHEMA)
 ROOTS = {"Query": SCHEMA.query_type, "Mutation": SCHEMA.mutation_type, "Subscription": SCHEMA.subscription_type}
 ROOT_FIELDS = [(root, name) for root, gtype in ROOTS.items() if gtype is not None for name in sorted(gtype.fields)]
 SCALAR_SAMPLES: dict[str, Any] = {
@@ -96,6 +104,12 @@ SCALAR_SAMPLES: dict[str, Any] = {
 DENIED = {"FORBIDDEN", "UNAUTHENTICATED"}
 
 
+def _one_of(gtype: GraphQLInputObjectType) -> bool:
+    """@oneOf inputs: graphql-core's flag, or Strawberry's (which checks them itself, not setting the flag)."""
+    definition = STRAWBERRY_SCHEMA.get_type_by_name(gtype.name)
+    return bool(getattr(gtype, "is_one_of", False) or getattr(definition, "is_one_of", False))
+
+
 def sample(gtype: GraphQLInputType, path: list[str], uploads: list[str]) -> Any:
     """A minimal, type-correct value: required input fields only, one list item, the first enum value."""
     if isinstance(gtype, GraphQLNonNull):
@@ -106,7 +120,7 @@ def sample(gtype: GraphQLInputType, path: list[str], uploads: list[str]) -> Any:
         return next(iter(gtype.values))
     if isinstance(gtype, GraphQLInputObjectType):
         fields = gtype.fields.items()
-        if getattr(gtype, "is_one_of", False):
+        if _one_of(gtype):
             name, field = next(iter(fields))
             return {name: sample(field.type, [*path, name], uploads)}
         return {
@@ -218,6 +232,8 @@ async def test_subscription_without_the_scope_is_forbidden(
         ([T], "{ apiKeys { edges { cursor } } }", "FORBIDDEN"),
         ([T], 'mutation { createApiKey(input: {name: "n", scopes: [KEYS_ADMIN]}) { secret } }', "FORBIDDEN"),
         ([W, T], "{ auditLog { edges { cursor } } }", "FORBIDDEN"),
+        ([R, T], 'mutation { deleteSmartList(id: "1") { errors { code } } }', "FORBIDDEN"),
+        ([L], "{ smartLists { edges { cursor } } }", "FORBIDDEN"),
     ],
 )
 async def test_named_scope_boundaries(

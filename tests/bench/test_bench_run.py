@@ -16,7 +16,7 @@ def test_every_figure_is_measured_against_its_baseline(settings: Settings) -> No
                       memory_factor=2)
     report = run_bench(settings, options)
     figures = {r.figure: r for r in report.rows}
-    assert len(report.rows) == 10, [r.figure for r in report.rows]
+    assert len(report.rows) == 12, [r.figure for r in report.rows]
     missing = {name: r.note for name, r in figures.items() if r.value is None}
     assert not missing
     imported = next(r for r in report.rows if r.figure.startswith("import"))
@@ -28,4 +28,7 @@ def test_every_figure_is_measured_against_its_baseline(settings: Settings) -> No
     assert len(memory) == 3 and all(r.value and r.baseline and r.value > 10 * 2**20 for r in memory)
     exported = next(r for r in report.rows if r.figure.startswith("export"))
     assert exported.baseline_label == "COPY to file" and exported.ratio is not None and "rows" in exported.note
+    lists = [r for r in report.rows if r.figure.startswith("smart list")]
+    assert len(lists) == 2 and all(r.baseline_label == "hand SQL" for r in lists)
+    assert "same answer as the hand SQL: yes" in lists[0].note
     assert {"postgres", "cpu", "memory", "commit"} <= set(report.facts)

@@ -50,8 +50,13 @@ def _activity(type_id: int = 1, primary: object = "Main St", **fields: object) -
 
 
 def test_operator_table() -> None:
-    text = {Op.EQUALS, Op.NOT_EQUALS, Op.CONTAINS, Op.STARTS_WITH, Op.IN, Op.IS_EMPTY, Op.IS_NOT_EMPTY}
-    ordered = {Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.IS_EMPTY, Op.IS_NOT_EMPTY} | {
+    text = {Op.EQUALS, Op.NOT_EQUALS, Op.CONTAINS, Op.STARTS_WITH, Op.IN, Op.IS_EMPTY, Op.IS_NOT_EMPTY} | {
+        Op.NOT_CONTAINS,
+        Op.NOT_STARTS_WITH,
+        Op.ENDS_WITH,
+        Op.NOT_IN,
+    }
+    ordered = {Op.EQUALS, Op.NOT_EQUALS, Op.IN, Op.NOT_IN, Op.IS_EMPTY, Op.IS_NOT_EMPTY} | {
         Op.GREATER_THAN,
         Op.GREATER_THAN_OR_EQUAL,
         Op.LESS_THAN,
@@ -194,3 +199,38 @@ def test_empty_and_not_equals_semantics() -> None:
     empty = TimelineFilter(("depositCheck",), where=(FieldCondition("primary", Op.IS_EMPTY),))
     assert matches(_activity(primary=""), empty, DEFS) and matches(_activity(primary=None), empty, DEFS)
     assert not matches(_activity(primary="x"), empty, DEFS)
+
+
+@pytest.mark.parametrize(
+    ("op", "value", "primary", "expected"),
+    [
+        (Op.NOT_CONTAINS, "MAIN", "Main St", False),
+        (Op.NOT_CONTAINS, "elm", "Main St", True),
+        (Op.NOT_CONTAINS, "elm", None, True),
+        (Op.NOT_STARTS_WITH, "main", "Main St", False),
+        (Op.NOT_STARTS_WITH, "st", "Main St", True),
+        (Op.NOT_STARTS_WITH, "st", "", True),
+        (Op.ENDS_WITH, " ST", "Main St", True),
+        (Op.ENDS_WITH, "main", "Main St", False),
+        (Op.ENDS_WITH, "st", None, False),
+        (Op.NOT_IN, ["main st", "elm"], "MAIN ST", False),
+        (Op.NOT_IN, ["elm"], "Main St", True),
+        (Op.NOT_IN, ["elm"], None, True),
+    ],
+)
+def test_negations_and_ends_with(op: FieldOperator, value: object, primary: object, expected: bool) -> None:
+    flt = TimelineFilter(("depositCheck",), where=(FieldCondition("primary", op, value),))
+    assert matches(_activity(primary=primary), flt, DEFS) is expected
+
+
+@pytest.mark.parametrize("op", [Op.NOT_CONTAINS, Op.NOT_STARTS_WITH, Op.ENDS_WITH])
+def test_substring_operators_need_a_non_empty_string(op: FieldOperator) -> None:
+    for value in ("", 3, None):
+        flt = TimelineFilter(("depositCheck",), where=(FieldCondition("primary", op, value),))
+        assert [(i.code, i.field) for i in validate(flt, DEFS)] == [(ErrorCode.WRONG_TYPE, "filter.where.0.value")]
+
+
+def test_not_in_needs_a_list_of_values_of_the_field_kind() -> None:
+    for value in ([], "5", [True], [1] * 1001):
+        flt = TimelineFilter(("depositCheck",), where=(FieldCondition("amount", Op.NOT_IN, value),))
+        assert [i.code for i in validate(flt, DEFS)] == [ErrorCode.WRONG_TYPE]

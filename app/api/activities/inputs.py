@@ -16,15 +16,16 @@ FieldOperator = strawberry.enum(
     name="FieldOperator",
     description=(
         "Condition operators. Text-like fields (STRING TEXT EMAIL PHONE LINK) compare case-insensitively: "
-        "EQUALS NOT_EQUALS CONTAINS STARTS_WITH IN IS_EMPTY IS_NOT_EMPTY. Numbers (INTEGER FLOAT CURRENCY), "
-        "DATE and DATETIME: EQUALS NOT_EQUALS IN GREATER_THAN GREATER_THAN_OR_EQUAL LESS_THAN "
-        "LESS_THAN_OR_EQUAL BETWEEN (inclusive) IS_EMPTY IS_NOT_EMPTY. BOOLEAN: EQUALS NOT_EQUALS IS_EMPTY "
-        "IS_NOT_EMPTY. NOT_EQUALS also matches empty values."
+        "EQUALS NOT_EQUALS CONTAINS NOT_CONTAINS STARTS_WITH NOT_STARTS_WITH ENDS_WITH IN NOT_IN IS_EMPTY "
+        "IS_NOT_EMPTY. Numbers (INTEGER FLOAT CURRENCY), DATE and DATETIME: EQUALS NOT_EQUALS IN NOT_IN "
+        "GREATER_THAN GREATER_THAN_OR_EQUAL LESS_THAN LESS_THAN_OR_EQUAL BETWEEN (inclusive) IS_EMPTY IS_NOT_EMPTY. "
+        "BOOLEAN: EQUALS NOT_EQUALS IS_EMPTY IS_NOT_EMPTY. The negations (NOT_EQUALS NOT_CONTAINS NOT_STARTS_WITH "
+        "NOT_IN) also match empty values."
     ),
 )
 
 
-def _utc(value: datetime | None) -> datetime | None:
+def as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
@@ -63,9 +64,9 @@ class TimelineFilter:
     def to_domain(self) -> domain.TimelineFilter:
         return domain.TimelineFilter(
             activity_types=tuple(self.activity_types) if self.activity_types is not None else None,
-            occurred_after=_utc(self.occurred_after),
-            occurred_before=_utc(self.occurred_before),
-            ingested_after=_utc(self.ingested_after),
+            occurred_after=as_utc(self.occurred_after),
+            occurred_before=as_utc(self.occurred_before),
+            ingested_after=as_utc(self.ingested_after),
             where=tuple(c.to_domain() for c in self.where or ()),
         )
 

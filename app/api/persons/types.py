@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
 from app.api.activities import paging
+from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
 from app.api.activities.inputs import TimelineFilter
 from app.api.activities.types import ActivityConnection
 from app.api.connections import Connection, connection
 from app.api.context import Info
 from app.api.payloads import query_errors
 from app.domain.activities import Person as DomainPerson
+from app.domain.cursors import encode_id_cursor
+from app.domain.errors import DomainError
+from app.services import smart_lists
+
+if TYPE_CHECKING:
+    from app.api.smart_lists.types import SmartListConnection
 
 
 @strawberry.type(description="A person and their complete timeline of standard and custom activities.")
@@ -70,6 +77,31 @@ class Person:
             filter=filter,
             watermark=paging.wants(info, "syncWatermark"),
             with_types=paging.selects(info, "activityType"),
+        )
+
+
+    @strawberry.field(
+        description=(
+            "The saved smart lists this person is in now, ordered by id (lists whose definition no longer fits "
+            "the types are left out). Not answered by the compiled plans: documents selecting it take the normal path."
+        )
+    )
+    async def smart_lists(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor: start after this list.")] = None,
+    ) -> Annotated[SmartListConnection, strawberry.lazy("app.api.smart_lists.types")]:
+        from app.api.smart_lists.types import SmartList, SmartListConnection
+
+        try:
+            size = checked_first(first, info.context.settings.limits.max_page_size)
+            lists, more = await smart_lists.lists_of(info.context.resources, int(self.id), first=size, after=after)
+        except DomainError as error:
+            raise QueryInputError(error) from None
+        cursor = encode_id_cursor
+        return SmartListConnection.page(
+            lists, lambda s: cursor(s.id), SmartList.from_domain, has_next=more, has_previous=after is not None
         )
 
 

@@ -1,0 +1,72 @@
+"""Saved smart-list changes (lists:admin): create, update, delete; each audited, each with typed errors."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+
+from app.api.context import Info
+from app.api.errors import user_errors
+from app.api.permissions import require
+from app.api.smart_lists.inputs import CreateSmartListInput, UpdateSmartListInput
+from app.api.smart_lists.types import DeleteSmartListPayload, SmartList, SmartListPayload
+from app.domain.access import Scope
+from app.domain.activities import parse_id
+from app.domain.errors import DomainError, ErrorCode
+from app.services import smart_lists
+
+ListId = Annotated[strawberry.ID, strawberry.argument(description="Id of the smart list.")]
+
+
+def _id(raw: str) -> int:
+    try:
+        return parse_id(raw)
+    except ValueError:
+        raise DomainError.of(ErrorCode.NOT_FOUND, "No such smart list.", "id") from None
+
+
+@strawberry.type
+class SmartListMutations:
+    @strawberry.mutation(
+        description="Save a smart list (checked against the live types; nothing is saved on errors). Needs lists:admin."
+    )
+    async def create_smart_list(
+        self, info: Info, input: Annotated[CreateSmartListInput, strawberry.argument(description="The list.")]
+    ) -> SmartListPayload:
+        actor = require(info, Scope.LISTS_ADMIN)
+        try:
+            saved = await smart_lists.create(
+                info.context.resources, actor, input.name, input.description, input.definition.to_domain()
+            )
+        except DomainError as error:
+            return SmartListPayload(smart_list=None, errors=user_errors(error))
+        return SmartListPayload(smart_list=SmartList.from_domain(saved), errors=[])
+
+    @strawberry.mutation(description="Change a saved smart list's name, description or definition. Needs lists:admin.")
+    async def update_smart_list(
+        self,
+        info: Info,
+        id: ListId,
+        input: Annotated[UpdateSmartListInput, strawberry.argument(description="The changes.")],
+    ) -> SmartListPayload:
+        actor = require(info, Scope.LISTS_ADMIN)
+        try:
+            change = smart_lists.ListChange(
+                name=input.name,
+                description=input.description,
+                definition=input.definition.to_domain() if input.definition is not None else None,
+            )
+            saved = await smart_lists.update(info.context.resources, actor, _id(id), change)
+        except DomainError as error:
+            return SmartListPayload(smart_list=None, errors=user_errors(error))
+        return SmartListPayload(smart_list=SmartList.from_domain(saved), errors=[])
+
+    @strawberry.mutation(description="Delete a saved smart list. Needs lists:admin.")
+    async def delete_smart_list(self, info: Info, id: ListId) -> DeleteSmartListPayload:
+        actor = require(info, Scope.LISTS_ADMIN)
+        try:
+            deleted = await smart_lists.delete(info.context.resources, actor, _id(id))
+        except DomainError as error:
+            return DeleteSmartListPayload(deleted_smart_list_id=None, errors=user_errors(error))
+        return DeleteSmartListPayload(deleted_smart_list_id=strawberry.ID(str(deleted.id)), errors=[])
