@@ -44,6 +44,21 @@ class Execution(BaseModel):
     validation_cache: bool = True  # skip validation of repeated (document, rules) pairs
 
 
+class Triggers(BaseModel):
+    """Webhook delivery: safety rules, timeouts, retries, concurrency and the circuit breaker (docs/triggers.md)."""
+
+    allow_loopback: bool = False  # dev and tests only: receivers on 127.0.0.1 / ::1 / localhost (refused in prod)
+    delivery_timeout_seconds: float = 10.0  # connect + send + first byte of the answer, per attempt
+    retry_base_seconds: float = 1.0  # first pause after a failed attempt; doubles each time, with jitter
+    retry_max_delay_seconds: float = 3600.0  # longest pause between attempts (also caps Retry-After)
+    max_retry_hours: float = 24.0  # a delivery still failing this long after its first attempt is dead-lettered
+    concurrency_per_trigger: int = 4  # deliveries of one trigger in flight at once (all workers together)
+    circuit_breaker_failures: int = 50  # failed attempts in a row that pause a trigger (0: never)
+    secret_grace_hours: float = 24.0  # after a rotation, the old secret also signs for this long
+    max_response_bytes: int = 4096  # of a receiver's answer, kept for the delivery's last error
+    poll_seconds: float = 1.0  # the delivery loop looks for work at least this often, notified or not
+
+
 class Settings(BaseSettings):
     """Everything configurable; see docs/configuration.md."""
 
@@ -81,6 +96,7 @@ class Settings(BaseSettings):
     compiled_queries: bool | None = None  # deprecated alias of execution.compiled_plans (ACTIVITIES_COMPILED_QUERIES)
     execution: Execution = Field(default_factory=Execution)
     ingestion_concurrency_per_key: int = 4
+    triggers: Triggers = Field(default_factory=Triggers)
     limits: Limits = Field(default_factory=Limits)
 
     @model_validator(mode="after")
@@ -88,6 +104,8 @@ class Settings(BaseSettings):
         key = self.bootstrap_admin_key.get_secret_value() if self.bootstrap_admin_key else None
         if key is not None and not (24 <= len(key) <= 256 and key.isascii() and key.isprintable()):
             raise ValueError("ACTIVITIES_BOOTSTRAP_ADMIN_KEY must be 24..256 printable ASCII characters")
+        if self.environment == "prod" and self.triggers.allow_loopback:
+            raise ValueError("ACTIVITIES_TRIGGERS__ALLOW_LOOPBACK is for dev and tests, never prod")
         if self.compiled_queries is not None and "compiled_plans" not in self.execution.model_fields_set:
             # The old name still works; ACTIVITIES_EXECUTION__COMPILED_PLANS wins when both are set.
             self.execution = self.execution.model_copy(update={"compiled_plans": self.compiled_queries})

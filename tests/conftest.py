@@ -26,7 +26,8 @@ from workers.settings import build_worker
 GraphQL = Callable[..., Awaitable[dict[str, Any]]]
 
 # Tables emptied before each test; seeded system activity types survive.
-MUTABLE_TABLES = ("activity", "person", "ingestion_job", "api_key", "audit_log")
+MUTABLE_TABLES = ("activity", "person", "ingestion_job", "api_key", "audit_log", "webhook_trigger", "trigger_outbox",
+                  "trigger_delivery")
 
 
 @pytest.fixture(scope="session")

@@ -256,3 +256,6 @@ class AuditLogRow(SQLModel, table=True):
     action: str = Field(sa_column=Column(Text, nullable=False))
     target: str | None = Field(default=None, sa_column=Column(Text))
     details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
+
+
+from app.db import trigger_tables  # noqa: E402,F401  (registers the trigger tables on the same metadata)
