@@ -111,6 +111,7 @@ def child_env(settings: Settings) -> dict[str, str]:
         ACTIVITIES_REDIS_PREFIX=settings.redis_prefix,
         ACTIVITIES_ENVIRONMENT="test",
         ACTIVITIES_LOG_LEVEL="INFO",
+        ACTIVITIES_TRIGGERS__ALLOW_LOOPBACK="true",
     )
     return env
 

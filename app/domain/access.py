@@ -13,6 +13,7 @@ class Scope(StrEnum):
     ACTIVITIES_WRITE = "activities:write"
     TYPES_ADMIN = "types:admin"
     KEYS_ADMIN = "keys:admin"
+    TRIGGERS_ADMIN = "triggers:admin"
 
 
 ALL_SCOPES = frozenset(Scope)

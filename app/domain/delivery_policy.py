@@ -42,6 +42,7 @@ class Attempt:
     status: int | None
     retry_after: str | None = None
     error: str | None = None
+    refused: bool = False  # the URL or its address broke the safety rules at send time: never retried
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +56,8 @@ def decide(attempt: Attempt, number: int, first_attempt_at: datetime, now: datet
            rng: random.Random) -> Decision:
     """The verdict on attempt `number` of a delivery first tried at `first_attempt_at`."""
     status = attempt.status
+    if attempt.refused:
+        return Decision(Verdict.FAILED, reason=attempt.error or "refused by the URL rules")
     if status is not None and 200 <= status < 300:
         return Decision(Verdict.DELIVERED)
     if status is not None and status < 500 and status not in RETRY_STATUSES:

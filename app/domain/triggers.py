@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from app.domain.activities import Activity
 from app.domain.activity_types import ActivityTypeDefinition
@@ -18,6 +18,7 @@ MAX_NAME_LENGTH = 100
 MAX_DESCRIPTION_LENGTH = 1000
 BATCH_SIZE_RANGE = (1, 1000)
 BATCH_WAIT_MS_RANGE = (0, 60_000)
+ItemT = TypeVar("ItemT")
 
 
 class TriggerStatus(StrEnum):
@@ -157,9 +158,9 @@ def _renamed(issue: Issue, path: str) -> Issue:
     return Issue(issue.code, field, issue.message)
 
 
-def batches(activity_ids: Sequence[int], size: int) -> list[list[int]]:
-    """Consecutive slices of at most `size` ids, in the given order."""
-    return [list(activity_ids[i:i + size]) for i in range(0, len(activity_ids), size)]
+def batches(items: Sequence[ItemT], size: int) -> list[list[ItemT]]:
+    """Consecutive slices of at most `size` items, in the given order."""
+    return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 
 def activity_payload(activity: Activity, type_api_name: str) -> dict[str, Any]:
