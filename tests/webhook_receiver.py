@@ -81,7 +81,7 @@ class Receiver:
                                 timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)
         self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
+        while not self.server.started:  # uvicorn offers no event for "listening"  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         self.port = self.server.servers[0].sockets[0].getsockname()[1]
         return self

@@ -22,12 +22,15 @@ from app.api.persons.queries import PersonQueries
 from app.api.registry.mutations import RegistryMutations
 from app.api.registry.queries import RegistryQueries
 from app.api.system import SystemQueries
+from app.api.triggers.resolvers import TriggerMutations, TriggerQueries
 from app.settings import Execution
 
 QUERY_MIXINS: tuple[type, ...] = (
-    SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries
+    SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries, TriggerQueries
 )
-MUTATION_MIXINS: tuple[type, ...] = (AccessMutations, PersonMutations, RegistryMutations, IngestionMutations)
+MUTATION_MIXINS: tuple[type, ...] = (
+    AccessMutations, PersonMutations, RegistryMutations, IngestionMutations, TriggerMutations
+)
 SUBSCRIPTION_MIXINS: tuple[type, ...] = (IngestionSubscriptions,)
 
 

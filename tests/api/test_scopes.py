@@ -34,6 +34,7 @@ from app.settings import Settings
 from tests.access_helpers import bearer, insert_key, ws_connect, ws_rejection
 
 R, W, T, K = Scope.READ, Scope.ACTIVITIES_WRITE, Scope.TYPES_ADMIN, Scope.KEYS_ADMIN
+G = Scope.TRIGGERS_ADMIN
 REQUIRED_SCOPE: dict[str, Scope | None] = {
     # queries
     "Query.activityTypes": R,
@@ -49,6 +50,8 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Query.viewer": None,
     "Query.apiKeys": K,
     "Query.auditLog": K,
+    "Query.triggers": G,
+    "Query.trigger": G,
     # mutations
     "Mutation.createActivityType": T,
     "Mutation.updateActivityType": T,
@@ -67,6 +70,14 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Mutation.replayRejections": W,
     "Mutation.createApiKey": K,
     "Mutation.revokeApiKey": K,
+    "Mutation.createTrigger": G,
+    "Mutation.updateTrigger": G,
+    "Mutation.pauseTrigger": G,
+    "Mutation.resumeTrigger": G,
+    "Mutation.deleteTrigger": G,
+    "Mutation.rotateTriggerSecret": G,
+    "Mutation.redeliver": G,
+    "Mutation.replayTrigger": G,
     # subscriptions
     "Subscription.ingestionJobUpdated": R,
     "Subscription.activityRecorded": R,

@@ -20,7 +20,8 @@ ApiKeyScopeEnum = strawberry.enum(
     description=(
         "What a key may do. READ: all queries and subscriptions. ACTIVITIES_WRITE: record/import activities, "
         "manage persons and ingestion jobs. TYPES_ADMIN: define, approve and delete activity types. "
-        "KEYS_ADMIN: manage API keys and read the audit log."
+        "KEYS_ADMIN: manage API keys and read the audit log. TRIGGERS_ADMIN: define, pause, replay and read "
+        "triggers (webhooks) and their deliveries."
     ),
 )
 

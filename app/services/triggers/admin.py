@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -207,9 +208,15 @@ def _enabled_status(row: WebhookTriggerRow, enabled: bool) -> str:
     return TriggerStatus.PAUSED.value
 
 
+def _without_query(url: str) -> str:
+    """A URL as the audit log keeps it: receivers often put a token in the query, and secrets are not logged."""
+    parts = urlsplit(url)
+    return parts._replace(query="", fragment="").geturl() if parts.query or parts.fragment else url
+
+
 def _details(spec: TriggerSpec) -> dict[str, object]:
     """What the audit log keeps of a spec (never the secret)."""
-    return {"name": spec.name, "activityType": spec.activity_type, "url": spec.url,
+    return {"name": spec.name, "activityType": spec.activity_type, "url": _without_query(spec.url),
             "where": store.conditions_json(spec.where), "enabled": spec.enabled,
             "batch": {"maxSize": spec.batch.max_size, "maxWaitMs": spec.batch.max_wait_ms}}
 
