@@ -26,6 +26,7 @@ class Answer:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    hang: bool = False  # the delay outlasts the sender's timeout: the sender never sees this answer
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class Receiver:
 
     def delivered(self) -> list[Received]:
         """Requests answered with 2xx."""
-        return [r for r in self.received if 200 <= r.answer.status < 300 and r.answer.delay == 0]
+        return [r for r in self.received if 200 <= r.answer.status < 300 and not r.answer.hang]
 
     async def wait_for(self, predicate: Any, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
@@ -211,7 +211,7 @@ def _enabled_status(row: WebhookTriggerRow, enabled: bool) -> str:
 def _without_query(url: str) -> str:
     """A URL as the audit log keeps it: receivers often put a token in the query, and secrets are not logged."""
     parts = urlsplit(url)
-    return parts._replace(query="", fragment="").geturl() if parts.query or parts.fragment else url
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")) if parts.query or parts.fragment else url
 
 
 def _details(spec: TriggerSpec) -> dict[str, object]:

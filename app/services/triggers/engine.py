@@ -31,7 +31,7 @@ from app.services.triggers.sender import Sender
 logger = logging.getLogger(__name__)
 
 QUEUE_WINDOW = 200  # oldest unfinished deliveries of a trigger considered per claim
-LEASE_MARGIN_SECONDS = 30.0  # beyond the send timeout, before another worker may take a delivery over
+LEASE_MARGIN_SECONDS = 5.0  # beyond the longest attempt (2 x the timeout), before another worker takes over
 MAX_TASKS = 64  # sends in flight in one process, all triggers together
 SYSTEM = Principal(id="system", name="delivery worker", scopes=frozenset({Scope.TRIGGERS_ADMIN}))
 
@@ -85,12 +85,13 @@ class DeliveryLoop:
         try:
             while True:
                 self.wake.clear()
+                if listener is None or listener.is_closed():  # PostgreSQL restarted: listen again (or poll)
+                    listener = await self._listen()
                 try:
                     await self.tick()
                 except Exception:  # a database restart or a bug in one round must not end the loop
                     logger.exception("delivery round failed; retrying")
                     await asyncio.sleep(self.settings.poll_seconds)
-                    listener = await self._relisten(listener)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), self.settings.poll_seconds)
         finally:
@@ -136,13 +137,8 @@ class DeliveryLoop:
             logger.warning("cannot LISTEN for trigger notifications; polling", exc_info=True)
             return None
 
-    async def _relisten(self, listener: Any) -> Any:
-        if listener is not None and not listener.is_closed():
-            return listener
-        return await self._listen()
-
     async def _claim(self, trigger_id: uuid.UUID) -> list[Any]:
-        lease = self.settings.delivery_timeout_seconds * 2 + LEASE_MARGIN_SECONDS
+        lease = self.settings.delivery_timeout_seconds * 3 + LEASE_MARGIN_SECONDS
         room = MAX_TASKS - len(self.tasks)
         async with self.resources.db.raw() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_of(trigger_id))

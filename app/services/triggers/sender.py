@@ -6,6 +6,7 @@ import asyncio
 import ipaddress
 import logging
 from collections.abc import Mapping
+from urllib.parse import urlunsplit
 
 import httpx
 
@@ -44,7 +45,7 @@ class Sender:
         except DomainError as error:
             return Attempt(None, error=str(error.issues[0].message), refused=True)
         literal = f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
-        target = parts._replace(netloc=f"{literal}:{port}").geturl()
+        target = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
         host_header = parts.netloc.rsplit("@", 1)[-1]
         extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
         cap = self.settings.triggers.max_response_bytes
