@@ -47,7 +47,7 @@ class Execution(BaseModel):
 class Triggers(BaseModel):
     """Webhook delivery: safety rules, timeouts, retries, concurrency and the circuit breaker (docs/triggers.md)."""
 
-    allow_loopback: bool = False  # dev and tests only: receivers on 127.0.0.1 / ::1 / localhost (refused in prod)
+    allow_loopback: bool = False  # receivers on 127.0.0.1 / ::1 / localhost, http too (dev, tests; warned in prod)
     delivery_timeout_seconds: float = 10.0  # connect + send + first byte of the answer, per attempt
     retry_base_seconds: float = 1.0  # first pause after a failed attempt; doubles each time, with jitter
     retry_max_delay_seconds: float = 3600.0  # longest pause between attempts (also caps Retry-After)
@@ -104,8 +104,6 @@ class Settings(BaseSettings):
         key = self.bootstrap_admin_key.get_secret_value() if self.bootstrap_admin_key else None
         if key is not None and not (24 <= len(key) <= 256 and key.isascii() and key.isprintable()):
             raise ValueError("ACTIVITIES_BOOTSTRAP_ADMIN_KEY must be 24..256 printable ASCII characters")
-        if self.environment == "prod" and self.triggers.allow_loopback:
-            raise ValueError("ACTIVITIES_TRIGGERS__ALLOW_LOOPBACK is for dev and tests, never prod")
         if self.compiled_queries is not None and "compiled_plans" not in self.execution.model_fields_set:
             # The old name still works; ACTIVITIES_EXECUTION__COMPILED_PLANS wins when both are set.
             self.execution = self.execution.model_copy(update={"compiled_plans": self.compiled_queries})

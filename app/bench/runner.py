@@ -21,6 +21,7 @@ from app.bench.report import Goal, Latency, Report, Row
 from app.bench.seed import ensure_types, load_persons
 from app.bench.stack import Service, Stack, private_stores
 from app.bench.state import BASELINE, Options, Run, ensure_data
+from app.bench.triggers import bench_triggers
 from app.db.engine import Database
 from app.settings import Settings, to_asyncpg_dsn
 
@@ -164,6 +165,7 @@ async def execute(settings: Settings, options: Options, stack: Stack, embedded: 
             "timeline": lambda: bench_timeline(run),
             "freshness": lambda: bench_freshness(run),
             "memory": lambda: bench_memory(run, tmp),
+            "triggers": lambda: bench_triggers(run, tmp),
         }
         for name, step in steps.items():
             if name in options.only:

@@ -21,7 +21,7 @@ METADATA_HOSTS = frozenset({"metadata.google.internal", "metadata", "instance-da
 
 @dataclass(frozen=True, slots=True)
 class UrlPolicy:
-    """What the deployment allows: plain http (dev and tests) and loopback receivers (a setting, never in prod)."""
+    """What the deployment allows: plain http (dev and tests) and loopback receivers (a setting; over http too)."""
 
     allow_http: bool
     allow_loopback: bool
@@ -41,19 +41,21 @@ def check_url(url: str, policy: UrlPolicy, field: str = "url") -> SplitResult:
         port = parts.port
     except ValueError as error:
         raise DomainError.of(ErrorCode.INVALID_URL, f"Not a URL: {error}.", field) from error
-    schemes = {"https", "http"} if policy.allow_http else {"https"}
-    if parts.scheme not in schemes:
-        raise DomainError.of(ErrorCode.INVALID_URL, f"The scheme must be {' or '.join(sorted(schemes))}.", field)
     if not parts.hostname:
         raise DomainError.of(ErrorCode.INVALID_URL, "The URL has no host.", field)
+    host = parts.hostname.rstrip(".").lower()
+    literal = literal_address(host)
+    # Plain http stays on the machine when the receiver is on loopback, so it is allowed wherever loopback is.
+    local = policy.allow_loopback and (host == "localhost" or (literal is not None and literal.is_loopback))
+    schemes = {"https", "http"} if policy.allow_http or local else {"https"}
+    if parts.scheme not in schemes:
+        raise DomainError.of(ErrorCode.INVALID_URL, f"The scheme must be {' or '.join(sorted(schemes))}.", field)
     if parts.username is not None or parts.password is not None:
         raise DomainError.of(ErrorCode.INVALID_URL, "Credentials in the URL are not allowed.", field)
     if port == 0:
         raise DomainError.of(ErrorCode.INVALID_URL, "Port 0 is not a port.", field)
-    host = parts.hostname.rstrip(".").lower()
     if host in METADATA_HOSTS or (policy.allow_loopback is False and host == "localhost"):
         raise DomainError.of(ErrorCode.NOT_ALLOWED, f"Host {host!r} is not allowed for webhooks.", field)
-    literal = literal_address(host)
     if literal is not None:
         check_address(literal, policy, field)
     return parts

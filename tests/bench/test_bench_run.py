@@ -15,7 +15,7 @@ def test_every_figure_is_measured_against_its_baseline(settings: Settings) -> No
                       memory_factor=2)
     report = run_bench(settings, options)
     figures = {r.figure: r for r in report.rows}
-    assert len(report.rows) == 8, [r.figure for r in report.rows]
+    assert len(report.rows) == 11, [r.figure for r in report.rows]
     missing = {name: r.note for name, r in figures.items() if r.value is None}
     assert not missing
     imported = next(r for r in report.rows if r.figure.startswith("import"))
@@ -25,4 +25,7 @@ def test_every_figure_is_measured_against_its_baseline(settings: Settings) -> No
     assert "timeline JSON vs baseline" not in report.facts  # the API and the baseline returned the same nodes
     memory = [r for r in report.rows if r.figure.startswith("peak RSS")]
     assert len(memory) == 2 and all(r.value and r.baseline and r.value > 10 * 2**20 for r in memory)
+    triggers = [r for r in report.rows if r.figure.startswith("trigger")]
+    assert [r.unit for r in triggers] == ["rows/s", "ms", "activities/s"]
+    assert triggers[0].baseline_label == "no trigger" and triggers[0].ratio is not None
     assert {"postgres", "cpu", "memory", "commit"} <= set(report.facts)

@@ -61,6 +61,14 @@ def test_dev_allows_http_and_loopback_only_with_the_setting() -> None:
     assert code_of("http://169.254.169.254/", DEV_LOOPBACK) == ErrorCode.NOT_ALLOWED
 
 
+def test_loopback_in_production_only_with_the_setting_and_only_loopback() -> None:
+    bench = UrlPolicy(allow_http=False, allow_loopback=True)
+    assert code_of("http://127.0.0.1:9000/hook", bench) is None
+    assert code_of("http://localhost:9000/hook", bench) is None
+    assert code_of("http://93.184.215.14/hook", bench) == ErrorCode.INVALID_URL  # http only for loopback
+    assert code_of("https://10.0.0.1/hook", bench) == ErrorCode.NOT_ALLOWED
+
+
 def test_resolved_addresses_are_checked_with_the_same_rules() -> None:
     check_address(ipaddress.ip_address("93.184.215.14"), PRODUCTION)
     check_address(ipaddress.ip_address("::1"), DEV_LOOPBACK)

@@ -49,7 +49,8 @@ async def test_activities_arrive_signed_in_the_graphql_shape(resources: Resource
 
 async def test_failures_429_and_a_hang_are_retried_with_the_same_webhook_id(resources: Resources) -> None:
     type_id = await approved_type(resources)
-    script = [Answer(500), Answer(503), Answer(429, {"retry-after": "1"}), Answer(200, delay=2.0, hang=True), Answer(200)]
+    hang = Answer(200, delay=2.0, hang=True)
+    script = [Answer(500), Answer(503), Answer(429, {"retry-after": "1"}), hang, Answer(200)]
     async with Receiver(script) as receiver:
         _, secret = await make_trigger(resources, receiver.url)
         async with delivery_loop(tuned(resources, **FAST)):

@@ -12,9 +12,9 @@ from app.settings import Settings
 
 
 def policy(settings: Settings) -> UrlPolicy:
-    """Production: https only and public addresses only; dev and test: http too, loopback if the setting says."""
-    relaxed = settings.environment != "prod"
-    return UrlPolicy(allow_http=relaxed, allow_loopback=relaxed and settings.triggers.allow_loopback)
+    """Production: https only and public addresses only; dev and test: http too. Loopback receivers only with
+    `triggers.allow_loopback` (warned about in prod: benchmarks and single-machine set-ups)."""
+    return UrlPolicy(allow_http=settings.environment != "prod", allow_loopback=settings.triggers.allow_loopback)
 
 
 async def resolve(host: str, port: int, rules: UrlPolicy, field: str = "url") -> list[IPAddress]:

@@ -81,6 +81,9 @@ class DeliveryLoop:
         self.type_names: dict[int, str] = {}
 
     async def run(self) -> None:
+        if self.resources.settings.environment == "prod" and self.settings.allow_loopback:
+            logger.warning("ACTIVITIES_TRIGGERS__ALLOW_LOOPBACK=true in prod: webhooks may call this machine's "
+                           "loopback services")
         listener = await self._listen()
         try:
             while True:
