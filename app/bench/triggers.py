@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -45,16 +45,19 @@ class Sink:
 
     async def until(self, count: int, timeout: float) -> float:
         """Wait until `count` activities arrived in all; the perf_counter of the last arrival."""
+        await self.wait(lambda: self.count >= count, timeout, f"{count} activities")
+        return max(self.arrived.values())
+
+    async def wait(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         deadline = time.perf_counter() + timeout
-        while self.count < count:
+        while not done():
             if time.perf_counter() > deadline:
-                raise TimeoutError(f"{self.count}/{count} activities arrived in {timeout}s")
+                raise TimeoutError(f"{what} not delivered within {timeout} s ({self.count} arrived)")
             self.changed.clear()
             try:
                 await asyncio.wait_for(self.changed.wait(), 1.0)
             except TimeoutError:
                 pass
-        return max(self.arrived.values())
 
 
 @asynccontextmanager
@@ -136,14 +139,8 @@ async def _latency(run: Run, http: Any, generator: ActivityGenerator, receiver: 
         result = (await graphql(http, queries.RECORD, {"input": {"activities": [activity.to_input(run.persons)]}}))
         if result["recordActivities"]["errors"]:
             raise RuntimeError(f"recordActivities refused: {result['recordActivities']['errors']}")
-        while activity.idempotency_key not in receiver.arrived:
-            if time.perf_counter() - start > 10:
-                raise TimeoutError(f"activity {activity.idempotency_key} not delivered within 10 s")
-            receiver.changed.clear()
-            try:
-                await asyncio.wait_for(receiver.changed.wait(), 1.0)
-            except TimeoutError:
-                pass
+        key = activity.idempotency_key
+        await receiver.wait(lambda: key in receiver.arrived, 10.0, f"activity {key}")  # noqa: B023 - awaited here
         samples.append(receiver.arrived[activity.idempotency_key] - start)
     return samples[1:]  # the first trial pays one-off start-up costs
 

@@ -25,7 +25,7 @@ from app.domain.triggers import activity_payload, webhook_id
 from app.domain.webhook_signing import headers as signed_headers
 from app.services import audit
 from app.services.runtime import Resources
-from app.services.triggers.fanout import fan_out
+from app.services.triggers.fanout import fan_out, hold_seconds
 from app.services.triggers.sender import Sender
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,7 @@ class DeliveryLoop:
         self.wake = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
         self.type_names: dict[int, str] = {}
+        self.hold = 0.0  # seconds the outbox is left to fill a partial batch
 
     async def run(self) -> None:
         if self.resources.settings.environment == "prod" and self.settings.allow_loopback:
@@ -96,7 +97,7 @@ class DeliveryLoop:
                     logger.exception("delivery round failed; retrying")
                     await asyncio.sleep(self.settings.poll_seconds)
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.settings.poll_seconds)
+                    await asyncio.wait_for(self.wake.wait(), min(self.settings.poll_seconds, self.hold or 1e9))
         finally:
             for task in list(self.tasks):
                 task.cancel()
@@ -107,8 +108,10 @@ class DeliveryLoop:
                     await listener.close()
 
     async def tick(self) -> None:
-        """One round: fan out everything committed, then claim and start what each trigger may send."""
-        while await fan_out(self.resources):
+        """One round: fan out everything committed (unless a partial batch may still grow), then claim and start
+        what each trigger may send."""
+        self.hold = await hold_seconds(self.resources)
+        while not self.hold and await fan_out(self.resources):
             pass
         if len(self.tasks) >= MAX_TASKS:
             return

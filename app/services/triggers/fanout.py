@@ -39,6 +39,23 @@ def trigger_filter(
         return None
 
 
+HOLD_SQL = (
+    "WITH t AS (SELECT min(batch_max_wait_ms) AS wait, min(batch_max_size) AS size FROM webhook_trigger "
+    "WHERE deleted_at IS NULL), o AS (SELECT extract(epoch FROM now() - min(created_at)) * 1000 AS age, "
+    "coalesce(sum(cardinality(activity_ids)), 0) AS n FROM trigger_outbox) "
+    "SELECT CASE WHEN t.wait > 0 AND o.age < t.wait AND o.n < t.size THEN (t.wait - o.age) / 1000.0 ELSE 0 END "
+    "FROM t, o"
+)
+
+
+async def hold_seconds(resources: Resources) -> float:
+    """How long to leave a partial batch in the outbox for more activities to join it: the smallest
+    `batch.maxWaitMs` of the triggers, minus the age of the oldest outbox row; 0 once that has passed or a
+    batch is full (the fan-out is shared, so the most impatient trigger sets the pace)."""
+    async with resources.db.raw() as conn:
+        return float(await conn.fetchval(HOLD_SQL) or 0.0)
+
+
 async def fan_out(resources: Resources) -> int:
     """Turn up to OUTBOX_ROWS outbox rows into deliveries; returns how many rows were consumed (0: none left,
     or another worker is fanning out)."""
