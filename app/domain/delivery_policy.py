@@ -43,6 +43,7 @@ class Attempt:
     retry_after: str | None = None
     error: str | None = None
     refused: bool = False  # the URL or its address broke the safety rules at send time: never retried
+    connect_failed: bool = False  # no connection was made (the sender tries the host's next checked address)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,11 +60,13 @@ async def insert_activities(resources: Resources, type_id: int, persons: list[in
 
 
 async def settled(resources: Resources, timeout: float = 30.0) -> list[Any]:
-    """Wait until no delivery is PENDING or SENDING; returns every delivery row."""
+    """Wait until the outbox is fanned out and no delivery is PENDING or SENDING; returns every delivery row."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         rows = await delivery_rows(resources)
-        if all(r["status"] in ("DELIVERED", "FAILED") for r in rows):
+        async with resources.db.raw() as conn:
+            waiting = await conn.fetchval("SELECT count(*) FROM trigger_outbox")
+        if rows and not waiting and all(r["status"] in ("DELIVERED", "FAILED") for r in rows):
             return rows
         assert asyncio.get_running_loop().time() < deadline, [(r["id"], r["status"]) for r in rows]
         await asyncio.sleep(0.05)

@@ -164,3 +164,18 @@ async def test_a_partial_batch_waits_for_more_up_to_max_wait(resources: Resource
             await settled(resources)
     (only,) = receiver.received
     assert only.activity_ids == ids
+
+
+async def test_redirects_are_not_followed_and_names_connect_to_their_checked_address(resources: Resources) -> None:
+    type_id = await approved_type(resources)
+    async with Receiver() as elsewhere, Receiver([Answer(302, {"location": "http://127.0.0.1:1/x"})]) as receiver:
+        receiver.script[0] = Answer(302, {"location": elsewhere.url})
+        by_name = receiver.url.replace("127.0.0.1", "localhost")
+        await make_trigger(resources, by_name)
+        async with delivery_loop(tuned(resources, **FAST)):
+            await insert_activities(resources, type_id, [1])
+            (row,) = await settled(resources)
+    assert row["status"] == "FAILED" and row["last_status_code"] == 302 and row["attempts"] == 1
+    assert elsewhere.received == []
+    (request,) = receiver.received
+    assert request.headers["host"] == f"localhost:{receiver.port}"  # the name, sent to the address it resolved to

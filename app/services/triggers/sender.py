@@ -36,18 +36,27 @@ class Sender:
         await self.client.aclose()
 
     async def post(self, url: str, body: bytes, headers: Mapping[str, str]) -> Attempt:
-        """One attempt. A URL or address the rules refuse is `refused` (dead-lettered, never retried)."""
+        """One attempt. A URL or address the rules refuse is `refused` (dead-lettered, never retried). The checked
+        addresses are tried in turn while the connection itself fails (a name with IPv6 and IPv4 addresses)."""
         try:
             parts = check_url(url, self.rules)
             host = parts.hostname or ""
             port = parts.port or (443 if parts.scheme == "https" else 80)
-            address = (await resolve(host, port, self.rules))[0]
+            addresses = await resolve(host, port, self.rules)
         except DomainError as error:
             return Attempt(None, error=str(error.issues[0].message), refused=True)
-        literal = f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
-        target = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
-        host_header = parts.netloc.rsplit("@", 1)[-1]
-        extensions = {"sni_hostname": host} if parts.scheme == "https" else {}
+        attempt = Attempt(None, error="no address")
+        for address in addresses:
+            literal = f"[{address}]" if isinstance(address, ipaddress.IPv6Address) else str(address)
+            target = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+            attempt = await self._send(target, host, parts.netloc.rsplit("@", 1)[-1], parts.scheme, body, headers)
+            if not attempt.connect_failed:
+                break
+        return attempt
+
+    async def _send(self, target: str, host: str, host_header: str, scheme: str, body: bytes,
+                    headers: Mapping[str, str]) -> Attempt:
+        extensions = {"sni_hostname": host} if scheme == "https" else {}
         cap = self.settings.triggers.max_response_bytes
         try:
             async with asyncio.timeout(self.timeout * 2):  # a receiver that drips bytes still ends
@@ -64,6 +73,8 @@ class Sender:
                     text = answer[:cap].decode("utf-8", "replace")
                     return Attempt(response.status_code, response.headers.get("retry-after"),
                                    None if response.is_success else text or None)
+        except httpx.ConnectError as error:
+            return Attempt(None, error=f"cannot connect: {error}"[:500], connect_failed=True)
         except (httpx.TimeoutException, TimeoutError):
             return Attempt(None, error=f"timed out after {self.timeout:g} s")
         except httpx.HTTPError as error:
