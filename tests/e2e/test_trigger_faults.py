@@ -26,8 +26,9 @@ from tests.webhook_receiver import Answer, Receiver
 pytestmark = pytest.mark.e2e
 FAST = {"ACTIVITIES_TRIGGERS__DELIVERY_TIMEOUT_SECONDS": "1", "ACTIVITIES_TRIGGERS__RETRY_BASE_SECONDS": "0.05",
         "ACTIVITIES_TRIGGERS__RETRY_MAX_DELAY_SECONDS": "1", "ACTIVITIES_TRIGGERS__POLL_SECONDS": "0.2"}
-# The large-import test: 100k rows by default; CI may set a smaller size (the behaviour is the same at any size).
-SUBSET_ROWS = int(os.environ.get("ACTIVITIES_TEST_TRIGGER_ROWS", "100000"))
+# The large-import test: 20k rows in the suite (CI); ACTIVITIES_TEST_TRIGGER_ROWS=100000 runs the size
+# (the behaviour is the same at any size; 100k takes minutes on a busy 2-core machine).
+SUBSET_ROWS = int(os.environ.get("ACTIVITIES_TEST_TRIGGER_ROWS", "20000"))
 
 
 def received_once_each(receiver: Receiver) -> dict[int, set[str]]:
@@ -90,6 +91,7 @@ async def test_postgres_restart_loses_nothing(
     assert all(len(ids) == 1 for ids in seen.values())
 
 
+@pytest.mark.timeout(max(300, SUBSET_ROWS // 100))
 async def test_large_import_with_two_triggers_each_gets_exactly_its_subset(
     resources: Resources, settings: Settings, start_worker: StartWorker, tmp_path: Path
 ) -> None:
