@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     job_timeout_seconds: int = 3600
     reconcile_interval_seconds: int = 10  # how often workers re-enqueue jobs Redis lost or whose worker died
     upload_stall_seconds: int = 300  # a job still receiving its upload with no new chunk this long is failed
+    upload_retry_seconds: int = 30  # an upload retries a chunk commit across a database outage this long
     graphiql: bool = True
     introspection: bool = True
     auth_disabled: bool = False
