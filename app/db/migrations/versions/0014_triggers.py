@@ -1,7 +1,7 @@
 """triggers: webhook triggers, the outbox fed by a statement trigger on activity, deliveries
 
 Revision ID: 0014
-Revises: 0007
+Revises: 0009
 """
 from collections.abc import Sequence
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 revision: str = "0014"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
