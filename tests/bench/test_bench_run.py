@@ -10,6 +10,7 @@ from app.settings import Settings
 
 
 @pytest.mark.e2e
+@pytest.mark.timeout(300)  # five figures, each with fresh processes; a busy 2-core machine needs more than 120 s
 def test_every_figure_is_measured_against_its_baseline(settings: Settings) -> None:
     options = Options(rows=300, persons=30, clients=2, duration=0.3, trials=2, page_size=10, deep_page=1,
                       memory_factor=2)
