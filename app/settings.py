@@ -51,6 +51,21 @@ class Execution(BaseModel):
     validation_cache: bool = True  # skip validation of repeated (document, rules) pairs
 
 
+class Triggers(BaseModel):
+    """Webhook delivery: safety rules, timeouts, retries, concurrency and the circuit breaker (docs/triggers.md)."""
+
+    allow_loopback: bool = False  # receivers on 127.0.0.1 / ::1 / localhost, http too (dev, tests; warned in prod)
+    delivery_timeout_seconds: float = 10.0  # connect + send + first byte of the answer, per attempt
+    retry_base_seconds: float = 1.0  # first pause after a failed attempt; doubles each time, with jitter
+    retry_max_delay_seconds: float = 3600.0  # longest pause between attempts (also caps Retry-After)
+    max_retry_hours: float = 24.0  # a delivery still failing this long after its first attempt is dead-lettered
+    concurrency_per_trigger: int = 4  # deliveries of one trigger in flight at once (all workers together)
+    circuit_breaker_failures: int = 50  # failed attempts in a row that pause a trigger (0: never)
+    secret_grace_hours: float = 24.0  # after a rotation, the old secret also signs for this long
+    max_response_bytes: int = 4096  # of a receiver's answer, kept for the delivery's last error
+    poll_seconds: float = 1.0  # the delivery loop looks for work at least this often, notified or not
+
+
 class PersistedDocuments(BaseModel):
     """Apollo automatic persisted queries and trusted documents (app/api/persisted.py)."""
 
@@ -105,6 +120,7 @@ class Settings(BaseSettings):
     ingestion_concurrency_per_key: int = 4
     export_dir: Path | None = None  # where export files are written; default <data_dir>/exports
     export_retention_days: float = 7.0  # export files are removed this long after their job finished
+    triggers: Triggers = Field(default_factory=Triggers)
     limits: Limits = Field(default_factory=Limits)
 
     @field_validator("database_url", "redis_url", "bootstrap_admin_key", "dev_admin_key", mode="before")

@@ -27,7 +27,7 @@ GraphQL = Callable[..., Awaitable[dict[str, Any]]]
 
 # Tables emptied before each test; seeded system activity types survive.
 MUTABLE_TABLES = ("activity", "person", "person_email", "person_external_id", "ingestion_job", "export_job", "api_key",
-                  "audit_log", "smart_list")
+                  "audit_log", "smart_list", "webhook_trigger", "trigger_outbox", "trigger_delivery")
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +114,7 @@ def child_env(settings: Settings) -> dict[str, str]:
         ACTIVITIES_REDIS_PREFIX=settings.redis_prefix,
         ACTIVITIES_ENVIRONMENT="test",
         ACTIVITIES_LOG_LEVEL="INFO",
+        ACTIVITIES_TRIGGERS__ALLOW_LOOPBACK="true",
     )
     if settings.export_dir is not None:
         env["ACTIVITIES_EXPORT_DIR"] = str(settings.export_dir)

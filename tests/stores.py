@@ -13,7 +13,7 @@ import redis
 
 from app.db.distribution import create_database, drop_database
 from app.embedded.stores import resolved_stores
-from app.settings import Settings, to_asyncpg_dsn
+from app.settings import Settings, Triggers, to_asyncpg_dsn
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,6 +36,7 @@ def session_settings() -> Iterator[Settings]:
         data_dir=Path(os.environ.get("ACTIVITIES_DATA_DIR", PROJECT_ROOT / ".activities-data")),
         redis_prefix=f"activities-test-{token}",
         log_level=os.environ.get("ACTIVITIES_LOG_LEVEL", "WARNING"),
+        triggers=Triggers(allow_loopback=True),  # receivers in tests listen on 127.0.0.1
     )
     with resolved_stores(base, database="postgres") as resolved:
         assert resolved.database_url and resolved.redis_url

@@ -68,9 +68,16 @@ def build_worker(
             from workers.ingest import tune_gc
 
             tune_gc()
+        if not burst:  # a burst run drains the queue and ends; the delivery loop runs as long as the worker
+            from workers import triggers
+
+            triggers.start(ctx)
         logger.info("worker started on queue %s", settings.arq_queue_name)
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        from workers import triggers
+
+        await triggers.stop(ctx)
         if resources is None and "resources" in ctx:
             await ctx["resources"].close()
 

@@ -25,14 +25,16 @@ from app.api.registry.queries import RegistryQueries
 from app.api.smart_lists.mutations import SmartListMutations
 from app.api.smart_lists.queries import SmartListQueries
 from app.api.system import SystemQueries
+from app.api.triggers.resolvers import TriggerMutations, TriggerQueries
 from app.settings import Execution
 
 QUERY_MIXINS: tuple[type, ...] = (
     SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries, ExportQueries,
-    SmartListQueries,
+    SmartListQueries, TriggerQueries,
 )
 MUTATION_MIXINS: tuple[type, ...] = (
-    AccessMutations, PersonMutations, RegistryMutations, IngestionMutations, ExportMutations, SmartListMutations
+    AccessMutations, PersonMutations, RegistryMutations, IngestionMutations, ExportMutations, SmartListMutations,
+    TriggerMutations,
 )
 SUBSCRIPTION_MIXINS: tuple[type, ...] = (IngestionSubscriptions, ExportSubscriptions)
 

@@ -23,6 +23,7 @@ from app.bench.seed import ensure_types, load_persons
 from app.bench.smart_lists import bench_smart_lists
 from app.bench.stack import Service, Stack, private_stores
 from app.bench.state import BASELINE, Options, Run, ensure_data
+from app.bench.triggers import bench_triggers
 from app.services.runtime import Resources
 from app.settings import Settings, to_asyncpg_dsn
 
@@ -169,6 +170,7 @@ async def execute(settings: Settings, options: Options, stack: Stack, embedded: 
             "memory": lambda: bench_memory(run, tmp),
             "export": lambda: bench_export(run, tmp),
             "smartlists": lambda: bench_smart_lists(run),
+            "triggers": lambda: bench_triggers(run, tmp),
         }
         for name, step in steps.items():
             if name in options.only:

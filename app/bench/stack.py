@@ -65,6 +65,7 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
         ACTIVITIES_REDIS_URL=settings.redis_url or "",
         ACTIVITIES_REDIS_PREFIX=settings.redis_prefix,
         ACTIVITIES_LOG_LEVEL=os.environ.get("ACTIVITIES_BENCH_LOG_LEVEL", "WARNING"),
+        ACTIVITIES_TRIGGERS__ALLOW_LOOPBACK="true",  # the trigger figures deliver to a receiver on 127.0.0.1
         **extra,
     )
     return env

@@ -67,6 +67,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench.add_argument("--trials", type=int, default=50, help="freshness trials")
     bench.add_argument("--seed", type=int, default=1, help="data generator seed")
     bench.add_argument("--only", type=_figures, default=None,
-                       help="comma list of: import,timeline,freshness,memory,export,smartlists")
+                       help="comma list of: import,timeline,freshness,memory,export,smartlists,triggers")
     bench.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown to FILE")
     bench.set_defaults(handler=cmd_bench)

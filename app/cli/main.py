@@ -171,10 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def extra_commands() -> list[Callable[[argparse._SubParsersAction[argparse.ArgumentParser]], None]]:
-    """Subcommands contributed by features (import, keys, bench); each adds its parser and handler."""
-    from app.cli import bench_cmd, citus_cmd, export_cmd, import_cmd, keys_cmd
+    """Subcommands contributed by features (import, keys, bench, ...); each adds its parser and handler."""
+    from app.cli import bench_cmd, citus_cmd, export_cmd, import_cmd, keys_cmd, webhook_listen_cmd
 
-    return [bench_cmd.register, citus_cmd.register, export_cmd.register, import_cmd.register, keys_cmd.register]
+    return [bench_cmd.register, citus_cmd.register, export_cmd.register, import_cmd.register, keys_cmd.register,
+            webhook_listen_cmd.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

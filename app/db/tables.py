@@ -324,3 +324,6 @@ class ExportJobRow(SQLModel, table=True):
     snapshot_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     finished_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
     expires_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+from app.db import trigger_tables  # noqa: E402,F401  (registers the trigger tables on the same metadata)

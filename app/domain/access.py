@@ -14,6 +14,7 @@ class Scope(StrEnum):
     TYPES_ADMIN = "types:admin"
     KEYS_ADMIN = "keys:admin"
     LISTS_ADMIN = "lists:admin"
+    TRIGGERS_ADMIN = "triggers:admin"
 
 
 ALL_SCOPES = frozenset(Scope)

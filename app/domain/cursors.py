@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from app.domain.activities import parse_id
@@ -12,6 +13,7 @@ from app.domain.errors import DomainError, ErrorCode
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _ACTIVITY = "a1"
 _ID = "i1"
+_UUID = "u1"
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
@@ -64,5 +66,18 @@ def decode_id_cursor(cursor: str, field: str = "after") -> int:
     (id_text,) = _decode(cursor, _ID, 1, field)
     try:
         return parse_id(id_text)
+    except ValueError as exc:
+        raise _invalid(field) from exc
+
+
+def encode_uuid_cursor(row_id: uuid.UUID) -> str:
+    """A cursor for lists ordered by a uuid (triggers)."""
+    return _encode(f"{_UUID}:{row_id.hex}")
+
+
+def decode_uuid_cursor(cursor: str, field: str = "after") -> uuid.UUID:
+    (hex_text,) = _decode(cursor, _UUID, 1, field)
+    try:
+        return uuid.UUID(hex=hex_text)
     except ValueError as exc:
         raise _invalid(field) from exc

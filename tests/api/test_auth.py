@@ -105,7 +105,7 @@ async def test_dev_policy_loopback_is_local_admin_but_remote_is_not(settings: Se
         assert response.json()["data"]["viewer"] == {
             "id": "local",
             "name": "local developer",
-            "scopes": ["READ", "ACTIVITIES_WRITE", "TYPES_ADMIN", "KEYS_ADMIN", "LISTS_ADMIN"],
+            "scopes": ["READ", "ACTIVITIES_WRITE", "TYPES_ADMIN", "KEYS_ADMIN", "LISTS_ADMIN", "TRIGGERS_ADMIN"],
         }
         # A key that is sent must still be valid, even in dev.
         assert_unauthenticated(await post(local, VIEWER, {"authorization": "Bearer not-a-real-key-at-all-000"}))

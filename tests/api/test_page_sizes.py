@@ -67,6 +67,8 @@ PAGED: dict[str, Paged] = {
         f"{{ members(first: $n, after: $cursor) {{ {PAGE} }} }} }}",
         ("smartListPreview", "members"),
     ),
+    "Query.triggers.first": _paged("triggers"),
+    "Trigger.deliveries.first": _paged("trigger.deliveries", parent="id: $trigger"),
 }
 EVERYONE = '{"filters": [{"person": {"where": [{"field": "email", "op": "ENDS_WITH", "value": "@example.com"}]}}]}'
 
@@ -119,7 +121,17 @@ async def _seed(resources: Resources) -> dict[str, Any]:
             [(jobs[0], n, issues) for n in range(1, CAP + 2)],
         )
         assert await conn.fetchval("SELECT count(*) FROM activity_type WHERE deleted_at IS NULL") > CAP
-    return {"person": str(people[0]), "job": str(jobs[0]), "list": str(lists[0])}
+        triggers = [uuid.uuid4() for _ in range(CAP + 1)]
+        await conn.executemany(
+            "INSERT INTO webhook_trigger (id, name, activity_type_id, conditions, url, status, batch_max_size, "
+            "batch_max_wait_ms, secret) VALUES ($1, $2, $3, '[]', 'http://127.0.0.1:9/', 'PAUSED', 100, 0, 's')",
+            [(t, f"trigger {i}", type_id) for i, t in enumerate(triggers)],
+        )
+        await conn.executemany(
+            "INSERT INTO trigger_delivery (trigger_id, status, activity_ids, person_ids, occurred_ats) "
+            "VALUES ($1, 'FAILED', '{1}', '{1}', ARRAY[now()])", [(triggers[0],) for _ in range(CAP + 1)],
+        )
+    return {"person": str(people[0]), "job": str(jobs[0]), "list": str(lists[0]), "trigger": str(triggers[0])}
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from tests.access_helpers import bearer, insert_key, ws_connect, ws_rejection
 
 R, W, T, K = Scope.READ, Scope.ACTIVITIES_WRITE, Scope.TYPES_ADMIN, Scope.KEYS_ADMIN
 L = Scope.LISTS_ADMIN
+G = Scope.TRIGGERS_ADMIN
 REQUIRED_SCOPE: dict[str, Scope | None] = {
     # queries
     "Query.activityTypes": R,
@@ -55,6 +56,8 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Query.smartListPreview": R,
     "Query.smartLists": R,
     "Query.smartList": R,
+    "Query.triggers": G,
+    "Query.trigger": G,
     # mutations
     "Mutation.createActivityType": T,
     "Mutation.updateActivityType": T,
@@ -80,6 +83,14 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Mutation.createSmartList": L,
     "Mutation.updateSmartList": L,
     "Mutation.deleteSmartList": L,
+    "Mutation.createTrigger": G,
+    "Mutation.updateTrigger": G,
+    "Mutation.pauseTrigger": G,
+    "Mutation.resumeTrigger": G,
+    "Mutation.deleteTrigger": G,
+    "Mutation.rotateTriggerSecret": G,
+    "Mutation.redeliver": G,
+    "Mutation.replayTrigger": G,
     # subscriptions
     "Subscription.ingestionJobUpdated": R,
     "Subscription.activityRecorded": R,

@@ -12,6 +12,7 @@ import pytest
 from app.embedded.lease import free_port
 from app.settings import Settings
 from tests.conftest import child_env
+from tests.e2e.test_ingestion_faults import private_redis, private_stack, start_worker
 from tests.stores import PROJECT_ROOT
 
 
@@ -34,3 +35,7 @@ async def serving(port: int) -> bool:
             return (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+
+__all__ = ["private_redis", "private_stack", "start_worker"]

@@ -21,7 +21,7 @@ ApiKeyScopeEnum = strawberry.enum(
         "What a key may do. READ: all queries and subscriptions. ACTIVITIES_WRITE: record/import activities, "
         "manage persons and ingestion jobs. TYPES_ADMIN: define, approve and delete activity types. "
         "KEYS_ADMIN: manage API keys and read the audit log. LISTS_ADMIN: create, change and delete saved smart "
-        "lists."
+        "lists. TRIGGERS_ADMIN: define, pause, replay and read triggers (webhooks) and their deliveries."
     ),
 )
 

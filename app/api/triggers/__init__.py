@@ -1,0 +1,1 @@
+"""GraphQL for triggers: types, inputs, queries and mutations (triggers:admin)."""
