@@ -18,6 +18,7 @@ import orjson
 
 from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion import RawRow, utc_isoformat
+from app.domain.text import storable, unstorable_issue, unstorable_path
 from app.domain.validators.temporal import utc_instant
 
 MAX_KEY_LENGTH = 255
@@ -234,7 +235,9 @@ def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | Non
 
 
 def parse_jsonl(row: RawRow, default_type: str | None) -> Envelope | RowFailure:
-    """One JSONL line: malformed JSON and invalid UTF-8 are told apart."""
+    """One JSONL line: malformed JSON and invalid UTF-8 are told apart; NUL anywhere is INVALID_VALUE."""
+    if b"\x00" in row.data:  # never valid JSON, and the stored record could not show it
+        return RowFailure(row.number, [unstorable_issue(None)], row.data)
     try:
         obj = orjson.loads(row.data)
     except orjson.JSONDecodeError as exc:
@@ -245,6 +248,10 @@ def parse_jsonl(row: RawRow, default_type: str | None) -> Envelope | RowFailure:
             return RowFailure(row.number, [Issue(ErrorCode.INVALID_ENCODING, None, message)], row.data)
         return RowFailure(row.number, [Issue(ErrorCode.MALFORMED_ROW, None, f"Malformed JSON: {exc.msg}.")],
                           row.data)
+    if b"\\u0000" in row.data:
+        path = unstorable_path(obj)
+        if path is not None:
+            return RowFailure(row.number, [unstorable_issue(path)], row.data)
     return parse_object(obj, row.number, row.data, default_type)
 
 
@@ -258,6 +265,8 @@ def parse_csv_header(raw: bytes, default_type: str | None) -> list[str] | list[I
     if len(records) != 1:
         return [Issue(ErrorCode.MALFORMED_ROW, "file", "The first row of a CSV file must be its header.")]
     header = [name.strip() for name in records[0]]
+    if not all(map(storable, header)):
+        return [unstorable_issue("file")]
     issues: list[Issue] = []
     seen: set[str] = set()
     for name in header:
@@ -295,6 +304,10 @@ def parse_csv(row: RawRow, header: list[str], default_type: str | None) -> Envel
         message = f"The row has {len(values)} columns; the header has {len(header)}."
         return RowFailure(row.number, [Issue(ErrorCode.WRONG_COLUMN_COUNT, None, message)], row.data)
     cells = dict(zip(header, values, strict=True))
+    if "\x00" in text:
+        name = next((name for name, value in cells.items() if "\x00" in value), None)
+        path = name if name is None or name in _CSV_ENVELOPE else f"fields.{name[:100]}"
+        return RowFailure(row.number, [unstorable_issue(path)], row.data)
     issues: list[Issue] = []
     activity_type = cells.get("activityType") or default_type
     if not activity_type:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from app.domain.errors import ErrorCode
+import pytest
+
+from app.domain.errors import DomainError, ErrorCode
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.services.ingestion.jobs import get_job, list_rejections
 from app.services.ingestion.submit import JobSpec, submit_objects
@@ -69,3 +71,48 @@ async def test_a_job_whose_processed_rows_fall_short_of_its_total_fails_loudly(
     assert done.error_code is ErrorCode.ROW_COUNT_MISMATCH and done.error is not None
     assert "4 of 6 rows" in done.error
     assert (done.counts.total, done.counts.processed, done.counts.accepted) == (6, 4, 4)
+
+
+async def test_nul_anywhere_in_a_row_rejects_that_row_alone(resources: Resources, run_worker: Worker) -> None:
+    # PostgreSQL text and jsonb cannot hold NUL: such a row reached the database (a person lookup, an
+    # idempotency key, a rejection message naming an unknown field) and failed the whole chunk.
+    await approved_type(resources)
+    nul = "x\x00y"
+    job = await submit_objects(resources, INLINE, [
+        deposit(key="ok1"),
+        deposit(key="a", email=f"{nul}@x.io"),
+        deposit(key="b", person={"externalId": nul}),
+        deposit(key=nul),
+        deposit(key="c", activityType=nul),
+        deposit(key="d", fields={"amount": 1, nul: 2}),
+        deposit(key="e", fields={"amount": 1, "currency": nul}),
+        deposit(key="f", primaryValue=nul),
+        deposit(key="ok2"),
+    ])
+    await run_worker()
+    done = await get_job(resources, job.id)
+    assert done is not None and done.status is JobStatus.COMPLETED_WITH_ERRORS
+    assert (done.counts.accepted, done.counts.rejected) == (2, 7)
+    found = {r.row_number: (r.first.code.value, r.first.field)
+             for r in await list_rejections(resources, job.id, limit=10, after_row=None)}
+    assert found == {2: ("INVALID_VALUE", "person.email"), 3: ("INVALID_VALUE", "person.externalId"),
+                     4: ("INVALID_VALUE", "idempotencyKey"), 5: ("INVALID_VALUE", "activityType"),
+                     6: ("INVALID_VALUE", "fields"), 7: ("INVALID_VALUE", "fields.currency"),
+                     8: ("INVALID_VALUE", "primaryValue")}
+
+
+async def test_nul_in_a_csv_cell_or_header_is_invalid_value(resources: Resources, run_worker: Worker) -> None:
+    await approved_type(resources)
+    rows = csv_rows(3)
+    rows[1] = b"p1@x.io,2026-11-02T10:00:00Z,Bran\x00ch,1,USD\n"
+    job = await import_file(resources, CSV, SteppedReader(HEADER + b"".join(rows)))
+    await run_worker()
+    done = await get_job(resources, job.id)
+    assert done is not None and (done.counts.accepted, done.counts.rejected) == (2, 1)
+    (rejection,) = await list_rejections(resources, job.id, limit=10, after_row=None)
+    assert (rejection.row_number, rejection.first.code.value, rejection.first.field) == (3, "INVALID_VALUE",
+                                                                                         "primaryValue")
+    with pytest.raises(DomainError) as refused:
+        await import_file(resources, CSV, SteppedReader(HEADER.replace(b"currency", b"curr\x00ency") + rows[0]))
+    assert [(i.code, i.field) for i in refused.value.issues] == [(ErrorCode.INVALID_VALUE, "file")]
+

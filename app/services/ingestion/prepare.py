@@ -115,7 +115,8 @@ def _prepare_rows(ctx: JobContext, items: list[list[Any]], out: Prepared, by_ema
         # The bulk path: one well-formed JSON row in the common shape. Anything else (and every failure) is
         # parsed again by the general functions, which give the same envelope or say what is wrong.
         plain = None
-        if jsonl and len(item) == 2:
+        # A JSON-escaped NUL goes the general way, which rejects it (a NUL byte is not JSON: loads fails).
+        if jsonl and len(item) == 2 and b"\\u0000" not in raw:
             try:
                 plain = plain_envelope(loads(raw), default_type)
             except orjson.JSONDecodeError:
