@@ -116,3 +116,20 @@ async def test_nul_in_a_csv_cell_or_header_is_invalid_value(resources: Resources
         await import_file(resources, CSV, SteppedReader(HEADER.replace(b"currency", b"curr\x00ency") + rows[0]))
     assert [(i.code, i.field) for i in refused.value.issues] == [(ErrorCode.INVALID_VALUE, "file")]
 
+
+async def test_import_and_upsert_persons_share_one_email_rule(resources: Resources, run_worker: Worker) -> None:
+    from app.services.persons import PersonUpsert, upsert
+
+    await approved_type(resources)
+    bad = ["a@", "x@y@z", "@b.io", "a@b", "a b@c.io"]
+    job = await submit_objects(resources, INLINE, [deposit(key=f"k{i}", email=e) for i, e in enumerate(bad)]
+                               + [deposit(key="ok", email="ann@example.com")])
+    await run_worker()
+    found = {r.row_number: (r.first.code.value, r.first.field)
+             for r in await list_rejections(resources, job.id, limit=10, after_row=None)}
+    assert found == dict.fromkeys(range(1, len(bad) + 1), ("INVALID_EMAIL", "person.email"))
+    results = await upsert(resources, [PersonUpsert(email=e) for e in bad])
+    assert [[(i.code.value, i.field) for i in r.issues] for r in results] == [
+        [("INVALID_EMAIL", "persons.0.email")], [("INVALID_EMAIL", "persons.1.email")],
+        [("INVALID_EMAIL", "persons.2.email")], [("INVALID_EMAIL", "persons.3.email")],
+        [("INVALID_EMAIL", "persons.4.email")]]
