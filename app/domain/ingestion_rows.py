@@ -18,6 +18,7 @@ import orjson
 from app.domain.emails import email_issue, plain_email
 from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion import RawRow, utc_isoformat
+from app.domain.json_keys import may_repeat_keys, repeated_key_issue
 from app.domain.text import storable, unstorable_issue, unstorable_path
 from app.domain.validators.temporal import utc_instant
 
@@ -246,6 +247,10 @@ def parse_jsonl(row: RawRow, default_type: str | None) -> Envelope | RowFailure:
         path = unstorable_path(obj)
         if path is not None:
             return RowFailure(row.number, [unstorable_issue(path)], row.data)
+    if may_repeat_keys(row.data, obj):
+        repeated = repeated_key_issue(row.data)
+        if repeated is not None:
+            return RowFailure(row.number, [repeated], row.data)
     return parse_object(obj, row.number, row.data, default_type)
 
 

@@ -133,3 +133,25 @@ async def test_import_and_upsert_persons_share_one_email_rule(resources: Resourc
         [("INVALID_EMAIL", "persons.0.email")], [("INVALID_EMAIL", "persons.1.email")],
         [("INVALID_EMAIL", "persons.2.email")], [("INVALID_EMAIL", "persons.3.email")],
         [("INVALID_EMAIL", "persons.4.email")]]
+
+
+async def test_a_row_with_a_repeated_json_key_is_rejected(resources: Resources, run_worker: Worker) -> None:
+    # orjson keeps the last of two equal keys: a row saying two different things was stored as one of them.
+    await approved_type(resources)
+    good = (b'{"activityType":"depositCheck","person":{"email":"a@x.io"},"occurredAt":"2026-11-02T10:00:00Z",'
+            b'"primaryValue":"Main","fields":{"amount":1,"currency":"USD"},"idempotencyKey":"%s"}\n')
+    lines = [good % b"k1",
+             good.replace(b'"primaryValue":"Main"', b'"primaryValue":"Main","primaryValue":"Elm"') % b"k2",
+             good.replace(b'"amount":1', b'"amount":1,"amount":2') % b"k3",
+             good.replace(b'{"email":"a@x.io"}', b'{"email":"a@x.io", "email" :"b@x.io"}') % b"k4",
+             good % b"k5"]
+    spec = JobSpec(source=JobSource.UPLOAD, format=SourceFormat.JSONL, create_missing_persons=True)
+    job = await import_file(resources, spec, SteppedReader(b"".join(lines)))
+    await run_worker()
+    done = await get_job(resources, job.id)
+    assert done is not None and (done.counts.accepted, done.counts.rejected) == (2, 3)
+    found = {r.row_number: (r.first.code.value, r.first.field)
+             for r in await list_rejections(resources, job.id, limit=10, after_row=None)}
+    assert found == {2: ("DUPLICATE", "primaryValue"), 3: ("DUPLICATE", "fields.amount"),
+                     4: ("DUPLICATE", "person.email")}
+
