@@ -23,7 +23,6 @@ from app.domain.text import storable, unstorable_issue, unstorable_path
 from app.domain.validators.temporal import utc_instant
 
 MAX_KEY_LENGTH = 255
-MAX_RECORD_CHARS = 10_000  # longest original record we keep with a rejection
 ENVELOPE_KEYS = frozenset({"activityType", "person", "occurredAt", "primaryValue", "fields", "idempotencyKey"})
 PERSON_KEYS = frozenset({"id", "email", "externalId"})
 CSV_COLUMNS = ("activityType", "personId", "personEmail", "personExternalId", "occurredAt", "primaryValue",
@@ -67,9 +66,10 @@ class RowFailure:
 
 
 def record_text(raw: bytes) -> str:
-    """The original record as storable text: invalid UTF-8 and NUL shown as U+FFFD, long records cut."""
-    text = raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
-    return text if len(text) <= MAX_RECORD_CHARS else text[:MAX_RECORD_CHARS] + "…"
+    """The original record as storable text, whole: a row is at most maxRowBytes (a longer one keeps only a
+    prefix and is ROW_TOO_LARGE), so that bounds it. Invalid UTF-8 and NUL are shown as U+FFFD (such rows are
+    INVALID_ENCODING / INVALID_VALUE: not replayable)."""
+    return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
 def oversize_failure(row: RawRow, max_row_bytes: int) -> RowFailure:

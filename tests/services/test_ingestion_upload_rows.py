@@ -155,3 +155,43 @@ async def test_a_row_with_a_repeated_json_key_is_rejected(resources: Resources, 
     assert found == {2: ("DUPLICATE", "primaryValue"), 3: ("DUPLICATE", "fields.amount"),
                      4: ("DUPLICATE", "person.email")}
 
+
+
+async def test_a_long_rejected_row_is_kept_whole_and_replays_faithfully(
+    resources: Resources, run_worker: Worker
+) -> None:
+    # A rejected record was cut at 10,000 characters, so its replay was a different (broken) row.
+    from app.domain.access import Principal
+    from app.services.ingestion.replay import replay_rejections
+    from tests.ingestion_support import deposit_definition, put_type
+
+    await approved_type(resources)
+    long_note = "n" * 30_000
+    job = await submit_objects(resources, INLINE, [deposit(key="long", fields={"amount": 1, "note": long_note})])
+    await run_worker()
+    (rejection,) = await list_rejections(resources, job.id, limit=10, after_row=None)
+    assert rejection.first.code.value == "UNKNOWN_FIELD" and long_note in rejection.record
+    async with resources.db.raw() as conn:  # the type learns the field: the row now passes
+        from app.domain.activity_types import FieldDataType, FieldSpec
+
+        await put_type(conn, deposit_definition(extra=(FieldSpec("note", "Note", FieldDataType.TEXT),)))
+    replay = await replay_rejections(resources, Principal.local_admin(), job.id)
+    await run_worker()
+    done = await get_job(resources, replay.id)
+    assert done is not None and (done.counts.accepted, done.counts.rejected) == (1, 0)
+    async with resources.db.raw() as conn:
+        stored = await conn.fetchval("SELECT fields ->> 'note' FROM activity")
+    assert stored == long_note
+
+
+async def test_an_inline_activity_over_the_row_limit_is_row_too_large(
+    resources: Resources, run_worker: Worker
+) -> None:
+    # The bound on a kept record is maxRowBytes for inline batches too, as for files.
+    await approved_type(resources)
+    small = with_chunk_rows(resources, 100, max_row_bytes=2000)
+    job = await submit_objects(small, INLINE, [deposit(key="a"), deposit(key="b", primaryValue="p" * 3000)])
+    await run_worker()
+    (rejection,) = await list_rejections(resources, job.id, limit=10, after_row=None)
+    assert (rejection.row_number, rejection.first.code.value) == (2, "ROW_TOO_LARGE")
+    assert len(rejection.record) <= 1024
