@@ -26,6 +26,7 @@ from strawberry.extensions import (
 from app.api.execution.internals import is_limit_error, limiter_rules
 from app.api.execution.wiring import cache_extensions
 from app.api.query_cost import cost_rule, expanded_size
+from app.api.text_guard import StorableArguments
 from app.domain.errors import ErrorCode
 from app.settings import Limits, Settings
 
@@ -156,5 +157,6 @@ def security_extensions(settings: Settings) -> list[Factory]:
     ]
     if not settings.introspection:
         factories.append(DisableIntrospection)
+    factories.append(StorableArguments)  # after the validation cache (see StorableArguments)
     factories.append(lambda: MaskErrors(should_mask_error=should_mask))
     return factories

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from app.domain.emails import email_issue, plain_email
 from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion import RawRow, utc_isoformat
+from app.domain.json_keys import may_repeat_keys, repeated_key_issue
+from app.domain.text import storable, unstorable_issue, unstorable_path
 from app.domain.validators.temporal import utc_instant
 
 MAX_KEY_LENGTH = 255
-MAX_RECORD_CHARS = 10_000  # longest original record we keep with a rejection
 ENVELOPE_KEYS = frozenset({"activityType", "person", "occurredAt", "primaryValue", "fields", "idempotencyKey"})
 PERSON_KEYS = frozenset({"id", "email", "externalId"})
 EXPORTED_KEYS = frozenset({"id", "personId", "typeVersion", "ingestedAt"})
@@ -32,7 +33,6 @@ CSV_COLUMNS = ("activityType", "personId", "personEmail", "personExternalId", "o
 _CSV_ENVELOPE = frozenset(CSV_COLUMNS)
 _INT64_MAX = 2**63 - 1
 MIN_PLAIN_YEAR, MAX_PLAIN_YEAR = 2, 9998  # any offset (< 1 day) keeps these years' instants within datetime's range
-_WHITESPACE = re.compile(r"\s")
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass costs ~0.25 us more to build, once per row of an import
@@ -69,9 +69,10 @@ class RowFailure:
 
 
 def record_text(raw: bytes) -> str:
-    """The original record as storable text: invalid UTF-8 and NUL shown as U+FFFD, long records cut."""
-    text = raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
-    return text if len(text) <= MAX_RECORD_CHARS else text[:MAX_RECORD_CHARS] + "…"
+    """The original record as storable text, whole: a row is at most maxRowBytes (a longer one keeps only a
+    prefix and is ROW_TOO_LARGE), so that bounds it. Invalid UTF-8 and NUL are shown as U+FFFD (such rows are
+    INVALID_ENCODING / INVALID_VALUE: not replayable)."""
+    return raw.decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
 
 def oversize_failure(row: RawRow, max_row_bytes: int) -> RowFailure:
@@ -109,11 +110,7 @@ def _email(value: object, path: str) -> str | Issue:
     if not isinstance(value, str):
         return Issue(ErrorCode.WRONG_TYPE, path, "Expected an email address string.")
     email = value.strip()
-    # Printable ASCII without a space has no whitespace: skips the regex for nearly every address.
-    spaced = not (email.isascii() and email.isprintable()) or " " in email
-    if "@" not in email or len(email) > 254 or email[0] == "@" or (spaced and _WHITESPACE.search(email)):
-        return Issue(ErrorCode.INVALID_EMAIL, path, f"'{email[:60]}' is not an email address.")
-    return email
+    return email_issue(email, path) or email
 
 
 def _short_string(value: object, path: str, what: str) -> str | Issue | None:
@@ -220,8 +217,7 @@ def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | Non
     if type(email) is not str:
         return None
     email = email.strip()
-    if ("@" not in email or len(email) > 254 or email[0] == "@" or not email.isascii() or not email.isprintable()
-            or " " in email):
+    if not plain_email(email):
         return None
     text = occurred.strip()
     if not text:
@@ -237,7 +233,9 @@ def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | Non
 
 
 def parse_jsonl(row: RawRow, default_type: str | None) -> Envelope | RowFailure:
-    """One JSONL line: malformed JSON and invalid UTF-8 are told apart."""
+    """One JSONL line: malformed JSON and invalid UTF-8 are told apart; NUL anywhere is INVALID_VALUE."""
+    if b"\x00" in row.data:  # never valid JSON, and the stored record could not show it
+        return RowFailure(row.number, [unstorable_issue(None)], row.data)
     try:
         obj = orjson.loads(row.data)
     except orjson.JSONDecodeError as exc:
@@ -248,6 +246,14 @@ def parse_jsonl(row: RawRow, default_type: str | None) -> Envelope | RowFailure:
             return RowFailure(row.number, [Issue(ErrorCode.INVALID_ENCODING, None, message)], row.data)
         return RowFailure(row.number, [Issue(ErrorCode.MALFORMED_ROW, None, f"Malformed JSON: {exc.msg}.")],
                           row.data)
+    if b"\\u0000" in row.data:
+        path = unstorable_path(obj)
+        if path is not None:
+            return RowFailure(row.number, [unstorable_issue(path)], row.data)
+    if may_repeat_keys(row.data, obj):
+        repeated = repeated_key_issue(row.data)
+        if repeated is not None:
+            return RowFailure(row.number, [repeated], row.data)
     return parse_object(obj, row.number, row.data, default_type)
 
 
@@ -261,6 +267,8 @@ def parse_csv_header(raw: bytes, default_type: str | None) -> list[str] | list[I
     if len(records) != 1:
         return [Issue(ErrorCode.MALFORMED_ROW, "file", "The first row of a CSV file must be its header.")]
     header = [name.strip() for name in records[0]]
+    if not all(map(storable, header)):
+        return [unstorable_issue("file")]
     issues: list[Issue] = []
     seen: set[str] = set()
     for name in header:
@@ -298,6 +306,10 @@ def parse_csv(row: RawRow, header: list[str], default_type: str | None) -> Envel
         message = f"The row has {len(values)} columns; the header has {len(header)}."
         return RowFailure(row.number, [Issue(ErrorCode.WRONG_COLUMN_COUNT, None, message)], row.data)
     cells = dict(zip(header, values, strict=True))
+    if "\x00" in text:
+        name = next((name for name, value in cells.items() if "\x00" in value), None)
+        path = name if name is None or name in _CSV_ENVELOPE else f"fields.{name[:100]}"
+        return RowFailure(row.number, [unstorable_issue(path)], row.data)
     issues: list[Issue] = []
     activity_type = cells.get("activityType") or default_type
     if not activity_type:

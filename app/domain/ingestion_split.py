@@ -15,6 +15,7 @@ from __future__ import annotations
 from app.domain.ingestion import RawRow
 
 BOM = b"\xef\xbb\xbf"
+KEEP_PREFIX = 1024  # bytes kept of a row over the row limit (shown with its ROW_TOO_LARGE rejection)
 _COMMA = ord(",")
 
 
@@ -40,7 +41,7 @@ def quoted_at_end(line: bytes, quoted: bool) -> bool:
 class RecordSplitter:
     """Incremental splitter: `feed(block)` and `finish()` return the complete rows found so far."""
 
-    def __init__(self, *, csv: bool, max_row_bytes: int, keep_prefix: int = 1024) -> None:
+    def __init__(self, *, csv: bool, max_row_bytes: int, keep_prefix: int = KEEP_PREFIX) -> None:
         self.csv = csv
         self.max_row_bytes = max_row_bytes
         self.keep_prefix = keep_prefix

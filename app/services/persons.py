@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,15 +13,14 @@ from app.db import person_repo as repo
 from app.domain.access import Principal
 from app.domain.activities import Person
 from app.domain.cursors import decode_id_cursor
+from app.domain.emails import email_issue
 from app.domain.errors import DomainError, ErrorCode, Issue
 from app.services import audit
 from app.services.exports.erasure import mark_for_erasure
 from app.services.exports.jobs import forget_files
 from app.services.runtime import Resources
 
-MAX_EMAIL = 254
 MAX_TEXT = 255
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,10 +58,9 @@ def _check(item: PersonUpsert, path: str) -> list[Issue]:
     if item.id is None and not item.email and not item.external_id:
         issues.append(Issue(ErrorCode.REQUIRED, path, "Give an id, an email or an externalId."))
     if item.email is not None:
-        if len(item.email) > MAX_EMAIL:
-            issues.append(Issue(ErrorCode.TOO_LONG, f"{path}.email", f"At most {MAX_EMAIL} characters."))
-        elif not _EMAIL.fullmatch(item.email):
-            issues.append(Issue(ErrorCode.INVALID_EMAIL, f"{path}.email", "Not an email address."))
+        email = email_issue(item.email, f"{path}.email")
+        if email is not None:
+            issues.append(email)
     for name, value in (("externalId", item.external_id), ("firstName", item.first_name), ("lastName", item.last_name)):
         if value is not None and len(value) > MAX_TEXT:
             issues.append(Issue(ErrorCode.TOO_LONG, f"{path}.{name}", f"At most {MAX_TEXT} characters."))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from app.domain.errors import ErrorCode
+import pytest
+
+from app.domain.errors import DomainError, ErrorCode
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.services.ingestion.jobs import get_job, list_rejections
 from app.services.ingestion.submit import JobSpec, submit_objects
@@ -69,3 +71,127 @@ async def test_a_job_whose_processed_rows_fall_short_of_its_total_fails_loudly(
     assert done.error_code is ErrorCode.ROW_COUNT_MISMATCH and done.error is not None
     assert "4 of 6 rows" in done.error
     assert (done.counts.total, done.counts.processed, done.counts.accepted) == (6, 4, 4)
+
+
+async def test_nul_anywhere_in_a_row_rejects_that_row_alone(resources: Resources, run_worker: Worker) -> None:
+    # PostgreSQL text and jsonb cannot hold NUL: such a row reached the database (a person lookup, an
+    # idempotency key, a rejection message naming an unknown field) and failed the whole chunk.
+    await approved_type(resources)
+    nul = "x\x00y"
+    job = await submit_objects(resources, INLINE, [
+        deposit(key="ok1"),
+        deposit(key="a", email=f"{nul}@x.io"),
+        deposit(key="b", person={"externalId": nul}),
+        deposit(key=nul),
+        deposit(key="c", activityType=nul),
+        deposit(key="d", fields={"amount": 1, nul: 2}),
+        deposit(key="e", fields={"amount": 1, "currency": nul}),
+        deposit(key="f", primaryValue=nul),
+        deposit(key="ok2"),
+    ])
+    await run_worker()
+    done = await get_job(resources, job.id)
+    assert done is not None and done.status is JobStatus.COMPLETED_WITH_ERRORS
+    assert (done.counts.accepted, done.counts.rejected) == (2, 7)
+    found = {r.row_number: (r.first.code.value, r.first.field)
+             for r in await list_rejections(resources, job.id, limit=10, after_row=None)}
+    assert found == {2: ("INVALID_VALUE", "person.email"), 3: ("INVALID_VALUE", "person.externalId"),
+                     4: ("INVALID_VALUE", "idempotencyKey"), 5: ("INVALID_VALUE", "activityType"),
+                     6: ("INVALID_VALUE", "fields"), 7: ("INVALID_VALUE", "fields.currency"),
+                     8: ("INVALID_VALUE", "primaryValue")}
+
+
+async def test_nul_in_a_csv_cell_or_header_is_invalid_value(resources: Resources, run_worker: Worker) -> None:
+    await approved_type(resources)
+    rows = csv_rows(3)
+    rows[1] = b"p1@x.io,2026-11-02T10:00:00Z,Bran\x00ch,1,USD\n"
+    job = await import_file(resources, CSV, SteppedReader(HEADER + b"".join(rows)))
+    await run_worker()
+    done = await get_job(resources, job.id)
+    assert done is not None and (done.counts.accepted, done.counts.rejected) == (2, 1)
+    (rejection,) = await list_rejections(resources, job.id, limit=10, after_row=None)
+    assert (rejection.row_number, rejection.first.code.value, rejection.first.field) == (3, "INVALID_VALUE",
+                                                                                         "primaryValue")
+    with pytest.raises(DomainError) as refused:
+        await import_file(resources, CSV, SteppedReader(HEADER.replace(b"currency", b"curr\x00ency") + rows[0]))
+    assert [(i.code, i.field) for i in refused.value.issues] == [(ErrorCode.INVALID_VALUE, "file")]
+
+
+async def test_import_and_upsert_persons_share_one_email_rule(resources: Resources, run_worker: Worker) -> None:
+    from app.services.persons import PersonUpsert, upsert
+
+    await approved_type(resources)
+    bad = ["a@", "x@y@z", "@b.io", "a@b", "a b@c.io"]
+    job = await submit_objects(resources, INLINE, [deposit(key=f"k{i}", email=e) for i, e in enumerate(bad)]
+                               + [deposit(key="ok", email="ann@example.com")])
+    await run_worker()
+    found = {r.row_number: (r.first.code.value, r.first.field)
+             for r in await list_rejections(resources, job.id, limit=10, after_row=None)}
+    assert found == dict.fromkeys(range(1, len(bad) + 1), ("INVALID_EMAIL", "person.email"))
+    results = await upsert(resources, [PersonUpsert(email=e) for e in bad])
+    assert [[(i.code.value, i.field) for i in r.issues] for r in results] == [
+        [("INVALID_EMAIL", "persons.0.email")], [("INVALID_EMAIL", "persons.1.email")],
+        [("INVALID_EMAIL", "persons.2.email")], [("INVALID_EMAIL", "persons.3.email")],
+        [("INVALID_EMAIL", "persons.4.email")]]
+
+
+async def test_a_row_with_a_repeated_json_key_is_rejected(resources: Resources, run_worker: Worker) -> None:
+    # orjson keeps the last of two equal keys: a row saying two different things was stored as one of them.
+    await approved_type(resources)
+    good = (b'{"activityType":"depositCheck","person":{"email":"a@x.io"},"occurredAt":"2026-11-02T10:00:00Z",'
+            b'"primaryValue":"Main","fields":{"amount":1,"currency":"USD"},"idempotencyKey":"%s"}\n')
+    lines = [good % b"k1",
+             good.replace(b'"primaryValue":"Main"', b'"primaryValue":"Main","primaryValue":"Elm"') % b"k2",
+             good.replace(b'"amount":1', b'"amount":1,"amount":2') % b"k3",
+             good.replace(b'{"email":"a@x.io"}', b'{"email":"a@x.io", "email" :"b@x.io"}') % b"k4",
+             good % b"k5"]
+    spec = JobSpec(source=JobSource.UPLOAD, format=SourceFormat.JSONL, create_missing_persons=True)
+    job = await import_file(resources, spec, SteppedReader(b"".join(lines)))
+    await run_worker()
+    done = await get_job(resources, job.id)
+    assert done is not None and (done.counts.accepted, done.counts.rejected) == (2, 3)
+    found = {r.row_number: (r.first.code.value, r.first.field)
+             for r in await list_rejections(resources, job.id, limit=10, after_row=None)}
+    assert found == {2: ("DUPLICATE", "primaryValue"), 3: ("DUPLICATE", "fields.amount"),
+                     4: ("DUPLICATE", "person.email")}
+
+
+
+async def test_a_long_rejected_row_is_kept_whole_and_replays_faithfully(
+    resources: Resources, run_worker: Worker
+) -> None:
+    # A rejected record was cut at 10,000 characters, so its replay was a different (broken) row.
+    from app.domain.access import Principal
+    from app.services.ingestion.replay import replay_rejections
+    from tests.ingestion_support import deposit_definition, put_type
+
+    await approved_type(resources)
+    long_note = "n" * 30_000
+    job = await submit_objects(resources, INLINE, [deposit(key="long", fields={"amount": 1, "note": long_note})])
+    await run_worker()
+    (rejection,) = await list_rejections(resources, job.id, limit=10, after_row=None)
+    assert rejection.first.code.value == "UNKNOWN_FIELD" and long_note in rejection.record
+    async with resources.db.raw() as conn:  # the type learns the field: the row now passes
+        from app.domain.activity_types import FieldDataType, FieldSpec
+
+        await put_type(conn, deposit_definition(extra=(FieldSpec("note", "Note", FieldDataType.TEXT),)))
+    replay = await replay_rejections(resources, Principal.local_admin(), job.id)
+    await run_worker()
+    done = await get_job(resources, replay.id)
+    assert done is not None and (done.counts.accepted, done.counts.rejected) == (1, 0)
+    async with resources.db.raw() as conn:
+        stored = await conn.fetchval("SELECT fields ->> 'note' FROM activity")
+    assert stored == long_note
+
+
+async def test_an_inline_activity_over_the_row_limit_is_row_too_large(
+    resources: Resources, run_worker: Worker
+) -> None:
+    # The bound on a kept record is maxRowBytes for inline batches too, as for files.
+    await approved_type(resources)
+    small = with_chunk_rows(resources, 100, max_row_bytes=2000)
+    job = await submit_objects(small, INLINE, [deposit(key="a"), deposit(key="b", primaryValue="p" * 3000)])
+    await run_worker()
+    (rejection,) = await list_rejections(resources, job.id, limit=10, after_row=None)
+    assert (rejection.row_number, rejection.first.code.value) == (2, "ROW_TOO_LARGE")
+    assert len(rejection.record) <= 1024

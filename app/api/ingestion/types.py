@@ -105,7 +105,9 @@ class Rejection:
     field: str | None = strawberry.field(description="Path of the first issue, e.g. `fields.amount`.")
     message: str = strawberry.field(description="Message of the first issue.")
     issues: list[UserError] = strawberry.field(description="Every issue found in the row.")
-    record: str = strawberry.field(description="The original row as text (invalid bytes shown as U+FFFD).")
+    record: str = strawberry.field(
+        description="The original row as text, whole (at most limits.maxRowBytes; a ROW_TOO_LARGE row keeps its "
+        "first 1,024 bytes); invalid bytes and NUL are shown as U+FFFD.")
     replayed_by: strawberry.ID | None = strawberry.field(description="The replay job that re-ingested this row.")
 
     @classmethod

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from app.domain.activity_types import FieldDataType, FieldSpec
 from app.domain.errors import ErrorCode, Issue
+from app.domain.text import storable, unstorable_issue
 from app.domain.validators.base import Check, with_allowed, wrong_type
 
 EMAIL_MAX = 254  # RFC 5321 path limit
@@ -27,29 +28,16 @@ _WHITESPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f]")
 FAST_LINK = re.compile(r"https?://[A-Za-z0-9][A-Za-z0-9.\-]*(?::[0-9]*)?(?:[/?#][^\s\x00-\x1f\x7f]*)?")
 
 
-def _storable(value: str) -> bool:
-    """Postgres JSONB refuses NUL, and lone surrogates cannot be encoded as UTF-8."""
-    if "\x00" in value:
-        return False
-    if value.isascii():
-        return True
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _string_base(path: str, limit: int, label: str) -> Check:
     def check(value: Any) -> Any:
         if type(value) is not str:
             return wrong_type(path, label, value)
         if len(value) > limit:
             return Issue(ErrorCode.TOO_LONG, path, f"{len(value)} characters; at most {limit} allowed.")
-        if "\x00" not in value and value.isascii():  # _storable's common case, without the call
+        if "\x00" not in value and value.isascii():  # storable()'s common case, without the call
             return value
-        if not _storable(value):
-            return Issue(ErrorCode.INVALID, path, "Contains a NUL character or invalid Unicode.")
+        if not storable(value):
+            return unstorable_issue(path)
         return value
 
     return check

@@ -27,6 +27,7 @@ from app.domain.ingestion_rows import (
     parse_jsonl,
     plain_envelope,
 )
+from app.domain.json_keys import string_tokens
 from app.services.registry import LiveType
 
 NULL_JSON = b"null"
@@ -115,11 +116,21 @@ def _prepare_rows(ctx: JobContext, items: list[list[Any]], out: Prepared, by_ema
         # The bulk path: one well-formed JSON row in the common shape. Anything else (and every failure) is
         # parsed again by the general functions, which give the same envelope or say what is wrong.
         plain = None
-        if jsonl and len(item) == 2:
+        # A JSON-escaped NUL goes the general way, which rejects it (a NUL byte is not JSON: loads fails).
+        if jsonl and len(item) == 2 and b"\\u0000" not in raw:
             try:
-                plain = plain_envelope(loads(raw), default_type)
+                obj = loads(raw)
             except orjson.JSONDecodeError:
                 pass
+            else:
+                plain = plain_envelope(obj, default_type)
+                # A plain row's strings are its keys, the person's key and email and the fields' keys, plus
+                # the string values: a row writing more (a repeated key, or objects deeper down) or holding a
+                # backslash goes the general way, which looks for repeated keys.
+                if plain is not None and string_tokens(raw) != (
+                        len(obj) + [*map(type, obj.values())].count(str) + 2 + len(plain[4])
+                        + [*map(type, plain[4].values())].count(str)):
+                    plain = None
         if plain is not None:
             type_name, email, occurred_at, primary_value, fields, key, occurred_iso = plain
             from_text, person = False, None

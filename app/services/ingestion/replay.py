@@ -11,8 +11,9 @@ from app.services.ingestion.jobs import check_owner, get_job
 from app.services.ingestion.submit import JobSpec, created_job, new_job
 from app.services.runtime import Resources
 
-# Rows whose stored record is not the original bytes (cut or re-encoded) cannot be replayed.
-NOT_REPLAYABLE = ["ROW_TOO_LARGE", "INVALID_ENCODING"]
+# Rows whose stored record is not the original bytes (cut or re-encoded) cannot be replayed, nor can rows
+# holding NUL (INVALID_VALUE): no type version makes them storable, and a NUL byte is shown as U+FFFD.
+NOT_REPLAYABLE = ["ROW_TOO_LARGE", "INVALID_ENCODING", "INVALID_VALUE"]
 PENDING = "job_id = $1 AND replayed_by IS NULL AND NOT (code = ANY($2::text[]))"
 
 

@@ -14,6 +14,7 @@ import orjson
 
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.ingestion import IngestionJob, JobSource, JobStatus, RawRow, SourceFormat, encode_chunk
+from app.domain.ingestion_split import KEEP_PREFIX
 from app.services import quotas
 from app.services.ingestion.fingerprint import check_reuse
 from app.services.ingestion.jobs import fetch_job
@@ -142,14 +143,19 @@ async def enqueue(resources: Resources, job_id: uuid.UUID) -> None:
 
 
 async def submit_objects(resources: Resources, spec: JobSpec, activities: Iterable[dict[str, Any]]) -> IngestionJob:
-    """An inline batch (recordActivities): each activity becomes one JSONL row, numbered from 1."""
+    """An inline batch (recordActivities): each activity becomes one JSONL row, numbered from 1. One longer than
+    maxRowBytes is kept as a file's would be (a prefix and its size: ROW_TOO_LARGE), so that limit bounds
+    every record a rejection keeps."""
+    max_row_bytes = resources.settings.limits.max_row_bytes
     async with new_job(resources, spec) as draft:
         for number, activity in enumerate(activities, start=1):
             data = orjson.dumps(activity)
             draft.digest.update(b"%d\n%b\n" % (len(data), data))  # length-prefixed: rows cannot shift
             if draft.existing is None:
                 draft.total_bytes += len(data)
-                await draft.add(RawRow(number, data))
+                row = RawRow(number, data) if len(data) <= max_row_bytes else RawRow(
+                    number, data[:KEEP_PREFIX], oversize=len(data))
+                await draft.add(row)
     return await created_job(resources, draft)
 
 

@@ -14,6 +14,7 @@ from app.api.execution.compiled.cache import PlanCache
 from app.api.execution.internals import parse_content_type
 from app.api.loaders import Loaders
 from app.domain.access import Principal
+from app.domain.text import unstorable_path
 from app.services.runtime import Resources
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
@@ -76,6 +77,8 @@ async def answer(
     if plan is None:
         return None
     variables = data.get("variables") or {}
+    if unstorable_path(variables) is not None:  # the normal path refuses it with INVALID_VALUE (text_guard)
+        return None
     # Depth, alias, token and fragment-expansion limits depend only on the document, which passed them when it was
     # planned; the cost limit also reads the variables.
     if not plan.within_cost(variables, plans.limits):
