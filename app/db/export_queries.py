@@ -110,7 +110,7 @@ def _activities_sql(
     for column in columns:
         if column in _PERSON_PARTS:
             if person:
-                parts.append(f"json_build_object({', '.join(person)}) AS person")
+                parts.append(f"jsonb_build_object({', '.join(person)}) AS person")
                 person = []
             continue
         parts.append(f"{_ACTIVITY[column][0]} AS {_ident(column)}")
