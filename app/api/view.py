@@ -32,6 +32,7 @@ from app.api.execution.internals import (
 )
 from app.api.graphiql import render_graphiql
 from app.api.loaders import Loaders
+from app.api.persisted import load_allow_list, sha256_hex
 from app.domain.access import Principal
 from app.domain.errors import ErrorCode
 from app.services.runtime import Resources
@@ -47,6 +48,13 @@ class RateLimitedTransportWSHandler(TransportWSHandler[Context, None]):
             await self.handle_invalid_message("Invalid subscribe message")
             return
         view = self.view
+        if isinstance(view, GraphQLView) and view.trusted is not None:
+            query = message["payload"]["query"]
+            if sha256_hex(query) not in view.trusted:  # the HTTP middleware's rule, for subscriptions
+                error = {"message": "This server only runs trusted documents.",
+                         "extensions": {"code": "PERSISTED_DOCUMENT_REQUIRED"}}
+                await self.send_message(cast(Any, {"id": message["id"], "type": "error", "payload": [error]}))
+                return
         principal = self.context.principal
         if isinstance(view, GraphQLView) and principal is not None and principal.id != Principal.local_admin().id:
             decision = await view.authenticator.limiter(view.resources).hit(principal.id)
@@ -61,7 +69,7 @@ class RateLimitedTransportWSHandler(TransportWSHandler[Context, None]):
 
     def keeps_socket_open(self, error: GraphQLError) -> bool:
         """Strawberry closes the socket (4400) on any parse error; the token limit stops the parser with one, so a
-        refusal tagged QUERY_TOO_COMPLEX (LimitErrorCodes) is answered as an `error` message instead, as over HTTP,
+        refusal tagged QUERY_TOO_COMPLEX (ErrorCodes) is answered as an `error` message instead, as over HTTP,
         and the connection keeps serving. Genuine syntax errors still close it."""
         return (error.extensions or {}).get("code") == ErrorCode.QUERY_TOO_COMPLEX.value
 
@@ -105,6 +113,11 @@ class GraphQLView(GraphQL[Context, None]):
         self.authenticator = Authenticator(settings)
         self.plans = plans
         """Compiled read queries (app/api/execution/compiled); None when switched off."""
+        persisted = settings.persisted
+        self.trusted: set[str] | None = None
+        """Hashes of the only documents subscriptions may run (trusted_only), or None."""
+        if persisted.trusted_only:
+            self.trusted = set(load_allow_list(persisted.documents_file)) if persisted.documents_file else set()
 
     async def run(  # type: ignore[override]  # one body for both overloads
         self, request: Request | WebSocket, context: Context | UnsetType = UNSET, root_value: None = UNSET
@@ -169,6 +182,8 @@ class GraphQLView(GraphQL[Context, None]):
         # Strawberry calls .get() on the result: a bare number or string in the body would be a 500.
         if not isinstance(parsed, (dict, list)):
             raise HTTPException(400, "The request body must be a JSON object.")
+        for request in parsed if isinstance(parsed, list) else (parsed,):
+            _check_request_shape(request)
         return parsed
 
     def decode_json(self, data: str | bytes) -> object:
@@ -204,6 +219,18 @@ class GraphQLView(GraphQL[Context, None]):
             ws_params = "subscriptionUrl,\n        wsConnectionParams: defaultHeaders,\n"
             html = html.replace("subscriptionUrl,\n", ws_params, 1)
         return HTMLResponse(html)
+
+
+def _check_request_shape(request: object) -> None:
+    """GraphQL over HTTP: operationName a string, variables and extensions objects (or absent/null); anything else
+    is a 400 here, not a 200 carrying a Python error ("unhashable type: 'dict'") from deeper down."""
+    if not isinstance(request, dict):
+        raise HTTPException(400, "Each request must be a JSON object.")
+    expected = {"operationName": str, "variables": dict, "extensions": dict, "query": str}
+    for key, kind in expected.items():
+        value = request.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise HTTPException(400, f"`{key}` must be {'a string' if kind is str else 'an object'} or null.")
 
 
 def _is_request_error(response_data: object) -> bool:

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from app.domain.access import Principal
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.services.ingestion.jobs import cancel_job, get_job
 from app.services.ingestion.submit import JobSpec, submit_objects
@@ -13,6 +14,7 @@ from app.services.runtime import Resources
 from tests.ingestion_support import approved_type, deposit, deposit_definition, put_type
 
 Worker = Callable[[], Awaitable[int]]
+ADMIN = Principal.local_admin()
 INLINE = JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL, create_missing_persons=True)
 
 
@@ -97,7 +99,7 @@ async def test_cancel_a_running_job_stops_at_a_chunk_boundary(resources: Resourc
     job = await submit_objects(small, INLINE, [deposit(key=f"k{i}") for i in range(6)])
     async with resources.db.raw() as conn:  # as if a worker had started it
         await conn.execute("UPDATE ingestion_job SET status = 'RUNNING' WHERE id = $1", job.id)
-    await cancel_job(resources, job.id)
+    await cancel_job(resources, ADMIN, job.id)
     assert await process.run_job(resources, job.id) == "CANCELLED"
     done = await get_job(resources, job.id)
     assert done is not None and done.status is JobStatus.CANCELLED and done.counts.processed == 0

@@ -150,6 +150,11 @@ class IngestionJob:
         description="The uploaded file is still being read: chunks are added (and counts.total grows) while "
         "workers process the ones already committed."
     )
+    resume_from: int | None = strawberry.field(
+        description="An interrupted upload (errorCode UPLOAD_INTERRUPTED): the first row of the file this job did "
+        "not take (line number; CSV record number with the header as 1). Send the same file again with "
+        "`importActivities(input: {resumeFrom: ...})` to import the rest without sending any row twice."
+    )
     job_id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -167,7 +172,8 @@ class IngestionJob:
                                      updated_at=job.updated_at, finished_at=job.finished_at,
                                      duration_seconds=job.duration_seconds, rows_per_second=job.rows_per_second),
             total_bytes=job.total_bytes, attempts=job.attempts, cancel_requested=job.cancel_requested,
-            error=job.error, error_code=job.error_code, receiving=job.receiving, job_id=job.id,
+            error=job.error, error_code=job.error_code, receiving=job.receiving, resume_from=job.resume_at,
+            job_id=job.id,
         )
 
     @strawberry.field(description="Rejected rows in row order (kept until the job is deleted).")

@@ -23,9 +23,9 @@ from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion import ChunkTally, JobCounts, JobStatus, SourceFormat
 from app.domain.ingestion_rows import RowFailure, record_text
 from app.services.ingestion import progress
+from app.services.ingestion.chunk_signal import ChunkSignal
 from app.services.ingestion.persons import resolve_persons
 from app.services.ingestion.prepare import JobContext, Prepared, prepare_chunk, prepare_chunk_stepwise
-from app.services.ingestion.receive import ChunkSignal
 from app.services.ingestion.writer import STAGE_DDL, Staged, write_rows
 from app.services.registry import LiveType, load_live_types
 from app.services.runtime import Resources

@@ -1,7 +1,7 @@
 """bulk export jobs: filter, format, progress and the file they produced
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0009
 """
 from collections.abc import Sequence
 
@@ -10,7 +10,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0012"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
