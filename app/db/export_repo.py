@@ -22,9 +22,8 @@ from app.domain.exports import (
 
 JOB_COLUMNS = (
     "id, kind, status, format, compression, columns, search, created_by, created_at, updated_at, started_at, "
-    "finished_at, expires_at, rows, total_rows, bytes, sha256, attempts, cancel_requested, error, file_gone, file_key"
+    "finished_at, expires_at, rows, total_rows, bytes, sha256, attempts, cancel_requested, error, file_gone"
 )
-UNFINISHED = ("QUEUED", "RUNNING")
 
 
 def job_from_record(r: Any) -> ExportJob:
@@ -37,7 +36,7 @@ def job_from_record(r: Any) -> ExportJob:
         started_at=r["started_at"], finished_at=r["finished_at"], expires_at=r["expires_at"], rows=r["rows"],
         total_rows=r["total_rows"], bytes=r["bytes"], sha256=r["sha256"], attempts=r["attempts"],
         cancel_requested=r["cancel_requested"], error=r["error"],
-        file_gone=FileGone(r["file_gone"]) if r["file_gone"] else None, extra={"file_key": r["file_key"]},
+        file_gone=FileGone(r["file_gone"]) if r["file_gone"] else None,
     )
 
 
@@ -134,16 +133,11 @@ async def delete(conn: Any, job_id: uuid.UUID) -> None:
     await conn.execute("DELETE FROM export_job WHERE id = $1", job_id)
 
 
-async def mark_files_gone(conn: Any, reason: FileGone, *, ids: list[uuid.UUID] | None = None) -> list[str]:
-    """Mark files gone (all expired ones when `ids` is None); returns their store keys to remove."""
-    if ids is None:
-        rows = await conn.fetch(
-            "UPDATE export_job SET file_gone = $1, updated_at = now() WHERE file_gone IS NULL AND status = 'SUCCEEDED' "
-            "AND expires_at <= now() RETURNING file_key", reason.value)
-    else:
-        rows = await conn.fetch(
-            "UPDATE export_job SET file_gone = $1, updated_at = now() WHERE file_gone IS NULL AND status = 'SUCCEEDED' "
-            "AND id = ANY($2::uuid[]) RETURNING file_key", reason.value, ids)
+async def expire_files(conn: Any) -> list[str]:
+    """Mark the files past their expiry EXPIRED; returns their store keys to remove."""
+    rows = await conn.fetch(
+        "UPDATE export_job SET file_gone = 'EXPIRED', updated_at = now() WHERE file_gone IS NULL "
+        "AND status = 'SUCCEEDED' AND expires_at <= now() RETURNING file_key")
     return [r["file_key"] for r in rows if r["file_key"]]
 
 

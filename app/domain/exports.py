@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -102,7 +102,6 @@ class ExportJob:
     cancel_requested: bool = False
     error: str | None = None
     file_gone: FileGone | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
     def progress(self) -> float:

@@ -11,7 +11,7 @@ from sqlalchemy import text
 from app.db import export_repo
 from app.domain.access import Principal
 from app.domain.errors import DomainError, ErrorCode
-from app.domain.exports import ExportJob, ExportSpec, ExportStatus, FileGone, check_spec
+from app.domain.exports import ExportJob, ExportSpec, ExportStatus, check_spec
 from app.services import audit
 from app.services.exports.store import file_store
 from app.services.ingestion import progress
@@ -127,6 +127,6 @@ async def forget_files(resources: Resources, keys: list[str]) -> None:
 async def remove_expired(resources: Resources) -> int:
     """Mark expired files gone and remove them; returns how many."""
     async with resources.db.raw() as conn:
-        keys = await export_repo.mark_files_gone(conn, FileGone.EXPIRED)
+        keys = await export_repo.expire_files(conn)
     await forget_files(resources, keys)
     return len(keys)

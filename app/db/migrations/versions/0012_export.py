@@ -1,7 +1,7 @@
 """bulk export jobs: filter, format, progress and the file they produced
 
 Revision ID: 0012
-Revises: 0007
+Revises: 0009
 """
 from collections.abc import Sequence
 
