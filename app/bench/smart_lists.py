@@ -19,7 +19,6 @@ from app.db import smart_list_queries
 from app.domain.smart_list_resolve import resolve_definition
 from app.domain.smart_lists import SmartListDefinition
 
-REPEATS = 7  # timed runs per figure after one warm-up; the median is reported
 WINDOW_DAYS = 30
 DRIVER, EVER, NEVER = "depositCheck", "attendWebinar", "visitWebpage"
 
@@ -65,10 +64,10 @@ def definition() -> dict[str, Any]:
     }
 
 
-async def _median_ms(call: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
+async def _median_ms(call: Callable[[], Awaitable[Any]], repeats: int) -> tuple[float, Any]:
     result = await call()  # warm-up (plans, caches)
     samples = []
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         start = time.perf_counter()
         result = await call()
         samples.append((time.perf_counter() - start) * 1000)
@@ -86,11 +85,12 @@ async def bench_smart_lists(run: Run) -> None:
     api = run.stack.services["api"]
     assert api.url
     variables = {"d": definition()}
+    n = run.options.repeats
     conn = await asyncpg.connect(run.dsn)
     try:
         await conn.execute("ANALYZE activity; ANALYZE person")
-        hand_count_ms, hand_count = await _median_ms(lambda: conn.fetchval(HAND_COUNT, *args))
-        hand_page_ms, hand_page = await _median_ms(lambda: conn.fetch(HAND_PAGE, *args))
+        hand_count_ms, hand_count = await _median_ms(lambda: conn.fetchval(HAND_COUNT, *args), n)
+        hand_page_ms, hand_page = await _median_ms(lambda: conn.fetch(HAND_PAGE, *args), n)
         plans = await explain(run, conn, args)
     finally:
         await conn.close()
@@ -99,13 +99,13 @@ async def bench_smart_lists(run: Run) -> None:
     path.write_text(plans)
     run.report.facts["smart list EXPLAIN"] = str(path)
     async with client(api.url, run.stack.api_key, timeout=120) as http:
-        count_ms, data = await _median_ms(lambda: graphql(http, PREVIEW_COUNT, variables))
-        page_ms, page = await _median_ms(lambda: graphql(http, PREVIEW_PAGE, variables))
+        count_ms, data = await _median_ms(lambda: graphql(http, PREVIEW_COUNT, variables), n)
+        page_ms, page = await _median_ms(lambda: graphql(http, PREVIEW_PAGE, variables), n)
         count = data["smartListPreview"]["count"]
         ids = [int(e["node"]["id"]) for e in page["smartListPreview"]["members"]["edges"]]
         same = count == hand_count and ids == [r["id"] for r in hand_page[:50]]
         member = ids[0] if ids else run.person_ids[0]
-        lists_ms = await _memberships(http, member)
+        lists_ms = await _memberships(http, member, n)
     check = f"same answer as the hand SQL: {'yes' if same else 'NO'} ({count:,} members)"
     label = f"{run.options.rows:,} activities, {run.options.persons:,} persons"
     run.report.add(
@@ -114,18 +114,18 @@ async def bench_smart_lists(run: Run) -> None:
         Row("smart list first page (50) ms", "ms", page_ms, hand_page_ms, "hand SQL", Goal.RATIO_AT_MOST, 1.5,
             "goal also < 1000 ms"),
         Row("person { smartLists } ms (10 saved lists)", "ms", lists_ms, None, "", Goal.VALUE_AT_MOST, 50,
-            f"median of {REPEATS}, a member of the bench list"),
+            f"median of {n}, a member of the bench list"),
     )
 
 
-async def _memberships(http: Any, person_id: int) -> float:
+async def _memberships(http: Any, person_id: int, repeats: int) -> float:
     base = definition()
     for n in range(10):
         # Ten lists of the same shape with different thresholds, so each is its own statement part.
         lst = {"filters": [{**f, "activity": {**f["activity"]}} for f in base["filters"]]}
         lst["filters"][0]["activity"]["minTimes"] = 1 + n % 4
         await graphql(http, CREATE, {"input": {"name": f"bench list {n}", "definition": lst}})
-    ms, _ = await _median_ms(lambda: graphql(http, PERSON_LISTS, {"id": str(person_id)}))
+    ms, _ = await _median_ms(lambda: graphql(http, PERSON_LISTS, {"id": str(person_id)}), repeats)
     return ms
 
 

@@ -29,6 +29,7 @@ class Options:
     page_size: int = 50
     deep_page: int = 10
     memory_factor: int = 4
+    repeats: int = 7  # timed runs of each smart-list figure (median reported), after one warm-up
     seed: int = 1
     only: frozenset[str] = field(default_factory=lambda: frozenset(FIGURES))
     job_timeout: float = 1800.0
