@@ -16,7 +16,7 @@ from rich.table import Table
 from app.cli.output import console
 from app.settings import Settings
 
-JOB_FIELDS = """id status dryRun error progress counts { total processed accepted rejected duplicates }
+JOB_FIELDS = """id status dryRun error resumeFrom progress counts { total processed accepted rejected duplicates }
   timings { durationSeconds rowsPerSecond }"""
 IMPORT = f"""mutation($input: ImportActivitiesInput!) {{
   importActivities(input: $input) {{ job {{ {JOB_FIELDS} }} errors {{ code field message }} }} }}"""
@@ -47,6 +47,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--dry-run", action="store_true", help="validate only; write nothing")
     parser.add_argument("--create-missing-persons", action="store_true", help="create unknown persons")
     parser.add_argument("--idempotency-key", help="re-running with the same key returns the same job")
+    parser.add_argument("--resume-from", type=int, metavar="ROW",
+                        help="take only rows from this row number on: the resumeFrom an interrupted upload printed")
     parser.add_argument("--url", default=None, help="GraphQL endpoint (default: this deployment's /graphql)")
     parser.add_argument("--token", default=os.environ.get("ACTIVITIES_TOKEN"),
                         help="API key (default: $ACTIVITIES_TOKEN)")
@@ -62,15 +64,27 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     headers = {"apollo-require-preflight": "true"}
     if args.token:
         headers["authorization"] = f"Bearer {args.token}"
+    try:
+        return _import(url, headers, args)
+    except httpx.TransportError as error:
+        # One line, no traceback: the usual cause is a server that is not running at that address.
+        console.print(f"[red]cannot reach {url}:[/red] {error or type(error).__name__} (is the API running? "
+                      "see --url)", soft_wrap=True)
+        return 4
+
+
+def _import(url: str, headers: dict[str, str], args: argparse.Namespace) -> int:
     with httpx.Client(headers=headers, timeout=httpx.Timeout(60, read=600)) as http:
         job = _upload(http, url, args)
         if job is None:
             return 1
         console.print(f"job [bold]{job['id']}[/bold] {job['status']}")
         if args.no_wait:
-            return 0
+            _resume_hint(job, args)
+            return 1 if job.get("resumeFrom") else 0
         job = _follow(http, url, job)
         _summary(http, url, job)
+        _resume_hint(job, args)
     return {"SUCCEEDED": 0, "COMPLETED_WITH_ERRORS": 3}.get(job["status"], 1)
 
 
@@ -78,8 +92,8 @@ def _upload(http: httpx.Client, url: str, args: argparse.Namespace) -> dict[str,
     variables: dict[str, Any] = {"file": None, "dryRun": args.dry_run,
                                  "createMissingPersons": args.create_missing_persons}
     for key, value in (("activityType", args.activity_type), ("format", args.format),
-                       ("idempotencyKey", args.idempotency_key)):
-        if value:
+                       ("idempotencyKey", args.idempotency_key), ("resumeFrom", args.resume_from)):
+        if value not in (None, ""):
             variables[key] = value
     operations = {"query": IMPORT, "variables": {"input": variables}}
     size = args.file.stat().st_size
@@ -101,6 +115,13 @@ def _upload(http: httpx.Client, url: str, args: argparse.Namespace) -> dict[str,
         console.print(f"[red]{error['code']}[/red] {error.get('field') or ''} {error['message']}")
     job: dict[str, Any] | None = payload["job"]
     return job
+
+
+def _resume_hint(job: dict[str, Any], args: argparse.Namespace) -> None:
+    """An interrupted upload: the command that imports the rest of the file, no row twice."""
+    if job.get("resumeFrom"):
+        console.print(f"[yellow]the upload was interrupted;[/yellow] import the rest with: activities import "
+                      f"{args.file} --resume-from {job['resumeFrom']} (and the same options)")
 
 
 def _json(response: httpx.Response) -> dict[str, Any] | None:
@@ -158,10 +179,14 @@ def _summary(http: httpx.Client, url: str, job: dict[str, Any]) -> None:
         node = edge["node"]
         shown.add_row(str(int(node["rowNumber"])), node["code"], node.get("field") or "", node["message"])
     console.print(shown)
-    console.print(
-        "All rejections (with the original records), page by page:\n"
-        f'  query {{ ingestionJob(id: "{job["id"]}") {{ rejections(first: 100, after: $cursor) '
-        "{ pageInfo { hasNextPage endCursor } edges { node { rowNumber code field message issues { code field "
-        "message } record } } } } }\n"
-        f'After fixing the activity type: mutation {{ replayRejections(jobId: "{job["id"]}") {{ job {{ id }} }} }}'
-    )
+    console.print("All rejections (with the original records), page by page (variables: {\"cursor\": null}, then "
+                  "each endCursor):\n  " + rejections_query(job["id"]), soft_wrap=True)
+    console.print(f'After fixing the activity type: mutation {{ replayRejections(jobId: "{job["id"]}") '
+                  "{ job { id status } errors { code field message } } }", soft_wrap=True)
+
+
+def rejections_query(job_id: str) -> str:
+    """The document printed for paging through a job's rejections: valid as printed (a test checks it)."""
+    return (f'query Rejections($cursor: String) {{ ingestionJob(id: "{job_id}") {{ rejections(first: 100, '
+            "after: $cursor) { pageInfo { hasNextPage endCursor } edges { node { rowNumber code field message "
+            "issues { code field message } record } } } } }")

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, delete, func, or_, select, text, update
+from sqlalchemy import Table, delete, func, or_, select, tuple_, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db.raw_pool import Connection
 from app.db.tables import ActivityRow, IngestionRejectionRow, PersonRow
 from app.domain.activities import Person
+from app.domain.erasure import ErasedIdentity
 
 _PERSON: Table = PersonRow.__table__  # type: ignore[attr-defined]
 _ACTIVITY: Table = ActivityRow.__table__  # type: ignore[attr-defined]
@@ -122,33 +123,28 @@ async def update_person(session: AsyncSession, person_id: int, values: dict[str,
 async def erase(session: AsyncSession, person: Person) -> tuple[int, int]:
     """Delete the person, their activities and rejected rows that name them; (activities, rejections) removed.
 
-    Rejected rows are raw text (a JSONL line or CSV record), so they are found by the person's email
-    (case-insensitive substring) or external id (a JSON string, or a whole CSV cell if 6+ characters).
+    Rejected rows are raw text (a JSONL line or CSV record): the database picks the candidates (holding the
+    email or external id as spelled, or any backslash escape) and ErasedIdentity judges each on its decoded
+    text, so `erase1\\u0040example.com` is found as well as `erase1@example.com`.
     """
     activities = await _run(session, delete(_ACTIVITY).where(_ACTIVITY.c.person_id == person.id))
-    patterns: list[str] = []
-    params: dict[str, Any] = {}
-    if person.email:
-        patterns.append("record ILIKE :email ESCAPE '\\'")
-        escaped = person.email.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        params["email"] = f"%{escaped}%"
-    if person.external_id:
-        # As a JSON string anywhere; as a CSV cell only when long enough not to be some other value.
-        ext = "strpos(record, :ext_json) > 0"
-        params["ext_json"] = '"' + person.external_id.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        if len(person.external_id) >= 6:
-            ext += " OR record ~ :ext_csv"
-            params["ext_csv"] = f"(^|,){_regex_escape(person.external_id)}(,|$)"
-        patterns.append(f"({ext})")
+    identity = ErasedIdentity(person.email, person.external_id)
     rejections = 0
-    if patterns:
-        where = " OR ".join(patterns)
-        condition = text(where).bindparams(**params)
-        deleted = await _run(session, delete(_REJECTION).where(condition))
-        rejections = int(deleted.rowcount)
+    if identity.needles:
+        record = _REJECTION.c.record
+        like = [record.ilike("%" + _like_escape(n) + "%", escape="\\") for n in identity.needles]
+        candidates = await session.stream(
+            select(_REJECTION.c.job_id, _REJECTION.c.row_number, record)
+            .where(or_(*like, func.strpos(record, "\\") > 0)).execution_options(yield_per=1000))
+        named = [(r[0], r[1]) async for r in candidates if identity.named_in(r[2])]
+        for start in range(0, len(named), 1000):
+            keys = named[start : start + 1000]
+            await _run(session, delete(_REJECTION).where(
+                tuple_(_REJECTION.c.job_id, _REJECTION.c.row_number).in_(keys)))
+        rejections = len(named)
     await _run(session, delete(_PERSON).where(_T.id == person.id))
     return int(activities.rowcount), rejections
 
 
-def _regex_escape(value: str) -> str:
-    return "".join("\\" + ch if not ch.isalnum() else ch for ch in value)
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

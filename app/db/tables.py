@@ -188,6 +188,9 @@ class IngestionJobRow(SQLModel, table=True):
     # 0007: an upload whose chunks are still being committed (the worker may already process them)
     receiving: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default="false"))
     error_code: str | None = Field(default=None, sa_column=Column(Text))  # 0007: typed reason of FAILED
+    # 0009: the last row number an upload committed (resumeFrom = it + 1), and the resumeFrom it was sent with
+    received_through: int | None = Field(default=None, sa_column=Column(BigInteger))
+    resume_from: int | None = Field(default=None, sa_column=Column(BigInteger))
     created_at: datetime | None = Field(default=None, sa_column=_now())
     updated_at: datetime | None = Field(default=None, sa_column=_now())
     started_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

@@ -76,6 +76,16 @@ class JobCounts:
             return 0.0
         return min(1.0, self.processed / self.total)
 
+    def mismatch(self) -> str | None:
+        """Why the counts of a job that processed all its chunks do not add up (rows were lost on the way),
+        or None when every row received was processed and counted once."""
+        counted = self.accepted + self.rejected + self.duplicates
+        if self.processed == self.total and counted == self.processed:
+            return None
+        return (f"Processed {self.processed:,} of {self.total:,} rows ({self.accepted:,} accepted, "
+                f"{self.rejected:,} rejected, {self.duplicates:,} duplicates): the counts do not add up, so rows "
+                "were lost; the rows counted as accepted are stored.")
+
 
 @dataclass(frozen=True, slots=True)
 class IngestionJob:
@@ -103,6 +113,15 @@ class IngestionJob:
     finished_at: datetime | None
     receiving: bool = False  # an upload still streaming in: counts.total is the rows received so far
     error_code: ErrorCode | None = None  # why it FAILED, when the reason has a code (UPLOAD_INTERRUPTED)
+    received_through: int | None = None  # an upload: row number of the last row of its committed chunks
+    resume_from: int | None = None  # an upload sent with resumeFrom: rows numbered before it were skipped
+
+    @property
+    def resume_at(self) -> int | None:
+        """An interrupted upload: the first row of the file it did not take (send the file again from there)."""
+        if self.error_code is not ErrorCode.UPLOAD_INTERRUPTED or self.received_through is None:
+            return None
+        return self.received_through + 1
 
     @property
     def duration_seconds(self) -> float | None:

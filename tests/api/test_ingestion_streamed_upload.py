@@ -43,3 +43,24 @@ async def test_a_finished_upload_is_not_receiving(resources: Resources, gql: Gra
     await run_worker()
     job = (await gql(JOB, {"id": payload["job"]["id"]}))["data"]["ingestionJob"]
     assert job["status"] == "SUCCEEDED" and job["counts"]["accepted"] == 7
+
+
+async def test_resume_from_imports_the_rest_of_an_interrupted_upload_once(
+    resources: Resources, gql: GraphQL, run_worker: Worker
+) -> None:
+    from tests.services.test_ingestion_resume import activities, keyless_lines
+
+    await approved_type(resources)
+    content = b"".join(keyless_lines(6))  # no idempotency keys: a row sent twice would be stored twice
+    first = await import_with_limits(resources, "rows.jsonl", content, {"createMissingPersons": True},
+                                     max_upload_rows=4, chunk_rows=2)
+    assert [e["code"] for e in first["errors"]] == ["PAYLOAD_TOO_LARGE"]
+    assert first["job"]["resumeFrom"] == 5 and "resumeFrom: 5" in first["errors"][0]["message"]
+    rest = await import_with_limits(resources, "rows.jsonl", content, {"createMissingPersons": True,
+                                                                       "resumeFrom": 5},
+                                    max_upload_rows=4, chunk_rows=2)
+    assert rest["errors"] == [] and rest["job"]["counts"]["total"] == 2 and rest["job"]["resumeFrom"] is None
+    await run_worker()
+    failed = (await gql(JOB, {"id": first["job"]["id"]}))["data"]["ingestionJob"]
+    assert (failed["status"], failed["resumeFrom"], failed["counts"]["accepted"]) == ("FAILED", 5, 4)
+    assert await activities(resources) == 6

@@ -198,6 +198,34 @@ async def test_delete_person_erases_everything_about_them(gql: GraphQL, resource
         assert again["data"]["deletePerson"]["errors"] == [{"code": "NOT_FOUND", "field": "id"}]
 
 
+async def test_delete_person_erases_rejected_records_that_spell_them_with_escapes(
+    gql: GraphQL, resources: Resources
+) -> None:
+    # Matched on the decoded record: JSON escapes (in valid and in malformed JSON) hide nothing.
+    doomed = await create_person(resources, "erase1@relia.test", "EXT-ERASE-777")
+    job = uuid.uuid4()
+    records = [
+        (1, r'{"person": {"email": "erase1\u0040relia.test"}}'),
+        (2, r'{"person": {"externalId": "EXT\u002dERASE-777"}}'),
+        (3, r'{"person": {"email": "ERASE1\u0040RELIA\u002eTEST"}, "occurredAt": '),  # malformed, cut short
+        (4, r'{"person": {"externalId": "EXT\u002DERASE\u002d777"}, "x": [1, 2'),  # malformed
+        (5, r'{"person": {"email": "erase10\u0040relia.test"}}'),  # someone else
+        (6, r'{"person": {"externalId": "EXT\u002dERASE-7770"}}'),  # someone else
+        (7, r'{"note": "a \\ backslash, nobody named"}'),
+    ]
+    async with resources.db.raw() as conn:
+        await conn.execute(
+            "INSERT INTO ingestion_job (id, source, format, status) VALUES ($1, 'inline', 'jsonl', 'SUCCEEDED')", job
+        )
+        await conn.executemany(
+            "INSERT INTO ingestion_rejection (job_id, row_number, code, message, issues, record) "
+            "VALUES ($1, $2, 'X', 'm', '[]', $3)", [(job, n, r) for n, r in records])
+    body = await gql(DELETE, {"id": str(doomed)})
+    assert body["data"]["deletePerson"]["rejectionsDeleted"] == 4
+    async with resources.db.raw() as conn:
+        assert sorted(await conn.fetch("SELECT row_number FROM ingestion_rejection")) == [(5,), (6,), (7,)]
+
+
 async def test_scopes(gql: GraphQL, resources: Resources) -> None:
     reader = await insert_key(resources, scopes=[Scope.READ], name="reader")
     writer = await insert_key(resources, scopes=[Scope.READ, Scope.ACTIVITIES_WRITE], name="writer")

@@ -115,3 +115,49 @@ async def test_import_csv_with_type_format_and_dry_run_flags_writes_nothing(
         assert await conn.fetchval("SELECT row_number FROM ingestion_rejection") == 4  # header is row 1
         assert await conn.fetchval("SELECT count(*) FROM activity") == 0
         assert await conn.fetchval("SELECT count(*) FROM person") == 0
+
+
+@pytest.fixture
+def capped_api_server(settings: Settings) -> Iterator[int]:
+    """`activities serve` whose row cap stops an upload after two committed chunks of 10 rows; yields the port."""
+    port = free_port()
+    env = {**child_env(settings), "ACTIVITIES_PORT": str(port), "ACTIVITIES_LIMITS__MAX_UPLOAD_ROWS": "20",
+           "ACTIVITIES_LIMITS__CHUNK_ROWS": "10"}
+    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
+                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield port
+    server.terminate()
+    server.wait(15)
+
+
+async def test_an_interrupted_import_prints_how_to_resume_and_resuming_stores_each_row_once(
+    tmp_path: Path, settings: Settings, resources: Resources, capped_api_server: int,
+    worker_process: Callable[[], subprocess.Popen[bytes]],
+) -> None:
+    await approved_type(resources)
+    token = await insert_key(resources)
+    # No idempotency keys: sending the whole file again would store its first rows twice.
+    path = tmp_path / "keyless.jsonl"
+    path.write_bytes(b"".join(orjson.dumps(deposit(email=f"p{i % 3}@x.io", key=None, amount=i)) + b"\n"
+                              for i in range(30)))
+    port = capped_api_server
+    worker_process()
+    await eventually(lambda: _serving(port), timeout=30, interval=0.1)
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app.cli.main", "import", str(path), "--create-missing-persons",
+             "--url", f"http://127.0.0.1:{port}/graphql", "--token", token, *extra],
+            env={**child_env(settings), "COLUMNS": "300"}, cwd=PROJECT_ROOT, capture_output=True, text=True,
+            timeout=120)
+
+    stopped = await asyncio.to_thread(run)
+    assert stopped.returncode == 1, stopped.stdout + stopped.stderr
+    assert "PAYLOAD_TOO_LARGE" in stopped.stdout and "--resume-from 21" in stopped.stdout
+    rest = await asyncio.to_thread(run, "--resume-from", "21")
+    assert rest.returncode == 0, rest.stdout + rest.stderr
+    assert "SUCCEEDED" in rest.stdout
+    async with resources.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM activity") == 30
+        totals = await conn.fetch("SELECT total_rows, accepted_rows FROM ingestion_job ORDER BY created_at")
+    assert [tuple(t) for t in totals] == [(20, 20), (10, 10)]

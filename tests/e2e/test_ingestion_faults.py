@@ -274,3 +274,93 @@ async def test_two_workers_never_process_a_chunk_twice(
         assert await conn.fetchval("SELECT count(*) FROM activity") == 3000
         assert await conn.fetchval("SELECT sum(accepted_rows) FROM ingestion_job") == 3000
         assert await conn.fetchval("SELECT sum(duplicate_rows) FROM ingestion_job") == 3 * 3100 - 3000
+
+
+def pg_ctl(pg: EmbeddedPostgres, *args: str) -> None:
+    pg._run("pg_ctl", "-D", str(pg.pgdata), "-m", "fast", "-w", "-t", "60", *args)
+
+
+def pg_start_again(pg: EmbeddedPostgres) -> None:
+    """Start a stopped private cluster on the port it had (its URL stays valid)."""
+    from app.embedded.postgres import HOST
+
+    pg._run("pg_ctl", "-D", str(pg.pgdata), "-l", str(pg.pgdata / "server.log"), "-o",
+            f"-p {pg.port} -h {HOST} -k ''", "-w", "-t", "60", "start")
+
+
+def upload_rows(rows: int) -> list[bytes]:
+    return [orjson.dumps(deposit(email=f"p{i % 50}@x.io", key=f"u{i}", amount=i % 1000)) + b"\n" for i in range(rows)]
+
+
+async def test_postgres_restart_while_the_api_commits_upload_chunks_is_ridden_out(
+    private_stack: tuple[Settings, Resources, EmbeddedPostgres],
+) -> None:
+    from app.services.ingestion import process
+    from tests.services.test_ingestion_receiving import Paused
+    from tests.upload_readers import SteppedReader
+
+    own, resources, pg = private_stack
+    await approved_type(resources)
+    lines = upload_rows(3000)
+    data = b"".join(lines)
+    paused = Paused()  # after 1,100 rows: 5 chunks of 200 committed, 100 rows waiting in the next one
+    upload = asyncio.create_task(import_file(small_chunks(resources, 200), SPEC, SteppedReader(
+        data, step=8192, pause_at=len(b"".join(lines[:1100])), gate=paused.gate)))
+    await asyncio.wait_for(paused.held.wait(), timeout=60)
+    await asyncio.to_thread(pg_ctl, pg, "restart")  # the upload's connection dies with it
+    paused.release.set()
+    job = await asyncio.wait_for(upload, timeout=120)
+    assert (job.receiving, job.error_code, job.counts.total) == (False, None, 3000)
+    await resources.db.dispose()  # the other pooled connections died with the restart too
+    assert await process.run_job(resources, job.id) == "SUCCEEDED"
+    done = await job_row(own, job.id)
+    assert (done["chunk_count"], done["processed_rows"], done["accepted_rows"]) == (15, 3000, 3000)
+    assert done["activities"] == done["distinct"] == 3000
+
+
+async def test_postgres_down_longer_than_the_upload_retries_ends_it_at_once_with_the_job(
+    private_stack: tuple[Settings, Resources, EmbeddedPostgres],
+) -> None:
+    from app.domain.errors import ErrorCode
+    from app.services.ingestion import process
+    from app.services.ingestion.receive import UploadInterrupted
+    from tests.services.test_ingestion_receiving import Paused
+    from tests.upload_readers import SteppedReader
+
+    own, resources, pg = private_stack
+    await approved_type(resources)
+    lines = upload_rows(3000)
+    data = b"".join(lines)
+    impatient = small_chunks(resources, 200)
+    impatient = Resources(settings=impatient.settings.model_copy(update={"upload_retry_seconds": 2}),
+                          db=resources.db, queue=resources.queue)
+    paused = Paused()
+    upload = asyncio.create_task(import_file(impatient, SPEC, SteppedReader(
+        data, step=8192, pause_at=len(b"".join(lines[:1100])), gate=paused.gate)))
+    await asyncio.wait_for(paused.held.wait(), timeout=60)
+    await asyncio.to_thread(pg_ctl, pg, "stop")
+    try:
+        paused.release.set()
+        with pytest.raises(UploadInterrupted) as stopped:
+            await asyncio.wait_for(upload, timeout=60)
+    finally:
+        await asyncio.to_thread(pg_start_again, pg)
+    job = stopped.value.job  # answered while the database was still down: the id, what is kept, where to resume
+    assert [i.code for i in stopped.value.issues] == [ErrorCode.UPLOAD_INTERRUPTED]
+    assert (job.error_code, job.receiving, job.counts.total, job.resume_at) == (
+        ErrorCode.UPLOAD_INTERRUPTED, False, 1000, 1001)
+    assert job.error is not None and "resumeFrom: 1001" in job.error
+
+    async def ended() -> bool:  # once the database is back, the API ends the job (no 300 s stall wait)
+        try:
+            row = await job_row(own, job.id)
+        except (OSError, asyncpg.PostgresError):
+            return False
+        return bool(row["error_code"] == "UPLOAD_INTERRUPTED" and not row["receiving"])
+
+    await eventually(ended, timeout=60, interval=0.2)
+    await resources.db.dispose()
+    assert await process.run_job(resources, job.id) == "FAILED"
+    done = await job_row(own, job.id)
+    assert (done["total_rows"], done["processed_rows"], done["accepted_rows"]) == (1000, 1000, 1000)
+    assert done["activities"] == done["distinct"] == 1000 and done["received_through"] == 1000

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
+from app.domain.access import Principal
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.services.ingestion.jobs import cancel_job, get_job
 from app.services.ingestion.submit import JobSpec, submit_objects
@@ -13,6 +14,7 @@ from app.services.runtime import Resources
 from tests.ingestion_support import approved_type, deposit, deposit_definition, put_type
 
 Worker = Callable[[], Awaitable[int]]
+ADMIN = Principal.local_admin()
 INLINE = JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL, create_missing_persons=True)
 
 
@@ -97,7 +99,7 @@ async def test_cancel_a_running_job_stops_at_a_chunk_boundary(resources: Resourc
     job = await submit_objects(small, INLINE, [deposit(key=f"k{i}") for i in range(6)])
     async with resources.db.raw() as conn:  # as if a worker had started it
         await conn.execute("UPDATE ingestion_job SET status = 'RUNNING' WHERE id = $1", job.id)
-    await cancel_job(resources, job.id)
+    await cancel_job(resources, ADMIN, job.id)
     assert await process.run_job(resources, job.id) == "CANCELLED"
     done = await get_job(resources, job.id)
     assert done is not None and done.status is JobStatus.CANCELLED and done.counts.processed == 0
@@ -149,3 +151,17 @@ async def test_dry_run_counts_new_persons_apart(resources: Resources, run_worker
     done = await get_job(resources, job.id)
     assert done is not None and (done.counts.accepted, done.counts.duplicates) == (2, 1)
     assert await count(resources, "SELECT count(*) FROM person") == 0
+
+
+async def test_an_occurred_at_outside_the_utc_range_rejects_that_row_alone(
+    resources: Resources, run_worker: Worker
+) -> None:
+    await approved_type(resources)
+    job = await submit_objects(resources, INLINE, [
+        deposit(key="a"), deposit(key="b", occurredAt="0001-01-01T00:00:00+01:00"),
+        deposit(key="c", occurredAt="9999-12-31T23:59:59-01:00", person={"id": 1}), deposit(key="d")])
+    await run_worker()
+    done = await get_job(resources, job.id)
+    assert done is not None and done.status is JobStatus.COMPLETED_WITH_ERRORS
+    assert (done.counts.processed, done.counts.accepted, done.counts.rejected) == (4, 2, 2)
+    assert await rejections(resources, job.id) == {2: "OUT_OF_RANGE", 3: "OUT_OF_RANGE"}

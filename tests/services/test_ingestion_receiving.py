@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from app.domain.access import Principal
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.services.ingestion import process
@@ -24,6 +25,7 @@ from tests.ingestion_support import approved_type
 from tests.upload_readers import SteppedReader, deposit_lines, with_chunk_rows
 
 Worker = Callable[[], Awaitable[int]]
+ADMIN = Principal.local_admin()
 SPEC = JobSpec(source=JobSource.UPLOAD, format=SourceFormat.JSONL, create_missing_persons=True)
 
 
@@ -130,7 +132,7 @@ async def test_cancel_while_receiving_stops_the_upload(resources: Resources) -> 
             job_id = await conn.fetchval("SELECT id FROM ingestion_job WHERE receiving")
             if worker_started:
                 await conn.execute("UPDATE ingestion_job SET status = 'RUNNING' WHERE id = $1", job_id)
-        cancelled = await cancel_job(resources, job_id)
+        cancelled = await cancel_job(resources, ADMIN, job_id)
         paused.release.set()
         with pytest.raises(UploadInterrupted) as stopped:
             await upload
@@ -210,7 +212,7 @@ async def test_an_upload_whose_job_was_cancelled_and_deleted_stops_without_a_job
                                              SteppedReader(data, pause_at=len(data) // 2, gate=paused.gate)))
     await asyncio.wait_for(paused.held.wait(), timeout=60)
     job_id = await only_job_id(resources)
-    await cancel_job(resources, job_id)
+    await cancel_job(resources, ADMIN, job_id)
     await delete_job(resources, Principal(id="owner", name="owner", scopes=frozenset({Scope.ACTIVITIES_WRITE})),
                      job_id)
     paused.release.set()

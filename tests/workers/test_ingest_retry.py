@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from workers.ingest import backoff, is_transient
+from app.services.transient import is_transient
+from workers.ingest import backoff
 
 
 def test_connection_level_failures_are_transient() -> None:

@@ -78,3 +78,8 @@ class ImportActivitiesInput:
     create_missing_persons: bool = strawberry.field(
         default=False, description="Create persons not found by email/externalId."
     )
+    resume_from: int | None = strawberry.field(
+        default=None, description="Take only the rows numbered from this one on (line number; CSV record number "
+        "with the header as 1, and the header is still read): the `resumeFrom` of an interrupted upload's job, to "
+        "import the rest of the same file without sending any row twice. Rows before it are not counted."
+    )

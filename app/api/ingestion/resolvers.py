@@ -105,8 +105,8 @@ class IngestionMutations:
         "(maxUploadRows/maxUploadBytes, a corrupt gzip stream, a broken connection), `errors` has the reason "
         "(e.g. PAYLOAD_TOO_LARGE) and `job` is returned too: the rows of its committed chunks are processed and "
         "kept, then it ends FAILED with `errorCode` UPLOAD_INTERRUPTED and `error` saying how many rows were "
-        "received; send the whole file again as a new job (activity idempotency keys make the rows already "
-        "stored count as duplicates). Reusing the `idempotencyKey` of a job still `receiving` is a CONFLICT."
+        "received; send the same file again as a new job with `resumeFrom` set to the job's `resumeFrom` to "
+        "import the rest. Reusing the `idempotencyKey` of a job still `receiving` is a CONFLICT."
     )
     @payload(IngestionJobPayload)
     async def import_activities(self, info: Info, input: ImportActivitiesInput) -> IngestionJobPayload:
@@ -118,7 +118,8 @@ class IngestionMutations:
                 ErrorCode.REQUIRED, "Give format (JSONL or CSV); the file name does not say.", "input.format")
         spec = JobSpec(source=JobSource.UPLOAD, format=fmt, activity_type=input.activity_type,
                        dry_run=input.dry_run, create_missing_persons=input.create_missing_persons,
-                       idempotency_key=input.idempotency_key, created_by=principal.id, filename=filename)
+                       idempotency_key=input.idempotency_key, created_by=principal.id, filename=filename,
+                       resume_from=input.resume_from)
         try:
             job = await import_file(info.context.resources, spec, cast(Readable, input.file))
         except UploadInterrupted as stopped:  # the job exists and keeps its committed chunks: return it too
@@ -126,11 +127,12 @@ class IngestionMutations:
         return _payload(job)
 
     @strawberry.mutation(description="Stop a job: at once if queued, at the next chunk if running; an upload "
-                         "still being received stops reading the file at its next chunk.")
+                         "still being received stops reading the file at its next chunk. Only its creator or a "
+                         "types:admin / keys:admin key may.")
     @payload(IngestionJobPayload)
     async def cancel_ingestion_job(self, info: Info, id: strawberry.ID) -> IngestionJobPayload:
-        require(info, Scope.ACTIVITIES_WRITE)
-        return _payload(await cancel_job(info.context.resources, _job_id(id, "id")))
+        principal = require(info, Scope.ACTIVITIES_WRITE)
+        return _payload(await cancel_job(info.context.resources, principal, _job_id(id, "id")))
 
     @strawberry.mutation(
         description="Delete an ended job with its rejections (original records) and chunks, audited. Only its "
@@ -143,11 +145,12 @@ class IngestionMutations:
         await delete_job(info.context.resources, principal, job_id)
         return DeleteIngestionJobPayload(deleted_job_id=strawberry.ID(str(job_id)))
 
-    @strawberry.mutation(description="Re-ingest a finished job's rejected rows against the types' current versions.")
+    @strawberry.mutation(description="Re-ingest a finished job's rejected rows against the types' current versions. "
+                         "Only its creator or a types:admin / keys:admin key may.")
     @payload(IngestionJobPayload)
     async def replay_rejections(self, info: Info, job_id: strawberry.ID) -> IngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
-        return _payload(await replay_rejections(info.context.resources, _job_id(job_id, "jobId"), principal.id))
+        return _payload(await replay_rejections(info.context.resources, principal, _job_id(job_id, "jobId")))
 
 
 @strawberry.type

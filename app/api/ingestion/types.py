@@ -143,11 +143,17 @@ class IngestionJob:
     error: str | None = strawberry.field(description="Why the job FAILED, if it did.")
     error_code: ErrorCodeEnum | None = strawberry.field(  # type: ignore[valid-type]
         description="Code of `error` when it has one: UPLOAD_INTERRUPTED (the upload failed or stalled after its "
-        "first chunks; their rows were processed and kept)."
+        "first chunks; their rows were processed and kept) or ROW_COUNT_MISMATCH (the counts did not add up to "
+        "the rows received: rows were lost, so the job cannot have succeeded)."
     )
     receiving: bool = strawberry.field(
         description="The uploaded file is still being read: chunks are added (and counts.total grows) while "
         "workers process the ones already committed."
+    )
+    resume_from: int | None = strawberry.field(
+        description="An interrupted upload (errorCode UPLOAD_INTERRUPTED): the first row of the file this job did "
+        "not take (line number; CSV record number with the header as 1). Send the same file again with "
+        "`importActivities(input: {resumeFrom: ...})` to import the rest without sending any row twice."
     )
     job_id: strawberry.Private[uuid.UUID]
 
@@ -166,7 +172,8 @@ class IngestionJob:
                                      updated_at=job.updated_at, finished_at=job.finished_at,
                                      duration_seconds=job.duration_seconds, rows_per_second=job.rows_per_second),
             total_bytes=job.total_bytes, attempts=job.attempts, cancel_requested=job.cancel_requested,
-            error=job.error, error_code=job.error_code, receiving=job.receiving, job_id=job.id,
+            error=job.error, error_code=job.error_code, receiving=job.receiving, resume_from=job.resume_at,
+            job_id=job.id,
         )
 
     @strawberry.field(description="Rejected rows in row order (kept until the job is deleted).")

@@ -20,6 +20,7 @@ def differences(existing: IngestionJob, existing_sha256: str | None, spec: JobSp
         "activityType": (existing.activity_type, spec.activity_type),
         "dryRun": (existing.dry_run, spec.dry_run),
         "createMissingPersons": (existing.create_missing_persons, spec.create_missing_persons),
+        "resumeFrom": (existing.resume_from, spec.resume_from),
         "payload": (existing_sha256 or sha256, sha256),
     }
     return [name for name, (old, new) in pairs.items() if old != new]
@@ -40,8 +41,8 @@ def check_reuse(existing: IngestionJob, existing_sha256: str | None, spec: JobSp
         raise DomainError.of(
             ErrorCode.CONFLICT,
             f"Idempotency key already used by ingestion job {existing.id}, whose upload was interrupted (see its "
-            "`error`); send the file again under a new key (activity idempotency keys make the rows already "
-            "stored count as duplicates).",
+            f"`error`); send the file again under a new key with resumeFrom: {existing.resume_at} to import the "
+            "rows it did not take.",
             "input.idempotencyKey",
         )
     changed = differences(existing, existing_sha256, spec, sha256)

@@ -17,7 +17,8 @@ from app.services.runtime import Resources
 JOB_COLUMNS = (
     "id, status, source, format, activity_type, dry_run, create_missing_persons, idempotency_key, filename, "
     "replay_of, total_rows, processed_rows, accepted_rows, rejected_rows, duplicate_rows, total_bytes, attempts, "
-    "cancel_requested, error, created_by, created_at, updated_at, started_at, finished_at, receiving, error_code"
+    "cancel_requested, error, created_by, created_at, updated_at, started_at, finished_at, receiving, error_code, "
+    "received_through, resume_from"
 )
 
 
@@ -56,6 +57,8 @@ def job_from_record(r: Any) -> IngestionJob:
         finished_at=r["finished_at"],
         receiving=r["receiving"],
         error_code=ErrorCode(r["error_code"]) if r["error_code"] else None,
+        received_through=r["received_through"],
+        resume_from=r["resume_from"],
     )
 
 
@@ -123,13 +126,27 @@ def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-async def cancel_job(resources: Resources, job_id: uuid.UUID) -> IngestionJob:
+# Who may cancel, replay or delete a job besides its creator: admins already trusted with audited,
+# destructive actions. Any other activities:write key gets FORBIDDEN (it may still read the job).
+OWNER_ADMIN_SCOPES = (Scope.TYPES_ADMIN, Scope.KEYS_ADMIN)
+
+
+def check_owner(actor: Principal, created_by: str | None, action: str, field: str) -> None:
+    """FORBIDDEN unless `actor` created the job or holds an admin scope."""
+    if created_by != actor.id and not any(actor.allows(s) for s in OWNER_ADMIN_SCOPES):
+        raise DomainError.of(ErrorCode.FORBIDDEN, f"Only the job's creator or an admin key (types:admin or "
+                             f"keys:admin) may {action} it.", field)
+
+
+async def cancel_job(resources: Resources, actor: Principal, job_id: uuid.UUID) -> IngestionJob:
     """Ask a job to stop: a queued job is cancelled at once, a running one at its next chunk boundary; an
-    upload still being received stops reading at its next chunk."""
+    upload still being received stops reading at its next chunk. Creator or admin only (check_owner)."""
     async with resources.db.raw() as conn, conn.transaction():
-        record = await conn.fetchrow("SELECT status FROM ingestion_job WHERE id = $1 FOR UPDATE", job_id)
+        record = await conn.fetchrow("SELECT status, created_by FROM ingestion_job WHERE id = $1 FOR UPDATE",
+                                     job_id)
         if record is None:
             raise DomainError.of(ErrorCode.NOT_FOUND, "No ingestion job with this id.", "id")
+        check_owner(actor, record["created_by"], "cancel", "id")
         status = JobStatus(record["status"])
         if status.is_terminal:
             raise DomainError.of(ErrorCode.INVALID_STATE, f"The job has already ended ({status.value}).", "id")
@@ -148,10 +165,6 @@ async def cancel_job(resources: Resources, job_id: uuid.UUID) -> IngestionJob:
     return job
 
 
-# Who may delete a job besides its creator: admins already trusted with audited, destructive actions.
-DELETE_ADMIN_SCOPES = (Scope.TYPES_ADMIN, Scope.KEYS_ADMIN)
-
-
 async def delete_job(resources: Resources, actor: Principal, job_id: uuid.UUID) -> None:
     """Delete an ended job with its chunks and rejections (the FKs cascade) in one audited transaction.
 
@@ -165,9 +178,7 @@ async def delete_job(resources: Resources, actor: Principal, job_id: uuid.UUID) 
             "FOR UPDATE").bindparams(id=job_id))).first()
         if found is None:
             raise DomainError.of(ErrorCode.NOT_FOUND, "No ingestion job with this id.", "id")
-        if found.created_by != actor.id and not any(actor.allows(s) for s in DELETE_ADMIN_SCOPES):
-            raise DomainError.of(ErrorCode.FORBIDDEN, "Only the job's creator or an admin key (types:admin or "
-                                 "keys:admin) may delete it.", "id")
+        check_owner(actor, found.created_by, "delete", "id")
         status = JobStatus(found.status)
         if not status.is_terminal:
             raise DomainError.of(ErrorCode.INVALID_STATE, f"The job is {status.value}: cancel it first "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import hashlib
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -14,6 +15,7 @@ from app.domain.ingestion import IngestionJob, RawRow, encode_chunk
 from app.services.ingestion import progress
 from app.services.ingestion.fingerprint import check_reuse
 from app.services.ingestion.jobs import chunk_channel, fetch_job
+from app.services.ingestion.reconnect import Reconnecting
 from app.services.ingestion.submit import JobSpec, by_key, enqueue, insert_job
 from app.services.runtime import Resources
 
@@ -33,6 +35,10 @@ class UploadInterrupted(DomainError):
         self.job = job
 
 
+# Jobs being ended in the background once the database is back (a reference, so they are not collected).
+_BACKGROUND: set[asyncio.Task[None]] = set()
+
+
 class _Stopped(Exception):
     """Rolls back a chunk whose job no longer accepts chunks."""
 
@@ -44,12 +50,13 @@ class Receiver:
     chunk is one short transaction that also raises the job's chunk_count/total_rows, bumps updated_at (the
     reconciler's heartbeat) and NOTIFYs the job's channel so a worker waiting for it wakes up. The last one
     clears `receiving` and stores the payload digest. An upload smaller than one chunk is written in one
-    transaction at its end: all or nothing, as before.
+    transaction at its end: all or nothing, as before. Each transaction rides out a short database outage
+    (`link`: retried on a fresh connection for upload_retry_seconds, never committed twice).
     """
 
-    def __init__(self, resources: Resources, conn: Any, spec: JobSpec) -> None:
+    def __init__(self, resources: Resources, link: Reconnecting, spec: JobSpec) -> None:
         limits = resources.settings.limits
-        self.resources, self.conn, self.spec = resources, conn, spec
+        self.resources, self.link, self.spec = resources, link, spec
         self.id = uuid.uuid4()
         self.created = False
         self.existing: IngestionJob | None = None
@@ -59,18 +66,23 @@ class Receiver:
         self.total_bytes = 0
         self.rows = 0  # rows read so far
         self.committed_rows = 0  # rows of the committed chunks
+        self.received_through = 0  # row number of the last committed row: an interrupted upload resumes after it
         self._seq = 0  # chunks committed
         self._chunk: list[RawRow] = []
         self._chunk_rows = limits.chunk_rows
         self._max_rows = limits.max_upload_rows
         self._publish = progress.Throttle()
+        self.snapshot: IngestionJob | None = None  # the job as committed with its first chunk
 
     async def find_key(self) -> None:
         """A reused job key: the file is then only hashed and compared (see `reused`)."""
         if self.spec.idempotency_key is not None:
-            found = await by_key(self.conn, self.spec)
-            if found is not None:
-                self.existing, self.existing_sha256 = found
+            await self.link.run(self._find_key)
+
+    async def _find_key(self, conn: Any) -> None:
+        found = await by_key(conn, self.spec)
+        if found is not None:
+            self.existing, self.existing_sha256 = found
 
     async def add(self, row: RawRow) -> None:
         if self.existing is not None:  # the key turned out to be taken: rows are no longer kept
@@ -105,48 +117,66 @@ class Receiver:
     async def _commit(self, *, final: bool) -> None:
         chunk, self._chunk = self._chunk, []
         if not self.created:
-            await self._create(chunk, final)
+            await self.link.run(lambda conn: self._create(conn, chunk, final), self._created)
+            if self.existing is not None:
+                return
+            self._committed(chunk)
+            self.created = True
+            await enqueue(self.resources, self.id)
+            await progress.publish_job(self.resources, self.id, force=True)
         else:
-            await self._append(chunk, final)
+            await self.link.run(lambda conn: self._append(conn, chunk, final),
+                                lambda conn: self._appended(conn, chunk, final))
+            self._committed(chunk)
+            if final or self._publish.due():
+                await progress.publish_job(self.resources, self.id, force=final)
 
-    async def _create(self, chunk: list[RawRow], final: bool) -> None:
-        conn = self.conn
+    async def _created(self, conn: Any) -> bool:
+        """Whether the job's first transaction committed before its connection broke."""
+        self.snapshot = await fetch_job(conn, self.id)
+        return self.snapshot is not None
+
+    async def _appended(self, conn: Any, chunk: list[RawRow], final: bool) -> bool:
+        """Whether this chunk's transaction committed before its connection broke: it is the only one that sets
+        chunk_count to this value (or, for an empty last chunk, the digest)."""
+        state = await conn.fetchrow("SELECT chunk_count, payload_sha256 FROM ingestion_job WHERE id = $1", self.id)
+        if state is None:
+            return False
+        if chunk:
+            return bool(state["chunk_count"] == self._seq + 1)
+        return final and state["payload_sha256"] is not None
+
+    async def _create(self, conn: Any, chunk: list[RawRow], final: bool) -> None:
         async with conn.transaction():
             if not await insert_job(self.resources, conn, self.id, self.spec, receiving=not final):
                 found = await by_key(conn, self.spec)  # a concurrent request with the same key won the race
                 assert found is not None  # the insert conflicted with it, and it is locked until we commit
                 self.existing, self.existing_sha256 = found
                 return
-            await self._insert_chunk(chunk)
+            await self._insert_chunk(conn, chunk)
             await conn.execute(
                 "UPDATE ingestion_job SET header = $2, total_rows = $3, total_bytes = $4, chunk_count = $5, "
-                "payload_sha256 = $6 WHERE id = $1",
+                "payload_sha256 = $6, received_through = $7 WHERE id = $1",
                 self.id, self.header, self.committed_rows + len(chunk), self.total_bytes, self._seq + 1,
-                self.digest.hexdigest() if final else None)
-        self._committed(chunk)
-        self.created = True
-        await enqueue(self.resources, self.id)
-        await progress.publish_job(self.resources, self.id, force=True)
+                self.digest.hexdigest() if final else None, chunk[-1].number if chunk else None)
+            self.snapshot = await fetch_job(conn, self.id)
 
-    async def _append(self, chunk: list[RawRow], final: bool) -> None:
-        conn = self.conn
+    async def _append(self, conn: Any, chunk: list[RawRow], final: bool) -> None:
         try:
             async with conn.transaction():
                 # The job row first: its row lock keeps cancel/delete out until the chunk is in.
                 accepted = await conn.fetchval(
                     "UPDATE ingestion_job SET chunk_count = $2, total_rows = $3, total_bytes = $4, receiving = $5, "
-                    f"payload_sha256 = $6, updated_at = now() WHERE id = $1 AND {ACCEPTING} RETURNING 1",
+                    "payload_sha256 = $6, received_through = COALESCE($7, received_through), updated_at = now() "
+                    f"WHERE id = $1 AND {ACCEPTING} RETURNING 1",
                     self.id, self._seq + (1 if chunk else 0), self.committed_rows + len(chunk), self.total_bytes,
-                    not final, self.digest.hexdigest() if final else None)
+                    not final, self.digest.hexdigest() if final else None, chunk[-1].number if chunk else None)
                 if accepted is None:
                     raise _Stopped
-                await self._insert_chunk(chunk)
+                await self._insert_chunk(conn, chunk)
                 await conn.execute("SELECT pg_notify($1, '')", chunk_channel(self.id))
         except _Stopped:
             raise self._stopped(await fetch_job(conn, self.id)) from None
-        self._committed(chunk)
-        if final or self._publish.due():
-            await progress.publish_job(self.resources, self.id, force=final)
 
     def _stopped(self, job: IngestionJob | None) -> DomainError:
         """Why the job no longer takes chunks: cancelled, ended, or judged stalled by the reconciler."""
@@ -163,9 +193,9 @@ class Receiver:
                       "taken, the rest of the file was not read.")
         return UploadInterrupted(job, [issue]) if job is not None else DomainError([issue])
 
-    async def _insert_chunk(self, chunk: list[RawRow]) -> None:
+    async def _insert_chunk(self, conn: Any, chunk: list[RawRow]) -> None:
         if chunk:
-            await self.conn.execute(
+            await conn.execute(
                 "INSERT INTO ingestion_chunk (job_id, seq, first_row, row_count, data) VALUES ($1, $2, $3, $4, $5)",
                 self.id, self._seq, chunk[0].number, len(chunk), encode_chunk(chunk))
 
@@ -173,19 +203,33 @@ class Receiver:
         if chunk:
             self._seq += 1
             self.committed_rows += len(chunk)
+            self.received_through = chunk[-1].number
+
+    def kept(self) -> str:
+        """What an interrupted upload keeps, for the error that stopped it."""
+        return (f"The job keeps the {self.committed_rows:,} rows of its committed chunks (through row "
+                f"{self.received_through:,}); they are processed, the rest of the file is not: {self._resume()}")
+
+    def _resume(self) -> str:
+        start = self.received_through + 1
+        return (f"send the same file again as a new job with resumeFrom: {start} (activities import FILE "
+                f"--resume-from {start}) to import the rest.")
+
+    def _interrupted(self, reason: str) -> str:
+        return (
+            f"The upload was interrupted after {self.rows:,} rows ({reason}); the {self.committed_rows:,} rows of "
+            f"the chunks committed before (through row {self.received_through:,}) are processed and kept, the rest "
+            f"is not: {self._resume()}")[:1000]
 
     async def interrupt(self, reason: str) -> IngestionJob:
         """The upload failed after the job was committed: end `receiving` with UPLOAD_INTERRUPTED, so the
         worker processes the committed chunks and then ends the job FAILED. On a fresh connection: the
         upload's own may be what broke."""
-        message = (
-            f"The upload was interrupted after {self.rows:,} rows ({reason}); the {self.committed_rows:,} rows of "
-            "the chunks committed before are processed and kept, the rest is not. Send the whole file again as a "
-            "new job: activity idempotency keys make rows already stored count as duplicates.")
+        message = self._interrupted(reason)
         async with self.resources.db.raw() as conn:
             await conn.execute(
                 "UPDATE ingestion_job SET receiving = FALSE, error_code = $2, error = $3, updated_at = now() "
-                "WHERE id = $1 AND receiving", self.id, ErrorCode.UPLOAD_INTERRUPTED.value, message[:1000])
+                "WHERE id = $1 AND receiving", self.id, ErrorCode.UPLOAD_INTERRUPTED.value, message)
             await conn.execute("SELECT pg_notify($1, '')", chunk_channel(self.id))
             job = await fetch_job(conn, self.id)
         if job is None:  # cancelled and deleted meanwhile
@@ -193,10 +237,38 @@ class Receiver:
         await progress.publish_job(self.resources, self.id, force=True)
         return job
 
+    def interrupt_later(self, reason: str) -> IngestionJob:
+        """The database stayed unreachable: end the job as interrupted once it answers again (in the background;
+        after upload_stall_seconds the reconciler would), and return the job as it will then be."""
+        task = asyncio.get_running_loop().create_task(self._interrupt_when_back(reason))
+        _BACKGROUND.add(task)
+        task.add_done_callback(_BACKGROUND.discard)
+        assert self.snapshot is not None
+        counts = dataclasses.replace(self.snapshot.counts, total=self.committed_rows)
+        return dataclasses.replace(self.snapshot, receiving=False, error_code=ErrorCode.UPLOAD_INTERRUPTED,
+                                   error=self._interrupted(reason), counts=counts, total_bytes=self.total_bytes,
+                                   received_through=self.received_through)
+
+    async def _interrupt_when_back(self, reason: str) -> None:
+        give_up = time.monotonic() + self.resources.settings.upload_stall_seconds
+        while time.monotonic() < give_up:
+            try:
+                await self.interrupt(reason)
+                return
+            except DomainError:  # cancelled and deleted meanwhile: nothing left to end
+                return
+            except Exception:
+                await asyncio.sleep(1)
+
     async def job(self) -> IngestionJob:
-        job = await fetch_job(self.conn, self.id)
-        assert job is not None
-        return job
+        found: list[IngestionJob | None] = []
+
+        async def read(conn: Any) -> None:
+            found.append(await fetch_job(conn, self.id))
+
+        await self.link.run(read)
+        assert found[-1] is not None
+        return found[-1]
 
     async def reused(self) -> IngestionJob:
         """The job holding the key if this is the same request (digest of the whole file, so read it all
@@ -207,35 +279,3 @@ class Receiver:
         job, sha256 = found if found is not None else (self.existing, self.existing_sha256)
         check_reuse(job, sha256, self.spec, self.digest.hexdigest())
         return job
-
-
-class ChunkSignal:
-    """Wakes a worker that caught up with an upload still being received: the uploader NOTIFYs the job's
-    channel with every chunk it commits and when it ends (so do cancelIngestionJob and the reconciler);
-    the poll is only a safety net."""
-
-    def __init__(self, conn: Any, job_id: uuid.UUID) -> None:
-        self.conn, self.channel = conn, chunk_channel(job_id)
-        self.event = asyncio.Event()
-
-    @classmethod
-    async def listen(cls, conn: Any, job_id: uuid.UUID) -> ChunkSignal:
-        signal = cls(conn, job_id)
-        await conn.add_listener(signal.channel, signal._notified)
-        return signal
-
-    def _notified(self, *_: object) -> None:
-        self.event.set()
-
-    def reset(self) -> None:
-        self.event.clear()
-
-    async def wait(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.event.wait(), timeout)
-
-    async def close(self) -> None:
-        try:
-            await self.conn.remove_listener(self.channel, self._notified)
-        except Exception:  # a broken connection listens to nothing; run_job terminates it
-            logger.debug("could not stop listening on %s", self.channel, exc_info=True)

@@ -35,13 +35,14 @@ STALE_QUEUED_SECONDS = 60.0  # a worker claims a job within milliseconds of taki
 # An upload with nothing new for upload_stall_seconds lost its uploader (API process or connection died).
 STALLED = (
     "UPDATE ingestion_job SET receiving = FALSE, error_code = 'UPLOAD_INTERRUPTED', updated_at = now(), "
-    "error = format($2::text, $1::float8, total_rows) WHERE receiving AND status IN ('QUEUED', 'RUNNING') "
+    "error = format($2::text, $1::float8, total_rows, received_through + 1, received_through + 1) "
+    "WHERE receiving AND status IN ('QUEUED', 'RUNNING') "
     "AND updated_at < now() - make_interval(secs => $1::float8) RETURNING id"
 )
 STALLED_MESSAGE = (
     "The upload stopped: nothing arrived for %s s after %s rows (its connection or API process died); those rows "
-    "are processed and kept, the rest never arrived. Send the whole file again as a new job: activity idempotency "
-    "keys make rows already stored count as duplicates."
+    "are processed and kept, the rest never arrived. To import the rest, send the same file again as a new job "
+    "with resumeFrom: %s (activities import FILE --resume-from %s)."
 )
 
 

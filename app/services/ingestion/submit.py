@@ -36,6 +36,7 @@ class JobSpec:
     created_by: str | None = None
     filename: str | None = None
     replay_of: uuid.UUID | None = None
+    resume_from: int | None = None  # an upload: skip the rows numbered before it (an interrupted upload's rest)
 
 
 class JobDraft:
@@ -113,12 +114,12 @@ async def insert_job(resources: Resources, conn: Any, job_id: uuid.UUID, spec: J
     await quotas.reserve_ingestion_slot(conn, spec.created_by, limit, spec.idempotency_key)
     inserted = await conn.fetchval(
         "INSERT INTO ingestion_job (id, idempotency_key, source, format, activity_type, status, dry_run, "
-        "create_missing_persons, replay_of, filename, created_by, receiving) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) "
+        "create_missing_persons, replay_of, filename, created_by, receiving, resume_from) "
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
         "ON CONFLICT (created_by, idempotency_key) DO NOTHING RETURNING id",
         job_id, spec.idempotency_key, spec.source.value, spec.format.value, spec.activity_type,
         JobStatus.QUEUED.value, spec.dry_run, spec.create_missing_persons, spec.replay_of, spec.filename,
-        spec.created_by, receiving,
+        spec.created_by, receiving, spec.resume_from,
     )
     return inserted is not None
 

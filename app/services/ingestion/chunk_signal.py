@@ -1,0 +1,45 @@
+"""Wakes a worker waiting for an upload's next chunk: a Postgres LISTEN on the job's channel."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from typing import Any
+
+from app.services.ingestion.jobs import chunk_channel
+
+logger = logging.getLogger(__name__)
+
+
+class ChunkSignal:
+    """Wakes a worker that caught up with an upload still being received: the uploader NOTIFYs the job's
+    channel with every chunk it commits and when it ends (so do cancelIngestionJob and the reconciler);
+    the poll is only a safety net."""
+
+    def __init__(self, conn: Any, job_id: uuid.UUID) -> None:
+        self.conn, self.channel = conn, chunk_channel(job_id)
+        self.event = asyncio.Event()
+
+    @classmethod
+    async def listen(cls, conn: Any, job_id: uuid.UUID) -> ChunkSignal:
+        signal = cls(conn, job_id)
+        await conn.add_listener(signal.channel, signal._notified)
+        return signal
+
+    def _notified(self, *_: object) -> None:
+        self.event.set()
+
+    def reset(self) -> None:
+        self.event.clear()
+
+    async def wait(self, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.event.wait(), timeout)
+
+    async def close(self) -> None:
+        try:
+            await self.conn.remove_listener(self.channel, self._notified)
+        except Exception:  # a broken connection listens to nothing; run_job terminates it
+            logger.debug("could not stop listening on %s", self.channel, exc_info=True)
