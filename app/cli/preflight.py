@@ -37,11 +37,11 @@ def check_startup(settings: Settings, *, api: bool) -> None:
 async def _check(settings: Settings, *, api: bool) -> None:
     # Imported here: `activities --help` and friends stay light.
     from redis.exceptions import RedisError
-    from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
 
     from app.api.auth import InsecureConfiguration, prepare_access
     from app.domain.errors import DomainError
+    from app.services.health import reach_database
     from app.services.runtime import Resources
 
     try:
@@ -50,8 +50,7 @@ async def _check(settings: Settings, *, api: bool) -> None:
         raise StartupRefused(f"cannot reach Redis at ACTIVITIES_REDIS_URL: {error}") from None
     try:
         try:
-            async with resources.db.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            await reach_database(resources)
         except (OSError, SQLAlchemyError) as error:
             raise StartupRefused(f"cannot reach PostgreSQL at ACTIVITIES_DATABASE_URL: {_first_line(error)}") from None
         if api:

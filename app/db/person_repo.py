@@ -12,11 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, or_, select, text, tuple_, union, update
+from sqlalchemy import Table, and_, delete, func, or_, select, text, union, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.ingestion_repo import in_session
 from app.db.raw_pool import Connection
-from app.db.tables import ActivityRow, IngestionRejectionRow, PersonEmailRow, PersonExternalIdRow, PersonRow
+from app.db.tables import ActivityRow, PersonEmailRow, PersonExternalIdRow, PersonRow
 from app.domain.activities import Person
 from app.domain.erasure import ErasedIdentity
 
@@ -24,7 +25,6 @@ _PERSON: Table = PersonRow.__table__  # type: ignore[attr-defined]
 _EMAIL: Table = PersonEmailRow.__table__  # type: ignore[attr-defined]
 _EXT: Table = PersonExternalIdRow.__table__  # type: ignore[attr-defined]
 _ACTIVITY: Table = ActivityRow.__table__  # type: ignore[attr-defined]
-_REJECTION: Table = IngestionRejectionRow.__table__  # type: ignore[attr-defined]
 _T = _PERSON.c
 _COLUMNS = (_T.id, _T.email, _T.external_id, _T.first_name, _T.last_name, _T.created_at, _T.updated_at)
 
@@ -252,29 +252,10 @@ async def _release(session: AsyncSession, person: Person, keep: Person | None = 
 async def erase(session: AsyncSession, person: Person) -> tuple[int, int]:
     """Delete the person, their activities and rejected rows that name them; (activities, rejections) removed.
 
-    Rejected rows are raw text (a JSONL line or CSV record): the database picks the candidates (holding the
-    email or external id as spelled, or any backslash escape) and ErasedIdentity judges each on its decoded
-    text, so `erase1\\u0040example.com` is found as well as `erase1@example.com`.
+    The rejected rows are found on their decoded text (ingestion_repo.in_session.erase_rejections_naming).
     """
     activities = await _run(session, delete(_ACTIVITY).where(_ACTIVITY.c.person_id == person.id))
-    identity = ErasedIdentity(person.email, person.external_id)
-    rejections = 0
-    if identity.needles:
-        record = _REJECTION.c.record
-        like = [record.ilike("%" + _like_escape(n) + "%", escape="\\") for n in identity.needles]
-        candidates = await session.stream(
-            select(_REJECTION.c.job_id, _REJECTION.c.row_number, record)
-            .where(or_(*like, func.strpos(record, "\\") > 0)).execution_options(yield_per=1000))
-        named = [(r[0], r[1]) async for r in candidates if identity.named_in(r[2])]
-        for start in range(0, len(named), 1000):
-            keys = named[start : start + 1000]
-            await _run(session, delete(_REJECTION).where(
-                tuple_(_REJECTION.c.job_id, _REJECTION.c.row_number).in_(keys)))
-        rejections = len(named)
+    rejections = await in_session.erase_rejections_naming(session, ErasedIdentity(person.email, person.external_id))
     await _release(session, person)
     await _run(session, delete(_PERSON).where(_T.id == person.id))
     return int(activities.rowcount), rejections
-
-
-def _like_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -122,15 +122,6 @@ async def is_used(session: AsyncSession, type_id: int) -> bool:
     return bool(result.scalar_one())
 
 
-async def active_jobs(session: AsyncSession, api_name: str) -> list[str]:
-    """Ids of queued or running ingestion jobs that name this type."""
-    result = await _sql(
-        session,
-        "SELECT id::text FROM ingestion_job WHERE lower(activity_type) = lower(:name) "
-        "AND status IN ('QUEUED', 'RUNNING') ORDER BY created_at LIMIT 5",
-        name=api_name,
-    )
-    return [str(r) for r in result.scalars()]
 
 
 async def live_rows(session: AsyncSession) -> list[tuple[int, str, bool, int, dict[str, Any]]]:

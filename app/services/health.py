@@ -10,10 +10,15 @@ from sqlalchemy import text
 from app.services.runtime import Resources
 
 
+async def reach_database(resources: Resources) -> None:
+    """One round trip to PostgreSQL; raises what connecting or the query raised (OSError, SQLAlchemyError)."""
+    async with resources.db.engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+
+
 async def check_database(resources: Resources) -> bool:
     try:
-        async with resources.db.engine.connect() as conn:
-            await asyncio.wait_for(conn.execute(text("SELECT 1")), timeout=2)
+        await asyncio.wait_for(reach_database(resources), timeout=2)
         return True
     except Exception:
         return False

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from app.db.ingestion_repo import jobs as jobs_repo
+from app.db.raw_pool import Connection
 from app.domain.errors import DomainError, ErrorCode
 
-ACTIVE_STATUSES = ["QUEUED", "RUNNING"]
 
-
-async def active_ingestions(conn: Any, principal_id: str) -> int:
-    """Unfinished jobs created by `principal_id` (asyncpg connection; uses ix on created_by via the filter)."""
-    count = await conn.fetchval(
-        "SELECT count(*) FROM ingestion_job WHERE created_by = $1 AND status = ANY($2::text[])",
-        principal_id,
-        ACTIVE_STATUSES,
-    )
-    return int(count)
+async def active_ingestions(conn: Connection, principal_id: str) -> int:
+    """Unfinished jobs created by `principal_id`."""
+    return await jobs_repo.count_active(conn, principal_id)
 
 
 async def reserve_ingestion_slot(
-    conn: Any, principal_id: str | None, limit: int, idempotency_key: str | None = None
+    conn: Connection, principal_id: str | None, limit: int, idempotency_key: str | None = None
 ) -> None:
     """Raise LIMIT_EXCEEDED if the principal already has `limit` unfinished jobs; `limit <= 0` means no cap.
 
@@ -30,11 +23,9 @@ async def reserve_ingestion_slot(
     """
     if limit <= 0 or principal_id is None:
         return
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"ingest:{principal_id}")
-    if idempotency_key is not None and await conn.fetchval(
-        "SELECT 1 FROM ingestion_job WHERE created_by = $1 AND idempotency_key = $2", principal_id, idempotency_key
-    ):  # job keys are scoped per principal (0006)
-        return
+    await jobs_repo.lock_creator(conn, principal_id)
+    if idempotency_key is not None and await jobs_repo.key_used(conn, principal_id, idempotency_key):
+        return  # job keys are scoped per principal (0006)
     active = await active_ingestions(conn, principal_id)
     if active >= limit:
         raise DomainError.of(

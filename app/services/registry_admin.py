@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.db import registry_repo as repo
+from app.db.ingestion_repo import in_session
 from app.db.tables import ActivityTypeRow
 from app.domain.access import Principal
 from app.domain.activity_types import PRIMARY, ActivityTypeDefinition, FieldSpec, TypeStatus
@@ -288,7 +289,7 @@ async def delete(session: AsyncSession, actor: Principal, _limits: Limits, api_n
                 "Keep the type (it can stay unused), or erase those activities first (e.g. with deletePerson).",
             )
         )
-    jobs = await repo.active_jobs(session, before.api_name)
+    jobs = await in_session.active_naming_type(session, before.api_name)
     if jobs:
         issues.append(
             Issue(

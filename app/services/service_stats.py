@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import text
-
+from app.db.ingestion_repo import in_session
 from app.domain.ingestion import JobStatus
 from app.services.runtime import Resources
 
@@ -21,12 +20,8 @@ class ServiceStats:
 
 async def read_stats(resources: Resources) -> ServiceStats:
     async with resources.db.engine.connect() as conn:
-        by_status = await conn.execute(text("SELECT status, count(*) FROM ingestion_job GROUP BY status"))
-        counts: dict[str, int] = {str(status): int(count) for status, count in by_status.all()}
-        rate = (await conn.execute(text(
-            "SELECT coalesce(sum(processed_rows / greatest(extract(epoch FROM now() - started_at), 0.001)), 0) "
-            "FROM ingestion_job WHERE status = 'RUNNING' AND started_at IS NOT NULL"
-        ))).scalar_one()
+        counts = await in_session.status_counts(conn)
+        rate = await in_session.running_rows_per_second(conn)
     depth = await resources.queue.zcard(resources.settings.arq_queue_name)
     return ServiceStats(
         jobs_by_status={status.value: int(counts.get(status.value, 0)) for status in JobStatus},

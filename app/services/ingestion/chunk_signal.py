@@ -6,8 +6,8 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from typing import Any
 
+from app.db.raw_pool import Connection
 from app.services.ingestion.jobs import chunk_channel
 
 logger = logging.getLogger(__name__)
@@ -18,12 +18,12 @@ class ChunkSignal:
     channel with every chunk it commits and when it ends (so do cancelIngestionJob and the reconciler);
     the poll is only a safety net."""
 
-    def __init__(self, conn: Any, job_id: uuid.UUID) -> None:
+    def __init__(self, conn: Connection, job_id: uuid.UUID) -> None:
         self.conn, self.channel = conn, chunk_channel(job_id)
         self.event = asyncio.Event()
 
     @classmethod
-    async def listen(cls, conn: Any, job_id: uuid.UUID) -> ChunkSignal:
+    async def listen(cls, conn: Connection, job_id: uuid.UUID) -> ChunkSignal:
         signal = cls(conn, job_id)
         await conn.add_listener(signal.channel, signal._notified)
         return signal

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.db import person_repo
+from app.db.raw_pool import Connection
 from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion_rows import PersonRef
 
@@ -34,7 +35,7 @@ class _Index:
         return found.pop() if found else None
 
 
-async def _find(conn: Any, refs: Sequence[PersonRef], *, lock: bool) -> _Index:
+async def _find(conn: Connection, refs: Sequence[PersonRef], *, lock: bool) -> _Index:
     ids = list({r.id for r in refs if r.id is not None})
     emails = list({r.email.lower() for r in refs if r.email is not None})
     exts = list({r.external_id for r in refs if r.external_id is not None})
@@ -44,7 +45,7 @@ async def _find(conn: Any, refs: Sequence[PersonRef], *, lock: bool) -> _Index:
 
 
 async def resolve_persons(
-    conn: Any, refs: Sequence[PersonRef], *, create_missing: bool, dry_run: bool
+    conn: Connection, refs: Sequence[PersonRef], *, create_missing: bool, dry_run: bool
 ) -> list[int | Issue]:
     """A person id (or why not) per reference, in order. Missing persons are created when asked, in the
     caller's transaction, so they exist exactly when the chunk's activities do."""
@@ -72,7 +73,7 @@ async def resolve_persons(
     return out
 
 
-async def _create(conn: Any, refs: Sequence[PersonRef]) -> None:
+async def _create(conn: Connection, refs: Sequence[PersonRef]) -> None:
     # One new person per distinct email/externalId; sorted so concurrent jobs lock rows in the same order.
     claimed: set[str] = set()
     emails: list[str | None] = []

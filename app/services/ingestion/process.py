@@ -17,8 +17,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import asyncpg
 import orjson
 
+from app.db.ingestion_repo import chunks as chunks_repo
+from app.db.ingestion_repo import jobs as jobs_repo
+from app.db.ingestion_repo import rejections as rejections_repo
+from app.db.raw_pool import Connection
 from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion import ChunkTally, JobCounts, JobStatus, SourceFormat
 from app.domain.ingestion_rows import RowFailure, record_text
@@ -36,7 +41,6 @@ MAX_ATTEMPTS = 10
 WAITING = "waiting"  # _step: every committed chunk is done, more are coming
 CHUNK_POLL_SECONDS = 1.0  # a waiting worker looks at the job at least this often, NOTIFY or not
 LIVE_PUBLISH_MAX_ROWS = 1000  # jobs up to this size publish their activities for live timelines
-REJECTION_COLUMNS = ("job_id", "row_number", "code", "field", "message", "issues", "record")
 
 
 def lock_key(job_id: uuid.UUID) -> int:
@@ -80,8 +84,7 @@ class Prefetch:
 
     async def _load(self, seq: int) -> Prepared | None:
         async with self.resources.db.raw() as conn:
-            data = await conn.fetchval(
-                "SELECT data FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", self.ctx.id, seq)
+            data = await chunks_repo.data(conn, self.ctx.id, seq)
         if data is None:
             return None
         return await prepare_chunk_stepwise(self.ctx, data)
@@ -110,11 +113,8 @@ async def run_locked(
                 conn.terminate()
 
 
-async def _run_locked(resources: Resources, conn: Any, job_id: uuid.UUID) -> str:
-    row = await conn.fetchrow(
-        "UPDATE ingestion_job SET status = 'RUNNING', attempts = attempts + 1, "
-        "started_at = coalesce(started_at, now()), updated_at = now() "
-        "WHERE id = $1 AND status IN ('QUEUED', 'RUNNING') RETURNING *", job_id)
+async def _run_locked(resources: Resources, conn: Connection, job_id: uuid.UUID) -> str:
+    row = await jobs_repo.start_run(conn, job_id)
     if row is None:
         return "skipped"
     if row["attempts"] > MAX_ATTEMPTS:
@@ -156,7 +156,7 @@ REGISTRY_FINGERPRINT = (
 )
 
 
-async def _live_types(resources: Resources, conn: Any) -> tuple[dict[str, LiveType], set[str]]:
+async def _live_types(resources: Resources, conn: Connection) -> tuple[dict[str, LiveType], set[str]]:
     """Live types and every known (not deleted) name; compiled once per registry state, not per job."""
     limits = resources.settings.limits
     key = (f"{resources.settings.database_url}|{await conn.fetchval(REGISTRY_FINGERPRINT)}|"
@@ -170,7 +170,7 @@ async def _live_types(resources: Resources, conn: Any) -> tuple[dict[str, LiveTy
     return cached
 
 
-async def _context(resources: Resources, conn: Any, row: Any) -> JobContext:
+async def _context(resources: Resources, conn: Connection, row: asyncpg.Record) -> JobContext:
     types, names = await _live_types(resources, conn)
     return JobContext(
         id=row["id"], format=SourceFormat(row["format"]), activity_type=row["activity_type"],
@@ -181,7 +181,7 @@ async def _context(resources: Resources, conn: Any, row: Any) -> JobContext:
     )
 
 
-async def _step(resources: Resources, conn: Any, ctx: JobContext, prefetch: Prefetch) -> str | None:
+async def _step(resources: Resources, conn: Connection, ctx: JobContext, prefetch: Prefetch) -> str | None:
     """Process the chunk at the checkpoint in one transaction; a status when the job has ended, WAITING when
     every committed chunk is done but the upload is still being received.
 
@@ -191,15 +191,12 @@ async def _step(resources: Resources, conn: Any, ctx: JobContext, prefetch: Pref
     inserted: list[Any] = []
     try:
         async with conn.transaction():
-            job = await conn.fetchrow(
-                "SELECT status, next_chunk, chunk_count, cancel_requested, receiving, error_code, total_rows, "
-                "processed_rows, accepted_rows, rejected_rows, duplicate_rows FROM ingestion_job WHERE id = $1",
-                ctx.id)
+            job = await jobs_repo.checkpoint(conn, ctx.id)
             if job is None or job["status"] != JobStatus.RUNNING.value:
                 return job["status"] if job else "missing"
             if job["cancel_requested"]:
-                await _finish(conn, ctx.id, JobStatus.CANCELLED)
-                await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1", ctx.id)
+                await jobs_repo.finish(conn, ctx.id, JobStatus.CANCELLED)
+                await chunks_repo.delete_all(conn, ctx.id)
                 return JobStatus.CANCELLED.value
             seq = job["next_chunk"]
             if seq >= job["chunk_count"]:
@@ -209,8 +206,7 @@ async def _step(resources: Resources, conn: Any, ctx: JobContext, prefetch: Pref
                 return status.value
             prepared = await prefetch.take(seq)
             if prepared is None:
-                data = await conn.fetchval(
-                    "SELECT data FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", ctx.id, seq)
+                data = await chunks_repo.data(conn, ctx.id, seq)
                 # A chunk is deleted only with the checkpoint that passes it, so a missing one is lost: skip it
                 # and process the rest; its rows are missing from the counts and the job's end fails it (_end).
                 prepared = await asyncio.to_thread(prepare_chunk, ctx, data) if data is not None else Prepared()
@@ -218,15 +214,9 @@ async def _step(resources: Resources, conn: Any, ctx: JobContext, prefetch: Pref
                 prefetch.start(seq + 1)
             tally = ChunkTally()
             inserted = await write_chunk(conn, ctx, prepared, tally)
-            advanced = await conn.fetchval(
-                "UPDATE ingestion_job SET next_chunk = next_chunk + 1, processed_rows = processed_rows + $2, "
-                "accepted_rows = accepted_rows + $3, rejected_rows = rejected_rows + $4, "
-                "duplicate_rows = duplicate_rows + $5, updated_at = now() "
-                "WHERE id = $1 AND status = 'RUNNING' AND next_chunk = $6 RETURNING 1",
-                ctx.id, tally.processed, tally.accepted, tally.rejected, tally.duplicates, seq)
-            if advanced is None:
+            if not await jobs_repo.advance(conn, ctx.id, seq, tally):
                 raise _Superseded  # the job ended meanwhile (cancelled while queued, failed): keep nothing
-            await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", ctx.id, seq)
+            await chunks_repo.delete(conn, ctx.id, seq)
     except _Superseded:
         return None  # the next step reads the job's new status
     if inserted:
@@ -238,7 +228,7 @@ class _Superseded(Exception):
     """Rolls back a chunk whose job changed status while it was written."""
 
 
-async def _end(conn: Any, job_id: uuid.UUID, job: Any) -> JobStatus:
+async def _end(conn: Connection, job_id: uuid.UUID, job: asyncpg.Record) -> JobStatus:
     """End a job whose chunks are all processed. Its counts must add up to the rows it received: if they do
     not, rows were lost somewhere and it FAILs with ROW_COUNT_MISMATCH, never SUCCEEDED."""
     counts = JobCounts(job["total_rows"], job["processed_rows"], job["accepted_rows"], job["rejected_rows"],
@@ -246,9 +236,7 @@ async def _end(conn: Any, job_id: uuid.UUID, job: Any) -> JobStatus:
     mismatch = counts.mismatch()
     if mismatch is not None:
         logger.error("ingestion job %s: %s", job_id, mismatch)
-        await conn.execute(
-            "UPDATE ingestion_job SET error_code = $2, error = left($3 || coalesce(' ' || error, ''), 1000) "
-            "WHERE id = $1", job_id, ErrorCode.ROW_COUNT_MISMATCH.value, mismatch)
+        await jobs_repo.record_mismatch(conn, job_id, mismatch)
         status = JobStatus.FAILED
     elif job["error_code"] is not None:  # the upload was interrupted: its committed rows are done
         status = JobStatus.FAILED
@@ -256,14 +244,8 @@ async def _end(conn: Any, job_id: uuid.UUID, job: Any) -> JobStatus:
         status = JobStatus.SUCCEEDED
     else:
         status = JobStatus.COMPLETED_WITH_ERRORS
-    await _finish(conn, job_id, status)
+    await jobs_repo.finish(conn, job_id, status)
     return status
-
-
-async def _finish(conn: Any, job_id: uuid.UUID, status: JobStatus) -> None:
-    await conn.execute(
-        "UPDATE ingestion_job SET status = $2, receiving = FALSE, finished_at = now(), updated_at = now() "
-        "WHERE id = $1 AND status = 'RUNNING'", job_id, status.value)
 
 
 async def fail_job(resources: Resources, job_id: uuid.UUID, error: str) -> None:
@@ -273,14 +255,12 @@ async def fail_job(resources: Resources, job_id: uuid.UUID, error: str) -> None:
         await _fail(conn, job_id, error)
 
 
-async def _fail(conn: Any, job_id: uuid.UUID, error: str) -> None:
-    await conn.execute(
-        "UPDATE ingestion_job SET status = 'FAILED', error = $2, receiving = FALSE, finished_at = now(), "
-        "updated_at = now() WHERE id = $1 AND status IN ('QUEUED', 'RUNNING')", job_id, error[:1000])
-    await conn.execute("DELETE FROM ingestion_chunk WHERE job_id = $1", job_id)
+async def _fail(conn: Connection, job_id: uuid.UUID, error: str) -> None:
+    await jobs_repo.fail(conn, job_id, error)
+    await chunks_repo.delete_all(conn, job_id)
 
 
-async def write_chunk(conn: Any, ctx: JobContext, prepared: Prepared, tally: ChunkTally) -> list[Any]:
+async def write_chunk(conn: Connection, ctx: JobContext, prepared: Prepared, tally: ChunkTally) -> list[Any]:
     """Resolve persons, write a prepared chunk and its rejections; fills `tally`; returns inserted activity
     records when the job publishes live."""
     failures = list(prepared.failures)
@@ -310,7 +290,7 @@ async def write_chunk(conn: Any, ctx: JobContext, prepared: Prepared, tally: Chu
     return result.inserted
 
 
-async def _reject(conn: Any, job_id: uuid.UUID, failures: list[RowFailure]) -> None:
+async def _reject(conn: Connection, job_id: uuid.UUID, failures: list[RowFailure]) -> None:
     if not failures:
         return
     records = []
@@ -318,4 +298,4 @@ async def _reject(conn: Any, job_id: uuid.UUID, failures: list[RowFailure]) -> N
         first = f.issues[0]
         records.append((job_id, f.row_number, first.code.value, first.field, first.message,
                         orjson.dumps([i.as_dict() for i in f.issues]).decode(), record_text(f.raw)))
-    await conn.copy_records_to_table("ingestion_rejection", records=records, columns=REJECTION_COLUMNS)
+    await rejections_repo.insert(conn, records)

@@ -8,13 +8,15 @@ import hashlib
 import logging
 import time
 import uuid
-from typing import Any
 
+from app.db.ingestion_repo import chunks as chunks_repo
+from app.db.ingestion_repo import jobs as jobs_repo
+from app.db.raw_pool import Connection
 from app.domain.errors import DomainError, ErrorCode, Issue
 from app.domain.ingestion import IngestionJob, RawRow, encode_chunk
 from app.services.ingestion import progress
 from app.services.ingestion.fingerprint import check_reuse
-from app.services.ingestion.jobs import chunk_channel, fetch_job
+from app.services.ingestion.jobs import fetch_job
 from app.services.ingestion.reconnect import Reconnecting
 from app.services.ingestion.submit import JobSpec, by_key, enqueue, insert_job
 from app.services.runtime import Resources
@@ -23,7 +25,6 @@ logger = logging.getLogger(__name__)
 
 # A job still takes chunks while it is receiving and was neither cancelled nor ended by someone else
 # (cancelIngestionJob, the reconciler's stalled-upload check, a worker giving up).
-ACCEPTING = "receiving AND status IN ('QUEUED', 'RUNNING') AND NOT cancel_requested"
 
 
 class UploadInterrupted(DomainError):
@@ -79,7 +80,7 @@ class Receiver:
         if self.spec.idempotency_key is not None:
             await self.link.run(self._find_key)
 
-    async def _find_key(self, conn: Any) -> None:
+    async def _find_key(self, conn: Connection) -> None:
         found = await by_key(conn, self.spec)
         if found is not None:
             self.existing, self.existing_sha256 = found
@@ -131,22 +132,22 @@ class Receiver:
             if final or self._publish.due():
                 await progress.publish_job(self.resources, self.id, force=final)
 
-    async def _created(self, conn: Any) -> bool:
+    async def _created(self, conn: Connection) -> bool:
         """Whether the job's first transaction committed before its connection broke."""
         self.snapshot = await fetch_job(conn, self.id)
         return self.snapshot is not None
 
-    async def _appended(self, conn: Any, chunk: list[RawRow], final: bool) -> bool:
+    async def _appended(self, conn: Connection, chunk: list[RawRow], final: bool) -> bool:
         """Whether this chunk's transaction committed before its connection broke: it is the only one that sets
         chunk_count to this value (or, for an empty last chunk, the digest)."""
-        state = await conn.fetchrow("SELECT chunk_count, payload_sha256 FROM ingestion_job WHERE id = $1", self.id)
+        state = await jobs_repo.upload_state(conn, self.id)
         if state is None:
             return False
         if chunk:
             return bool(state["chunk_count"] == self._seq + 1)
         return final and state["payload_sha256"] is not None
 
-    async def _create(self, conn: Any, chunk: list[RawRow], final: bool) -> None:
+    async def _create(self, conn: Connection, chunk: list[RawRow], final: bool) -> None:
         async with conn.transaction():
             if not await insert_job(self.resources, conn, self.id, self.spec, receiving=not final):
                 found = await by_key(conn, self.spec)  # a concurrent request with the same key won the race
@@ -154,27 +155,25 @@ class Receiver:
                 self.existing, self.existing_sha256 = found
                 return
             await self._insert_chunk(conn, chunk)
-            await conn.execute(
-                "UPDATE ingestion_job SET header = $2, total_rows = $3, total_bytes = $4, chunk_count = $5, "
-                "payload_sha256 = $6, received_through = $7 WHERE id = $1",
-                self.id, self.header, self.committed_rows + len(chunk), self.total_bytes, self._seq + 1,
-                self.digest.hexdigest() if final else None, chunk[-1].number if chunk else None)
+            await jobs_repo.set_payload(
+                conn, self.id, header=self.header, rows=self.committed_rows + len(chunk), total_bytes=self.total_bytes,
+                chunks=self._seq + 1, sha256=self.digest.hexdigest() if final else None,
+                received_through=chunk[-1].number if chunk else None)
             self.snapshot = await fetch_job(conn, self.id)
 
-    async def _append(self, conn: Any, chunk: list[RawRow], final: bool) -> None:
+    async def _append(self, conn: Connection, chunk: list[RawRow], final: bool) -> None:
         try:
             async with conn.transaction():
                 # The job row first: its row lock keeps cancel/delete out until the chunk is in.
-                accepted = await conn.fetchval(
-                    "UPDATE ingestion_job SET chunk_count = $2, total_rows = $3, total_bytes = $4, receiving = $5, "
-                    "payload_sha256 = $6, received_through = COALESCE($7, received_through), updated_at = now() "
-                    f"WHERE id = $1 AND {ACCEPTING} RETURNING 1",
-                    self.id, self._seq + (1 if chunk else 0), self.committed_rows + len(chunk), self.total_bytes,
-                    not final, self.digest.hexdigest() if final else None, chunk[-1].number if chunk else None)
-                if accepted is None:
+                accepted = await jobs_repo.append_upload(
+                    conn, self.id, chunks=self._seq + (1 if chunk else 0), rows=self.committed_rows + len(chunk),
+                    total_bytes=self.total_bytes, receiving=not final,
+                    sha256=self.digest.hexdigest() if final else None,
+                    received_through=chunk[-1].number if chunk else None)
+                if not accepted:
                     raise _Stopped
                 await self._insert_chunk(conn, chunk)
-                await conn.execute("SELECT pg_notify($1, '')", chunk_channel(self.id))
+                await jobs_repo.notify(conn, self.id)
         except _Stopped:
             raise self._stopped(await fetch_job(conn, self.id)) from None
 
@@ -193,11 +192,9 @@ class Receiver:
                       "taken, the rest of the file was not read.")
         return UploadInterrupted(job, [issue]) if job is not None else DomainError([issue])
 
-    async def _insert_chunk(self, conn: Any, chunk: list[RawRow]) -> None:
+    async def _insert_chunk(self, conn: Connection, chunk: list[RawRow]) -> None:
         if chunk:
-            await conn.execute(
-                "INSERT INTO ingestion_chunk (job_id, seq, first_row, row_count, data) VALUES ($1, $2, $3, $4, $5)",
-                self.id, self._seq, chunk[0].number, len(chunk), encode_chunk(chunk))
+            await chunks_repo.insert(conn, self.id, self._seq, chunk[0].number, len(chunk), encode_chunk(chunk))
 
     def _committed(self, chunk: list[RawRow]) -> None:
         if chunk:
@@ -227,10 +224,8 @@ class Receiver:
         upload's own may be what broke."""
         message = self._interrupted(reason)
         async with self.resources.db.raw() as conn:
-            await conn.execute(
-                "UPDATE ingestion_job SET receiving = FALSE, error_code = $2, error = $3, updated_at = now() "
-                "WHERE id = $1 AND receiving", self.id, ErrorCode.UPLOAD_INTERRUPTED.value, message)
-            await conn.execute("SELECT pg_notify($1, '')", chunk_channel(self.id))
+            await jobs_repo.interrupt_upload(conn, self.id, message)
+            await jobs_repo.notify(conn, self.id)
             job = await fetch_job(conn, self.id)
         if job is None:  # cancelled and deleted meanwhile
             raise self._stopped(None)
@@ -263,7 +258,7 @@ class Receiver:
     async def job(self) -> IngestionJob:
         found: list[IngestionJob | None] = []
 
-        async def read(conn: Any) -> None:
+        async def read(conn: Connection) -> None:
             found.append(await fetch_job(conn, self.id))
 
         await self.link.run(read)

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
 
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import Job
 from arq.jobs import JobStatus as ArqStatus
 
-from app.services.ingestion.jobs import chunk_channel
+from app.db.ingestion_repo import jobs as jobs_repo
+from app.db.raw_pool import Connection
 from app.services.ingestion.process import lock_key
 from app.services.queue import JobName, deserialize
 from app.services.runtime import Resources
@@ -33,12 +33,6 @@ STALE_QUEUED_SECONDS = 60.0  # a worker claims a job within milliseconds of taki
 
 
 # An upload with nothing new for upload_stall_seconds lost its uploader (API process or connection died).
-STALLED = (
-    "UPDATE ingestion_job SET receiving = FALSE, error_code = 'UPLOAD_INTERRUPTED', updated_at = now(), "
-    "error = format($2::text, $1::float8, total_rows, received_through + 1, received_through + 1) "
-    "WHERE receiving AND status IN ('QUEUED', 'RUNNING') "
-    "AND updated_at < now() - make_interval(secs => $1::float8) RETURNING id"
-)
 STALLED_MESSAGE = (
     "The upload stopped: nothing arrived for %s s after %s rows (its connection or API process died); those rows "
     "are processed and kept, the rest never arrived. To import the rest, send the same file again as a new job "
@@ -50,9 +44,7 @@ async def reconcile(resources: Resources) -> int:
     """Fail stalled uploads, enqueue what needs it; returns how many jobs were (re-)enqueued."""
     async with resources.db.raw() as conn:
         await fail_stalled_uploads(conn, resources.settings.upload_stall_seconds)
-        jobs = await conn.fetch(
-            "SELECT id, status, attempts, now() - updated_at > make_interval(secs => $1) AS stale "
-            "FROM ingestion_job WHERE status IN ('QUEUED', 'RUNNING') ORDER BY created_at", STALE_QUEUED_SECONDS)
+        jobs = await jobs_repo.unfinished(conn, STALE_QUEUED_SECONDS)
         orphaned: list[tuple[uuid.UUID, int]] = []
         queued: list[tuple[uuid.UUID, bool]] = []
         for job in jobs:
@@ -76,20 +68,20 @@ async def reconcile(resources: Resources) -> int:
     return count
 
 
-async def fail_stalled_uploads(conn: Any, stall_seconds: float) -> list[uuid.UUID]:
+async def fail_stalled_uploads(conn: Connection, stall_seconds: float) -> list[uuid.UUID]:
     """End `receiving` with UPLOAD_INTERRUPTED for uploads without a new chunk (or any other change) for
     `stall_seconds`; their worker (woken by NOTIFY, or the one enqueued below) processes the chunks committed
     before and ends the job FAILED. A job still receiving chunks, or still being processed, bumps updated_at
     and is left alone."""
-    stalled = [r["id"] for r in await conn.fetch(STALLED, float(stall_seconds), STALLED_MESSAGE)]
+    stalled = await jobs_repo.end_stalled_uploads(conn, float(stall_seconds), STALLED_MESSAGE)
     for job_id in stalled:
-        await conn.execute("SELECT pg_notify($1, '')", chunk_channel(job_id))
+        await jobs_repo.notify(conn, job_id)
     if stalled:
         logger.warning("reconciler: %d upload(s) stalled for %ss, ended as interrupted", len(stalled), stall_seconds)
     return stalled
 
 
-async def lock_is_free(conn: Any, job_id: uuid.UUID) -> bool:
+async def lock_is_free(conn: Connection, job_id: uuid.UUID) -> bool:
     """No live worker holds the job's advisory lock (`process.lock_key`; export runs take the same kind)."""
     key = lock_key(job_id)
     if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", key):

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
 
+from app.db.raw_pool import Connection
 from app.domain.errors import DomainError
 from app.services.runtime import Resources
 from app.services.transient import is_transient
@@ -28,8 +29,8 @@ class Reconnecting:
     def __init__(self, resources: Resources, retry_seconds: float) -> None:
         self.resources = resources
         self.retry_seconds = retry_seconds
-        self.conn: Any = None
-        self._lease: contextlib.AbstractAsyncContextManager[Any] | None = None
+        self.conn: Connection | None = None
+        self._lease: contextlib.AbstractAsyncContextManager[Connection] | None = None
 
     async def __aenter__(self) -> Reconnecting:
         await self._open()
@@ -83,7 +84,7 @@ class Reconnecting:
         lease, conn, self._lease, self.conn = self._lease, self.conn, None, None
         if lease is None:
             return
-        if discard:  # broken, or in an unknown state: the pool drops a closed connection instead of reusing it
+        if discard and conn is not None:  # broken, or in an unknown state: the pool drops a closed connection
             conn.terminate()
         with contextlib.suppress(Exception):
             await lease.__aexit__(exc_type, exc, tb)

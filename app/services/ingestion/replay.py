@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import uuid
 
+from app.db.ingestion_repo import jobs as jobs_repo
+from app.db.ingestion_repo import rejections as rejections_repo
 from app.domain.access import Principal
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.ingestion import IngestionJob, JobSource, RawRow
 from app.services.ingestion.jobs import check_owner, get_job
 from app.services.ingestion.submit import JobSpec, created_job, new_job
 from app.services.runtime import Resources
-
-# Rows whose stored record is not the original bytes (cut or re-encoded) cannot be replayed, nor can rows
-# holding NUL (INVALID_VALUE): no type version makes them storable, and a NUL byte is shown as U+FFFD.
-NOT_REPLAYABLE = ["ROW_TOO_LARGE", "INVALID_ENCODING", "INVALID_VALUE"]
-PENDING = "job_id = $1 AND replayed_by IS NULL AND NOT (code = ANY($2::text[]))"
 
 
 async def replay_rejections(resources: Resources, actor: Principal, job_id: uuid.UUID) -> IngestionJob:
@@ -35,17 +32,12 @@ async def replay_rejections(resources: Resources, actor: Principal, job_id: uuid
     )
     async with new_job(resources, spec) as draft:
         conn = draft.conn
-        header = await conn.fetchval("SELECT header FROM ingestion_job WHERE id = $1", original.id)
-        draft.header = list(header) if header else None
-        async for row in conn.cursor(
-            f"SELECT row_number, record FROM ingestion_rejection WHERE {PENDING} ORDER BY row_number",
-            original.id, NOT_REPLAYABLE, prefetch=1000,
-        ):
+        draft.header = await jobs_repo.header(conn, original.id)
+        async for row in rejections_repo.pending(conn, original.id):
             data = row["record"].encode()
             draft.total_bytes += len(data)
             await draft.add(RawRow(row["row_number"], data))
         if draft.rows == 0:
             raise DomainError.of(ErrorCode.INVALID_STATE, "The job has no rejected rows left to replay.", "jobId")
-        await conn.execute(f"UPDATE ingestion_rejection SET replayed_by = $3 WHERE {PENDING}",
-                           original.id, NOT_REPLAYABLE, draft.id)
+        await rejections_repo.mark_replayed(conn, original.id, draft.id)
     return await created_job(resources, draft)

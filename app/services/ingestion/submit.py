@@ -12,8 +12,11 @@ from typing import Any
 
 import orjson
 
+from app.db.ingestion_repo import chunks as chunks_repo
+from app.db.ingestion_repo import jobs as jobs_repo
+from app.db.raw_pool import Connection
 from app.domain.errors import DomainError, ErrorCode
-from app.domain.ingestion import IngestionJob, JobSource, JobStatus, RawRow, SourceFormat, encode_chunk
+from app.domain.ingestion import IngestionJob, JobSource, RawRow, SourceFormat, encode_chunk
 from app.domain.ingestion_split import KEEP_PREFIX
 from app.services import quotas
 from app.services.ingestion.fingerprint import check_reuse
@@ -43,7 +46,7 @@ class JobSpec:
 class JobDraft:
     """A job being written inside one transaction; `existing` is set when the idempotency key was used."""
 
-    def __init__(self, conn: Any, job_id: uuid.UUID, chunk_rows: int, max_rows: int, spec: JobSpec) -> None:
+    def __init__(self, conn: Connection, job_id: uuid.UUID, chunk_rows: int, max_rows: int, spec: JobSpec) -> None:
         self.conn = conn
         self.spec = spec
         self.id = job_id
@@ -70,10 +73,8 @@ class JobDraft:
     async def flush(self) -> None:
         if not self._chunk:
             return
-        await self.conn.execute(
-            "INSERT INTO ingestion_chunk (job_id, seq, first_row, row_count, data) VALUES ($1, $2, $3, $4, $5)",
-            self.id, self._seq, self._chunk[0].number, len(self._chunk), encode_chunk(self._chunk),
-        )
+        await chunks_repo.insert(self.conn, self.id, self._seq, self._chunk[0].number, len(self._chunk),
+                                 encode_chunk(self._chunk))
         self._seq += 1
         self._chunk = []
 
@@ -98,40 +99,29 @@ async def new_job(resources: Resources, spec: JobSpec) -> AsyncIterator[JobDraft
             return
         yield draft
         await draft.flush()
-        await conn.execute(
-            "UPDATE ingestion_job SET header = $2, total_rows = $3, total_bytes = $4, chunk_count = $5, "
-            "payload_sha256 = $6 WHERE id = $1",
-            job_id, draft.header, draft.rows, draft.total_bytes, draft.chunk_count, draft.digest.hexdigest(),
-        )
+        await jobs_repo.set_payload(conn, job_id, header=draft.header, rows=draft.rows, total_bytes=draft.total_bytes,
+                                    chunks=draft.chunk_count, sha256=draft.digest.hexdigest())
     await enqueue(resources, job_id)
 
 
-async def insert_job(resources: Resources, conn: Any, job_id: uuid.UUID, spec: JobSpec, *,
+async def insert_job(resources: Resources, conn: Connection, job_id: uuid.UUID, spec: JobSpec, *,
                      receiving: bool = False) -> bool:
     """Insert the QUEUED job row inside the caller's transaction, after taking a slot of the per-key quota
     (LIMIT_EXCEEDED; serialised per key until the transaction ends: see quotas). False if this principal
     already used the idempotency key (nothing written)."""
     limit = resources.settings.ingestion_concurrency_per_key
     await quotas.reserve_ingestion_slot(conn, spec.created_by, limit, spec.idempotency_key)
-    inserted = await conn.fetchval(
-        "INSERT INTO ingestion_job (id, idempotency_key, source, format, activity_type, status, dry_run, "
-        "create_missing_persons, replay_of, filename, created_by, receiving, resume_from) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
-        "ON CONFLICT (created_by, idempotency_key) DO NOTHING RETURNING id",
-        job_id, spec.idempotency_key, spec.source.value, spec.format.value, spec.activity_type,
-        JobStatus.QUEUED.value, spec.dry_run, spec.create_missing_persons, spec.replay_of, spec.filename,
-        spec.created_by, receiving, spec.resume_from,
+    return await jobs_repo.insert(
+        conn, job_id, source=spec.source, format=spec.format, activity_type=spec.activity_type, dry_run=spec.dry_run,
+        create_missing_persons=spec.create_missing_persons, idempotency_key=spec.idempotency_key,
+        created_by=spec.created_by, filename=spec.filename, replay_of=spec.replay_of, resume_from=spec.resume_from,
+        receiving=receiving,
     )
-    return inserted is not None
 
 
-async def by_key(conn: Any, spec: JobSpec) -> tuple[IngestionJob, str | None] | None:
+async def by_key(conn: Connection, spec: JobSpec) -> tuple[IngestionJob, str | None] | None:
     """The job holding this principal's key, and its payload digest (keys are scoped per principal)."""
-    record = await conn.fetchrow(
-        "SELECT id, payload_sha256 FROM ingestion_job WHERE created_by = $1 AND idempotency_key = $2",
-        spec.created_by, spec.idempotency_key)
-    job = await fetch_job(conn, record["id"]) if record is not None else None
-    return (job, record["payload_sha256"]) if job is not None else None
+    return await jobs_repo.by_key(conn, spec.created_by, spec.idempotency_key)
 
 
 async def enqueue(resources: Resources, job_id: uuid.UUID) -> None:

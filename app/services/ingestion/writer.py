@@ -13,6 +13,8 @@ from typing import Any, NamedTuple
 
 import asyncpg
 
+from app.db.raw_pool import Connection
+
 STAGE_COLUMNS = ("row_number", "person_id", "occurred_at", "activity_type_id", "type_version", "primary_value",
                  "fields", "idempotency_key", "payload_hash")
 STAGE_DDL = (
@@ -75,7 +77,7 @@ class TypesChanged(Exception):
     """A type of the chunk got a new live version (or was deleted) after the rows were validated against it."""
 
 
-async def lock_types(conn: Any, rows: Sequence[Staged]) -> None:
+async def lock_types(conn: Connection, rows: Sequence[Staged]) -> None:
     """Lock the chunk's types until commit (see LOCK_TYPES_SQL); TypesChanged if a row's version is not live."""
     used = {(r[3], r[4]) for r in rows}
     if not used:
@@ -105,7 +107,7 @@ def unique_violation(exc: asyncpg.PostgresError) -> bool:
 
 
 async def write_rows(
-    conn: Any, job_id: uuid.UUID, rows: Sequence[Staged], *, dry_run: bool, return_rows: bool,
+    conn: Connection, job_id: uuid.UUID, rows: Sequence[Staged], *, dry_run: bool, return_rows: bool,
     expect_new: bool = False,
 ) -> WriteResult:
     """Insert `rows` (or, for a dry run, only classify them) inside the caller's transaction.
@@ -147,7 +149,7 @@ async def write_rows(
 
 
 async def _checked_copy(
-    conn: Any, job_id: uuid.UUID, rows: Sequence[Staged], *, write: bool, lookup: bool = True
+    conn: Connection, job_id: uuid.UUID, rows: Sequence[Staged], *, write: bool, lookup: bool = True
 ) -> WriteResult:
     first: dict[Key, Staged] = {}
     new: list[Staged] = []
@@ -177,7 +179,7 @@ async def _checked_copy(
     return WriteResult(len(new), duplicates, conflicts, [])
 
 
-async def _staged(conn: Any, job_id: uuid.UUID, rows: Sequence[Staged], *, return_rows: bool) -> WriteResult:
+async def _staged(conn: Connection, job_id: uuid.UUID, rows: Sequence[Staged], *, return_rows: bool) -> WriteResult:
     keyed = [r for r in rows if r[7] is not None]
     inserted_records: list[Any] = []
     returned: list[Any] = []
@@ -206,7 +208,7 @@ async def _staged(conn: Any, job_id: uuid.UUID, rows: Sequence[Staged], *, retur
     return WriteResult(accepted, duplicates, conflicts, inserted_records)
 
 
-async def _existing(conn: Any, rows: Sequence[Staged]) -> dict[Key, bytes]:
+async def _existing(conn: Connection, rows: Sequence[Staged]) -> dict[Key, bytes]:
     if not rows:
         return {}
     found = await conn.fetch(EXISTING_SQL, [r[1] for r in rows], [r[3] for r in rows], [r[7] for r in rows])
