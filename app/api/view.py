@@ -27,13 +27,16 @@ from app.api.execution.internals import (
     TransportWSHandler,
     UnsetType,
     WebSocketDisconnected,
+    replace_placeholders_with_files,
+    starlette_request,
     stream_transport_requested,
     strip_suggestions,
 )
 from app.api.graphiql import render_graphiql
 from app.api.loaders import Loaders
+from app.api.multipart_stream import MultipartBody, MultipartError, files_map
 from app.domain.access import Principal
-from app.domain.errors import ErrorCode
+from app.domain.errors import DomainError, ErrorCode
 from app.services.runtime import Resources
 from app.settings import Settings
 
@@ -160,6 +163,27 @@ class GraphQLView(GraphQL[Context, None]):
         # GraphQL over HTTP: clients that ask for the new media type get its status-code semantics.
         sub_response.wants_graphql_response = GRAPHQL_RESPONSE_JSON in accept  # type: ignore[attr-defined]
         return sub_response
+
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        """GraphQL multipart requests, streamed (app/api/multipart_stream.py): `operations` and `map` are read
+        here; the file arrives while the operation runs, instead of being spooled whole before it starts."""
+        try:
+            body = MultipartBody(starlette_request(request))
+            await body.read_fields()
+            operations = self.parse_json(body.fields.get("operations", b"{}"))
+            mapping = files_map(self.parse_json(body.fields.get("map", b"{}")))
+        except MultipartError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        except ConnectionResetError as exc:  # the client went away before its file started: nothing was kept
+            raise HTTPException(400, str(exc)) from exc
+        except DomainError as exc:  # over the body limit already
+            raise HTTPException(413, exc.issues[0].message) from exc
+        files = {body.file_name: body.file} if body.file is not None and body.file_name is not None else {}
+        try:
+            parsed: dict[str, str] = replace_placeholders_with_files(operations, mapping, files)
+        except (KeyError, IndexError, TypeError) as exc:
+            raise HTTPException(400, "File(s) missing in form data") from exc
+        return parsed
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
