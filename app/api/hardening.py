@@ -115,7 +115,7 @@ def security_extensions(settings: Settings) -> list[Factory]:
         *validation_cache,  # after QueryCostLimiter: its fragment gate must run first
         LimitErrorCodes,
     ]
-    if not settings.introspection:
+    if not settings.introspection_enabled:
         factories.append(DisableIntrospection)
     factories.append(lambda: MaskErrors(should_mask_error=should_mask))
     return factories

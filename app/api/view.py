@@ -201,7 +201,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)
-        if not self.settings.introspection:
+        if not self.settings.field_suggestions:
             # "Did you mean 'apiKeys'?" would let callers map the schema field by field.
             for error in processed.get("errors") or []:
                 error["message"] = strip_suggestions(str(error["message"]))  # type: ignore[index]
