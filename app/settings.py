@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -44,6 +44,16 @@ class Execution(BaseModel):
     validation_cache: bool = True  # skip validation of repeated (document, rules) pairs
 
 
+class PersistedDocuments(BaseModel):
+    """Apollo automatic persisted queries and trusted documents (app/api/persisted.py)."""
+
+    automatic: bool = True  # APQ: documents registered by hash in Redis
+    ttl_seconds: int = 86_400  # how long an APQ document stays without being registered again
+    max_document_bytes: int = 100_000  # longer documents run but are not stored
+    documents_file: Path | None = None  # allow-list: an Apollo persisted-query manifest or a {sha256: document} map
+    trusted_only: bool = False  # refuse every document that is not on the allow-list
+
+
 class Settings(BaseSettings):
     """Everything configurable; see docs/configuration.md."""
 
@@ -71,7 +81,8 @@ class Settings(BaseSettings):
     reconcile_interval_seconds: int = 10  # how often workers re-enqueue jobs Redis lost or whose worker died
     upload_stall_seconds: int = 300  # a job still receiving its upload with no new chunk this long is failed
     upload_retry_seconds: int = 30  # an upload retries a chunk commit across a database outage this long
-    graphiql: bool = True
+    graphiql: bool | None = None  # None: served in dev and test, not in prod
+    access_log: bool | None = None  # one line per HTTP request; None: on in prod only
     introspection: bool | None = None  # None: on in dev and test, off in prod (see introspection_enabled)
     header_timeout_seconds: float = 10.0  # `activities serve`: a request's headers must all arrive within this
     auth_disabled: bool = False
@@ -82,8 +93,15 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = 600
     compiled_queries: bool | None = None  # deprecated alias of execution.compiled_plans (ACTIVITIES_COMPILED_QUERIES)
     execution: Execution = Field(default_factory=Execution)
+    persisted: PersistedDocuments = Field(default_factory=PersistedDocuments)
     ingestion_concurrency_per_key: int = 4
     limits: Limits = Field(default_factory=Limits)
+
+    @field_validator("database_url", "redis_url", "bootstrap_admin_key", "dev_admin_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Compose files and shells pass `VAR=` for "not set"; an empty key or URL is never meant literally.
+        return None if isinstance(value, str) and not value.strip() else value
 
     @model_validator(mode="after")
     def _check_security(self) -> Settings:
@@ -104,6 +122,14 @@ class Settings(BaseSettings):
     def field_suggestions(self) -> bool:
         """"Did you mean ...?" in errors: only in dev, and never when introspection is off (they map the schema)."""
         return self.environment == "dev" and self.introspection_enabled
+
+    @property
+    def graphiql_enabled(self) -> bool:
+        return self.graphiql if self.graphiql is not None else self.environment != "prod"
+
+    @property
+    def access_log_enabled(self) -> bool:
+        return self.access_log if self.access_log is not None else self.environment == "prod"
 
     @property
     def log_json(self) -> bool:

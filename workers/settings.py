@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,5 +86,28 @@ def build_worker(
         burst=burst,
         handle_signals=handle_signals,
         allow_abort_jobs=True,
-        health_check_key=f"{settings.redis_prefix}:worker-health",
+        health_check_key=health_key(settings),
+        health_check_interval=HEALTH_INTERVAL_SECONDS,
     )
+
+
+HEALTH_INTERVAL_SECONDS = 5  # arq rewrites the key this often, with a TTL one second longer
+
+
+def health_key(settings: Settings) -> str:
+    """One key per host: a container's healthcheck asks about the worker beside it, not any worker anywhere."""
+    return f"{settings.redis_prefix}:worker-health:{socket.gethostname()}"
+
+
+def worker_alive(settings: Settings) -> bool:
+    """`activities worker --check`: did a worker on this host record its health in the last few seconds?"""
+    from arq.connections import create_pool
+
+    async def check() -> bool:
+        pool = await create_pool(redis_settings(settings))
+        try:
+            return bool(await pool.exists(health_key(settings)))
+        finally:
+            await pool.aclose()
+
+    return asyncio.run(check())

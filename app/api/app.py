@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -16,12 +17,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.api.auth import prepare_access
+from app.api.auth import Denial, prepare_access
 from app.api.execution.compiled.cache import PlanCache
+from app.api.graphiql import graphiql_assets
 from app.api.hardening import security_extensions
+from app.api.metrics import ObserveRequests, RecordOperation, ServiceMetrics
+from app.api.persisted import PersistedDocumentsMiddleware
 from app.api.request_guard import RequestGuard
 from app.api.schema import build_schema
 from app.api.view import GraphQLView
+from app.domain.access import Scope as AccessScope
 from app.logs import request_id_var
 from app.services.health import check_database, check_redis
 from app.services.runtime import Resources
@@ -86,13 +91,15 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
 
     plans = PlanCache(settings.limits) if settings.execution.compiled_plans else None
     extensions = security_extensions(settings) + ([plans.extension()] if plans is not None else [])
+    extensions.append(RecordOperation)
+    metrics = ServiceMetrics()
     schema = build_schema(extensions=extensions, execution=settings.execution)
     view = GraphQLView(
         schema,
         resources=resources,  # type: ignore[arg-type]  # set in lifespan when not given
         settings=settings,
         plans=plans,
-        graphql_ide="graphiql" if settings.graphiql else None,
+        graphql_ide="graphiql" if settings.graphiql_enabled else None,
         multipart_uploads_enabled=True,
         allowed_origins=settings.websocket_origins,
         keep_alive=True,
@@ -108,7 +115,17 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         ok = all(checks.values())
         return JSONResponse({"status": "ok" if ok else "unavailable", **checks}, status_code=200 if ok else 503)
 
-    middleware = [Middleware(RequestIdMiddleware)]
+    async def metrics_endpoint(request: Request) -> Response:
+        outcome = await view.authenticator.resolve(state["resources"], request, request.headers.get("authorization"))
+        if isinstance(outcome, Denial):
+            return outcome.response()
+        if not outcome.allows(AccessScope.READ):
+            return JSONResponse({"errors": [{"message": "The metrics need a key with the read scope.",
+                                             "extensions": {"code": "FORBIDDEN"}}]}, status_code=403)
+        return Response(await metrics.render(state["resources"]), media_type=CONTENT_TYPE_LATEST)
+
+    middleware = [Middleware(RequestIdMiddleware),
+                  Middleware(ObserveRequests, metrics=metrics, access_log=settings.access_log_enabled)]
     if settings.cors_origins:
         middleware.append(
             Middleware(
@@ -126,12 +143,16 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         )
     # Inside CORS so its refusals (413, CSRF) still carry CORS headers the browser can read.
     middleware.append(Middleware(RequestGuard, settings=settings))
+    middleware.append(Middleware(PersistedDocumentsMiddleware, config=settings.persisted,
+                                 resources=lambda: state["resources"], prefix=settings.redis_prefix))
     app = Starlette(
         routes=[
             Route("/graphql", view, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", view),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+            *([graphiql_assets()] if settings.graphiql_enabled else []),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -14,12 +14,16 @@ MULTIPART_OVERHEAD = 1024 * 1024
 
 # Browsers send these content types cross-site without a CORS preflight; GraphQL multipart uploads use one.
 SIMPLE_CONTENT_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded", "text/plain")
-PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name", "graphql-require-preflight")
+# A request carrying any of these was preflighted by a browser (none is CORS-safelisted), so it cannot be a forged
+# cross-site form post. `authorization` is what stock upload clients (apollo-upload-client, gql) send; keys are
+# only ever sent in it (never cookies), so a forged post has no credentials of its own.
+PREFLIGHT_HEADERS = ("authorization", "apollo-require-preflight", "x-apollo-operation-name",
+                     "graphql-require-preflight")
 
 CSRF = Denial(
     ErrorCode.FORBIDDEN,
-    "This request could be a cross-site request forgery: multipart and form posts must carry a non-empty "
-    "'Apollo-Require-Preflight' (or 'X-Apollo-Operation-Name') header.",
+    "This request could be a cross-site request forgery: multipart and form posts must carry an Authorization "
+    "header or a non-empty 'Apollo-Require-Preflight' (or 'X-Apollo-Operation-Name') header.",
     400,
 )
 

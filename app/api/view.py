@@ -35,6 +35,7 @@ from app.api.execution.internals import (
 from app.api.graphiql import render_graphiql
 from app.api.loaders import Loaders
 from app.api.multipart_stream import MultipartBody, MultipartError, files_map
+from app.api.persisted import load_allow_list, sha256_hex
 from app.domain.access import Principal
 from app.domain.errors import DomainError, ErrorCode
 from app.services.runtime import Resources
@@ -50,6 +51,13 @@ class RateLimitedTransportWSHandler(TransportWSHandler[Context, None]):
             await self.handle_invalid_message("Invalid subscribe message")
             return
         view = self.view
+        if isinstance(view, GraphQLView) and view.trusted is not None:
+            query = message["payload"]["query"]
+            if sha256_hex(query) not in view.trusted:  # the HTTP middleware's rule, for subscriptions
+                error = {"message": "This server only runs trusted documents.",
+                         "extensions": {"code": "PERSISTED_DOCUMENT_REQUIRED"}}
+                await self.send_message(cast(Any, {"id": message["id"], "type": "error", "payload": [error]}))
+                return
         principal = self.context.principal
         if isinstance(view, GraphQLView) and principal is not None and principal.id != Principal.local_admin().id:
             decision = await view.authenticator.limiter(view.resources).hit(principal.id)
@@ -108,6 +116,11 @@ class GraphQLView(GraphQL[Context, None]):
         self.authenticator = Authenticator(settings)
         self.plans = plans
         """Compiled read queries (app/api/execution/compiled); None when switched off."""
+        persisted = settings.persisted
+        self.trusted: set[str] | None = None
+        """Hashes of the only documents subscriptions may run (trusted_only), or None."""
+        if persisted.trusted_only:
+            self.trusted = set(load_allow_list(persisted.documents_file)) if persisted.documents_file else set()
 
     async def run(  # type: ignore[override]  # one body for both overloads
         self, request: Request | WebSocket, context: Context | UnsetType = UNSET, root_value: None = UNSET

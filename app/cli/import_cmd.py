@@ -64,6 +64,16 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     headers = {"apollo-require-preflight": "true"}
     if args.token:
         headers["authorization"] = f"Bearer {args.token}"
+    try:
+        return _import(url, headers, args)
+    except httpx.TransportError as error:
+        # One line, no traceback: the usual cause is a server that is not running at that address.
+        console.print(f"[red]cannot reach {url}:[/red] {error or type(error).__name__} (is the API running? "
+                      "see --url)", soft_wrap=True)
+        return 4
+
+
+def _import(url: str, headers: dict[str, str], args: argparse.Namespace) -> int:
     with httpx.Client(headers=headers, timeout=httpx.Timeout(60, read=600)) as http:
         job = _upload(http, url, args)
         if job is None:
@@ -169,10 +179,14 @@ def _summary(http: httpx.Client, url: str, job: dict[str, Any]) -> None:
         node = edge["node"]
         shown.add_row(str(int(node["rowNumber"])), node["code"], node.get("field") or "", node["message"])
     console.print(shown)
-    console.print(
-        "All rejections (with the original records), page by page:\n"
-        f'  query {{ ingestionJob(id: "{job["id"]}") {{ rejections(first: 100, after: $cursor) '
-        "{ pageInfo { hasNextPage endCursor } edges { node { rowNumber code field message issues { code field "
-        "message } record } } } } }\n"
-        f'After fixing the activity type: mutation {{ replayRejections(jobId: "{job["id"]}") {{ job {{ id }} }} }}'
-    )
+    console.print("All rejections (with the original records), page by page (variables: {\"cursor\": null}, then "
+                  "each endCursor):\n  " + rejections_query(job["id"]), soft_wrap=True)
+    console.print(f'After fixing the activity type: mutation {{ replayRejections(jobId: "{job["id"]}") '
+                  "{ job { id status } errors { code field message } } }", soft_wrap=True)
+
+
+def rejections_query(job_id: str) -> str:
+    """The document printed for paging through a job's rejections: valid as printed (a test checks it)."""
+    return (f'query Rejections($cursor: String) {{ ingestionJob(id: "{job_id}") {{ rejections(first: 100, '
+            "after: $cursor) { pageInfo { hasNextPage endCursor } edges { node { rowNumber code field message "
+            "issues { code field message } record } } } } }")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import json
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from rich.table import Table
+from rich.table import Column, Table
 
 from app.cli.output import console
 from app.db.engine import Database
@@ -42,6 +44,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     listing = actions.add_parser("list", help="list keys, newest first")
     listing.add_argument("--active", action="store_true", help="hide revoked keys")
+    listing.add_argument("--json", action="store_true", help="one JSON array on stdout (for scripts)")
     listing.set_defaults(handler=cmd_list)
 
     revoke = actions.add_parser("revoke", help="revoke a key (API processes stop accepting it within 5 s)")
@@ -96,7 +99,12 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         return found
 
     keys = _run(settings, everything)
-    table = Table("id", "name", "prefix", "scopes", "created", "last used", "revoked")
+    if args.json:
+        sys.stdout.write(json.dumps([key_json(key) for key in keys], indent=2) + "\n")
+        return 0
+    table = Table("name", "prefix", "scopes", "created", "last used", "revoked")
+    # Ids are what `keys revoke` takes: never wrapped or cut, whatever the terminal width.
+    table.columns.insert(0, Column("id", no_wrap=True, min_width=36))
     for key in keys:
         table.add_row(
             str(key.id),
@@ -109,6 +117,19 @@ def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         )
     console.print(table)
     return 0
+
+
+def key_json(key: ApiKey) -> dict[str, object]:
+    """A key as `keys list --json` prints it; never the secret (only its hash is stored)."""
+    return {
+        "id": str(key.id),
+        "name": key.name,
+        "prefix": key.prefix,
+        "scopes": sorted(s.value for s in key.scopes),
+        "createdAt": key.created_at.isoformat(),
+        "lastUsedAt": key.last_used_at.isoformat() if key.last_used_at else None,
+        "revokedAt": key.revoked_at.isoformat() if key.revoked_at else None,
+    }
 
 
 def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:

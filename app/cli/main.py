@@ -8,8 +8,12 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from app.cli.dev_cmd import tcp_port
 from app.cli.output import console
+from app.cli.preflight import StartupRefused, check_startup, settings_problem
+from app.embedded import EmbeddedStoresMissing
 from app.embedded.stores import resolved_stores
 from app.logs import configure_logging
 from app.settings import Settings, get_settings
@@ -71,6 +75,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         assert resolved.database_url
         if args.migrate or (embedded and args.migrate is None):
             upgrade(resolved.database_url)
+        check_startup(resolved, api=True)
         serve_api(resolved)
     return 0
 
@@ -78,7 +83,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
     from workers.settings import build_worker
 
+    if args.check:
+        from workers.settings import worker_alive
+
+        if settings.redis_url is None:
+            logger.error("worker --check needs ACTIVITIES_REDIS_URL (the Redis the worker uses)")
+            return 2
+        return 0 if worker_alive(settings) else 1
     with resolved_stores(settings) as resolved:
+        check_startup(resolved, api=False)
         build_worker(resolved, burst=args.burst).run()
     return 0
 
@@ -105,8 +118,18 @@ def cmd_export_schema(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def installed_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("custom-activities")
+    except PackageNotFoundError:  # run from a source tree without installing
+        return "unknown (not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="activities", description="Custom Activities service.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     dev = sub.add_parser("dev", help="embedded stores + migrations + API + worker, in one command")
@@ -123,6 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = sub.add_parser("worker", help="run an arq worker only")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--check", action="store_true",
+                        help="exit 0 if a worker on this host is alive (recorded its health in the last 6 s), else 1")
     worker.set_defaults(handler=cmd_worker)
 
     migrate = sub.add_parser("migrate", help="apply database migrations")
@@ -147,11 +172,19 @@ def extra_commands() -> list[Callable[[argparse._SubParsersAction[argparse.Argum
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        logging.basicConfig(format="%(levelname)s %(name)s: %(message)s")
+        logger.error("configuration refused: %s", settings_problem(error))
+        return 2
     configure_logging(settings)
     try:
         handler: Handler = args.handler
         return handler(args, settings)
+    except (StartupRefused, EmbeddedStoresMissing) as error:
+        logger.error("startup refused: %s", error)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -55,6 +55,16 @@ class Database:
         `conn.transaction()`); json/jsonb values are decoded, parameters are JSON text (str or bytes)."""
         return Checkout(self._pool, self.raw_pool)
 
+    def connections_in_use(self) -> int:
+        """Checked-out connections of both pools (SQLAlchemy's and the raw one), for the metrics endpoint."""
+        checked_out = getattr(self.engine.pool, "checkedout", None)
+        engine_use = int(checked_out()) if callable(checked_out) else 0
+        return engine_use + (self._pool.in_use if self._pool is not None else 0)
+
+    @property
+    def pool_capacity(self) -> int:
+        return 2 * self._raw_size  # each pool holds at most pool_size + max_overflow
+
     async def dispose(self) -> None:
         """Close both pools; the handle stays usable (the next use opens new ones)."""
         pool, self._pool = self._pool, None

@@ -34,6 +34,11 @@ class RawPool:
         self._closed = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    @property
+    def in_use(self) -> int:
+        """Connections checked out right now."""
+        return self._count - len(self._idle)
+
     async def acquire(self) -> Any:
         if (loop := asyncio.get_running_loop()) is not self._loop:
             self._forget(loop)
@@ -157,9 +162,11 @@ class Checkout:
     ) -> None:
         assert self._pool is not None
         conn, self._conn = self._conn, None
-        if exc_type is not None and not conn.is_closed():
-            await _settle(conn)
-        self._pool.release(conn)
+        try:
+            if exc_type is not None and not conn.is_closed():
+                await _settle(conn)
+        finally:  # even when the clean-up fails or is cancelled: a slot not returned is lost for good
+            self._pool.release(conn)
 
 
 async def _settle(conn: Any) -> None:

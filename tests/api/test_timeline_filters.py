@@ -15,7 +15,7 @@ from app.domain.activity_types import FieldDataType as T
 from app.domain.filters import FieldCondition, FieldOperator, TimelineFilter, resolve
 from app.services.runtime import Resources
 from app.services.timelines import live_definitions
-from tests.api.timeline_support import T0, TIMELINE, Row, create_person, create_type, insert, minutes
+from tests.api.timeline_support import SEARCH, T0, TIMELINE, Row, create_person, create_type, insert, minutes
 from tests.conftest import GraphQL
 
 FIELDS = [
@@ -224,3 +224,29 @@ async def test_bad_filters_are_typed_errors(
     assert ext["field"] == (field or ext["issues"][0]["field"]) and ext["field"].startswith("filter.")
     assert error["path"] == ["person", "timeline"]
     assert body["data"] == {"person": None} or body["data"] is None
+
+
+@pytest.mark.parametrize(
+    ("flt", "field"),
+    [
+        ({"occurredAfter": "0001-01-01T00:00:00+01:00"}, "filter.occurredAfter"),
+        ({"occurredBefore": "9999-12-31T23:59:59-01:00"}, "filter.occurredBefore"),
+        ({"ingestedAfter": "0001-01-01T00:00:00+01:00"}, "filter.ingestedAfter"),
+        ({"activityTypes": ["probe"], "where": [{"field": "dt", "op": "GREATER_THAN",
+                                                 "value": "0001-01-01T00:00:00+01:00"}]}, None),
+        ({"activityTypes": ["probe"], "where": [{"field": "dt", "op": "BETWEEN",
+                                                 "value": ["2026-01-01T00:00:00Z", "9999-12-31T23:59:59-01:00"]}]},
+         None),
+    ],
+)
+async def test_an_instant_outside_the_utc_range_is_a_typed_filter_error(
+    gql: GraphQL, resources: Resources, flt: dict[str, Any], field: str | None
+) -> None:
+    person, _, _, _ = await _seed(resources)
+    for query, variables in ((TIMELINE, {"id": str(person), "filter": flt}), (SEARCH, {"filter": flt})):
+        body = await gql(query, variables)
+        (error,) = body["errors"]
+        ext = error["extensions"]
+        assert ext["code"] == "INVALID_FILTER", body
+        assert ext["issues"][0]["code"] == "OUT_OF_RANGE"
+        assert ext["field"] == (field or ext["issues"][0]["field"]) and ext["field"].startswith("filter.")

@@ -261,3 +261,33 @@ def test_one_handle_used_from_two_event_loops(settings: Settings) -> None:
         await db.dispose()
 
     asyncio.run(close())
+
+
+
+async def test_a_checkout_cancelled_again_during_its_cleanup_frees_its_slot(small_db: Database) -> None:
+    """graphql-core cancels sibling resolvers when one fails; a task cancelled in the block and again during the
+    clean-up query must still give its slot back (it leaked: once every slot had leaked, checkouts waited forever)."""
+    for _ in range(3):  # more than the pool's two slots
+        inside = asyncio.Event()
+
+        async def hold(inside: asyncio.Event) -> None:
+            async with small_db.raw() as conn:
+                inside.set()
+                await conn.execute("SELECT pg_sleep(30)")
+
+        task = asyncio.create_task(hold(inside))
+        await inside.wait()
+        await asyncio.sleep(0.05)
+        while not task.done():  # the first cancel stops the query, the next ones land in the clean-up
+            task.cancel()
+            await asyncio.sleep(0.005)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+    pool = await small_db.raw_pool()
+    assert pool.in_use == 0
+
+    async def checkout() -> int:
+        async with small_db.raw() as conn:
+            return int(await conn.fetchval("SELECT 1"))
+
+    assert await asyncio.wait_for(checkout(), 60) == 1  # a deadlock detector, not a timing assertion

@@ -16,6 +16,7 @@ from app.domain.ingestion_rows import (
     parse_csv,
     parse_csv_header,
     parse_jsonl,
+    plain_envelope,
     record_text,
 )
 
@@ -95,3 +96,27 @@ def test_payload_hash_ignores_key_order_and_counts_progress() -> None:
     assert payload_hash(at, x, canonical_json({"a": 1})) != payload_hash(at, y, canonical_json({"a": 1}))
     assert JobCounts(total=4, processed=1).progress == 0.25 and JobCounts().progress == 0
     assert infer_format("x.CSV.gz") is not None and infer_format("x.txt") is None
+
+
+def test_an_instant_outside_the_utc_range_is_rejected_alone() -> None:
+    # Valid ISO 8601 whose UTC instant falls before year 1 or after 9999: one row's OUT_OF_RANGE, never an
+    # OverflowError that fails the whole job.
+    for moment in ("0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"):
+        line = {**LINE, "occurredAt": moment}
+        assert plain_envelope(line, None) is None
+        failure = parse_jsonl(RawRow(4, orjson.dumps(line)), None)
+        assert codes(failure) == [ErrorCode.OUT_OF_RANGE]
+        assert isinstance(failure, RowFailure) and failure.issues[0].field == "occurredAt"
+        record = parse_csv(RawRow(2, f"a@b.io,{moment}".encode()), ["personEmail", "occurredAt"], "t")
+        assert codes(record) == [ErrorCode.OUT_OF_RANGE]
+    for moment in ("0001-01-01T01:00:00+01:00", "9999-12-31T22:59:59-01:00", "0001-01-01T00:00:00Z"):
+        assert isinstance(parse_jsonl(RawRow(1, orjson.dumps({**LINE, "occurredAt": moment})), None), Envelope)
+
+
+def test_counts_that_do_not_add_up_are_a_mismatch() -> None:
+    assert JobCounts(6, 6, 3, 2, 1).mismatch() is None
+    assert JobCounts(0, 0).mismatch() is None
+    short = JobCounts(6, 4, 4, 0, 0).mismatch()
+    assert short is not None and "4 of 6 rows" in short
+    assert JobCounts(6, 6, 3, 2, 0).mismatch() is not None  # a processed row counted nowhere
+    assert JobCounts(6, 7, 7, 0, 0).mismatch() is not None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -50,3 +53,34 @@ def test_block_boundaries_never_change_the_rows(lines: list[bytes], block: int, 
     data = b"\n".join(lines)
     whole = split(data, csv=csv, max_row_bytes=25)
     assert split(data, csv=csv, max_row_bytes=25, block=block) == whole
+
+
+def test_a_quote_inside_an_unquoted_csv_cell_is_a_plain_character() -> None:
+    # RFC 4180 and the csv module: a quote opens a quoted field only at the start of a field.
+    data = b'h1,h2\nTV 5" screen,1\nb,2\n"x ""y"" z",3\nq"q,4\n'
+    rows = split(data, csv=True)
+    assert [(r.number, r.data) for r in rows] == [
+        (1, b"h1,h2"), (2, b'TV 5" screen,1'), (3, b"b,2"), (4, b'"x ""y"" z",3'), (5, b'q"q,4')]
+    assert split(data, csv=True, block=3) == rows
+
+
+def test_an_oversize_csv_record_ends_at_the_next_line() -> None:
+    # An unterminated quote would otherwise swallow the rest of the file into one oversize record: the record
+    # is cut at the first line end after it passed the limit, and splitting resumes there.
+    data = b'h\n"never closed,1\n' + b"".join(b"row%d,%d\n" % (i, i) for i in range(20))
+    for block in (1, 7, len(data)):
+        rows = split(data, csv=True, max_row_bytes=30, block=block)
+        assert rows[1].number == 2 and rows[1].oversize == len(b'"never closed,1\nrow0,0\nrow1,1\nrow2,2')
+        assert [(r.number, r.data) for r in rows[2:]] == [(i, b"row%d,%d" % (i, i)) for i in range(3, 20)]
+
+
+csv_tokens = st.sampled_from(["a", "b", ",", '"', '""', "\n", "\r\n"])
+
+
+@given(st.lists(csv_tokens, max_size=40), st.integers(1, 12))
+def test_csv_records_are_those_the_csv_module_reads(tokens: list[str], block: int) -> None:
+    text = "".join(tokens)
+    expected = [r for r in csv.reader(io.StringIO(text, newline="")) if r]
+    got = [list(csv.reader(io.StringIO(r.data.decode(), newline="")))
+           for r in split(text.encode(), csv=True, max_row_bytes=1000, block=block)]
+    assert got == [[r] for r in expected]

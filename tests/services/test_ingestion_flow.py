@@ -151,3 +151,17 @@ async def test_dry_run_counts_new_persons_apart(resources: Resources, run_worker
     done = await get_job(resources, job.id)
     assert done is not None and (done.counts.accepted, done.counts.duplicates) == (2, 1)
     assert await count(resources, "SELECT count(*) FROM person") == 0
+
+
+async def test_an_occurred_at_outside_the_utc_range_rejects_that_row_alone(
+    resources: Resources, run_worker: Worker
+) -> None:
+    await approved_type(resources)
+    job = await submit_objects(resources, INLINE, [
+        deposit(key="a"), deposit(key="b", occurredAt="0001-01-01T00:00:00+01:00"),
+        deposit(key="c", occurredAt="9999-12-31T23:59:59-01:00", person={"id": 1}), deposit(key="d")])
+    await run_worker()
+    done = await get_job(resources, job.id)
+    assert done is not None and done.status is JobStatus.COMPLETED_WITH_ERRORS
+    assert (done.counts.processed, done.counts.accepted, done.counts.rejected) == (4, 2, 2)
+    assert await rejections(resources, job.id) == {2: "OUT_OF_RANGE", 3: "OUT_OF_RANGE"}

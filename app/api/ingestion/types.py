@@ -134,7 +134,8 @@ class IngestionJob:
     error: str | None = strawberry.field(description="Why the job FAILED, if it did.")
     error_code: ErrorCodeEnum | None = strawberry.field(  # type: ignore[valid-type]
         description="Code of `error` when it has one: UPLOAD_INTERRUPTED (the upload failed or stalled after its "
-        "first chunks; their rows were processed and kept)."
+        "first chunks; their rows were processed and kept) or ROW_COUNT_MISMATCH (the counts did not add up to "
+        "the rows received: rows were lost, so the job cannot have succeeded)."
     )
     receiving: bool = strawberry.field(
         description="The uploaded file is still being read: chunks are added (and counts.total grows) while "

@@ -53,6 +53,15 @@ def parse_datetime(text: str) -> datetime | str:
         return f"Not a valid date and time: {exc}."
 
 
+def utc_instant(moment: datetime) -> datetime | None:
+    """An aware `moment` in UTC, or None when that instant is outside datetime's years 1 to 9999 in UTC
+    ("0001-01-01T00:00:00+01:00" is valid ISO 8601, but astimezone raises OverflowError on it)."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
 def format_datetime(moment: datetime) -> str:
     """The canonical form "YYYY-MM-DDTHH:MM:SS[.ffffff]Z" of a UTC datetime (naive ones are taken as UTC)."""
     if moment.tzinfo is not None:

@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from app.domain.errors import ErrorCode, Issue
-from app.domain.ingestion import ChunkTally, JobStatus, SourceFormat
+from app.domain.ingestion import ChunkTally, JobCounts, JobStatus, SourceFormat
 from app.domain.ingestion_rows import RowFailure, record_text
 from app.services.ingestion import progress
 from app.services.ingestion.chunk_signal import ChunkSignal
@@ -184,8 +184,9 @@ async def _step(resources: Resources, conn: Any, ctx: JobContext, prefetch: Pref
     try:
         async with conn.transaction():
             job = await conn.fetchrow(
-                "SELECT status, next_chunk, chunk_count, cancel_requested, rejected_rows, receiving, error_code "
-                "FROM ingestion_job WHERE id = $1", ctx.id)
+                "SELECT status, next_chunk, chunk_count, cancel_requested, receiving, error_code, total_rows, "
+                "processed_rows, accepted_rows, rejected_rows, duplicate_rows FROM ingestion_job WHERE id = $1",
+                ctx.id)
             if job is None or job["status"] != JobStatus.RUNNING.value:
                 return job["status"] if job else "missing"
             if job["cancel_requested"]:
@@ -196,19 +197,14 @@ async def _step(resources: Resources, conn: Any, ctx: JobContext, prefetch: Pref
             if seq >= job["chunk_count"]:
                 if job["receiving"]:
                     return WAITING
-                if job["error_code"] is not None:  # the upload was interrupted: its committed rows are done
-                    status = JobStatus.FAILED
-                elif job["rejected_rows"] == 0:
-                    status = JobStatus.SUCCEEDED
-                else:
-                    status = JobStatus.COMPLETED_WITH_ERRORS
-                await _finish(conn, ctx.id, status)
+                status = await _end(conn, ctx.id, job)
                 return status.value
             prepared = await prefetch.take(seq)
             if prepared is None:
                 data = await conn.fetchval(
                     "SELECT data FROM ingestion_chunk WHERE job_id = $1 AND seq = $2", ctx.id, seq)
-                # A missing chunk was deleted when it was processed; the checkpoint says otherwise, so skip it.
+                # A chunk is deleted only with the checkpoint that passes it, so a missing one is lost: skip it
+                # and process the rest; its rows are missing from the counts and the job's end fails it (_end).
                 prepared = await asyncio.to_thread(prepare_chunk, ctx, data) if data is not None else Prepared()
             if seq + 1 < job["chunk_count"]:
                 prefetch.start(seq + 1)
@@ -232,6 +228,28 @@ async def _step(resources: Resources, conn: Any, ctx: JobContext, prefetch: Pref
 
 class _Superseded(Exception):
     """Rolls back a chunk whose job changed status while it was written."""
+
+
+async def _end(conn: Any, job_id: uuid.UUID, job: Any) -> JobStatus:
+    """End a job whose chunks are all processed. Its counts must add up to the rows it received: if they do
+    not, rows were lost somewhere and it FAILs with ROW_COUNT_MISMATCH, never SUCCEEDED."""
+    counts = JobCounts(job["total_rows"], job["processed_rows"], job["accepted_rows"], job["rejected_rows"],
+                       job["duplicate_rows"])
+    mismatch = counts.mismatch()
+    if mismatch is not None:
+        logger.error("ingestion job %s: %s", job_id, mismatch)
+        await conn.execute(
+            "UPDATE ingestion_job SET error_code = $2, error = left($3 || coalesce(' ' || error, ''), 1000) "
+            "WHERE id = $1", job_id, ErrorCode.ROW_COUNT_MISMATCH.value, mismatch)
+        status = JobStatus.FAILED
+    elif job["error_code"] is not None:  # the upload was interrupted: its committed rows are done
+        status = JobStatus.FAILED
+    elif job["rejected_rows"] == 0:
+        status = JobStatus.SUCCEEDED
+    else:
+        status = JobStatus.COMPLETED_WITH_ERRORS
+    await _finish(conn, job_id, status)
+    return status
 
 
 async def _finish(conn: Any, job_id: uuid.UUID, status: JobStatus) -> None:

@@ -91,6 +91,7 @@ async def answer(
         error.__traceback__ = error.__context__ = None  # FALLBACK is shared: keep no request frames alive
         return None
     plans.answered += 1
+    request.state.operation_name = plan.operation_name  # for the metrics and the access log
     response = Response(orjson.dumps({"data": result}), media_type="application/json")
     if GRAPHQL_RESPONSE_JSON in request.headers.get("accept", ""):
         response.headers["content-type"] = GRAPHQL_RESPONSE_JSON

@@ -1,0 +1,69 @@
+// Drives real JavaScript GraphQL clients against a running API; prints one JSON object on stdout.
+// node clients.mjs apq|upload  (URL and KEY from the environment: ACTIVITIES_TEST_URL, ACTIVITIES_TEST_KEY)
+import { createHash } from "node:crypto";
+import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client/core/index.js";
+import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries/index.js";
+import { createUploadLink } from "apollo-upload-client";
+
+const url = process.env.ACTIVITIES_TEST_URL;
+const headers = { authorization: `Bearer ${process.env.ACTIVITIES_TEST_KEY}` };
+const sent = [];
+
+// A fetch that records what each request carried, so the test can check the protocol, not only the result.
+async function recordingFetch(input, init = {}) {
+  const target = new URL(typeof input === "string" ? input : input.url);
+  const body = typeof init.body === "string" ? JSON.parse(init.body) : null;
+  sent.push({
+    method: init.method || "GET",
+    hasQuery: Boolean(body?.query || target.searchParams.get("query")),
+    hasHash: Boolean(body?.extensions?.persistedQuery || target.searchParams.get("extensions")),
+    multipart: init.body instanceof FormData,
+  });
+  return fetch(input, init);
+}
+
+const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+
+async function apq() {
+  const results = [];
+  for (const useGETForHashedQueries of [false, true]) {
+    const link = ApolloLink.from([
+      createPersistedQueryLink({ sha256, useGETForHashedQueries }),
+      new HttpLink({ uri: url, headers, fetch: recordingFetch }),
+    ]);
+    const client = new ApolloClient({ link, cache: new InMemoryCache() });
+    // A fresh document per round: the server must not know its hash yet.
+    const query = gql(`query Limits${useGETForHashedQueries ? "Get" : "Post"} { limits { maxPageSize } }`);
+    for (let i = 0; i < 2; i++) {
+      const { data } = await client.query({ query, fetchPolicy: "no-cache" });
+      results.push(data.limits.maxPageSize);
+    }
+  }
+  return { results, sent };
+}
+
+async function upload() {
+  const client = new ApolloClient({
+    link: createUploadLink({ uri: url, headers, fetch: recordingFetch }),
+    cache: new InMemoryCache(),
+  });
+  const rows = '{"activityType": "visitWebpage", "personEmail": "js@example.com", "occurredAt": "2026-01-01T00:00:00Z"}\n';
+  const file = new File([rows], "rows.jsonl", { type: "application/x-ndjson" });
+  const { data } = await client.mutate({
+    mutation: gql`mutation Import($input: ImportActivitiesInput!) {
+      importActivities(input: $input) { job { id counts { total } } errors { code field message } } }`,
+    variables: { input: { file, createMissingPersons: true } },
+  });
+  return { payload: data.importActivities, sent };
+}
+
+const commands = { apq, upload };
+const run = commands[process.argv[2]];
+if (!run) {
+  console.error(`usage: node clients.mjs ${Object.keys(commands).join("|")}`);
+  process.exit(2);
+}
+run().then(
+  (result) => process.stdout.write(JSON.stringify(result) + "\n"),
+  (error) => { console.error(error); process.exit(1); },
+);

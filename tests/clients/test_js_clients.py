@@ -1,0 +1,90 @@
+"""Real JavaScript clients (Apollo Client 3.14 with its persisted-queries link, apollo-upload-client 17) against a
+real API process: the protocols as the libraries speak them, checked request by request."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.embedded.lease import free_port
+from app.services.runtime import Resources
+from app.settings import Settings
+from tests.access_helpers import insert_key
+from tests.conftest import child_env, eventually
+from tests.stores import PROJECT_ROOT
+
+CLIENTS = PROJECT_ROOT / "tests" / "clients" / "js"
+
+
+@pytest.fixture(scope="module")
+def node_clients() -> Path:
+    """tests/clients/js with its locked packages installed (npm ci, once per lock file)."""
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("Node.js and npm are needed for the JavaScript client tests")
+    lock = CLIENTS / "package-lock.json"
+    stamp = CLIENTS / "node_modules" / f".installed-{hashlib.sha256(lock.read_bytes()).hexdigest()[:16]}"
+    if not stamp.exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=CLIENTS, check=True,
+                       timeout=600)
+        stamp.touch()
+    return CLIENTS
+
+
+@pytest.fixture
+def api_process(settings: Settings) -> Iterator[str]:
+    """`activities serve` on a free port; yields its GraphQL URL."""
+    port = free_port()
+    env = {**child_env(settings), "ACTIVITIES_PORT": str(port)}
+    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
+                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield f"http://127.0.0.1:{port}/graphql"
+    server.terminate()
+    server.wait(15)
+
+
+async def run_client(node_clients: Path, url: str, key: str, command: str) -> dict[str, Any]:
+    import httpx
+
+    async def serving() -> bool:
+        try:
+            async with httpx.AsyncClient() as http:
+                return (await http.get(url.replace("/graphql", "/healthz"))).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await eventually(serving, timeout=60)
+    node = await asyncio.create_subprocess_exec(
+        "node", "clients.mjs", command, cwd=node_clients, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={"ACTIVITIES_TEST_URL": url, "ACTIVITIES_TEST_KEY": key},
+    )
+    stdout, stderr = await asyncio.wait_for(node.communicate(), 120)
+    assert node.returncode == 0, stderr.decode()
+    result: dict[str, Any] = json.loads(stdout)
+    return result
+
+
+async def test_apollo_persisted_queries_link(node_clients: Path, api_process: str, resources: Resources) -> None:
+    key = await insert_key(resources)
+    result = await run_client(node_clients, api_process, key, "apq")
+    assert result["results"] == [100, 100, 100, 100]
+    steps = [(s["method"], s["hasQuery"], s["hasHash"]) for s in result["sent"]]
+    assert steps == [
+        ("POST", False, True), ("POST", True, True), ("POST", False, True),  # unknown hash, register, hash only
+        ("GET", False, True), ("POST", True, True), ("GET", False, True),  # the same with GET for hashed queries
+    ]
+
+
+async def test_apollo_upload_client(node_clients: Path, api_process: str, resources: Resources) -> None:
+    key = await insert_key(resources)  # the link sends only Authorization: no preflight header of its own
+    result = await run_client(node_clients, api_process, key, "upload")
+    assert result["payload"]["errors"] == [] and result["payload"]["job"]["id"]
+    assert result["sent"][0]["multipart"] is True
