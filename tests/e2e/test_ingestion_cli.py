@@ -118,13 +118,14 @@ async def test_import_csv_with_type_format_and_dry_run_flags_writes_nothing(
 
 
 @pytest.fixture
-def capped_api_server(settings: Settings) -> Iterator[int]:
+def capped_api_server(settings: Settings, tmp_path: Path) -> Iterator[int]:
     """`activities serve` whose row cap stops an upload after two committed chunks of 10 rows; yields the port."""
     port = free_port()
     env = {**child_env(settings), "ACTIVITIES_PORT": str(port), "ACTIVITIES_LIMITS__MAX_UPLOAD_ROWS": "20",
            "ACTIVITIES_LIMITS__CHUNK_ROWS": "10"}
+    log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
-                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
     yield port
     server.terminate()
     server.wait(15)
@@ -142,7 +143,7 @@ async def test_an_interrupted_import_prints_how_to_resume_and_resuming_stores_ea
                               for i in range(30)))
     port = capped_api_server
     worker_process()
-    await eventually(lambda: _serving(port), timeout=30, interval=0.1)
+    await eventually(lambda: _serving(port), timeout=90, interval=0.1)  # a loaded machine starts it slowly
 
     def run(*extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
