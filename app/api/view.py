@@ -70,6 +70,18 @@ class RateLimitedTransportWSHandler(TransportWSHandler[Context, None]):
                 return
         await super().handle_subscribe(message)
 
+    async def send_message(self, message: Any) -> None:
+        """Errors sent over the socket lose their "Did you mean ...?" suggestions outside dev, as over HTTP."""
+        view = self.view
+        if isinstance(view, GraphQLView) and not view.settings.field_suggestions and isinstance(message, dict):
+            payload = message.get("payload")
+            errors = payload if message.get("type") == "error" else (
+                payload.get("errors") if isinstance(payload, dict) else None)
+            for error in errors if isinstance(errors, list) else []:
+                if isinstance(error, dict) and isinstance(error.get("message"), str):
+                    error["message"] = strip_suggestions(error["message"])
+        await super().send_message(message)
+
     def keeps_socket_open(self, error: GraphQLError) -> bool:
         """Strawberry closes the socket (4400) on any parse error; the token limit stops the parser with one, so a
         refusal tagged QUERY_TOO_COMPLEX (ErrorCodes) is answered as an `error` message instead, as over HTTP,
