@@ -107,7 +107,8 @@ class Settings(BaseSettings):
     upload_retry_seconds: int = 30  # an upload retries a chunk commit across a database outage this long
     graphiql: bool | None = None  # None: served in dev and test, not in prod
     access_log: bool | None = None  # one line per HTTP request; None: on in prod only
-    introspection: bool = True
+    introspection: bool | None = None  # None: on in dev and test, off in prod (see introspection_enabled)
+    header_timeout_seconds: float = 10.0  # `activities serve`: a request's headers must all arrive within this
     auth_disabled: bool = False
     bootstrap_admin_key: SecretStr | None = None
     dev_admin_key: SecretStr | None = None  # set by `activities dev`: GraphiQL sends it for loopback requests
@@ -138,6 +139,16 @@ class Settings(BaseSettings):
             # The old name still works; ACTIVITIES_EXECUTION__COMPILED_PLANS wins when both are set.
             self.execution = self.execution.model_copy(update={"compiled_plans": self.compiled_queries})
         return self
+
+    @property
+    def introspection_enabled(self) -> bool:
+        """Introspection, unless switched off; in prod only when switched on (ACTIVITIES_INTROSPECTION=true)."""
+        return self.introspection if self.introspection is not None else self.environment != "prod"
+
+    @property
+    def field_suggestions(self) -> bool:
+        """"Did you mean ...?" in errors: only in dev, and never when introspection is off (they map the schema)."""
+        return self.environment == "dev" and self.introspection_enabled
 
     @property
     def graphiql_enabled(self) -> bool:

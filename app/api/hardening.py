@@ -155,7 +155,7 @@ def security_extensions(settings: Settings) -> list[Factory]:
         *validation_cache,  # after QueryCostLimiter: its fragment gate must run first
         ErrorCodes,
     ]
-    if not settings.introspection:
+    if not settings.introspection_enabled:
         factories.append(DisableIntrospection)
     factories.append(StorableArguments)  # after the validation cache (see StorableArguments)
     factories.append(lambda: MaskErrors(should_mask_error=should_mask))

@@ -27,14 +27,17 @@ from app.api.execution.internals import (
     TransportWSHandler,
     UnsetType,
     WebSocketDisconnected,
+    replace_placeholders_with_files,
+    starlette_request,
     stream_transport_requested,
     strip_suggestions,
 )
 from app.api.graphiql import render_graphiql
 from app.api.loaders import Loaders
+from app.api.multipart_stream import MultipartBody, MultipartError, files_map
 from app.api.persisted import load_allow_list, sha256_hex
 from app.domain.access import Principal
-from app.domain.errors import ErrorCode
+from app.domain.errors import DomainError, ErrorCode
 from app.services.runtime import Resources
 from app.settings import Settings
 
@@ -66,6 +69,18 @@ class RateLimitedTransportWSHandler(TransportWSHandler[Context, None]):
                 await self.send_message(cast(Any, {"id": message["id"], "type": "error", "payload": [error]}))
                 return
         await super().handle_subscribe(message)
+
+    async def send_message(self, message: Any) -> None:
+        """Errors sent over the socket lose their "Did you mean ...?" suggestions outside dev, as over HTTP."""
+        view = self.view
+        if isinstance(view, GraphQLView) and not view.settings.field_suggestions and isinstance(message, dict):
+            payload = message.get("payload")
+            errors = payload if message.get("type") == "error" else (
+                payload.get("errors") if isinstance(payload, dict) else None)
+            for error in errors if isinstance(errors, list) else []:
+                if isinstance(error, dict) and isinstance(error.get("message"), str):
+                    error["message"] = strip_suggestions(error["message"])
+        await super().send_message(message)
 
     def keeps_socket_open(self, error: GraphQLError) -> bool:
         """Strawberry closes the socket (4400) on any parse error; the token limit stops the parser with one, so a
@@ -174,6 +189,27 @@ class GraphQLView(GraphQL[Context, None]):
         sub_response.wants_graphql_response = GRAPHQL_RESPONSE_JSON in accept  # type: ignore[attr-defined]
         return sub_response
 
+    async def parse_multipart(self, request: Any) -> dict[str, str]:
+        """GraphQL multipart requests, streamed (app/api/multipart_stream.py): `operations` and `map` are read
+        here; the file arrives while the operation runs, instead of being spooled whole before it starts."""
+        try:
+            body = MultipartBody(starlette_request(request))
+            await body.read_fields()
+            operations = self.parse_json(body.fields.get("operations", b"{}"))
+            mapping = files_map(self.parse_json(body.fields.get("map", b"{}")))
+        except MultipartError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        except ConnectionResetError as exc:  # the client went away before its file started: nothing was kept
+            raise HTTPException(400, str(exc)) from exc
+        except DomainError as exc:  # over the body limit already
+            raise HTTPException(413, exc.issues[0].message) from exc
+        files = {body.file_name: body.file} if body.file is not None and body.file_name is not None else {}
+        try:
+            parsed: dict[str, str] = replace_placeholders_with_files(operations, mapping, files)
+        except (KeyError, IndexError, TypeError) as exc:
+            raise HTTPException(400, "File(s) missing in form data") from exc
+        return parsed
+
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
@@ -192,7 +228,7 @@ class GraphQLView(GraphQL[Context, None]):
 
     async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
         processed = await super().process_result(request, result)
-        if not self.settings.introspection:
+        if not self.settings.field_suggestions:
             # "Did you mean 'apiKeys'?" would let callers map the schema field by field.
             for error in processed.get("errors") or []:
                 error["message"] = strip_suggestions(str(error["message"]))  # type: ignore[index]

@@ -60,6 +60,7 @@ def serve_api(settings: Settings, on_ready: Callable[[], None] | None = None, pr
     import uvicorn
 
     from app.api.app import create_app
+    from app.api.header_timeout import with_header_timeout
 
     config = uvicorn.Config(
         create_app(settings),
@@ -67,7 +68,7 @@ def serve_api(settings: Settings, on_ready: Callable[[], None] | None = None, pr
         port=settings.port,
         log_config=None,
         loop="uvloop",
-        http="httptools",
+        http=with_header_timeout(settings.header_timeout_seconds),  # httptools, with a deadline for headers
         ws="websockets-sansio",
         lifespan="on",
         timeout_graceful_shutdown=10,

@@ -131,11 +131,26 @@ async def test_introspection_can_be_switched_off(settings: Settings, resources: 
 
 
 @pytest.mark.usefixtures("admin")
-async def test_no_field_suggestions_when_introspection_is_off(settings: Settings, resources: Resources) -> None:
+async def test_field_suggestions_only_in_dev_with_introspection(settings: Settings, resources: Resources) -> None:
     typo = "{ apiKey { edges { cursor } } }"
-    assert "Did you mean" in (await query(settings, resources, typo))["errors"][0]["message"]
-    hidden = await query(settings.model_copy(update={"introspection": False}), resources, typo)
-    assert hidden["errors"][0]["message"] == "Cannot query field 'apiKey' on type 'Query'."
+    dev = settings.model_copy(update={"environment": "dev"})
+    assert "Did you mean" in (await query(dev, resources, typo))["errors"][0]["message"]
+    for hiding in (dev.model_copy(update={"introspection": False}), settings,  # test
+                   settings.model_copy(update={"environment": "prod"}),
+                   settings.model_copy(update={"environment": "prod", "introspection": True})):
+        hidden = await query(hiding, resources, typo)
+        assert hidden["errors"][0]["message"] == "Cannot query field 'apiKey' on type 'Query'.", hiding.environment
+
+
+@pytest.mark.usefixtures("admin")
+async def test_introspection_is_off_in_prod_unless_switched_on(settings: Settings, resources: Resources) -> None:
+    probe = "{ __schema { queryType { name } } }"
+    prod = settings.model_copy(update={"environment": "prod"})
+    refused = await query(prod, resources, probe)
+    assert refused["data"] is None and any("introspection" in e["message"].lower() for e in refused["errors"])
+    allowed = await query(prod.model_copy(update={"introspection": True}), resources, probe)
+    assert allowed["data"]["__schema"]["queryType"]["name"] == "Query"
+    assert "errors" not in await query(prod, resources, KEYS_PAGE)  # the API itself is unchanged
 
 
 @pytest.mark.usefixtures("admin")

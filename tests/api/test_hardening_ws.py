@@ -229,3 +229,15 @@ async def test_malformed_protocol_messages_close_cleanly(app: Starlette) -> None
         with pytest.raises(WebSocketDisconnect) as closed:
             await ws.receive_text(timeout=30)
         assert closed.value.code == 4409
+
+
+@pytest.mark.usefixtures("admin")
+async def test_no_field_suggestions_over_websocket_outside_dev(settings: Settings, resources: Resources) -> None:
+    typo = "subscription { ingestionJobUpdatd(id: \"x\") { status } }"
+    dev = await run_ws(create_app(settings.model_copy(update={"environment": "dev"}), resources=resources), typo)
+    assert "Did you mean" in dev["error"][0]["message"]
+    for environment in ("test", "prod"):
+        hidden = await run_ws(create_app(settings.model_copy(update={"environment": environment}),
+                                         resources=resources), typo)
+        message = hidden["error"][0]["message"]
+        assert message == "Cannot query field 'ingestionJobUpdatd' on type 'Subscription'.", (environment, message)

@@ -22,6 +22,23 @@ from tests.stores import PROJECT_ROOT
 pytestmark = pytest.mark.e2e
 
 
+def serve(settings: Settings, log: Path | None = None, **env: str) -> Iterator[int]:
+    """`activities serve` on a free port with `env` added; yields the port (its output goes to `log`, if given)."""
+    port = free_port()
+    out = log.open("wb") if log is not None else subprocess.DEVNULL
+    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"],
+                              env={**child_env(settings), "ACTIVITIES_PORT": str(port), **env}, cwd=PROJECT_ROOT,
+                              stdout=out, stderr=subprocess.STDOUT)
+    yield port
+    server.terminate()
+    server.wait(15)
+
+
+@pytest.fixture
+def api_server(settings: Settings, tmp_path: Path) -> Iterator[int]:
+    yield from serve(settings, tmp_path / "server.log")
+
+
 async def test_import_command_uploads_follows_and_summarises(
     tmp_path: Path, settings: Settings, resources: Resources, api_server: int,
     worker_process: Callable[[], subprocess.Popen[bytes]],
@@ -106,16 +123,10 @@ async def test_import_csv_with_type_format_and_dry_run_flags_writes_nothing(
 
 
 @pytest.fixture
-def capped_api_server(settings: Settings) -> Iterator[int]:
-    """`activities serve` whose row cap stops an upload after two committed chunks of 10 rows; yields the port."""
-    port = free_port()
-    env = {**child_env(settings), "ACTIVITIES_PORT": str(port), "ACTIVITIES_LIMITS__MAX_UPLOAD_ROWS": "20",
-           "ACTIVITIES_LIMITS__CHUNK_ROWS": "10"}
-    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
-                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield port
-    server.terminate()
-    server.wait(15)
+def capped_api_server(settings: Settings, tmp_path: Path) -> Iterator[int]:
+    """A server whose row cap stops an upload after two committed chunks of 10 rows."""
+    yield from serve(settings, tmp_path / "server.log", ACTIVITIES_LIMITS__MAX_UPLOAD_ROWS="20",
+                     ACTIVITIES_LIMITS__CHUNK_ROWS="10")
 
 
 async def test_an_interrupted_import_prints_how_to_resume_and_resuming_stores_each_row_once(
@@ -130,7 +141,7 @@ async def test_an_interrupted_import_prints_how_to_resume_and_resuming_stores_ea
                               for i in range(30)))
     port = capped_api_server
     worker_process()
-    await eventually(lambda: _serving(port), timeout=30, interval=0.1)
+    await eventually(lambda: _serving(port), timeout=90, interval=0.1)  # a loaded machine starts it slowly
 
     def run(*extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -288,25 +288,29 @@ def pg_start_again(pg: EmbeddedPostgres) -> None:
             f"-p {pg.port} -h {HOST} -k ''", "-w", "-t", "60", "start")
 
 
-def upload_rows(rows: int) -> list[bytes]:
-    return [orjson.dumps(deposit(email=f"p{i % 50}@x.io", key=f"u{i}", amount=i % 1000)) + b"\n" for i in range(rows)]
+async def upload_paused_after_five_chunks(resources: Resources) -> tuple[asyncio.Task[Any], Any]:
+    """A 3,000-row upload in chunks of 200, held after 1,100 rows (5 chunks committed, 100 rows in the next);
+    returns (its task, the gate that holds it)."""
+    from tests.services.test_ingestion_receiving import Paused
+    from tests.upload_readers import SteppedReader
+
+    await approved_type(resources)
+    lines = [orjson.dumps(deposit(email=f"p{i % 50}@x.io", key=f"u{i}", amount=i % 1000)) + b"\n"
+             for i in range(3000)]
+    paused = Paused()
+    upload = asyncio.create_task(import_file(small_chunks(resources, 200), SPEC, SteppedReader(
+        b"".join(lines), step=8192, pause_at=len(b"".join(lines[:1100])), gate=paused.gate)))
+    await asyncio.wait_for(paused.held.wait(), timeout=60)
+    return upload, paused
 
 
 async def test_postgres_restart_while_the_api_commits_upload_chunks_is_ridden_out(
     private_stack: tuple[Settings, Resources, EmbeddedPostgres],
 ) -> None:
     from app.services.ingestion import process
-    from tests.services.test_ingestion_receiving import Paused
-    from tests.upload_readers import SteppedReader
 
     own, resources, pg = private_stack
-    await approved_type(resources)
-    lines = upload_rows(3000)
-    data = b"".join(lines)
-    paused = Paused()  # after 1,100 rows: 5 chunks of 200 committed, 100 rows waiting in the next one
-    upload = asyncio.create_task(import_file(small_chunks(resources, 200), SPEC, SteppedReader(
-        data, step=8192, pause_at=len(b"".join(lines[:1100])), gate=paused.gate)))
-    await asyncio.wait_for(paused.held.wait(), timeout=60)
+    upload, paused = await upload_paused_after_five_chunks(resources)
     await asyncio.to_thread(pg_ctl, pg, "restart")  # the upload's connection dies with it
     paused.release.set()
     job = await asyncio.wait_for(upload, timeout=120)
@@ -324,20 +328,11 @@ async def test_postgres_down_longer_than_the_upload_retries_ends_it_at_once_with
     from app.domain.errors import ErrorCode
     from app.services.ingestion import process
     from app.services.ingestion.receive import UploadInterrupted
-    from tests.services.test_ingestion_receiving import Paused
-    from tests.upload_readers import SteppedReader
 
     own, resources, pg = private_stack
-    await approved_type(resources)
-    lines = upload_rows(3000)
-    data = b"".join(lines)
-    impatient = small_chunks(resources, 200)
-    impatient = Resources(settings=impatient.settings.model_copy(update={"upload_retry_seconds": 2}),
+    impatient = Resources(settings=resources.settings.model_copy(update={"upload_retry_seconds": 2}),
                           db=resources.db, queue=resources.queue)
-    paused = Paused()
-    upload = asyncio.create_task(import_file(impatient, SPEC, SteppedReader(
-        data, step=8192, pause_at=len(b"".join(lines[:1100])), gate=paused.gate)))
-    await asyncio.wait_for(paused.held.wait(), timeout=60)
+    upload, paused = await upload_paused_after_five_chunks(impatient)
     await asyncio.to_thread(pg_ctl, pg, "stop")
     try:
         paused.release.set()

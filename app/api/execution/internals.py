@@ -28,6 +28,7 @@ from graphql.type.scalars import serialize_int
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.execution import optimized_is_awaitable
 from strawberry.extensions import SchemaExtension
+from strawberry.file_uploads.utils import replace_placeholders_with_files as _replace_placeholders
 from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.relay import GlobalID
@@ -65,6 +66,8 @@ NAMES = (
     "resolves_by_default",
     "parse_content_type",
     "StrawberryField",
+    "starlette_request",
+    "replace_placeholders_with_files",
     # graphql-core
     "HookedExecutor",
     "executor_subfields",
@@ -105,8 +108,10 @@ __all__ = [
     "limiter_rules",
     "parse_content_type",
     "provided_operation_name",
+    "replace_placeholders_with_files",
     "resolves_by_default",
     "returns_its_argument",
+    "starlette_request",
     "strawberry_field_facts",
     "strawberry_schema",
     "stream_transport_requested",
@@ -137,6 +142,20 @@ def provided_operation_name(context: ExecutionContext) -> object:
     document's first operation; `...` when Strawberry no longer keeps it
     (`ExecutionContext._provided_operation_name`)."""
     return getattr(context, "_provided_operation_name", ...)
+
+
+def starlette_request(adapter: Any) -> Any:
+    """The Starlette Request behind the adapter Strawberry's ASGI view hands to `parse_multipart`
+    (`StarletteRequestAdapter._request`): app/api/multipart_stream.py reads its body as a stream."""
+    return adapter._request
+
+
+def replace_placeholders_with_files(
+    operations: Any, files_map: Mapping[str, Any], files: Mapping[str, Any]
+) -> Any:
+    """Put each file at the variable paths `map` names (`strawberry.file_uploads.utils`), as Strawberry's own
+    multipart parsing does."""
+    return _replace_placeholders(operations, files_map, files)
 
 
 def stream_transport_requested(view: Any, headers: Mapping[str, str]) -> bool:

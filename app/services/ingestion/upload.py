@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import zlib
+from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
 from app.domain.errors import DomainError, ErrorCode, Issue
@@ -139,11 +140,7 @@ async def _stream(spec: JobSpec, upload: Readable, draft: Receiver) -> None:
     limits = draft.resources.settings.limits
     splitter = RecordSplitter(csv=spec.format is SourceFormat.CSV, max_row_bytes=limits.max_row_bytes)
     inflater: _Inflater | None = None
-    while True:
-        block = await upload.read(READ_BLOCK)
-        if not block:
-            break
-        draft.digest.update(block)  # the bytes as sent (gzip or not): cheap next to parsing them
+    async for block in _blocks(upload, draft):
         if inflater is None:
             inflater = _Inflater(block)
         try:
@@ -172,6 +169,22 @@ async def _stream(spec: JobSpec, upload: Readable, draft: Receiver) -> None:
         raise DomainError.of(ErrorCode.REQUIRED, "The file contains no rows." if spec.resume_from is None else
                              f"The file has no rows from resumeFrom ({spec.resume_from}) on.", "file")
     await draft.finish()
+
+
+async def _blocks(upload: Readable, draft: Receiver) -> AsyncIterator[bytes]:
+    """The upload's blocks as read, hashed as sent; a stream may hand out a byte or two at a time, so bytes are
+    held back until the first block is long enough to recognise gzip by its magic."""
+    head = b""
+    while block := await upload.read(READ_BLOCK):
+        draft.digest.update(block)  # the bytes as sent (gzip or not): cheap next to parsing them
+        if head or len(block) < len(GZIP_MAGIC):
+            head += block
+            if len(head) < len(GZIP_MAGIC):
+                continue
+            block, head = head, b""
+        yield block
+    if head:
+        yield head
 
 
 async def _add_rows(spec: JobSpec, draft: Receiver, rows: list[RawRow]) -> None:

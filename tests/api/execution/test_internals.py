@@ -60,8 +60,10 @@ from app.api.execution.internals import (
     limiter_rules,
     parse_content_type,
     provided_operation_name,
+    replace_placeholders_with_files,
     resolves_by_default,
     returns_its_argument,
+    starlette_request,
     strawberry_field_facts,
     strawberry_schema,
     stream_transport_requested,
@@ -290,6 +292,23 @@ def test_resolves_by_default() -> None:
 
 def test_parse_content_type() -> None:
     assert parse_content_type("application/json; charset=utf-8") == ("application/json", {"charset": "utf-8"})
+
+
+def test_starlette_request() -> None:
+    from starlette.requests import Request
+    from strawberry.asgi import GraphQL as View
+
+    request = Request({"type": "http", "method": "POST", "path": "/graphql", "headers": []})
+    assert starlette_request(View.request_adapter_class(request)) is request
+
+
+def test_replace_placeholders_with_files() -> None:
+    upload = object()
+    operations = {"query": "q", "variables": {"input": {"file": None, "files": [None, None]}}}
+    done = replace_placeholders_with_files(
+        operations, {"0": ["variables.input.file", "variables.input.files.1"]}, {"0": upload})
+    assert done["variables"]["input"] == {"file": upload, "files": [None, upload]}
+    assert operations["variables"]["input"]["file"] is None  # a copy: the parsed JSON is not changed
 
 
 def test_StrawberryField() -> None:
