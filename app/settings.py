@@ -55,7 +55,7 @@ class PersistedDocuments(BaseModel):
 
 
 class Marketo(BaseModel):
-    """The Marketo-compatible REST facade (app/api/rest/, docs/marketo.md)."""
+    """The Marketo-compatible REST facade (app/api/rest/, docs/marketo-rest.md)."""
 
     token_seconds: int = 3600  # lifetime of an access token from /identity/oauth/token
     max_batch: int = 300  # records per POST /rest/v1/activities/external.json (Marketo's own cap)

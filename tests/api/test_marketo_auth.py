@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 import time
 
 from sqlalchemy import text
 
-from app.domain.access import Scope
+from app.api.rest.routes import ENDPOINTS
+from app.domain.access import ALL_SCOPES, Scope
 from app.services.runtime import Resources
 from app.settings import Settings
 from tests.access_helpers import bearer
 from tests.api.marketo_support import TYPE_BODY, client_pair, codes, rest_client, token
+from tests.conftest import child_env
+from tests.stores import PROJECT_ROOT
 
 
 async def test_token_is_issued_for_a_key_pair_and_accepted_both_ways(settings: Settings, resources: Resources) -> None:
@@ -102,3 +108,31 @@ async def test_rate_limit_is_606(settings: Settings, resources: Resources) -> No
         answer = await http.get("/rest/v1/activities/types.json", headers=auth)
         assert answer.status_code == 429 and int(answer.headers["retry-after"]) >= 1
         assert codes(answer.json()) == ["606"]
+
+
+async def test_every_endpoint_checks_its_scope_first(settings: Settings, resources: Resources) -> None:
+    """The REST scope matrix: each route refuses (603) a key holding every scope but its own, before anything runs;
+    the route's own scope alone gets past the check."""
+    async with rest_client(settings, resources) as http:
+        for method, path, scope, _ in ENDPOINTS:
+            url = path.replace("{apiName}", "someType").replace("{leadId}", "1")
+            without = bearer(await token(http, await client_pair(resources, ALL_SCOPES - {scope})))
+            answer = await http.request(method, url, headers=without, json={})
+            assert codes(answer.json()) == ["603"], (method, path)
+            only = bearer(await token(http, await client_pair(resources, [scope])))
+            answer = await http.request(method, url, headers=only, json={})
+            assert "603" not in [e["code"] for e in answer.json().get("errors", [])], (method, path)
+
+
+async def test_keys_create_marketo_prints_a_working_pair(settings: Settings, resources: Resources) -> None:
+    created = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "app.cli.main", "keys", "create", "--name", "marketo sync", "--scope", "read",
+         "--marketo"], env=child_env(settings) | {"COLUMNS": "300"}, cwd=PROJECT_ROOT, capture_output=True,
+        text=True, timeout=60, check=False)
+    assert created.returncode == 0, created.stderr
+    lines = dict(line.split(":", 1) for line in created.stdout.splitlines() if line.startswith("Client "))
+    pair = (lines["Client ID"].strip(), lines["Client Secret"].strip())
+    async with rest_client(settings, resources) as http:
+        access = await token(http, pair)
+        assert (await http.get("/rest/v1/activities/types.json", headers=bearer(access))).json()["success"] is True

@@ -1,1 +1,1 @@
-"""The Marketo-compatible REST facade (docs/marketo.md): the same services as GraphQL, in Marketo's shapes."""
+"""The Marketo-compatible REST facade (docs/marketo-rest.md): the same services as GraphQL, in Marketo's shapes."""

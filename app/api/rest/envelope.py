@@ -11,7 +11,7 @@ from starlette.responses import Response
 from app.domain.errors import ErrorCode, Issue
 from app.logs import request_id_var
 
-# Marketo's codes this facade sends, with Marketo's own messages (docs/marketo.md has the same table).
+# Marketo's codes this facade sends, with Marketo's own messages (docs/marketo-rest.md has the same table).
 MESSAGES: dict[int, str] = {
     601: "Access token invalid",
     602: "Access token expired",
