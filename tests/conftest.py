@@ -137,6 +137,20 @@ def worker_process(settings: Settings) -> Iterator[Callable[[], subprocess.Popen
             proc.wait()
 
 
+@pytest.fixture
+def api_process(settings: Settings) -> Iterator[str]:
+    """`activities serve` on a free port (real clients talk to it); yields its GraphQL URL."""
+    from app.embedded.lease import free_port
+
+    port = free_port()
+    env = {**child_env(settings), "ACTIVITIES_PORT": str(port)}
+    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
+                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield f"http://127.0.0.1:{port}/graphql"
+    server.terminate()
+    server.wait(15)
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30, interval: float = 0.05) -> None:
     """Wait until `check()` is true; fail the test with a clear message at `timeout`."""
     import asyncio

@@ -154,3 +154,14 @@ async def test_leads_minimum(settings: Settings, resources: Resources, gql: Grap
         assert (await http.get("/rest/v1/lead/424242.json", headers=auth)).json()["result"] == []
         graph = await gql("query($id: ID!) { person(id: $id) { email lastName } }", {"id": str(eve)})
         assert graph["data"]["person"] == {"email": "e@example.com", "lastName": "L"}
+
+
+async def test_a_form_post_with_method_get_is_that_get(settings: Settings, resources: Resources) -> None:
+    async with rest_client(settings, resources) as http:
+        auth = bearer(await token(http, await client_pair(resources)))
+        lead = await _lead(http, auth, "tunnel@example.com")
+        tunnelled = await http.post("/rest/v1/leads.json", headers=auth, data={
+            "_method": "GET", "filterType": "id", "filterValues": str(lead)})
+        assert tunnelled.json()["result"][0]["email"] == "tunnel@example.com"
+        plain_form = await http.post("/rest/v1/leads.json", headers=auth, data={"filterType": "id"})
+        assert codes(plain_form.json()) == ["609"]

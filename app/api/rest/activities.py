@@ -129,7 +129,7 @@ def _since(value: str | None) -> datetime:
 
 
 async def paging_token(call: Call) -> Response:
-    token = _encode_token(_since(call.request.query_params.get("sinceDatetime")), None)
+    token = _encode_token(_since(call.params.get("sinceDatetime")), None)
     return respond({"success": True, "nextPageToken": token})
 
 
@@ -155,7 +155,7 @@ def _activity_out(a: Activity, definitions: dict[int, ActivityTypeDefinition]) -
 
 
 async def read(call: Call) -> Response:
-    params = call.request.query_params
+    params = call.params
     since, cursor = _decode_token(params.get("nextPageToken") or "")
     type_ids = _ints(params.get("activityTypeIds"), "activityTypeIds", MAX_TYPE_IDS)
     lead_ids = _ints(params.get("leadIds"), "leadIds", MAX_LEAD_IDS)

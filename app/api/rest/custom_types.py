@@ -64,7 +64,7 @@ async def describe(call: Call) -> Response:
         found = await registry.get_type(session, api_name)
     if found is None or found.deleted_at is not None or found.is_system:
         raise RestError(1013, f"Custom activity type '{api_name}' not found")
-    draft = call.request.query_params.get("draft", "false").lower() == "true"
+    draft = call.params.get("draft", "false").lower() == "true"
     return ok([type_out(found, found.latest if draft else found.shown)])
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
@@ -31,6 +32,8 @@ class Call:
     principal: Principal
     resources: Resources
     settings: Settings
+    params: Mapping[str, str]
+    """The query parameters, plus the form fields of a POST tunnelling a GET (`_method=GET`, Marketo's way)."""
 
     async def body(self) -> dict[str, Any]:
         """The JSON object sent (an empty body is `{}`); 612 for another content type, 609 for bad JSON."""
@@ -69,11 +72,11 @@ class Gate:
         self.authenticator = authenticator
         self.resources = resources
 
-    async def principal(self, request: Request, resources: Resources) -> Principal:
+    async def principal(self, request: Request, resources: Resources, params: Mapping[str, str]) -> Principal:
         if self.settings.auth_disabled:
             return Principal.local_admin()
         header = request.headers.get("authorization")
-        token = bearer_token(header) if header is not None else request.query_params.get("access_token")
+        token = bearer_token(header) if header is not None else params.get("access_token")
         if not token:
             raise RestError(600, "Access token missing") if token is None else RestError(601)
         if token.startswith(access_tokens.TOKEN_PREFIX + "_"):
@@ -94,22 +97,42 @@ class Gate:
             raise RestError(606, f"Max rate limit exceeded; retry in {retry} s", status=status, headers=headers)
         return principal
 
-    def endpoint(self, scope: Scope, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-        """A Starlette endpoint running `handler` for callers holding `scope`."""
+    def endpoint(self, handlers: Mapping[str, tuple[Scope, Handler]]) -> Callable[[Request], Awaitable[Response]]:
+        """A Starlette endpoint running the handler of the request's method for callers holding its scope."""
 
         async def run(request: Request) -> Response:
             resources = self.resources()
             try:
-                principal = await self.principal(request, resources)
+                method, params = await _tunnelled(request, "GET" in handlers)
+                if method not in handlers:
+                    raise RestError(610)
+                scope, handler = handlers[method]
+                principal = await self.principal(request, resources, params)
                 if not principal.allows(scope):
                     raise RestError(603, f"Access denied: this API key lacks the '{scope.value}' scope.")
-                return await handler(Call(request, principal, resources, self.settings))
+                return await handler(Call(request, principal, resources, self.settings, params))
             except RestError as failure:
                 return failure.response()
             except DomainError as failure:
                 return RestError(1003, errors=issue_errors(failure.issues)).response()
 
         return run
+
+
+async def _tunnelled(request: Request, has_get: bool) -> tuple[str, Mapping[str, str]]:
+    """The method and parameters of a request; a form POST with `_method=GET` is that GET (long parameter lists
+    do not fit in a URL, so Marketo clients send them this way)."""
+    params = dict(request.query_params)
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if request.method != "POST" or not has_get or kind != "application/x-www-form-urlencoded":
+        return request.method, params
+    body = await request.body()  # kept by Starlette: a handler reading the body again gets the same bytes
+    if body.lstrip().startswith(b"{"):
+        return request.method, params  # JSON sent under the form type (marketorestpython does)
+    form = dict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+    if form.get("_method", params.get("_method", "")).upper() != "GET":
+        return request.method, params
+    return "GET", {**params, **form}
 
 
 def bad_request(message: str, code: int = 1003) -> RestError:

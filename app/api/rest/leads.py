@@ -89,7 +89,7 @@ async def sync(call: Call) -> Response:
 
 
 async def by_filter(call: Call) -> Response:
-    params = call.request.query_params
+    params = call.params
     kind, raw = params.get("filterType"), params.get("filterValues") or ""
     if kind not in LOOKUP:
         raise RestError(1003, f"filterType: one of {', '.join(LOOKUP)} is supported.")

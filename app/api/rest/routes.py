@@ -49,8 +49,11 @@ def rest_routes(settings: Settings, authenticator: Authenticator,
                 resources: Callable[[], Resources]) -> list[BaseRoute]:
     gate = Gate(settings, authenticator, resources)
     routes: list[BaseRoute] = [Route("/identity/oauth/token", token_endpoint(resources), methods=["GET", "POST"])]
-    routes.extend(Route(path, gate.endpoint(scope, handler), methods=[method])
-                  for method, path, scope, handler in ENDPOINTS)
+    by_path: dict[str, dict[str, tuple[Scope, Handler]]] = {}
+    for method, path, scope, handler in ENDPOINTS:
+        by_path.setdefault(path, {})[method] = (scope, handler)
+    # POST is always routed: a form POST with `_method=GET` stands for the GET of the same path.
+    routes.extend(Route(path, gate.endpoint(handlers), methods=["GET", "POST"]) for path, handlers in by_path.items())
     # Anything else under the facade's prefixes gets Marketo's 610 rather than a bare 404 page.
     routes.extend(Route(prefix + "/{rest:path}", not_found, methods=["GET", "POST"])
                   for prefix in ("/rest", "/bulk"))
