@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
+from typing import Any
 
 from graphql import GraphQLError, ValidationRule
+from starlette.requests import Request
 from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
@@ -63,21 +65,58 @@ class QueryCostLimiter(SchemaExtension):
         yield
 
 
-class LimitErrorCodes(SchemaExtension):
-    """Give the built-in limiters' errors our QUERY_TOO_COMPLEX code, so clients can tell them from typos."""
+# Codes of request errors, as Apollo Server names them, so clients can tell a typo from a bad variable.
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+BAD_REQUEST = "BAD_REQUEST"
+STREAMING_ACCEPT = ("multipart/mixed", "text/event-stream")
 
-    def _tag(self) -> None:
+
+class ErrorCodes(SchemaExtension):
+    """Every request error gets an `extensions.code`: QUERY_TOO_COMPLEX for the built-in limiters (which give only
+    text), else GRAPHQL_PARSE_FAILED / GRAPHQL_VALIDATION_FAILED by phase, and BAD_USER_INPUT for variables that do
+    not coerce (graphql-core reports those at execution, without a path). A subscription sent as a plain HTTP
+    request is refused here with BAD_REQUEST: it would otherwise fail inside its resolver as "Unexpected error."."""
+
+    def _tag(self, default: str) -> None:
         for error in self.execution_context.pre_execution_errors or ():
-            if is_limit_error(error):
-                error.extensions = {**(error.extensions or {}), "code": ErrorCode.QUERY_TOO_COMPLEX.value}
+            if not (error.extensions or {}).get("code"):
+                code = ErrorCode.QUERY_TOO_COMPLEX.value if is_limit_error(error) else default
+                error.extensions = {**(error.extensions or {}), "code": code}
 
     def on_parse(self) -> Iterator[None]:
         yield
-        self._tag()
+        self._tag(PARSE_FAILED)
 
     def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        # Before validation: errors present when it starts end the request (Strawberry checks inside the phase).
+        if not context.pre_execution_errors and _plain_http_subscription(context):
+            context.pre_execution_errors = [GraphQLError(
+                "Subscriptions are served over WebSocket (graphql-transport-ws) or a streaming HTTP response "
+                "(Accept: multipart/mixed or text/event-stream), not a plain request.",
+                extensions={"code": BAD_REQUEST},
+            )]
         yield
-        self._tag()
+        self._tag(VALIDATION_FAILED)
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        for error in getattr(result, "errors", None) or ():
+            if error.path is None and not (error.extensions or {}).get("code"):
+                error.extensions = {**(error.extensions or {}), "code": BAD_USER_INPUT}
+
+
+def _plain_http_subscription(context: Any) -> bool:
+    if context.operation_type.value != "subscription":  # Strawberry's enum lives in a non-public module
+        return False
+    request = getattr(context.context, "request", None)
+    if not isinstance(request, Request):  # a WebSocket
+        return False
+    accept = request.headers.get("accept", "")
+    return not any(kind in accept for kind in STREAMING_ACCEPT)
 
 
 def _ignore_introspection(context: IgnoreContext) -> bool:
@@ -113,7 +152,7 @@ def security_extensions(settings: Settings) -> list[Factory]:
         lambda: AddValidationRules(static_rules),
         lambda: QueryCostLimiter(limits, cost_rules),
         *validation_cache,  # after QueryCostLimiter: its fragment gate must run first
-        LimitErrorCodes,
+        ErrorCodes,
     ]
     if not settings.introspection:
         factories.append(DisableIntrospection)

@@ -69,7 +69,7 @@ class RateLimitedTransportWSHandler(TransportWSHandler[Context, None]):
 
     def keeps_socket_open(self, error: GraphQLError) -> bool:
         """Strawberry closes the socket (4400) on any parse error; the token limit stops the parser with one, so a
-        refusal tagged QUERY_TOO_COMPLEX (LimitErrorCodes) is answered as an `error` message instead, as over HTTP,
+        refusal tagged QUERY_TOO_COMPLEX (ErrorCodes) is answered as an `error` message instead, as over HTTP,
         and the connection keeps serving. Genuine syntax errors still close it."""
         return (error.extensions or {}).get("code") == ErrorCode.QUERY_TOO_COMPLEX.value
 
@@ -182,6 +182,8 @@ class GraphQLView(GraphQL[Context, None]):
         # Strawberry calls .get() on the result: a bare number or string in the body would be a 500.
         if not isinstance(parsed, (dict, list)):
             raise HTTPException(400, "The request body must be a JSON object.")
+        for request in parsed if isinstance(parsed, list) else (parsed,):
+            _check_request_shape(request)
         return parsed
 
     def decode_json(self, data: str | bytes) -> object:
@@ -217,6 +219,18 @@ class GraphQLView(GraphQL[Context, None]):
             ws_params = "subscriptionUrl,\n        wsConnectionParams: defaultHeaders,\n"
             html = html.replace("subscriptionUrl,\n", ws_params, 1)
         return HTMLResponse(html)
+
+
+def _check_request_shape(request: object) -> None:
+    """GraphQL over HTTP: operationName a string, variables and extensions objects (or absent/null); anything else
+    is a 400 here, not a 200 carrying a Python error ("unhashable type: 'dict'") from deeper down."""
+    if not isinstance(request, dict):
+        raise HTTPException(400, "Each request must be a JSON object.")
+    expected = {"operationName": str, "variables": dict, "extensions": dict, "query": str}
+    for key, kind in expected.items():
+        value = request.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise HTTPException(400, f"`{key}` must be {'a string' if kind is str else 'an object'} or null.")
 
 
 def _is_request_error(response_data: object) -> bool:

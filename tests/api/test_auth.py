@@ -175,7 +175,7 @@ async def test_graphiql_gets_the_dev_key_only_on_loopback_in_dev(settings: Setti
         settings, resources, client=("203.0.113.9", 1), environment="dev", dev_admin_key=secret
     ) as remote:
         assert dev_key not in (await remote.get("/graphql", headers=html)).text
-    async with app_client(settings, resources, environment="prod", dev_admin_key=secret) as prod:
+    async with app_client(settings, resources, environment="prod", dev_admin_key=secret, graphiql=True) as prod:
         page_response = await prod.get("/graphql", headers=html)
         assert page_response.status_code == 200  # the page itself holds no data; every query needs a key
         assert dev_key not in page_response.text

@@ -40,7 +40,7 @@ class DocumentCache:
 class CachedParse(SchemaExtension):
     """Reuse the document of an identical query parsed with the same options (the token limit among them).
 
-    Strawberry's ParserCache parses inside its own hook, so a parse error raised there skipped LimitErrorCodes'
+    Strawberry's ParserCache parses inside its own hook, so a parse error raised there skipped ErrorCodes'
     QUERY_TOO_COMPLEX tagging. Here a miss leaves parsing to Strawberry, with its normal error handling, and only
     a successfully parsed document is stored; documents are never mutated after parsing, so sharing is safe.
     """
