@@ -151,6 +151,19 @@ def api_process(settings: Settings) -> Iterator[str]:
     server.wait(15)
 
 
+async def until_serving(graphql_url: str) -> None:
+    """Wait until the API process behind `graphql_url` answers /healthz (it takes a few seconds to start)."""
+
+    async def serving() -> bool:
+        try:
+            async with httpx.AsyncClient() as http:
+                return (await http.get(graphql_url.replace("/graphql", "/healthz"))).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await eventually(serving, timeout=60)
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30, interval: float = 0.05) -> None:
     """Wait until `check()` is true; fail the test with a clear message at `timeout`."""
     import asyncio

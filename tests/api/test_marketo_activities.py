@@ -165,3 +165,22 @@ async def test_a_form_post_with_method_get_is_that_get(settings: Settings, resou
         assert tunnelled.json()["result"][0]["email"] == "tunnel@example.com"
         plain_form = await http.post("/rest/v1/leads.json", headers=auth, data={"filterType": "id"})
         assert codes(plain_form.json()) == ["609"]
+
+
+async def test_per_key_job_cap_is_marketo_concurrency_code(settings: Settings, resources: Resources) -> None:
+    cap = resources.settings.ingestion_concurrency_per_key  # what the ingestion services read
+    async with rest_client(settings, resources) as http:
+        pair = await client_pair(resources)
+        auth = bearer(await token(http, pair))
+        type_id = await _approved_type(http, auth)
+        lead = await _lead(http, auth, "q@example.com")
+        # `cap` jobs of this key still queued (no worker runs here): the key has no slot left.
+        for _ in range(cap):
+            queued = await http.post("/graphql", headers=bearer(pair[1]), json={"query": """mutation {
+                recordActivities(input: {activities: [{activityType: "attendConference",
+                person: {email: "q@example.com"}, occurredAt: "2026-03-01T00:00:00Z", primaryValue: "x"}]}) {
+                job { status } errors { code } } }"""})
+            assert queued.json()["data"]["recordActivities"]["job"]["status"] == "QUEUED"
+        refused = await http.post("/rest/v1/activities/external.json", headers=auth,
+                                  json={"input": [_record(type_id, lead, 1)]})
+        assert codes(refused.json()) == ["615"]

@@ -15,7 +15,7 @@ import pytest
 
 from app.services.runtime import Resources
 from tests.access_helpers import insert_key
-from tests.conftest import eventually
+from tests.conftest import until_serving
 from tests.stores import PROJECT_ROOT
 
 CLIENTS = PROJECT_ROOT / "tests" / "clients" / "js"
@@ -36,16 +36,7 @@ def node_clients() -> Path:
 
 
 async def run_client(node_clients: Path, url: str, key: str, command: str) -> dict[str, Any]:
-    import httpx
-
-    async def serving() -> bool:
-        try:
-            async with httpx.AsyncClient() as http:
-                return (await http.get(url.replace("/graphql", "/healthz"))).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await eventually(serving, timeout=60)
+    await until_serving(url)
     node = await asyncio.create_subprocess_exec(
         "node", "clients.mjs", command, cwd=node_clients, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env={"ACTIVITIES_TEST_URL": url, "ACTIVITIES_TEST_KEY": key},

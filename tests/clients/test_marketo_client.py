@@ -6,27 +6,15 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
 from marketorestpython.client import MarketoClient
 from marketorestpython.helper.exceptions import MarketoException
 
 from app.services.runtime import Resources
 from tests.api.marketo_support import client_pair
-from tests.conftest import GraphQL, eventually
+from tests.conftest import GraphQL, until_serving
 
 TOTAL, BATCH = 1000, 300
-
-
-async def _serving(url: str) -> None:
-    async def up() -> bool:
-        try:
-            async with httpx.AsyncClient() as http:
-                return (await http.get(url.replace("/graphql", "/healthz"))).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await eventually(up, timeout=60)
 
 
 def workflow(host: str, client_id: str, secret: str) -> dict[str, Any]:
@@ -76,7 +64,7 @@ def workflow(host: str, client_id: str, secret: str) -> dict[str, Any]:
 
 
 async def test_marketo_client_round_trip(api_process: str, resources: Resources, gql: GraphQL) -> None:
-    await _serving(api_process)
+    await until_serving(api_process)
     client_id, secret = await client_pair(resources)
     out = await asyncio.to_thread(workflow, api_process.removesuffix("/graphql"), client_id, secret)
 

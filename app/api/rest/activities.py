@@ -80,7 +80,14 @@ async def add_custom(call: Call) -> Response:
     rejected: dict[int, tuple[Issue, ...]] = {n: (m,) for n, m in enumerate(mapped) if isinstance(m, Issue)}
     if sendable:
         spec = JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL, created_by=call.principal.id)
-        outcome = await record_now(call.resources, spec, [m for _, m in sendable])
+        try:
+            outcome = await record_now(call.resources, spec, [m for _, m in sendable])
+        except DomainError as failure:
+            if any(i.code is ErrorCode.LIMIT_EXCEEDED for i in failure.issues):
+                # The per-key cap on unfinished jobs (ingestion_concurrency_per_key): Marketo's concurrency
+                # code, which its clients retry.
+                raise RestError(615, failure.issues[0].message) from None
+            raise
         for row, issues in outcome.rejected.items():
             rejected[sendable[row - 1][0]] = issues
     result: list[dict[str, Any]] = []

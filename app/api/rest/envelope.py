@@ -20,6 +20,7 @@ MESSAGES: dict[int, str] = {
     609: "Invalid JSON",
     610: "Requested resource not found",
     612: "Invalid Content Type",
+    615: "Concurrent access limit reached",
     709: "Incompatible state",
     1001: "Invalid value",
     1002: "Missing value for required parameter",
