@@ -13,12 +13,11 @@ from starlette.responses import Response
 from app.api.rest.envelope import RestError, issue_errors, ok, respond
 from app.api.rest.handler import Call
 from app.api.rest.shapes import activity_type_out, marketo_time
-from app.db.activity_queries import ActivityScope
 from app.domain.activities import Activity
 from app.domain.activity_types import ActivityTypeDefinition
 from app.domain.cursors import decode_activity_cursor, encode_activity_cursor
 from app.domain.errors import DomainError, ErrorCode, Issue
-from app.domain.filters import TimelineFilter
+from app.domain.filters import ActivitySearch, TimelineFilter
 from app.domain.ingestion import JobSource, SourceFormat
 from app.services import timelines
 from app.services.ingestion.inline import record_now
@@ -182,8 +181,8 @@ async def read(call: Call) -> Response:
     # Pages are read oldest first: the last `batch` items of the newest-first order, before the previous page.
     args = timelines.PageArgs(last=batch, before=cursor)
     try:
-        page = await timelines.read_page(call.resources, ActivityScope(person_ids=lead_ids), flt, args,
-                                         definitions=known)
+        scope = timelines.search_scope(ActivitySearch(person_ids=lead_ids))
+        page = await timelines.read_page(call.resources, scope, flt, args, definitions=known)
     except DomainError as failure:
         raise RestError(1003, errors=issue_errors(failure.issues)) from None
     items = list(reversed(page.items))
