@@ -76,6 +76,14 @@ class PersistedDocuments(BaseModel):
     trusted_only: bool = False  # refuse every document that is not on the allow-list
 
 
+class Marketo(BaseModel):
+    """The Marketo-compatible REST facade (app/api/rest/, docs/marketo-rest.md)."""
+
+    token_seconds: int = 3600  # lifetime of an access token from /identity/oauth/token
+    max_batch: int = 300  # records per POST /rest/v1/activities/external.json (Marketo's own cap)
+    http_429: bool = False  # also send HTTP 429 + Retry-After with code 606 (Marketo sends 200)
+
+
 class Settings(BaseSettings):
     """Everything configurable; see docs/configuration.md."""
 
@@ -118,6 +126,7 @@ class Settings(BaseSettings):
     compiled_queries: bool | None = None  # deprecated alias of execution.compiled_plans (ACTIVITIES_COMPILED_QUERIES)
     execution: Execution = Field(default_factory=Execution)
     persisted: PersistedDocuments = Field(default_factory=PersistedDocuments)
+    marketo: Marketo = Field(default_factory=Marketo)
     ingestion_concurrency_per_key: int = 4
     export_dir: Path | None = None  # where export files are written; default <data_dir>/exports
     export_retention_days: float = 7.0  # export files are removed this long after their job finished

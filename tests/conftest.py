@@ -144,6 +144,33 @@ def worker_process(settings: Settings) -> Iterator[Callable[[], subprocess.Popen
             proc.wait()
 
 
+@pytest.fixture
+def api_process(settings: Settings) -> Iterator[str]:
+    """`activities serve` on a free port (real clients talk to it); yields its GraphQL URL."""
+    from app.embedded.lease import free_port
+
+    port = free_port()
+    env = {**child_env(settings), "ACTIVITIES_PORT": str(port)}
+    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
+                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    yield f"http://127.0.0.1:{port}/graphql"
+    server.terminate()
+    server.wait(15)
+
+
+async def until_serving(graphql_url: str) -> None:
+    """Wait until the API process behind `graphql_url` answers /healthz (it takes a few seconds to start)."""
+
+    async def serving() -> bool:
+        try:
+            async with httpx.AsyncClient() as http:
+                return (await http.get(graphql_url.replace("/graphql", "/healthz"))).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    await eventually(serving, timeout=60)
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30, interval: float = 0.05) -> None:
     """Wait until `check()` is true; fail the test with a clear message at `timeout`."""
     import asyncio

@@ -1,4 +1,4 @@
-"""The Starlette application: /graphql (HTTP, WebSocket, GraphiQL), /healthz and /readyz."""
+"""The Starlette application: /graphql (HTTP, WebSocket, GraphiQL), /healthz, /readyz and the Marketo REST facade."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ from app.api.hardening import security_extensions
 from app.api.metrics import ObserveRequests, RecordOperation, ServiceMetrics
 from app.api.persisted import PersistedDocumentsMiddleware
 from app.api.request_guard import RequestGuard
+from app.api.rest.routes import rest_routes
 from app.api.schema import build_schema
 from app.api.view import GraphQLView
 from app.domain.access import Scope as AccessScope
@@ -155,6 +156,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             *([graphiql_assets()] if settings.graphiql_enabled else []),
+            *rest_routes(settings, view.authenticator, lambda: state["resources"]),
         ],
         middleware=middleware,
         lifespan=lifespan,

@@ -40,6 +40,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="repeat for several scopes",
     )
     create.add_argument("--quiet", "-q", action="store_true", help="print only the secret (for scripts)")
+    create.add_argument("--marketo", action="store_true",
+                        help="also print the key as the Client ID / Client Secret pair Marketo clients ask for")
     create.set_defaults(handler=cmd_create)
 
     listing = actions.add_parser("list", help="list keys, newest first")
@@ -86,6 +88,10 @@ def cmd_create(args: argparse.Namespace, settings: Settings) -> int:
     console.print(f"created key [bold]{key.name}[/bold] ({key.id}) with scopes {', '.join(sorted(args.scopes))}")
     console.print("secret (shown only now; send it as 'Authorization: Bearer <secret>'):")
     console.print(secret, soft_wrap=True)
+    if args.marketo:
+        console.print("for Marketo clients (base URL = this service; see docs/marketo-rest.md):")
+        console.print(f"Client ID:     {key.id}", soft_wrap=True)
+        console.print(f"Client Secret: {secret}", soft_wrap=True)
     return 0
 
 

@@ -8,18 +8,14 @@ import hashlib
 import json
 import shutil
 import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from app.embedded.lease import free_port
 from app.services.runtime import Resources
-from app.settings import Settings
 from tests.access_helpers import insert_key
-from tests.conftest import child_env, eventually
+from tests.conftest import until_serving
 from tests.stores import PROJECT_ROOT
 
 CLIENTS = PROJECT_ROOT / "tests" / "clients" / "js"
@@ -39,29 +35,8 @@ def node_clients() -> Path:
     return CLIENTS
 
 
-@pytest.fixture
-def api_process(settings: Settings) -> Iterator[str]:
-    """`activities serve` on a free port; yields its GraphQL URL."""
-    port = free_port()
-    env = {**child_env(settings), "ACTIVITIES_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
-                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield f"http://127.0.0.1:{port}/graphql"
-    server.terminate()
-    server.wait(15)
-
-
 async def run_client(node_clients: Path, url: str, key: str, command: str) -> dict[str, Any]:
-    import httpx
-
-    async def serving() -> bool:
-        try:
-            async with httpx.AsyncClient() as http:
-                return (await http.get(url.replace("/graphql", "/healthz"))).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await eventually(serving, timeout=60)
+    await until_serving(url)
     node = await asyncio.create_subprocess_exec(
         "node", "clients.mjs", command, cwd=node_clients, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE, env={"ACTIVITIES_TEST_URL": url, "ACTIVITIES_TEST_KEY": key},
