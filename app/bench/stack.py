@@ -172,6 +172,7 @@ class Stack:
             ACTIVITIES_ENVIRONMENT="prod",
             ACTIVITIES_BOOTSTRAP_ADMIN_KEY=self.api_key,
             ACTIVITIES_RATE_LIMIT_PER_MINUTE=str(10**9),
+            ACTIVITIES_INTROSPECTION="true",  # off by default in prod; the bench reads the schema to plan its queries
         )
 
     def start_api(self) -> Service:
