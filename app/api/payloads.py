@@ -6,8 +6,7 @@ import functools
 from collections.abc import Awaitable, Callable
 from typing import ParamSpec, TypeVar
 
-from app.api.activities.errors import QueryInputError, checked_first
-from app.api.context import Info
+from app.api.activities.errors import QueryInputError
 from app.api.errors import user_errors
 from app.domain.errors import DomainError, Issue
 
@@ -61,11 +60,3 @@ def _prefixed(issues: list[Issue], prefix: str | None) -> list[Issue]:
         return issues
     return [Issue(i.code, f"{prefix}.{i.field}" if i.field else prefix, i.message) for i in issues]
 
-
-def page_size(info: Info, first: int | None) -> int:
-    """`first` under the one page-size rule (checked_first), refused as a typed query error (for resolvers that
-    check it outside `@query_errors`)."""
-    try:
-        return checked_first(first, info.context.settings.limits.max_page_size)
-    except DomainError as error:
-        raise QueryInputError(error) from None

@@ -97,8 +97,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from app.db.distribution import DistributionError
-    from app.db.migrate import upgrade
+    from app.db.migrate import DistributionError, upgrade
 
     with resolved_stores(settings) as resolved:
         assert resolved.database_url

@@ -10,7 +10,9 @@ import asyncpg
 from alembic import command
 from alembic.config import Config
 
-from app.db.distribution import DEFAULT_SHARD_COUNT, check_cluster, citus_present, distribute
+from app.db.distribution import DEFAULT_SHARD_COUNT, DistributionError, check_cluster, citus_present, distribute
+
+__all__ = ["DistributionError", "upgrade"]  # the CLI reaches app/db through this module only
 from app.settings import to_asyncpg_dsn
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"

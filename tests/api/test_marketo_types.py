@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from app.services.runtime import Resources
 from app.settings import Settings
@@ -83,10 +84,13 @@ async def test_type_lifecycle_in_marketo_shapes(settings: Settings, resources: R
         assert codes(gone) == ["1013"]
 
 
-async def test_type_refusals_carry_marketo_codes(settings: Settings, resources: Resources) -> None:
-    limited = settings.model_copy(update={"limits": settings.limits.model_copy(update={"max_activity_types": 1,
-                                                                                      "max_fields_per_type": 1})})
-    async with rest_client(limited, resources) as http:
+async def test_type_refusals_carry_marketo_codes(
+    settings: Settings, resources: Resources, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The services read the deployment's limits from the resources, as in test_registry_refusals.
+    monkeypatch.setattr(resources.settings.limits, "max_activity_types", 1)
+    monkeypatch.setattr(resources.settings.limits, "max_fields_per_type", 1)
+    async with rest_client(settings, resources) as http:
         auth = bearer(await token(http, await client_pair(resources)))
         assert (await _post(http, auth, BASE + ".json", TYPE_BODY))["success"] is True
         duplicate = await _post(http, auth, BASE + ".json", TYPE_BODY)

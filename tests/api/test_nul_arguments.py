@@ -33,6 +33,7 @@ from app.services.runtime import Resources
 from app.settings import Settings
 from tests.access_helpers import ADMIN_KEY_ID, ADMIN_TOKEN, insert_key
 from tests.api.test_hardening_ws import run_ws
+from tests.api.test_scopes import _one_of
 from tests.conftest import GraphQL
 
 SCHEMA = graphql_schema(build_schema())
@@ -49,6 +50,10 @@ def sample(gtype: GraphQLInputType, depth: int = 0) -> Any:
     if isinstance(inner, GraphQLEnumType):
         return next(iter(inner.values))
     if isinstance(inner, GraphQLInputObjectType):
+        if _one_of(inner):  # exactly one field: the first that can hold text
+            fields = list(inner.fields.items())
+            name, f = next(((n, f) for n, f in fields if has_text(f.type, depth + 1)), fields[0])
+            return {name: sample(f.type, depth + 1)}
         return {name: sample(f.type, depth + 1) for name, f in inner.fields.items()
                 if depth < 3 or isinstance(f.type, GraphQLNonNull)}
     assert isinstance(inner, GraphQLScalarType)

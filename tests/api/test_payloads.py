@@ -107,12 +107,15 @@ async def test_unexpected_exceptions_are_not_turned_into_payload_errors() -> Non
 
 def test_api_resolvers_leave_domain_errors_to_the_wrapper() -> None:
     """No hand-written `except DomainError` in app/api besides the wrapper and per-item results of upsertPersons."""
-    allowed = {"payloads.py", "persons/mutations.py"}  # upsertPersons reports each input item's own errors
+    # upsertPersons reports each input item's own errors; view.py turns a body over its limit into HTTP 413
+    allowed = {"payloads.py", "persons/mutations.py", "view.py"}
+    rest = "rest/"  # the Marketo REST facade answers DomainErrors in Marketo's envelope and codes, not payloads
     found: list[str] = []
     for path in sorted(API.rglob("*.py")):
         where = path.relative_to(API).as_posix()
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ExceptHandler) and node.type is not None and where not in allowed:
+            if (isinstance(node, ast.ExceptHandler) and node.type is not None and where not in allowed
+                    and not where.startswith(rest)):
                 if "DomainError" in ast.unparse(node.type):
                     found.append(f"{where}:{node.lineno}")
     assert found == []

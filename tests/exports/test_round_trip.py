@@ -77,7 +77,7 @@ async def test_exported_jsonl_imports_into_a_fresh_database_as_identical_timelin
     exported = await download(client, job)
 
     async with resources.db.raw() as conn:  # a fresh database: the type stays, everything recorded goes
-        await conn.execute("TRUNCATE activity, person, ingestion_job CASCADE")
+        await conn.execute("TRUNCATE activity, person, person_email, person_external_id, ingestion_job CASCADE")
     again = await _import(client, gql, run_worker, exported)
     assert again["counts"] == {"accepted": 6, "rejected": 0}, again["rejections"]
     assert await _timelines(gql) == before

@@ -8,18 +8,25 @@ from typing import Annotated
 
 import strawberry
 
-from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
+from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
-from app.api.errors import user_errors
 from app.api.exports.inputs import ExportActivitiesInput, ExportPersonsInput
 from app.api.exports.types import DeleteExportJobPayload, ExportJob, ExportJobConnection, ExportJobPayload
 from app.api.ingestion.types import decode_job_cursor, encode_job_cursor
+from app.api.payloads import payload, query_errors
 from app.api.permissions import require
 from app.domain.access import Scope
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.exports import ExportKind
 from app.services.exports import jobs
 from app.services.ingestion import progress
+
+
+def _job_id_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def _job_id(value: str, field: str = "id") -> uuid.UUID:
@@ -34,23 +41,19 @@ class ExportQueries:
     @strawberry.field(description="One export job by id, or null (also for another key's export, unless admin).")
     async def export_job(self, info: Info, id: strawberry.ID) -> ExportJob | None:
         principal = require(info, Scope.READ)
-        try:
-            job = await jobs.get(info.context.resources, principal, _job_id(id))
-        except DomainError:
-            return None
+        job_id = _job_id_or_none(id)
+        job = await jobs.get(info.context.resources, principal, job_id) if job_id is not None else None
         return ExportJob.from_domain(job) if job else None
 
     @strawberry.field(description="This key's export jobs (an admin key: everyone's), newest first.")
+    @query_errors
     async def export_jobs(
         self, info: Info, first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
         after: str | None = None,
     ) -> ExportJobConnection:
         principal = require(info, Scope.READ)
-        try:
-            limit = checked_first(first, info.context.settings.limits.max_page_size)
-            position = decode_job_cursor(after) if after is not None else None
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        limit = checked_first(first, info.context.settings.limits.max_page_size)
+        position = decode_job_cursor(after) if after is not None else None
         found = await jobs.page(info.context.resources, principal, limit=limit + 1, after=position)
         return ExportJobConnection.page(found[:limit], encode_job_cursor, ExportJob.from_domain,
                                         has_next=len(found) > limit, has_previous=after is not None)
@@ -58,10 +61,7 @@ class ExportQueries:
 
 async def _create(info: Info, input: ExportActivitiesInput, kind: ExportKind) -> ExportJobPayload:
     principal = require(info, Scope.READ)
-    try:
-        job = await jobs.create(info.context.resources, principal, input.to_domain(kind))
-    except DomainError as error:
-        return ExportJobPayload(job=None, errors=user_errors(error))
+    job = await jobs.create(info.context.resources, principal, input.to_domain(kind))
     return ExportJobPayload(job=ExportJob.from_domain(job), errors=[])
 
 
@@ -69,30 +69,28 @@ async def _create(info: Info, input: ExportActivitiesInput, kind: ExportKind) ->
 class ExportMutations:
     @strawberry.mutation(description="Export the activities matching a filter into one file (JSONL or CSV, "
                          "gzip or not), read in one consistent snapshot; download it from `downloadUrl`.")
+    @payload(ExportJobPayload)
     async def export_activities(self, info: Info, input: ExportActivitiesInput) -> ExportJobPayload:
         return await _create(info, input, ExportKind.ACTIVITIES)
 
     @strawberry.mutation(description="Export persons (all, or those with an activity matching the filter).")
+    @payload(ExportJobPayload)
     async def export_persons(self, info: Info, input: ExportPersonsInput) -> ExportJobPayload:
         return await _create(info, input, ExportKind.PERSONS)
 
     @strawberry.mutation(description="Stop an export: at once if queued, within a second if running.")
+    @payload(ExportJobPayload)
     async def cancel_export_job(self, info: Info, id: strawberry.ID) -> ExportJobPayload:
         principal = require(info, Scope.READ)
-        try:
-            job = await jobs.cancel(info.context.resources, principal, _job_id(id))
-        except DomainError as error:
-            return ExportJobPayload(job=None, errors=user_errors(error))
+        job = await jobs.cancel(info.context.resources, principal, _job_id(id))
         return ExportJobPayload(job=ExportJob.from_domain(job), errors=[])
 
     @strawberry.mutation(description="Delete an ended export and its file (audited).")
+    @payload(DeleteExportJobPayload)
     async def delete_export_job(self, info: Info, id: strawberry.ID) -> DeleteExportJobPayload:
         principal = require(info, Scope.READ)
-        try:
-            job_id = _job_id(id)
-            await jobs.delete(info.context.resources, principal, job_id)
-        except DomainError as error:
-            return DeleteExportJobPayload(deleted_job_id=None, errors=user_errors(error))
+        job_id = _job_id(id)
+        await jobs.delete(info.context.resources, principal, job_id)
         return DeleteExportJobPayload(deleted_job_id=strawberry.ID(str(job_id)), errors=[])
 
 

@@ -70,13 +70,15 @@ class ExportJobConnection(Connection[ExportJob]):
 
 @strawberry.type(description="Result of an export mutation: the job, or why there is none.")
 class ExportJobPayload:
-    job: ExportJob | None = strawberry.field(description="The job (new or changed).")
-    errors: list[UserError] = strawberry.field(description="Expected failures; empty on success.")
+    job: ExportJob | None = strawberry.field(default=None, description="The job (new or changed).")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Expected failures; empty on success.")
 
 
 @strawberry.type(description="Result of deleteExportJob.")
 class DeleteExportJobPayload:
-    deleted_job_id: strawberry.ID | None = strawberry.field(description="Id of the deleted job; null on errors.")
-    errors: list[UserError] = strawberry.field(
+    deleted_job_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Id of the deleted job; null on errors."
+    )
+    errors: list[UserError] = strawberry.field(default_factory=list,
         description="Why nothing was deleted (NOT_FOUND, FORBIDDEN, or INVALID_STATE for an unfinished job)."
     )

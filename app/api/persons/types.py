@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from app.api.activities import paging
-from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
+from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.activities.inputs import TimelineFilter
 from app.api.activities.types import ActivityConnection
 from app.api.connections import Connection, connection
@@ -16,7 +16,6 @@ from app.api.context import Info
 from app.api.payloads import query_errors
 from app.domain.activities import Person as DomainPerson
 from app.domain.cursors import encode_id_cursor
-from app.domain.errors import DomainError
 from app.services import smart_lists
 
 if TYPE_CHECKING:
@@ -86,6 +85,7 @@ class Person:
             "the types are left out). Not answered by the compiled plans: documents selecting it take the normal path."
         )
     )
+    @query_errors
     async def smart_lists(
         self,
         info: Info,
@@ -94,11 +94,8 @@ class Person:
     ) -> Annotated[SmartListConnection, strawberry.lazy("app.api.smart_lists.types")]:
         from app.api.smart_lists.types import SmartList, SmartListConnection
 
-        try:
-            size = checked_first(first, info.context.settings.limits.max_page_size)
-            lists, more = await smart_lists.lists_of(info.context.resources, int(self.id), first=size, after=after)
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        size = checked_first(first, info.context.settings.limits.max_page_size)
+        lists, more = await smart_lists.lists_of(info.context.resources, int(self.id), first=size, after=after)
         cursor = encode_id_cursor
         return SmartListConnection.page(
             lists, lambda s: cursor(s.id), SmartList.from_domain, has_next=more, has_previous=after is not None

@@ -7,7 +7,7 @@ from typing import Annotated
 import strawberry
 
 from app.api.context import Info
-from app.api.errors import user_errors
+from app.api.payloads import payload
 from app.api.permissions import require
 from app.api.smart_lists.inputs import CreateSmartListInput, UpdateSmartListInput
 from app.api.smart_lists.types import DeleteSmartListPayload, SmartList, SmartListPayload
@@ -31,19 +31,18 @@ class SmartListMutations:
     @strawberry.mutation(
         description="Save a smart list (checked against the live types; nothing is saved on errors). Needs lists:admin."
     )
+    @payload(SmartListPayload)
     async def create_smart_list(
         self, info: Info, input: Annotated[CreateSmartListInput, strawberry.argument(description="The list.")]
     ) -> SmartListPayload:
         actor = require(info, Scope.LISTS_ADMIN)
-        try:
-            saved = await smart_lists.create(
-                info.context.resources, actor, input.name, input.description, input.definition.to_domain()
-            )
-        except DomainError as error:
-            return SmartListPayload(smart_list=None, errors=user_errors(error))
+        saved = await smart_lists.create(
+            info.context.resources, actor, input.name, input.description, input.definition.to_domain()
+        )
         return SmartListPayload(smart_list=SmartList.from_domain(saved), errors=[])
 
     @strawberry.mutation(description="Change a saved smart list's name, description or definition. Needs lists:admin.")
+    @payload(SmartListPayload)
     async def update_smart_list(
         self,
         info: Info,
@@ -51,22 +50,17 @@ class SmartListMutations:
         input: Annotated[UpdateSmartListInput, strawberry.argument(description="The changes.")],
     ) -> SmartListPayload:
         actor = require(info, Scope.LISTS_ADMIN)
-        try:
-            change = smart_lists.ListChange(
-                name=input.name,
-                description=input.description,
-                definition=input.definition.to_domain() if input.definition is not None else None,
-            )
-            saved = await smart_lists.update(info.context.resources, actor, _id(id), change)
-        except DomainError as error:
-            return SmartListPayload(smart_list=None, errors=user_errors(error))
+        change = smart_lists.ListChange(
+            name=input.name,
+            description=input.description,
+            definition=input.definition.to_domain() if input.definition is not None else None,
+        )
+        saved = await smart_lists.update(info.context.resources, actor, _id(id), change)
         return SmartListPayload(smart_list=SmartList.from_domain(saved), errors=[])
 
     @strawberry.mutation(description="Delete a saved smart list. Needs lists:admin.")
+    @payload(DeleteSmartListPayload)
     async def delete_smart_list(self, info: Info, id: ListId) -> DeleteSmartListPayload:
         actor = require(info, Scope.LISTS_ADMIN)
-        try:
-            deleted = await smart_lists.delete(info.context.resources, actor, _id(id))
-        except DomainError as error:
-            return DeleteSmartListPayload(deleted_smart_list_id=None, errors=user_errors(error))
+        deleted = await smart_lists.delete(info.context.resources, actor, _id(id))
         return DeleteSmartListPayload(deleted_smart_list_id=strawberry.ID(str(deleted.id)), errors=[])

@@ -6,15 +6,15 @@ from typing import Annotated
 
 import strawberry
 
-from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
+from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
+from app.api.payloads import query_errors
 from app.api.permissions import require
 from app.api.smart_lists.inputs import SmartListInput
 from app.api.smart_lists.types import SmartList, SmartListConnection, SmartListPreview
 from app.domain.access import Scope
 from app.domain.activities import parse_id
 from app.domain.cursors import encode_id_cursor
-from app.domain.errors import DomainError
 from app.services import smart_lists
 
 
@@ -26,19 +26,18 @@ class SmartListQueries:
             "typed error naming the field path (e.g. `definition.filters.0.activity.where.1.op`)."
         )
     )
+    @query_errors
     async def smart_list_preview(
         self,
         info: Info,
         definition: Annotated[SmartListInput, strawberry.argument(description="The definition to evaluate.")],
     ) -> SmartListPreview:
         require(info, Scope.READ)
-        try:
-            resolved = await smart_lists.resolve(info.context.resources, definition.to_domain())
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        resolved = await smart_lists.resolve(info.context.resources, definition.to_domain())
         return SmartListPreview(resolved=resolved)
 
     @strawberry.field(description="Saved smart lists ordered by id.")
+    @query_errors
     async def smart_lists(
         self,
         info: Info,
@@ -46,11 +45,8 @@ class SmartListQueries:
         after: Annotated[str | None, strawberry.argument(description="Cursor: start after this list.")] = None,
     ) -> SmartListConnection:
         require(info, Scope.READ)
-        try:
-            size = checked_first(first, info.context.settings.limits.max_page_size)
-            rows, more = await smart_lists.page(info.context.resources, first=size, after=after)
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        size = checked_first(first, info.context.settings.limits.max_page_size)
+        rows, more = await smart_lists.page(info.context.resources, first=size, after=after)
         return SmartListConnection.page(
             rows, lambda s: encode_id_cursor(s.id), SmartList.from_domain, has_next=more, has_previous=after is not None
         )

@@ -8,13 +8,13 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError, checked_first
+from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.connections import KEYSET_CURSOR, Connection, connection
 from app.api.context import Info
 from app.api.errors import UserError
+from app.api.payloads import query_errors
 from app.api.persons.types import Person, PersonConnection
 from app.domain.cursors import encode_id_cursor
-from app.domain.errors import DomainError
 from app.domain.smart_list_resolve import ResolvedSmartList
 from app.domain.smart_lists import SavedSmartList, SmartListDefinition
 from app.services import smart_lists
@@ -24,18 +24,12 @@ COUNT = "The exact number of persons in the list now."
 
 
 async def _count(info: Info, lst: ResolvedSmartList) -> int:
-    try:
-        return await smart_lists.count(info.context.resources, lst)
-    except DomainError as error:
-        raise QueryInputError(error) from None
+    return await smart_lists.count(info.context.resources, lst)
 
 
 async def _members(info: Info, lst: ResolvedSmartList, first: int | None, after: str | None) -> PersonConnection:
-    try:
-        size = checked_first(first, info.context.settings.limits.max_page_size)
-        persons, more = await smart_lists.members(info.context.resources, lst, first=size, after=after)
-    except DomainError as error:
-        raise QueryInputError(error) from None
+    size = checked_first(first, info.context.settings.limits.max_page_size)
+    persons, more = await smart_lists.members(info.context.resources, lst, first=size, after=after)
     return PersonConnection.page(
         persons, lambda p: encode_id_cursor(p.id), Person.from_domain, has_next=more, has_previous=after is not None
     )
@@ -50,10 +44,12 @@ class SmartListPreview:
     resolved: strawberry.Private[ResolvedSmartList]
 
     @strawberry.field(description=COUNT)
+    @query_errors
     async def count(self, info: Info) -> int:
         return await _count(info, self.resolved)
 
     @strawberry.field(description=MEMBERS)
+    @query_errors
     async def members(self, info: Info, first: First = None, after: After = None) -> PersonConnection:
         return await _members(info, self.resolved, first, after)
 
@@ -84,16 +80,15 @@ class SmartList:
 
     async def _resolved(self, info: Info) -> ResolvedSmartList:
         # Checked against the types as they are now: a field the definition names may have been removed since.
-        try:
-            return await smart_lists.resolve(info.context.resources, self.saved)
-        except DomainError as error:
-            raise QueryInputError(error) from None
+        return await smart_lists.resolve(info.context.resources, self.saved)
 
     @strawberry.field(description=COUNT + " A definition that no longer fits the types is a typed error.")
+    @query_errors
     async def count(self, info: Info) -> int:
         return await _count(info, await self._resolved(info))
 
     @strawberry.field(description=MEMBERS)
+    @query_errors
     async def members(self, info: Info, first: First = None, after: After = None) -> PersonConnection:
         return await _members(info, await self._resolved(info), first, after)
 
@@ -106,11 +101,13 @@ class SmartListConnection(Connection[SmartList]):
 
 @strawberry.type(description="Result of createSmartList and updateSmartList.")
 class SmartListPayload:
-    smart_list: SmartList | None = strawberry.field(description="The list as saved; null on errors.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was saved.")
+    smart_list: SmartList | None = strawberry.field(default=None, description="The list as saved; null on errors.")
+    errors: list[UserError] = strawberry.field(default_factory=list, description="Why nothing was saved.")
 
 
 @strawberry.type(description="Result of deleteSmartList.")
 class DeleteSmartListPayload:
-    deleted_smart_list_id: strawberry.ID | None = strawberry.field(description="Id of the deleted list.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was deleted (e.g. NOT_FOUND).")
+    deleted_smart_list_id: strawberry.ID | None = strawberry.field(default=None, description="Id of the deleted list.")
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing was deleted (e.g. NOT_FOUND)."
+    )

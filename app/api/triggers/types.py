@@ -9,16 +9,15 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from app.api.activities.errors import FIRST_DESCRIPTION, QueryInputError
+from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.activities.inputs import FieldOperator
 from app.api.connections import KEYSET_CURSOR, Connection, connection
 from app.api.context import Info
 from app.api.errors import UserError
-from app.api.payloads import page_size
+from app.api.payloads import query_errors
 from app.domain import triggers as domain
 from app.domain.cursors import decode_id_cursor, encode_id_cursor
-from app.domain.errors import DomainError
-from app.services.triggers import store
+from app.services.triggers import reads
 
 TriggerStatusEnum = strawberry.enum(
     domain.TriggerStatus, name="TriggerStatus",
@@ -112,6 +111,7 @@ class Trigger:
         )
 
     @strawberry.field(description="Its deliveries, newest first, optionally of one status.")
+    @query_errors
     async def deliveries(
         self, info: Info,
         first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
@@ -119,21 +119,16 @@ class Trigger:
         status: Annotated[DeliveryStatusEnum | None,  # type: ignore[valid-type]
                           strawberry.argument(description="Only deliveries in this state.")] = None,
     ) -> TriggerDeliveryConnection:
-        size = page_size(info, first)
-        try:
-            before = decode_id_cursor(after) if after is not None else None
-        except DomainError as error:
-            raise QueryInputError(error) from None
-        async with info.context.resources.db.session() as session:
-            items, more = await store.deliveries(session, self.trigger_id, size, before,
-                                                 domain.DeliveryStatus(status) if status else None)
+        size = checked_first(first, info.context.settings.limits.max_page_size)
+        before = decode_id_cursor(after) if after is not None else None
+        items, more = await reads.deliveries(info.context.resources, self.trigger_id, size, before,
+                                             domain.DeliveryStatus(status) if status else None)
         return TriggerDeliveryConnection.page(items, lambda d: encode_id_cursor(d.id), TriggerDelivery.from_domain,
                                               has_next=more, has_previous=after is not None)
 
     @strawberry.field(description="Counts of its activities by delivery state.")
     async def stats(self, info: Info) -> TriggerStats:
-        async with info.context.resources.db.session() as session:
-            s = await store.stats(session, self.trigger_id)
+        s = await reads.stats(info.context.resources, self.trigger_id)
         return TriggerStats(delivered=s.delivered, failed=s.failed, pending=s.pending,
                             last_success_at=s.last_success_at)
 
@@ -146,34 +141,48 @@ class TriggerConnection(Connection[Trigger]):
 
 @strawberry.type(description="Result of createTrigger: the trigger and its signing secret (shown only here).")
 class CreateTriggerPayload:
-    trigger: Trigger | None = strawberry.field(description="The new trigger; null if errors.")
-    secret: str | None = strawberry.field(
+    trigger: Trigger | None = strawberry.field(default=None, description="The new trigger; null if errors.")
+    secret: str | None = strawberry.field(default=None,
         description="The signing secret (`whsec_...`); shown once, keep it where the receiver can read it.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was saved; empty on success.")
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing was saved; empty on success."
+    )
 
 
 @strawberry.type(description="Result of a change to a trigger.")
 class TriggerPayload:
-    trigger: Trigger | None = strawberry.field(description="The trigger after the change; null if errors.")
-    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    trigger: Trigger | None = strawberry.field(
+        default=None, description="The trigger after the change; null if errors."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing changed; empty on success."
+    )
 
 
 @strawberry.type(description="Result of rotateTriggerSecret: the new secret, shown only here.")
 class RotateTriggerSecretPayload:
-    trigger: Trigger | None = strawberry.field(description="The trigger; null if errors.")
-    secret: str | None = strawberry.field(
+    trigger: Trigger | None = strawberry.field(default=None, description="The trigger; null if errors.")
+    secret: str | None = strawberry.field(default=None,
         description="The new signing secret; the previous one also signs during the grace period.")
-    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing changed; empty on success."
+    )
 
 
 @strawberry.type(description="Result of redeliver.")
 class RedeliverPayload:
-    delivery: TriggerDelivery | None = strawberry.field(description="The delivery, PENDING again; null if errors.")
-    errors: list[UserError] = strawberry.field(description="Why nothing changed; empty on success.")
+    delivery: TriggerDelivery | None = strawberry.field(
+        default=None, description="The delivery, PENDING again; null if errors."
+    )
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing changed; empty on success."
+    )
 
 
 @strawberry.type(description="Result of replayTrigger.")
 class ReplayTriggerPayload:
-    trigger: Trigger | None = strawberry.field(description="The trigger; null if errors.")
-    queued_activities: int = strawberry.field(description="Matching activities queued for delivery again.")
-    errors: list[UserError] = strawberry.field(description="Why nothing was queued; empty on success.")
+    trigger: Trigger | None = strawberry.field(default=None, description="The trigger; null if errors.")
+    queued_activities: int = strawberry.field(default=0, description="Matching activities queued for delivery again.")
+    errors: list[UserError] = strawberry.field(
+        default_factory=list, description="Why nothing was queued; empty on success."
+    )
