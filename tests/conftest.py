@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -144,31 +145,40 @@ def worker_process(settings: Settings) -> Iterator[Callable[[], subprocess.Popen
             proc.wait()
 
 
-@pytest.fixture
-def api_process(settings: Settings) -> Iterator[str]:
-    """`activities serve` on a free port (real clients talk to it); yields its GraphQL URL."""
+def serve(settings: Settings, log: Path | None = None, **env: str) -> Iterator[int]:
+    """`activities serve` on a free port with `env` added; yields the port (its output goes to `log`, if given)."""
     from app.embedded.lease import free_port
 
     port = free_port()
-    env = {**child_env(settings), "ACTIVITIES_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
-                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield f"http://127.0.0.1:{port}/graphql"
+    out = log.open("wb") if log is not None else subprocess.DEVNULL
+    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"],
+                              env={**child_env(settings), "ACTIVITIES_PORT": str(port), **env}, cwd=PROJECT_ROOT,
+                              stdout=out, stderr=subprocess.STDOUT)
+    yield port
     server.terminate()
     server.wait(15)
 
 
+async def serving(port: int) -> bool:
+    """Whether the API on `port` answers /healthz."""
+    try:
+        async with httpx.AsyncClient() as http:
+            return (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture
+def api_process(settings: Settings) -> Iterator[str]:
+    """`activities serve` on a free port (real clients talk to it); yields its GraphQL URL."""
+    for port in serve(settings):
+        yield f"http://127.0.0.1:{port}/graphql"
+
+
 async def until_serving(graphql_url: str) -> None:
     """Wait until the API process behind `graphql_url` answers /healthz (it takes a few seconds to start)."""
-
-    async def serving() -> bool:
-        try:
-            async with httpx.AsyncClient() as http:
-                return (await http.get(graphql_url.replace("/graphql", "/healthz"))).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    await eventually(serving, timeout=60)
+    port = int(graphql_url.split(":")[2].split("/")[0])
+    await eventually(lambda: serving(port), timeout=60)
 
 
 async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 30, interval: float = 0.05) -> None:

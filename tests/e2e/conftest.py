@@ -1,41 +1,21 @@
-"""Fixtures of the end-to-end tests: a real API server process."""
+"""Fixtures of the end-to-end tests: a real API server process, real workers and private stores."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
+from pathlib import Path
 
-import httpx
 import pytest
 
-from app.embedded.lease import free_port
 from app.settings import Settings
-from tests.conftest import child_env
+from tests.conftest import serve
 from tests.e2e.test_ingestion_faults import private_redis, private_stack, start_worker
-from tests.stores import PROJECT_ROOT
 
 
 @pytest.fixture
-def api_server(settings: Settings) -> Iterator[int]:
-    """`activities serve` on a free port; yields the port."""
-    port = free_port()
-    env = {**child_env(settings), "ACTIVITIES_PORT": str(port)}
-    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"], env=env,
-                              cwd=PROJECT_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield port
-    server.terminate()
-    server.wait(15)
-
-
-async def serving(port: int) -> bool:
-    """Whether the API on `port` answers /healthz."""
-    try:
-        async with httpx.AsyncClient() as http:
-            return (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
-    except httpx.HTTPError:
-        return False
-
+def api_server(settings: Settings, tmp_path: Path) -> Iterator[int]:
+    """`activities serve` on a free port; yields the port (its output in the test's server.log)."""
+    yield from serve(settings, tmp_path / "server.log")
 
 
 __all__ = ["private_redis", "private_stack", "start_worker"]

@@ -17,8 +17,7 @@ from app.services.runtime import Resources
 from app.settings import Settings
 from tests.access_helpers import insert_key
 from tests.api.timeline_support import T0, Row, create_person, create_type, insert, minutes
-from tests.conftest import child_env, eventually
-from tests.e2e.conftest import serving
+from tests.conftest import child_env, eventually, serving
 from tests.stores import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e

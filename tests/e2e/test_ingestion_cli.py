@@ -11,32 +11,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from app.embedded.lease import free_port
 from app.services.runtime import Resources
 from app.settings import Settings
 from tests.access_helpers import insert_key
-from tests.conftest import child_env, eventually
+from tests.conftest import child_env, eventually, serve, serving
 from tests.ingestion_support import approved_type, deposit
 from tests.stores import PROJECT_ROOT
 
 pytestmark = pytest.mark.e2e
-
-
-def serve(settings: Settings, log: Path | None = None, **env: str) -> Iterator[int]:
-    """`activities serve` on a free port with `env` added; yields the port (its output goes to `log`, if given)."""
-    port = free_port()
-    out = log.open("wb") if log is not None else subprocess.DEVNULL
-    server = subprocess.Popen([sys.executable, "-m", "app.cli.main", "serve", "--no-migrate"],
-                              env={**child_env(settings), "ACTIVITIES_PORT": str(port), **env}, cwd=PROJECT_ROOT,
-                              stdout=out, stderr=subprocess.STDOUT)
-    yield port
-    server.terminate()
-    server.wait(15)
-
-
-@pytest.fixture
-def api_server(settings: Settings, tmp_path: Path) -> Iterator[int]:
-    yield from serve(settings, tmp_path / "server.log")
 
 
 async def test_import_command_uploads_follows_and_summarises(
@@ -75,16 +57,6 @@ async def test_import_command_uploads_follows_and_summarises(
         assert await conn.fetchval("SELECT count(*) FROM activity") == 200
 
 
-async def _serving(port: int) -> bool:
-    import httpx
-
-    try:
-        async with httpx.AsyncClient() as http:
-            return (await http.get(f"http://127.0.0.1:{port}/healthz")).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 async def test_import_csv_with_type_format_and_dry_run_flags_writes_nothing(
     tmp_path: Path, settings: Settings, resources: Resources, api_server: int,
     worker_process: Callable[[], subprocess.Popen[bytes]],
@@ -100,7 +72,7 @@ async def test_import_csv_with_type_format_and_dry_run_flags_writes_nothing(
         "cid@example.com,2026-11-02T12:00:00Z,Oak St,k3,lots,EUR\n"
     )
     worker_process()
-    await eventually(lambda: _serving(api_server), timeout=30, interval=0.1)
+    await eventually(lambda: serving(api_server), timeout=30, interval=0.1)
     result = await asyncio.to_thread(
         subprocess.run,
         [sys.executable, "-m", "app.cli.main", "import", str(path), "--type", "depositCheck", "--dry-run",
@@ -141,7 +113,7 @@ async def test_an_interrupted_import_prints_how_to_resume_and_resuming_stores_ea
                               for i in range(30)))
     port = capped_api_server
     worker_process()
-    await eventually(lambda: _serving(port), timeout=90, interval=0.1)  # a loaded machine starts it slowly
+    await eventually(lambda: serving(port), timeout=90, interval=0.1)  # a loaded machine starts it slowly
 
     def run(*extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
