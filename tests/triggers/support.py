@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -41,6 +42,8 @@ async def delivery_loop(resources: Resources) -> AsyncIterator[DeliveryLoop]:
         yield loop
     finally:
         task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=15)  # a loop that ignores its cancel fails here, not later
+        assert done, "the delivery loop did not stop when cancelled"
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
@@ -75,3 +78,13 @@ async def settled(resources: Resources, timeout: float = 30.0) -> list[Any]:
 async def delivery_rows(resources: Resources) -> list[Any]:
     async with resources.db.raw() as conn:
         return list(await conn.fetch("SELECT * FROM trigger_delivery ORDER BY id"))
+
+
+async def only_delivery_when(resources: Resources, status: str, seconds: float = 30) -> Any:
+    """The one delivery row once it has `status` (the loop records an outcome after the answer arrives)."""
+    deadline = time.monotonic() + seconds
+    while not (rows := await delivery_rows(resources)) or rows[0]["status"] != status:
+        assert time.monotonic() < deadline, f"no delivery reached {status} in {seconds} s: {rows}"
+        await asyncio.sleep(0.05)
+    (row,) = rows
+    return row

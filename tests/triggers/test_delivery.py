@@ -18,6 +18,7 @@ from tests.triggers.support import (
     delivery_rows,
     insert_activities,
     make_trigger,
+    only_delivery_when,
     settled,
     tuned,
 )
@@ -75,13 +76,8 @@ async def test_a_4xx_is_dead_lettered_at_once_and_redeliverable(resources: Resou
         await make_trigger(resources, receiver.url)
         async with delivery_loop(tuned(resources, **FAST)):
             await insert_activities(resources, type_id, [1])
-            await receiver.wait_for(lambda: len(receiver.received) == 1)
-            for _ in range(50):
-                (row,) = await delivery_rows(resources)
-                if row["status"] == "FAILED":
-                    break
-                await receiver.wait_for(lambda: True)
-            assert row["status"] == "FAILED" and row["attempts"] == 1 and row["last_status_code"] == 410
+            row = await only_delivery_when(resources, "FAILED")
+            assert row["attempts"] == 1 and row["last_status_code"] == 410 and len(receiver.received) == 1
             delivery = await admin.redeliver(resources, ADMIN, row["id"])
             assert delivery.status.value == "PENDING"
             await receiver.wait_for(lambda: len(receiver.received) == 2)
@@ -94,13 +90,14 @@ async def test_retries_end_in_the_dead_letter_after_the_maximum_age(resources: R
         await make_trigger(resources, receiver.url)
         async with delivery_loop(tuned(resources, **FAST, max_retry_hours=0.5 / 3600)):
             await insert_activities(resources, type_id, [1])
-            await receiver.wait_for(lambda: len(receiver.received) >= 2)
-            deadline = time.monotonic() + 10
-            while (await delivery_rows(resources))[0]["status"] != "FAILED":
-                assert time.monotonic() < deadline, "never dead-lettered"
-                await receiver.wait_for(lambda: True)
+            # How many attempts fit in half a second depends on the machine (a loaded one may spend it on the
+            # first); what must hold is that the retries stop at the age limit with the reason said.
+            await only_delivery_when(resources, "FAILED")
+            attempts = len(receiver.received)
+            await asyncio.sleep(0.3)  # a FAILED delivery is not tried again
+            assert len(receiver.received) == attempts >= 1
     (row,) = await delivery_rows(resources)
-    assert "retries exhausted" in row["last_error"]
+    assert "retries exhausted" in row["last_error"] and row["attempts"] == attempts
 
 
 async def test_order_per_person_and_the_concurrency_limit(resources: Resources) -> None:
@@ -130,13 +127,13 @@ async def test_the_breaker_pauses_a_failing_trigger(resources: Resources) -> Non
         async with delivery_loop(tuned(resources, **FAST, circuit_breaker_failures=3)):
             await insert_activities(resources, type_id, [1])
             await receiver.wait_for(lambda: len(receiver.received) >= 3)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 30
             while True:
                 async with resources.db.raw() as conn:
                     status = await conn.fetchval("SELECT status FROM webhook_trigger WHERE id = $1", trigger.id)
                 if status == "CIRCUIT_OPEN" or time.monotonic() > deadline:
                     break
-                await receiver.wait_for(lambda: True)
+                await asyncio.sleep(0.05)
             sent = len(receiver.received)
             assert status == "CIRCUIT_OPEN"
             async with resources.db.raw() as conn:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import uuid
 
 from app.db.raw_pool import Connection
 from app.services.ingestion.jobs import chunk_channel
+from app.services.wakeups import wait_woken
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +35,7 @@ class ChunkSignal:
         self.event.clear()
 
     async def wait(self, timeout: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.event.wait(), timeout)
+        await wait_woken(self.event, timeout)
 
     async def close(self) -> None:
         try:

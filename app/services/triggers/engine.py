@@ -27,6 +27,7 @@ from app.services import audit
 from app.services.runtime import Resources
 from app.services.triggers.fanout import fan_out, hold_seconds
 from app.services.triggers.sender import Sender
+from app.services.wakeups import wait_woken
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +97,7 @@ class DeliveryLoop:
                 except Exception:  # a database restart or a bug in one round must not end the loop
                     logger.exception("delivery round failed; retrying")
                     await asyncio.sleep(self.settings.poll_seconds)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), min(self.settings.poll_seconds, self.hold or 1e9))
+                await wait_woken(self.wake, min(self.settings.poll_seconds, self.hold or 1e9))
         finally:
             for task in list(self.tasks):
                 task.cancel()
