@@ -115,6 +115,7 @@ class Settings(BaseSettings):
     upload_retry_seconds: int = 30  # an upload retries a chunk commit across a database outage this long
     graphiql: bool | None = None  # None: served in dev and test, not in prod
     access_log: bool | None = None  # one line per HTTP request; None: on in prod only
+    tracing: Literal["off", "otlp"] = "off"  # OpenTelemetry traces over OTLP/HTTP (OTEL_* variables configure it)
     introspection: bool | None = None  # None: on in dev and test, off in prod (see introspection_enabled)
     header_timeout_seconds: float = 10.0  # `activities serve`: a request's headers must all arrive within this
     auth_disabled: bool = False

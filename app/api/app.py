@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app import tracing
 from app.api.auth import Denial, prepare_access
 from app.api.execution.compiled.cache import PlanCache
 from app.api.exports.download import ExportDownload
@@ -25,6 +26,7 @@ from app.api.hardening import security_extensions
 from app.api.metrics import ObserveRequests, RecordOperation, ServiceMetrics
 from app.api.persisted import PersistedDocumentsMiddleware
 from app.api.request_guard import RequestGuard
+from app.api.request_tracing import TraceRequests
 from app.api.rest.routes import rest_routes
 from app.api.schema import build_schema
 from app.api.view import GraphQLView
@@ -126,7 +128,8 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
                                              "extensions": {"code": "FORBIDDEN"}}]}, status_code=403)
         return Response(await metrics.render(state["resources"]), media_type=CONTENT_TYPE_LATEST)
 
-    middleware = [Middleware(RequestIdMiddleware),
+    middleware = [*([Middleware(TraceRequests)] if tracing.configure(settings, "api") else []),
+                  Middleware(RequestIdMiddleware),
                   Middleware(ObserveRequests, metrics=metrics, access_log=settings.access_log_enabled)]
     if settings.cors_origins:
         middleware.append(

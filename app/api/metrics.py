@@ -11,7 +11,9 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
+from app import tracing
 from app.services.runtime import Resources
 from app.services.service_stats import read_stats
 
@@ -120,16 +122,30 @@ class ObserveRequests:
         )
 
 
+def _operation_type(context: ExecutionContext) -> str:
+    """`query`, `mutation` or `subscription`; `graphql` when the document did not parse or names no operation."""
+    try:
+        return context.operation_type.value
+    except RuntimeError:
+        return "graphql"
+
+
 class RecordOperation(SchemaExtension):
     """Leaves the executed operation's name and its errors' codes on the request for ObserveRequests."""
 
     def on_operation(self) -> Iterator[None]:
-        yield
-        context = self.execution_context
+        # The name and type are known only once the document is parsed: the span is renamed after execution.
+        with tracing.graphql_span("graphql", None) as span:
+            yield
+            context = self.execution_context
+            errors = context.result.errors if context.result is not None else None
+            codes = [str((e.extensions or {}).get("code", "UNCODED")) for e in errors or ()]
+            if span is not None:
+                tracing.name_operation(span, _operation_type(context), context.operation_name)
+                tracing.record_error_codes(span, codes)
         request = getattr(context.context, "request", None)
         state = getattr(request, "state", None)
         if state is None:
             return
         state.operation_name = context.operation_name
-        errors = context.result.errors if context.result is not None else None
-        state.error_codes = [str((e.extensions or {}).get("code", "UNCODED")) for e in errors or ()]
+        state.error_codes = codes
