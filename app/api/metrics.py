@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from app import tracing
+from app.api.response_status import ResponseStatus
 from app.services.runtime import Resources
 from app.services.service_stats import read_stats
 
@@ -92,25 +93,18 @@ class ObserveRequests:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # if the app raises before responding, the server answers 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        status = ResponseStatus(send)
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, status)
         finally:
             seconds = time.perf_counter() - started
             state: dict[str, Any] = scope.get("state") or {}
             if scope["path"] == "/graphql" and "principal" in state:  # an authenticated GraphQL request
-                self.metrics.observe(state, status, seconds)
-            elif status == 429:
+                self.metrics.observe(state, status.code, seconds)
+            elif status.code == 429:
                 self.metrics.rate_limited.inc()
             if self.access_log:
-                self._log(scope, state, status, seconds)
+                self._log(scope, state, status.code, seconds)
 
     @staticmethod
     def _log(scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import tracing
+from app.api.response_status import ResponseStatus
 
 
 class TraceRequests:
@@ -19,17 +20,10 @@ class TraceRequests:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 500  # if the app raises before responding, the server answers 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        status = ResponseStatus(send)
         with tracing.request_span(scope["method"], scope["path"], scope.get("headers") or ()) as span:
             try:
-                await self.app(scope, receive, send_status)
+                await self.app(scope, receive, status)
             finally:
                 state: dict[str, Any] = scope.get("state") or {}
-                tracing.end_request(span, status, state.get("operation_name"))
+                tracing.end_request(span, status.code, state.get("operation_name"))
