@@ -18,6 +18,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import tracing
+from app.api import loop_lag
 from app.api.auth import Denial, prepare_access
 from app.api.execution.compiled.cache import PlanCache
 from app.api.exports.download import ExportDownload
@@ -88,7 +89,8 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         freeze_startup_objects()
         logger.info("API ready (environment=%s)", settings.environment)
         try:
-            yield
+            async with loop_lag.probing(metrics.loop_lag):
+                yield
         finally:
             if owned:
                 await state["resources"].close()

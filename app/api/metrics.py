@@ -14,6 +14,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
 from app import tracing
+from app.api.loop_lag import LAG_BUCKETS
 from app.api.response_status import ResponseStatus
 from app.services.runtime import Resources
 from app.services.service_stats import read_stats
@@ -48,6 +49,9 @@ class ServiceMetrics:
         self.db_in_use = Gauge("activities_db_connections_in_use", "Database connections checked out", registry=r)
         self.db_capacity = Gauge("activities_db_connections_max", "Database connections the pools may open",
                                  registry=r)
+        self.loop_lag = Histogram("activities_event_loop_lag_seconds",
+                                  "How late a 50 ms timer fired on the API's event loop (time every request waited)",
+                                  buckets=LAG_BUCKETS, registry=r)
         self._operations: set[str] = set()
 
     def operation_label(self, name: object) -> str:
