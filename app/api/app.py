@@ -16,6 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 
 from app import tracing
 from app.api import loop_lag
@@ -38,6 +44,9 @@ from app.services.runtime import Resources
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+SUBSCRIPTION_PROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL,
+                          MULTIPART_SUBSCRIPTION_PROTOCOL)
 
 
 class RequestIdMiddleware:
@@ -110,6 +119,9 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         allowed_origins=settings.websocket_origins,
         keep_alive=True,
         keep_alive_interval=15,
+        # WebSocket (graphql-transport-ws, and the legacy graphql-ws), and over HTTP: GraphQL over SSE's distinct
+        # connections mode (Accept: text/event-stream) and multipart subscriptions (Apollo Client's HTTP transport).
+        subscription_protocols=SUBSCRIPTION_PROTOCOLS,
     )
 
     async def healthz(request: Request) -> Response:
