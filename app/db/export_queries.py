@@ -22,6 +22,9 @@ _ISO = (
     "ELSE to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') END"
 )
 
+_MARKETO_TIME = "to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+"""Marketo's `2016-02-03T22:36:23Z` (whole seconds, UTC), as app/api/rest/shapes.marketo_time writes it."""
+
 
 def _quoted(expr: str) -> str:
     """JSON text of a value that needs no escaping (digits, ISO instants)."""
@@ -46,6 +49,15 @@ _ACTIVITY = {
     "primaryValue": ("coalesce(a.primary_value::text, 'null')", "a.primary_value #>> '{}'"),
     "fields": ("a.fields::text", "a.fields::text"),
     "idempotencyKey": (_json("a.idempotency_key"), "a.idempotency_key"),
+    # Marketo's bulk extract columns (domain.MARKETO_ACTIVITY_COLUMNS): its names, ids as numbers, its instants.
+    "marketoGUID": (_quoted("a.id"), "a.id"),
+    "leadId": ("a.person_id::text", "a.person_id"),
+    "activityDate": (_quoted(_MARKETO_TIME.format(c="a.occurred_at")), _MARKETO_TIME.format(c="a.occurred_at")),
+    "activityTypeId": ("a.activity_type_id::text", "a.activity_type_id"),
+    "campaignId": ("'null'", "NULL"),
+    "primaryAttributeValueId": ("'null'", "NULL"),
+    "primaryAttributeValue": ("coalesce(a.primary_value::text, 'null')", "a.primary_value #>> '{}'"),
+    "attributes": ("a.fields::text", "a.fields::text"),
 }
 # column -> (JSON text, CSV text) of a person `p`.
 _PERSON = {

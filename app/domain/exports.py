@@ -24,8 +24,12 @@ class ExportKind(StrEnum):
 
 
 class ExportStatus(StrEnum):
-    """Lifecycle of an export job: QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED."""
+    """Lifecycle of an export job: [CREATED ->] QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED.
 
+    CREATED is a job stored but not yet queued: Marketo's bulk extract creates, then enqueues, as two calls.
+    """
+
+    CREATED = "CREATED"
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
@@ -34,7 +38,7 @@ class ExportStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self not in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+        return self not in (ExportStatus.CREATED, ExportStatus.QUEUED, ExportStatus.RUNNING)
 
 
 class ExportFormat(StrEnum):
@@ -61,6 +65,12 @@ class FileGone(StrEnum):
 ACTIVITY_COLUMNS = (
     "id", "activityType", "typeVersion", "occurredAt", "ingestedAt", "personId", "personEmail",
     "personExternalId", "primaryValue", "fields", "idempotencyKey",
+)
+# Marketo's bulk activity extract columns (the REST facade's `fields`), accepted beside ours; campaignId and
+# primaryAttributeValueId have no counterpart here and stay empty.
+MARKETO_ACTIVITY_COLUMNS = (
+    "marketoGUID", "leadId", "activityDate", "activityTypeId", "campaignId", "primaryAttributeValueId",
+    "primaryAttributeValue", "attributes",
 )
 PERSON_COLUMNS = ("id", "email", "externalId", "firstName", "lastName", "createdAt", "updatedAt")
 FIELD_PREFIX = "fields."
@@ -140,7 +150,7 @@ def plan_columns(
         allowed: Sequence[str] = PERSON_COLUMNS
         default: tuple[str, ...] = PERSON_COLUMNS
     else:
-        allowed = ACTIVITY_COLUMNS
+        allowed = (*ACTIVITY_COLUMNS, *MARKETO_ACTIVITY_COLUMNS)
         default = ACTIVITY_COLUMNS
         if spec.format is ExportFormat.CSV and single is not None:
             field_columns = tuple(FIELD_PREFIX + f.api_name for f in single.fields)
