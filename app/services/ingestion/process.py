@@ -32,7 +32,7 @@ from app.services.ingestion.chunk_signal import ChunkSignal
 from app.services.ingestion.persons import resolve_persons
 from app.services.ingestion.prepare import JobContext, Prepared, prepare_chunk_stepwise
 from app.services.ingestion.writer import STAGE_DDL, Staged, write_rows
-from app.services.registry import LiveType, load_live_types
+from app.services.registry import cached_live_types
 from app.services.runtime import Resources
 
 logger = logging.getLogger(__name__)
@@ -148,30 +148,8 @@ async def _run_locked(resources: Resources, conn: Connection, job_id: uuid.UUID)
             await signal.close()
 
 
-# Compiled validators of the live types, reused across jobs while the registry is unchanged (per process).
-_TYPES_CACHE: dict[str, tuple[dict[str, LiveType], set[str]]] = {}
-REGISTRY_FINGERPRINT = (
-    "SELECT count(*)::text || ':' || coalesce(md5(string_agg(id::text || ':' || coalesce(current_version, 0)::text "
-    "|| ':' || (deleted_at IS NULL)::text || ':' || lower(api_name), ',' ORDER BY id)), '') FROM activity_type"
-)
-
-
-async def _live_types(resources: Resources, conn: Connection) -> tuple[dict[str, LiveType], set[str]]:
-    """Live types and every known (not deleted) name; compiled once per registry state, not per job."""
-    limits = resources.settings.limits
-    key = (f"{resources.settings.database_url}|{await conn.fetchval(REGISTRY_FINGERPRINT)}|"
-           f"{limits.max_string_length}|{limits.max_text_length}")
-    cached = _TYPES_CACHE.get(key)
-    if cached is None:
-        types = await load_live_types(resources)
-        names = {r[0] for r in await conn.fetch("SELECT lower(api_name) FROM activity_type WHERE deleted_at IS NULL")}
-        _TYPES_CACHE.clear()
-        cached = _TYPES_CACHE[key] = (types, names)
-    return cached
-
-
 async def _context(resources: Resources, conn: Connection, row: asyncpg.Record) -> JobContext:
-    types, names = await _live_types(resources, conn)
+    types, names = await cached_live_types(resources, conn)
     return JobContext(
         id=row["id"], format=SourceFormat(row["format"]), activity_type=row["activity_type"],
         header=list(row["header"]) if row["header"] else None, dry_run=row["dry_run"],
