@@ -79,6 +79,13 @@ COPY_CSV = {"format": "csv", "header": True}
 """RFC 4180 quoting by PostgreSQL itself; NULL is an empty cell, an empty string a quoted one ("")."""
 
 
+def copy_options(fmt: ExportFormat) -> dict[str, Any]:
+    """COPY's options for a file format (TSV and SCV are CSV with another delimiter, quoted the same way)."""
+    if fmt.delimiter is None:
+        return COPY_JSONL
+    return {**COPY_CSV, "delimiter": fmt.delimiter}
+
+
 def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -127,7 +134,7 @@ def _activities_sql(
     source = (f"({inner}) a JOIN person p ON p.id = a.person_id "
               "JOIN activity_type t ON t.id = a.activity_type_id")
     header = csv_header(columns)
-    if fmt is ExportFormat.CSV:
+    if fmt.delimiter is not None:
         exprs = []
         for column, name in zip(columns, header, strict=True):
             if column.startswith(FIELD_PREFIX):
@@ -158,7 +165,7 @@ def _persons_sql(
         inner, params = filtered_sql(scope, flt)
         where = f"p.id IN (SELECT a.person_id FROM ({inner}) a)"
     count = f"SELECT count(*) FROM person p WHERE {where}"
-    if fmt is ExportFormat.CSV:
+    if fmt.delimiter is not None:
         exprs = ", ".join(f"{_PERSON[c][1]} AS {_ident(c)}" for c in columns)
         return f"SELECT {exprs} FROM person p WHERE {where}", count, params
     return f"SELECT {_object([(c, _PERSON[c][0]) for c in columns])} FROM person p WHERE {where}", count, params

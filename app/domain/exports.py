@@ -42,10 +42,18 @@ class ExportStatus(StrEnum):
 
 
 class ExportFormat(StrEnum):
-    """File format: JSON Lines (one object per row) or CSV (RFC 4180, a header line)."""
+    """File format: JSON Lines (one object per row), or delimited text with a header line: CSV (RFC 4180), TSV
+    (tab-separated) or SCV (semicolon-separated, Marketo's name), quoted alike."""
 
     JSONL = "JSONL"
     CSV = "CSV"
+    TSV = "TSV"
+    SCV = "SCV"
+
+    @property
+    def delimiter(self) -> str | None:
+        """The column separator of a delimited format; None for JSONL."""
+        return {"CSV": ",", "TSV": "\t", "SCV": ";"}.get(self.value)
 
 
 class Compression(StrEnum):
@@ -127,14 +135,17 @@ class ExportJob:
 
     @property
     def filename(self) -> str:
-        suffix = ".jsonl" if self.format is ExportFormat.JSONL else ".csv"
+        suffix = "." + ("csv" if self.format is ExportFormat.SCV else self.format.value.lower())
         return f"{self.kind.value.lower()}-{self.id}{suffix}" + (".gz" if self.compression is Compression.GZIP else "")
 
     @property
     def content_type(self) -> str:
         if self.compression is Compression.GZIP:
             return "application/gzip"
-        return "application/x-ndjson" if self.format is ExportFormat.JSONL else "text/csv; charset=utf-8"
+        if self.format is ExportFormat.JSONL:
+            return "application/x-ndjson"
+        kind = "tab-separated-values" if self.format is ExportFormat.TSV else "csv"
+        return f"text/{kind}; charset=utf-8"
 
 
 def plan_columns(
@@ -152,7 +163,7 @@ def plan_columns(
     else:
         allowed = (*ACTIVITY_COLUMNS, *MARKETO_ACTIVITY_COLUMNS)
         default = ACTIVITY_COLUMNS
-        if spec.format is ExportFormat.CSV and single is not None:
+        if spec.format.delimiter is not None and single is not None:
             field_columns = tuple(FIELD_PREFIX + f.api_name for f in single.fields)
             default = (*ACTIVITY_COLUMNS[:9], *field_columns, ACTIVITY_COLUMNS[10])
     if spec.columns is None:
@@ -180,8 +191,8 @@ def plan_columns(
 def _field_column_issues(
     spec: ExportSpec, single: ActivityTypeDefinition | None, name: str, where: str
 ) -> list[Issue]:
-    if spec.format is not ExportFormat.CSV:
-        return [Issue(ErrorCode.INVALID, where, "Per-field columns are for CSV; JSONL rows carry `fields`.")]
+    if spec.format.delimiter is None:
+        return [Issue(ErrorCode.INVALID, where, "Per-field columns are for CSV (TSV, SCV); JSONL rows carry `fields`.")]
     if single is None:
         return [Issue(ErrorCode.INVALID, where, "Per-field columns need exactly one type in filter.activityTypes; "
                       "export several types with the JSON column `fields`.")]

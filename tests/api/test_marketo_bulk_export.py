@@ -129,6 +129,28 @@ async def test_fields_and_lead_filter(settings: Settings, resources: Resources, 
                         [str(lead_ids[1]), 'Conf 3, "3"']]
 
 
+async def test_tsv_and_scv_files(settings: Settings, resources: Resources, run_worker: Worker) -> None:
+    async with rest_client(settings, resources) as http:
+        auth = bearer(await token(http, await client_pair(resources)))
+        await _activities(http, auth)
+        files = {}
+        for fmt in ("TSV", "SCV"):
+            created = await _one(http, "POST", f"{BULK}/create.json", auth, json={
+                "format": fmt, "fields": ["activityDate", "primaryAttributeValue", "attributes"],
+                "filter": {"createdAt": MARCH}})
+            assert created["format"] == fmt
+            await _one(http, "POST", f"{BULK}/{created['exportId']}/enqueue.json", auth)
+            files[fmt] = created["exportId"]
+        await run_worker()
+        for fmt, delimiter in (("TSV", "\t"), ("SCV", ";")):
+            answer = await http.get(f"{BULK}/{files[fmt]}/file.json", headers=auth)
+            rows = sorted(csv.reader(io.StringIO(answer.content.decode()), delimiter=delimiter))
+            assert rows[-1] == ["activityDate", "primaryAttributeValue", "attributes"]
+            assert rows[0] == ["2026-03-01T00:00:00Z", 'Conf 0, "0"', '{"seats": 0}'], fmt
+            assert len(rows) == 5
+        assert answer.headers["content-type"].startswith("text/csv")
+
+
 async def test_cancel_visibility_and_states(settings: Settings, resources: Resources) -> None:
     async with rest_client(settings, resources) as http:
         mine = bearer(await token(http, await client_pair(resources, USER)))
@@ -157,7 +179,7 @@ async def test_bad_requests_get_marketo_codes(settings: Settings, resources: Res
         auth = bearer(await token(http, await client_pair(resources)))
         type_id, _ = await _activities(http, auth)
         bad: list[tuple[dict[str, Any], str]] = [
-            ({"format": "TSV", "filter": {}}, "1003"),
+            ({"format": "JSONL", "filter": {}}, "1003"),
             ({}, "1003"),  # no filter
             ({"filter": {"smartListId": 1}}, "1003"),
             ({"filter": {"activityTypeIds": [type_id + 1000]}}, "1003"),

@@ -35,11 +35,12 @@ STATUS = {
 BY_NAME = {name.lower(): status for status, name in STATUS.items()}
 FILTERS = {"createdAt", "activityTypeIds", "leadIds", "primaryAttributeValues"}
 MAX_LIST = 300  # jobs per page of export.json
+FORMATS = ("CSV", "TSV", "SCV")
 
 
 def job_out(job: ExportJob) -> dict[str, Any]:
     """Marketo's export job shape; numberOfRecords, fileSize and fileChecksum once Completed."""
-    out: dict[str, Any] = {"exportId": str(job.id), "format": "CSV", "status": STATUS[job.status],
+    out: dict[str, Any] = {"exportId": str(job.id), "format": job.format.value, "status": STATUS[job.status],
                            "createdAt": marketo_time(job.created_at)}
     if job.status is ExportStatus.QUEUED:
         out["queuedAt"] = marketo_time(job.updated_at)  # not stored apart: known only while the job waits
@@ -116,15 +117,16 @@ def _quota(failure: DomainError) -> RestError | None:
 
 async def create(call: Call) -> Response:
     body = await call.body()
-    if str(body.get("format") or "CSV").upper() != "CSV":
-        raise RestError(1003, "format: only CSV is supported here (not TSV or SCV).")
+    fmt = str(body.get("format") or "CSV").upper()
+    if fmt not in FORMATS:
+        raise RestError(1003, f"format: one of {', '.join(FORMATS)}.")
     fields = body.get("fields")
     if fields is not None and (not isinstance(fields, list) or not all(isinstance(f, str) for f in fields)):
         raise RestError(1003, "fields: a list of field names is expected.")
     flt = body.get("filter")
     if not isinstance(flt, dict):
         raise RestError(1003, "filter: an object is expected ({createdAt: {startAt, endAt}, activityTypeIds, ...}).")
-    spec = ExportSpec(ExportKind.ACTIVITIES, await _search(call, flt), ExportFormat.CSV, Compression.NONE,
+    spec = ExportSpec(ExportKind.ACTIVITIES, await _search(call, flt), ExportFormat(fmt), Compression.NONE,
                       tuple(fields) if fields else MARKETO_ACTIVITY_COLUMNS)
     try:
         job = await jobs.create(call.resources, call.principal, spec, queue=False)
