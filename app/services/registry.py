@@ -49,10 +49,15 @@ REGISTRY_FINGERPRINT = (
 )
 
 
-async def cached_live_types(resources: Resources, conn: Connection) -> tuple[dict[str, LiveType], set[str]]:
+async def cached_live_types(
+    resources: Resources, conn: Connection | None = None
+) -> tuple[dict[str, LiveType], set[str]]:
     """`load_live_types` and every known (not deleted) name, compiled once per registry state rather than per job
-    or per REST call (one fingerprint query on `conn` instead; reloading cost the REST facade ~3.5 ms a call).
-    The result is shared: callers must not change it."""
+    or per REST call (one fingerprint query on `conn`, or a pooled connection, instead; reloading cost the REST
+    facade ~3.5 ms a call). The result is shared: callers must not change it."""
+    if conn is None:
+        async with resources.db.raw() as pooled:
+            return await cached_live_types(resources, pooled)
     limits = resources.settings.limits
     key = (f"{resources.settings.database_url}|{await conn.fetchval(REGISTRY_FINGERPRINT)}|"
            f"{limits.max_string_length}|{limits.max_text_length}")

@@ -29,8 +29,7 @@ MAX_LEAD_IDS = 30
 
 
 async def _live(call: Call) -> dict[str, LiveType]:
-    async with call.resources.db.raw() as conn:
-        live, _ = await cached_live_types(call.resources, conn)
+    live, _ = await cached_live_types(call.resources)
     return live
 
 
