@@ -15,6 +15,7 @@ from app.bench import ingest, reads
 from app.bench.datagen import EXAMPLE_TYPES, generate_persons
 from app.bench.export import bench_export
 from app.bench.figures import bench_freshness, bench_memory
+from app.bench.inline import bench_inline
 from app.bench.load import client, graphql
 from app.bench.machine import machine_facts
 from app.bench.queries import FEATURES
@@ -177,6 +178,7 @@ async def execute(settings: Settings, options: Options, stack: Stack, embedded: 
             "export": lambda: bench_export(run, tmp),
             "smartlists": lambda: bench_smart_lists(run),
             "triggers": lambda: bench_triggers(run, tmp),
+            "inline": lambda: bench_inline(run),
         }
         for name, step in steps.items():
             if name in options.only:

@@ -8,7 +8,8 @@ from app.api.activities.inputs import ActivitySearch
 from app.domain import exports as domain
 
 ExportFormat = strawberry.enum(domain.ExportFormat, name="ExportFormat",
-                               description="JSON Lines (one object per row) or CSV (RFC 4180, with a header).")
+                               description="JSON Lines (one object per row), or CSV (RFC 4180, with a header) and its "
+                               "tab- (TSV) and semicolon-separated (SCV) forms.")
 ExportCompression = strawberry.enum(domain.Compression, name="ExportCompression",
                                     description="GZIP compresses the file; NONE leaves it plain.")
 

@@ -14,7 +14,7 @@ from app.domain import exports as domain
 
 ExportJobStatus = strawberry.enum(domain.ExportStatus, name="ExportJobStatus",
                                   description="Lifecycle of an export: QUEUED -> RUNNING -> SUCCEEDED | FAILED | "
-                                  "CANCELLED.")
+                                  "CANCELLED; CREATED: made by Marketo's bulk extract, not yet enqueued.")
 ExportKind = strawberry.enum(domain.ExportKind, name="ExportKind", description="One row per activity or per person.")
 ExportFileGone = strawberry.enum(domain.FileGone, name="ExportFileGone",
                                  description="Why a finished export's file can no longer be downloaded.")
