@@ -9,20 +9,24 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.api.connections import KEYSET_CURSOR, Connection, connection
+from app.api.enums import described_enum
 from app.api.errors import UserError
 from app.domain.access import Principal, Scope
 from app.domain.api_keys import ApiKey as DomainApiKey
 from app.domain.audit import AuditEntry
 
-ApiKeyScopeEnum = strawberry.enum(
+ApiKeyScopeEnum = described_enum(
     Scope,
     name="ApiKeyScope",
-    description=(
-        "What a key may do. READ: all queries and subscriptions. ACTIVITIES_WRITE: record/import activities, "
-        "manage persons and ingestion jobs. TYPES_ADMIN: define, approve and delete activity types. "
-        "KEYS_ADMIN: manage API keys and read the audit log. LISTS_ADMIN: create, change and delete saved smart "
-        "lists. TRIGGERS_ADMIN: define, pause, replay and read triggers (webhooks) and their deliveries."
-    ),
+    description="What a key may do; a key holds one or more scopes.",
+    values={
+        "READ": "All queries and subscriptions.",
+        "ACTIVITIES_WRITE": "Record and import activities, manage persons and ingestion jobs.",
+        "TYPES_ADMIN": "Define, approve and delete activity types; erase persons.",
+        "KEYS_ADMIN": "Manage API keys and read the audit log.",
+        "LISTS_ADMIN": "Create, change and delete saved smart lists.",
+        "TRIGGERS_ADMIN": "Define, pause, replay and read triggers (webhooks) and their deliveries.",
+    },
 )
 
 

@@ -8,16 +8,28 @@ from datetime import datetime
 import strawberry
 
 from app.api.connections import Connection, connection
+from app.api.enums import described_enum
 from app.api.errors import UserError
 from app.api.exports.inputs import ExportCompression, ExportFormat
 from app.domain import exports as domain
 
-ExportJobStatus = strawberry.enum(domain.ExportStatus, name="ExportJobStatus",
-                                  description="Lifecycle of an export: QUEUED -> RUNNING -> SUCCEEDED | FAILED | "
-                                  "CANCELLED.")
-ExportKind = strawberry.enum(domain.ExportKind, name="ExportKind", description="One row per activity or per person.")
-ExportFileGone = strawberry.enum(domain.FileGone, name="ExportFileGone",
-                                 description="Why a finished export's file can no longer be downloaded.")
+ExportJobStatus = described_enum(domain.ExportStatus, name="ExportJobStatus",
+                                 description="Lifecycle of an export: QUEUED -> RUNNING -> SUCCEEDED | FAILED | "
+                                 "CANCELLED.", values={
+    "QUEUED": "Accepted, waiting for a worker.",
+    "RUNNING": "A worker is writing the file.",
+    "SUCCEEDED": "The file is complete and downloadable until it expires.",
+    "FAILED": "Stopped by an error (see `error`); no file.",
+    "CANCELLED": "Stopped by `cancelExportJob`; no file.",
+})
+ExportKind = described_enum(domain.ExportKind, name="ExportKind", description="One row per activity or per person.",
+                            values={"ACTIVITIES": "One row per activity.", "PERSONS": "One row per person."})
+ExportFileGone = described_enum(domain.FileGone, name="ExportFileGone",
+                                description="Why a finished export's file can no longer be downloaded.", values={
+    "EXPIRED": "Its retention time passed.",
+    "DELETED": "The job was deleted.",
+    "ERASED": "`deletePerson` erased a person the file may hold.",
+})
 
 
 def download_path(job_id: uuid.UUID) -> str:

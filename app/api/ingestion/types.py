@@ -14,6 +14,7 @@ import strawberry
 from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.connections import Connection, connection, page_info
 from app.api.context import Info
+from app.api.enums import described_enum
 from app.api.errors import ErrorCodeEnum, UserError
 from app.api.payloads import query_errors
 from app.domain.errors import DomainError, ErrorCode
@@ -21,12 +22,26 @@ from app.domain.ingestion import IngestionJob as DomainJob
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.domain.ingestion import Rejection as DomainRejection
 
-IngestionJobStatus = strawberry.enum(JobStatus, name="IngestionJobStatus",
-                                     description="Lifecycle of an ingestion job.")
-IngestionFormat = strawberry.enum(SourceFormat, name="IngestionFormat",
-                                  description="Payload format: JSON Lines (one activity per line) or CSV.")
-IngestionSource = strawberry.enum(JobSource, name="IngestionSource",
-                                  description="Where a job's rows came from: inline, a file, or a replay.")
+IngestionJobStatus = described_enum(JobStatus, name="IngestionJobStatus", description="Lifecycle of an ingestion job.",
+                                    values={
+    "QUEUED": "Accepted, waiting for a worker.",
+    "RUNNING": "A worker is storing its rows.",
+    "SUCCEEDED": "Finished; every row was stored.",
+    "COMPLETED_WITH_ERRORS": "Finished; some rows were rejected (see `rejections`), the others stored.",
+    "FAILED": "Stopped by an error of the job itself (see `error`); rows stored before it stay.",
+    "CANCELLED": "Stopped by `cancelIngestionJob`.",
+})
+IngestionFormat = described_enum(SourceFormat, name="IngestionFormat",
+                                 description="Payload format: JSON Lines (one activity per line) or CSV.", values={
+    "JSONL": "JSON Lines: one activity object per line.",
+    "CSV": "CSV with a header row (RFC 4180).",
+})
+IngestionSource = described_enum(JobSource, name="IngestionSource",
+                                 description="Where a job's rows came from: inline, a file, or a replay.", values={
+    "INLINE": "Sent in the `recordActivities` mutation.",
+    "UPLOAD": "A file sent to `importActivities`.",
+    "REPLAY": "Rejected rows of an earlier job, re-ingested by `replayRejections`.",
+})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

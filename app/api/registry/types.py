@@ -8,22 +8,41 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.api.connections import KEYSET_CURSOR, Connection, connection
+from app.api.enums import described_enum
 from app.api.errors import UserError
 from app.domain.activity_types import ActivityTypeDefinition as DomainDefinition
 from app.domain.activity_types import FieldDataType, FieldSpec, TypeStatus
 from app.domain.compatibility import Change, diff
 from app.domain.registry_model import ActivityTypeSnapshot, ApprovedVersion
 
-FieldDataTypeEnum = strawberry.enum(
-    FieldDataType, name="FieldDataType", description="Data type of a field; decides coercions and constraints."
+FieldDataTypeEnum = described_enum(
+    FieldDataType,
+    name="FieldDataType",
+    description="Data type of a field; decides coercions and constraints.",
+    values={
+        "STRING": "Text, at most the field's length limit (default limits.maxStringLength).",
+        "TEXT": "Long text, with a larger length limit than STRING.",
+        "BOOLEAN": "true or false.",
+        "INTEGER": "Whole number.",
+        "FLOAT": "Floating-point number.",
+        "CURRENCY": "Amount of money: a number kept exactly to 4 decimal places.",
+        "DATE": "Calendar date `YYYY-MM-DD`.",
+        "DATETIME": "Instant, ISO 8601 with an offset (one without is refused), returned in UTC (`...Z`).",
+        "EMAIL": "Email address, validated.",
+        "PHONE": "Phone number: 3 to 15 digits, with + ( ) - . / allowed.",
+        "LINK": "Absolute http(s) URL.",
+    },
 )
-ActivityTypeStatusEnum = strawberry.enum(
+ActivityTypeStatusEnum = described_enum(
     TypeStatus,
     name="ActivityTypeStatus",
-    description=(
-        "DRAFT: never approved, accepts no activities. APPROVED: live. APPROVED_WITH_DRAFT: live, with pending "
-        "changes. DELETED: soft-deleted, accepts no activities."
-    ),
+    description="Where an activity type is in its lifecycle.",
+    values={
+        "DRAFT": "Never approved; accepts no activities.",
+        "APPROVED": "Live: activities are validated against its current version.",
+        "APPROVED_WITH_DRAFT": "Live, with pending changes that `approveActivityType` publishes as a new version.",
+        "DELETED": "Soft-deleted; accepts no activities, its activities stay readable.",
+    },
 )
 
 

@@ -13,21 +13,33 @@ from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.activities.inputs import FieldOperator
 from app.api.connections import KEYSET_CURSOR, Connection, connection
 from app.api.context import Info
+from app.api.enums import described_enum
 from app.api.errors import UserError
 from app.api.payloads import query_errors
 from app.domain import triggers as domain
 from app.domain.cursors import decode_id_cursor, encode_id_cursor
 from app.services.triggers import reads
 
-TriggerStatusEnum = strawberry.enum(
+TriggerStatusEnum = described_enum(
     domain.TriggerStatus, name="TriggerStatus",
     description="ACTIVE sends; PAUSED (by an admin) and CIRCUIT_OPEN (after too many failures in a row) keep "
     "collecting deliveries and send none until `resumeTrigger`.",
+    values={
+        "ACTIVE": "Sends deliveries.",
+        "PAUSED": "Paused by an admin: collects deliveries, sends none.",
+        "CIRCUIT_OPEN": "Paused after too many failures in a row: collects deliveries, sends none.",
+    },
 )
-DeliveryStatusEnum = strawberry.enum(
+DeliveryStatusEnum = described_enum(
     domain.DeliveryStatus, name="TriggerDeliveryStatus",
     description="PENDING (waiting, maybe for a retry), SENDING, DELIVERED (2xx), FAILED (dead-lettered: a 4xx, a "
     "refused address, or retries exhausted; `redeliver` sends it again).",
+    values={
+        "PENDING": "Waiting to be sent, maybe for a retry.",
+        "SENDING": "Being sent now.",
+        "DELIVERED": "The receiver answered 2xx.",
+        "FAILED": "Dead-lettered: a 4xx, a refused address, or retries exhausted.",
+    },
 )
 
 
