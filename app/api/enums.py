@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import Enum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import strawberry
-from strawberry.types.enum import StrawberryEnumDefinition
 
 E = TypeVar("E", bound=type[Enum])
 
@@ -16,7 +15,7 @@ def described_enum(cls: E, *, name: str, description: str, values: Mapping[str, 
     """`strawberry.enum(cls)` plus one description per value; a value left out (or one that does not exist) fails
     at import, so a new domain value cannot reach the schema undocumented."""
     wrapped = strawberry.enum(cls, name=name, description=description)
-    definition: StrawberryEnumDefinition = wrapped.__strawberry_definition__  # type: ignore[attr-defined]
+    definition: Any = wrapped.__strawberry_definition__  # type: ignore[attr-defined]
     names = {value.name for value in definition.values}
     if names != set(values):
         raise ValueError(f"{name}: describe exactly its values; missing {names - set(values)}, "

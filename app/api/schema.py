@@ -18,6 +18,7 @@ from app.api.activities.queries import ActivityQueries
 from app.api.execution.wiring import executor_class
 from app.api.exports.resolvers import ExportMutations, ExportQueries, ExportSubscriptions
 from app.api.ingestion.resolvers import IngestionMutations, IngestionQueries, IngestionSubscriptions
+from app.api.nodes import NodeQueries
 from app.api.persons.mutations import PersonMutations
 from app.api.persons.queries import PersonQueries
 from app.api.registry.mutations import RegistryMutations
@@ -30,7 +31,7 @@ from app.settings import Execution
 
 QUERY_MIXINS: tuple[type, ...] = (
     SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries, ExportQueries,
-    SmartListQueries, TriggerQueries,
+    SmartListQueries, TriggerQueries, NodeQueries,
 )
 MUTATION_MIXINS: tuple[type, ...] = (
     AccessMutations, PersonMutations, RegistryMutations, IngestionMutations, ExportMutations, SmartListMutations,

@@ -11,6 +11,7 @@ from strawberry.scalars import JSON
 from app.api.connections import KEYSET_CURSOR, Connection, connection
 from app.api.enums import described_enum
 from app.api.errors import UserError
+from app.api.global_ids import ROW_ID, Node, to_global_id
 from app.domain.access import Principal, Scope
 from app.domain.api_keys import ApiKey as DomainApiKey
 from app.domain.audit import AuditEntry
@@ -31,8 +32,8 @@ ApiKeyScopeEnum = described_enum(
 
 
 @strawberry.type(description="An API key. Its secret is shown once, by `createApiKey`, and never stored.")
-class ApiKey:
-    id: strawberry.ID = strawberry.field(description="Stable identifier (used by `revokeApiKey`).")
+class ApiKey(Node):
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID + " The CLI's `keys revoke` takes this id.")
     name: str = strawberry.field(description="Label chosen at creation.")
     prefix: str = strawberry.field(description="First characters of the key, to recognise it (`ak_<prefix>_…`).")
     scopes: list[ApiKeyScopeEnum] = strawberry.field(description="What the key may do.")  # type: ignore[valid-type]
@@ -44,7 +45,8 @@ class ApiKey:
     @classmethod
     def from_domain(cls, key: DomainApiKey) -> ApiKey:
         return cls(
-            id=strawberry.ID(str(key.id)),
+            id=to_global_id("ApiKey", key.id),
+            row_id=strawberry.ID(str(key.id)),
             name=key.name,
             prefix=key.prefix,
             scopes=sorted(key.scopes, key=list(Scope).index),

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.api.enums import described_enum
+from app.api.global_ids import raw_id
 from app.domain import filters as domain
 from app.domain.activities import parse_id
 from app.domain.errors import DomainError, ErrorCode, Issue
@@ -112,7 +113,7 @@ class ActivitySearch(TimelineFilter):
         issues: list[Issue] = []
         for i, raw in enumerate(self.person_ids or ()):
             try:
-                ids.append(parse_id(raw))
+                ids.append(parse_id(raw_id(raw, "Person")))
             except ValueError:
                 issues.append(Issue(ErrorCode.INVALID, f"{path}.personIds.{i}", f"'{raw}' is not a person id."))
         if issues:

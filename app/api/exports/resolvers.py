@@ -12,6 +12,7 @@ from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
 from app.api.exports.inputs import ExportActivitiesInput, ExportPersonsInput
 from app.api.exports.types import DeleteExportJobPayload, ExportJob, ExportJobConnection, ExportJobPayload
+from app.api.global_ids import raw_id, to_global_id
 from app.api.ingestion.types import decode_job_cursor, encode_job_cursor
 from app.api.payloads import payload, query_errors
 from app.api.permissions import require
@@ -24,26 +25,33 @@ from app.services.ingestion import progress
 
 def _job_id_or_none(value: str) -> uuid.UUID | None:
     try:
-        return uuid.UUID(str(value))
+        return uuid.UUID(raw_id(value, "ExportJob"))
     except ValueError:
         return None
 
 
 def _job_id(value: str, field: str = "id") -> uuid.UUID:
     try:
-        return uuid.UUID(str(value))
+        return uuid.UUID(raw_id(value, "ExportJob"))
     except ValueError as exc:
         raise DomainError.of(ErrorCode.NOT_FOUND, jobs.NOT_FOUND, field) from exc
+
+
+async def export_job_node(info: Info, id: str) -> ExportJob | None:
+    """Query.exportJob, and node(id:) for an ExportJob id: another key's export is null unless admin."""
+    principal = require(info, Scope.READ)
+    job_id = _job_id_or_none(id)
+    job = await jobs.get(info.context.resources, principal, job_id) if job_id is not None else None
+    return ExportJob.from_domain(job) if job else None
 
 
 @strawberry.type
 class ExportQueries:
     @strawberry.field(description="One export job by id, or null (also for another key's export, unless admin).")
-    async def export_job(self, info: Info, id: strawberry.ID) -> ExportJob | None:
-        principal = require(info, Scope.READ)
-        job_id = _job_id_or_none(id)
-        job = await jobs.get(info.context.resources, principal, job_id) if job_id is not None else None
-        return ExportJob.from_domain(job) if job else None
+    async def export_job(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The export's id.")]
+    ) -> ExportJob | None:
+        return await export_job_node(info, id)
 
     @strawberry.field(description="This key's export jobs (an admin key: everyone's), newest first.")
     @query_errors
@@ -91,7 +99,7 @@ class ExportMutations:
         principal = require(info, Scope.READ)
         job_id = _job_id(id)
         await jobs.delete(info.context.resources, principal, job_id)
-        return DeleteExportJobPayload(deleted_job_id=strawberry.ID(str(job_id)), errors=[])
+        return DeleteExportJobPayload(deleted_job_id=to_global_id("ExportJob", job_id), errors=[])
 
 
 @strawberry.type

@@ -13,6 +13,7 @@ from app.api.activities.inputs import TimelineFilter
 from app.api.activities.types import Activity
 from app.api.context import Info
 from app.api.errors import user_errors
+from app.api.global_ids import raw_id, to_global_id
 from app.api.ingestion.inputs import ImportActivitiesInput, RecordActivitiesInput
 from app.api.ingestion.types import (
     DeleteIngestionJobPayload,
@@ -42,7 +43,7 @@ from app.services.timelines import live_definitions
 
 def _job_id(value: str, field: str) -> uuid.UUID:
     try:
-        return uuid.UUID(str(value))
+        return uuid.UUID(raw_id(value, "IngestionJob"))
     except ValueError as exc:
         raise DomainError.of(ErrorCode.NOT_FOUND, "No ingestion job with this id.", field) from exc
 
@@ -51,17 +52,24 @@ def _payload(job: DomainJob) -> IngestionJobPayload:
     return IngestionJobPayload(job=IngestionJob.from_domain(job))
 
 
+async def ingestion_job_node(info: Info, id: str) -> IngestionJob | None:
+    """Query.ingestionJob, and node(id:) for an IngestionJob id."""
+    require(info, Scope.READ)
+    try:
+        job_id = uuid.UUID(raw_id(id, "IngestionJob"))
+    except ValueError:
+        return None  # no job has an id that is not a UUID
+    job = await get_job(info.context.resources, job_id)
+    return IngestionJob.from_domain(job) if job else None
+
+
 @strawberry.type
 class IngestionQueries:
     @strawberry.field(description="One ingestion job by id, or null.")
-    async def ingestion_job(self, info: Info, id: strawberry.ID) -> IngestionJob | None:
-        require(info, Scope.READ)
-        try:
-            job_id = uuid.UUID(str(id))
-        except ValueError:
-            return None  # no job has an id that is not a UUID
-        job = await get_job(info.context.resources, job_id)
-        return IngestionJob.from_domain(job) if job else None
+    async def ingestion_job(
+        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The job's id.")]
+    ) -> IngestionJob | None:
+        return await ingestion_job_node(info, id)
 
     @strawberry.field(description="Ingestion jobs, newest first, optionally only those with `status`.")
     @query_errors
@@ -143,7 +151,7 @@ class IngestionMutations:
         principal = require(info, Scope.ACTIVITIES_WRITE)
         job_id = _job_id(id, "id")
         await delete_job(info.context.resources, principal, job_id)
-        return DeleteIngestionJobPayload(deleted_job_id=strawberry.ID(str(job_id)))
+        return DeleteIngestionJobPayload(deleted_job_id=to_global_id("IngestionJob", job_id))
 
     @strawberry.mutation(description="Re-ingest a finished job's rejected rows against the types' current versions. "
                          "Only its creator or a types:admin / keys:admin key may.")

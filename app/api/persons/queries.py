@@ -14,7 +14,17 @@ from app.api.persons import reads
 from app.api.persons.types import Person, PersonConnection
 from app.domain.access import Scope
 from app.domain.cursors import encode_id_cursor
+from app.domain.errors import DomainError
 from app.services import persons
+
+
+async def person_node(info: Info, id: str) -> Person | None:
+    """node(id:) for a Person id: the read behind Query.person."""
+    require(info, Scope.READ)
+    try:
+        return await reads.person(info.context.resources, id=id)
+    except DomainError:
+        return None  # "Person:x": a global id of no person
 
 
 @strawberry.type

@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 from app.api.connections import KEYSET_CURSOR, Connection, connection
 from app.api.enums import described_enum
 from app.api.errors import UserError
+from app.api.global_ids import ROW_ID, Node, to_global_id
 from app.domain.activity_types import ActivityTypeDefinition as DomainDefinition
 from app.domain.activity_types import FieldDataType, FieldSpec, TypeStatus
 from app.domain.compatibility import Change, diff
@@ -136,8 +137,8 @@ class ActivityTypeChange:
         "or the draft while the type has never been approved; `draft` shows pending changes."
     )
 )
-class ActivityType:
-    id: strawberry.ID = strawberry.field(description="Internal id of the type.")
+class ActivityType(Node):
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     api_name: str = strawberry.field(description="Unique, immutable identifier used when recording activities.")
     name: str = strawberry.field(description="Unique display name.")
     description: str | None = strawberry.field(description="What the activity means.")
@@ -167,7 +168,8 @@ class ActivityType:
         shown = t.shown
         pending = diff(t.live, t.draft) if t.live is not None and t.draft is not None else []
         return cls(
-            id=strawberry.ID(str(t.id)),
+            id=to_global_id("ActivityType", t.id),
+            row_id=strawberry.ID(str(t.id)),
             api_name=t.api_name,
             name=shown.name,
             description=shown.description,

@@ -172,7 +172,7 @@ class _Checker:
         if not is_object_type(named) or node.selection_set is None:
             return False  # interfaces and unions resolve their runtime type on the normal path
         assert isinstance(named, GraphQLObjectType)
-        return named.is_type_of is None and self.selection_set(node.selection_set, named)
+        return self.selection_set(node.selection_set, named)  # is_type_of is checked per value (values.checked)
 
     def directives(self, directives: tuple[DirectiveNode, ...] | None) -> bool:
         for directive in directives or ():
