@@ -58,6 +58,8 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Query.smartList": R,
     "Query.triggers": G,
     "Query.trigger": G,
+    "Query.node": None,  # open to any key; each type then needs its own scope (tests/api/test_nodes.py NODE_SCOPE)
+    "Query.nodes": None,
     # mutations
     "Mutation.createActivityType": T,
     "Mutation.updateActivityType": T,
