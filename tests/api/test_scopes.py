@@ -292,7 +292,7 @@ async def test_only_the_creator_or_an_admin_changes_a_job(
     await approved_type(resources)
     tokens = {name: await insert_key(resources, scopes, name=name) for name, scopes in JOB_ACTORS.items()}
     record = ("mutation($a: [ActivityInput!]!) { recordActivities(input: {activities: $a, createMissingPersons: true})"
-              " { job { id } } }")
+              " { job { id: rowId } } }")
     sent = await http.post("/graphql", headers=bearer(tokens["owner"]), json={
         "query": record, "variables": {"a": [deposit(key="ok"), deposit(key="bad", amount="x")]}})
     job_id = sent.json()["data"]["recordActivities"]["job"]["id"]

@@ -8,13 +8,14 @@ import strawberry
 
 from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
+from app.api.global_ids import raw_id
 from app.api.payloads import query_errors
 from app.api.permissions import require
 from app.api.persons import reads
 from app.api.persons.types import Person, PersonConnection
 from app.domain.access import Scope
+from app.domain.activities import parse_id
 from app.domain.cursors import encode_id_cursor
-from app.domain.errors import DomainError
 from app.services import persons
 
 
@@ -22,9 +23,11 @@ async def person_node(info: Info, id: str) -> Person | None:
     """node(id:) for a Person id: the read behind Query.person."""
     require(info, Scope.READ)
     try:
-        return await reads.person(info.context.resources, id=id)
-    except DomainError:
+        person_id = parse_id(raw_id(id, "Person"))
+    except ValueError:
         return None  # "Person:x": a global id of no person
+    found = await persons.get(info.context.resources, person_id=person_id)
+    return Person.from_domain(found) if found is not None else None
 
 
 @strawberry.type
