@@ -22,6 +22,8 @@ from app.domain.exports import ExportKind
 from app.services.exports import jobs
 from app.services.ingestion import progress
 
+ExportId = Annotated[strawberry.ID, strawberry.argument(description="The export's id.")]
+
 
 def _job_id_or_none(value: str) -> uuid.UUID | None:
     try:
@@ -49,7 +51,7 @@ async def export_job_node(info: Info, id: str) -> ExportJob | None:
 class ExportQueries:
     @strawberry.field(description="One export job by id, or null (also for another key's export, unless admin).")
     async def export_job(
-        self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The export's id.")]
+        self, info: Info, id: ExportId
     ) -> ExportJob | None:
         return await export_job_node(info, id)
 
@@ -57,7 +59,7 @@ class ExportQueries:
     @query_errors
     async def export_jobs(
         self, info: Info, first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
-        after: str | None = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor: start after this job.")] = None,
     ) -> ExportJobConnection:
         principal = require(info, Scope.READ)
         limit = checked_first(first, info.context.settings.limits.max_page_size)
@@ -78,24 +80,28 @@ class ExportMutations:
     @strawberry.mutation(description="Export the activities matching a filter into one file (JSONL or CSV, "
                          "gzip or not), read in one consistent snapshot; download it from `downloadUrl`.")
     @payload(ExportJobPayload)
-    async def export_activities(self, info: Info, input: ExportActivitiesInput) -> ExportJobPayload:
+    async def export_activities(
+        self, info: Info, input: Annotated[ExportActivitiesInput, strawberry.argument(description="What to export.")]
+    ) -> ExportJobPayload:
         return await _create(info, input, ExportKind.ACTIVITIES)
 
     @strawberry.mutation(description="Export persons (all, or those with an activity matching the filter).")
     @payload(ExportJobPayload)
-    async def export_persons(self, info: Info, input: ExportPersonsInput) -> ExportJobPayload:
+    async def export_persons(
+        self, info: Info, input: Annotated[ExportPersonsInput, strawberry.argument(description="What to export.")]
+    ) -> ExportJobPayload:
         return await _create(info, input, ExportKind.PERSONS)
 
     @strawberry.mutation(description="Stop an export: at once if queued, within a second if running.")
     @payload(ExportJobPayload)
-    async def cancel_export_job(self, info: Info, id: strawberry.ID) -> ExportJobPayload:
+    async def cancel_export_job(self, info: Info, id: ExportId) -> ExportJobPayload:
         principal = require(info, Scope.READ)
         job = await jobs.cancel(info.context.resources, principal, _job_id(id))
         return ExportJobPayload(job=ExportJob.from_domain(job), errors=[])
 
     @strawberry.mutation(description="Delete an ended export and its file (audited).")
     @payload(DeleteExportJobPayload)
-    async def delete_export_job(self, info: Info, id: strawberry.ID) -> DeleteExportJobPayload:
+    async def delete_export_job(self, info: Info, id: ExportId) -> DeleteExportJobPayload:
         principal = require(info, Scope.READ)
         job_id = _job_id(id)
         await jobs.delete(info.context.resources, principal, job_id)
@@ -106,7 +112,7 @@ class ExportMutations:
 class ExportSubscriptions:
     @strawberry.subscription(description="The export now and after every change (progress about twice a second) "
                              "until it ends.")
-    async def export_job_updated(self, info: Info, id: strawberry.ID) -> AsyncGenerator[ExportJob, None]:
+    async def export_job_updated(self, info: Info, id: ExportId) -> AsyncGenerator[ExportJob, None]:
         principal = require(info, Scope.READ)
         resources = info.context.resources
         job_id = _job_id(id)

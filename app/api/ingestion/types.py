@@ -212,7 +212,7 @@ class IngestionJob(Node):
     @query_errors
     async def rejections(
         self, info: Info, first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
-        after: str | None = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor: start after this rejection.")] = None,
     ) -> RejectionConnection:
         from app.services.ingestion.jobs import count_rejections, list_rejections
 
