@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from typing import TypeVar
 
 import strawberry
 
@@ -11,6 +13,7 @@ NODE_TYPES = frozenset({
     "Person", "Activity", "ActivityType", "IngestionJob", "ApiKey", "ExportJob", "SmartList", "Trigger",
     "TriggerDelivery",
 })
+T = TypeVar("T")
 MAX_GLOBAL_ID_LENGTH = 200  # the longest real one (Activity: two bigints) is under 60 characters
 
 GLOBAL_ID = (
@@ -60,3 +63,12 @@ def raw_id(value: str, type_name: str) -> str:
     if decoded[0] != type_name:
         raise ValueError(f"a {decoded[0]} id where a {type_name} id belongs")
     return decoded[1]
+
+
+def parsed_id(value: str, type_name: str, parse: Callable[[str], T]) -> T | None:
+    """`parse` of the raw id in `value` (global or raw), or None when `value` can name no `type_name` object: what
+    the by-id reads answer with null."""
+    try:
+        return parse(raw_id(value, type_name))
+    except ValueError:
+        return None

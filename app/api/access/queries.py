@@ -10,7 +10,7 @@ import strawberry
 from app.api.access.types import ApiKey, ApiKeyConnection, AuditLogConnection, AuditLogEntry, Viewer
 from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
-from app.api.global_ids import raw_id
+from app.api.global_ids import parsed_id
 from app.api.payloads import query_errors
 from app.api.permissions import AccessDenied, require
 from app.domain import api_keys as key_domain
@@ -23,11 +23,8 @@ from app.services import api_keys, audit
 async def api_key_node(info: Info, id: str) -> ApiKey | None:
     """node(id:) for an ApiKey id; the same scope as apiKeys."""
     require(info, Scope.KEYS_ADMIN)
-    try:
-        key_id = uuid.UUID(raw_id(id, "ApiKey"))
-    except ValueError:
-        return None
-    key = await api_keys.get_key(info.context.resources, key_id)
+    key_id = parsed_id(id, "ApiKey", uuid.UUID)
+    key = await api_keys.get_key(info.context.resources, key_id) if key_id is not None else None
     return ApiKey.from_domain(key) if key else None
 
 

@@ -12,7 +12,7 @@ from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
 from app.api.exports.inputs import ExportActivitiesInput, ExportPersonsInput
 from app.api.exports.types import DeleteExportJobPayload, ExportJob, ExportJobConnection, ExportJobPayload
-from app.api.global_ids import raw_id, to_global_id
+from app.api.global_ids import parsed_id, raw_id, to_global_id
 from app.api.ingestion.types import decode_job_cursor, encode_job_cursor
 from app.api.payloads import payload, query_errors
 from app.api.permissions import require
@@ -25,13 +25,6 @@ from app.services.ingestion import progress
 ExportId = Annotated[strawberry.ID, strawberry.argument(description="The export's id.")]
 
 
-def _job_id_or_none(value: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(raw_id(value, "ExportJob"))
-    except ValueError:
-        return None
-
-
 def _job_id(value: str, field: str = "id") -> uuid.UUID:
     try:
         return uuid.UUID(raw_id(value, "ExportJob"))
@@ -42,7 +35,7 @@ def _job_id(value: str, field: str = "id") -> uuid.UUID:
 async def export_job_node(info: Info, id: str) -> ExportJob | None:
     """Query.exportJob, and node(id:) for an ExportJob id: another key's export is null unless admin."""
     principal = require(info, Scope.READ)
-    job_id = _job_id_or_none(id)
+    job_id = parsed_id(id, "ExportJob", uuid.UUID)
     job = await jobs.get(info.context.resources, principal, job_id) if job_id is not None else None
     return ExportJob.from_domain(job) if job else None
 

@@ -13,7 +13,7 @@ from app.api.activities.inputs import TimelineFilter
 from app.api.activities.types import Activity
 from app.api.context import Info
 from app.api.errors import user_errors
-from app.api.global_ids import raw_id, to_global_id
+from app.api.global_ids import parsed_id, raw_id, to_global_id
 from app.api.ingestion.inputs import ImportActivitiesInput, RecordActivitiesInput
 from app.api.ingestion.types import (
     DeleteIngestionJobPayload,
@@ -57,11 +57,8 @@ def _payload(job: DomainJob) -> IngestionJobPayload:
 async def ingestion_job_node(info: Info, id: str) -> IngestionJob | None:
     """Query.ingestionJob, and node(id:) for an IngestionJob id."""
     require(info, Scope.READ)
-    try:
-        job_id = uuid.UUID(raw_id(id, "IngestionJob"))
-    except ValueError:
-        return None  # no job has an id that is not a UUID
-    job = await get_job(info.context.resources, job_id)
+    job_id = parsed_id(id, "IngestionJob", uuid.UUID)
+    job = await get_job(info.context.resources, job_id) if job_id is not None else None
     return IngestionJob.from_domain(job) if job else None
 
 

@@ -8,7 +8,7 @@ import strawberry
 
 from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
-from app.api.global_ids import raw_id
+from app.api.global_ids import parsed_id
 from app.api.payloads import query_errors
 from app.api.permissions import require
 from app.api.smart_lists.inputs import SmartListInput
@@ -22,11 +22,8 @@ from app.services import smart_lists
 async def smart_list_node(info: Info, id: str) -> SmartList | None:
     """Query.smartList, and node(id:) for a SmartList id."""
     require(info, Scope.READ)
-    try:
-        list_id = parse_id(raw_id(id, "SmartList"))
-    except ValueError:
-        return None
-    saved = await smart_lists.get(info.context.resources, list_id)
+    list_id = parsed_id(id, "SmartList", parse_id)
+    saved = await smart_lists.get(info.context.resources, list_id) if list_id is not None else None
     return SmartList.from_domain(saved) if saved is not None else None
 
 

@@ -11,7 +11,7 @@ import strawberry
 
 from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
-from app.api.global_ids import raw_id
+from app.api.global_ids import parsed_id, raw_id
 from app.api.payloads import payload, query_errors
 from app.api.permissions import require
 from app.api.triggers.inputs import CreateTriggerInput, UpdateTriggerInput
@@ -42,13 +42,6 @@ def _trigger_id(raw: strawberry.ID, field: str = "id") -> uuid.UUID:
         raise DomainError.of(ErrorCode.NOT_FOUND, f"No trigger {str(raw)[:64]!r}.", field) from None
 
 
-def _trigger_id_or_none(raw: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(raw_id(raw, "Trigger"))
-    except ValueError:
-        return None
-
-
 async def _change(change: Callable[[], Awaitable[DomainTrigger]]) -> TriggerPayload:
     return TriggerPayload(trigger=Trigger.from_domain(await change()), errors=[])
 
@@ -56,7 +49,7 @@ async def _change(change: Callable[[], Awaitable[DomainTrigger]]) -> TriggerPayl
 async def trigger_node(info: Info, id: str) -> Trigger | None:
     """Query.trigger, and node(id:) for a Trigger id."""
     require(info, Scope.TRIGGERS_ADMIN)
-    trigger_id = _trigger_id_or_none(id)
+    trigger_id = parsed_id(id, "Trigger", uuid.UUID)
     found = await reads.get(info.context.resources, trigger_id) if trigger_id is not None else None
     return Trigger.from_domain(found) if found else None
 
@@ -64,11 +57,8 @@ async def trigger_node(info: Info, id: str) -> Trigger | None:
 async def delivery_node(info: Info, id: str) -> TriggerDelivery | None:
     """node(id:) for a TriggerDelivery id; the same scope as Trigger.deliveries."""
     require(info, Scope.TRIGGERS_ADMIN)
-    try:
-        number = parse_id(raw_id(id, "TriggerDelivery"))
-    except ValueError:
-        return None
-    found = await reads.delivery(info.context.resources, number)
+    number = parsed_id(id, "TriggerDelivery", parse_id)
+    found = await reads.delivery(info.context.resources, number) if number is not None else None
     return TriggerDelivery.from_domain(found) if found else None
 
 
