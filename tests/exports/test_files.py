@@ -21,8 +21,8 @@ from tests.exports.support import EXPORT_PERSONS, download, export
 
 Worker = Callable[[], Awaitable[int]]
 SEARCH = """query($filter: ActivitySearch!) { activities(filter: $filter, first: 100) {
-  edges { node { id typeVersion occurredAt ingestedAt primaryValue fields idempotencyKey
-                 activityType { apiName } person { id email externalId } } } } }"""
+  edges { node { id: rowId typeVersion occurredAt ingestedAt primaryValue fields idempotencyKey
+                 activityType { apiName } person { id: rowId email externalId } } } } }"""
 NOTE = 'comma, "quote", new\nline, tab\t, unicode é✓😀, backslash \\'
 
 
