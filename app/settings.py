@@ -37,6 +37,8 @@ class Limits(BaseModel):
     max_smart_list_logic_depth: int = 10  # nesting of an advanced smart-list expression
     max_smart_lists: int = 1000  # saved smart lists per deployment
     smart_list_timeout_ms: int = 10_000  # one smart-list count or members page; over it: QUERY_TOO_COMPLEX
+    max_event_streams_per_key: int = 10  # open or reserved SSE single-connection streams of one API key, per process
+    max_operations_per_event_stream: int = 100  # operations running at once on one SSE stream (as per WebSocket)
 
 
 class Execution(BaseModel):

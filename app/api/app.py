@@ -26,6 +26,7 @@ from strawberry.subscriptions import (
 from app import tracing
 from app.api import loop_lag
 from app.api.auth import Denial, prepare_access
+from app.api.event_streams import TOKEN_HEADER, EventStreams, GraphQLEndpoint
 from app.api.execution.compiled.cache import PlanCache
 from app.api.exports.download import ExportDownload
 from app.api.graphiql import graphiql_assets
@@ -150,13 +151,14 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
-                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
                 allow_headers=[
                     "authorization",
                     "content-type",
                     "x-request-id",
                     "apollo-require-preflight",
                     "x-apollo-operation-name",
+                    TOKEN_HEADER,
                 ],
             )
         )
@@ -166,7 +168,7 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
                                  resources=lambda: state["resources"], prefix=settings.redis_prefix))
     app = Starlette(
         routes=[
-            Route("/graphql", view, methods=["GET", "POST"]),
+            Route("/graphql", GraphQLEndpoint(view, EventStreams(view)), methods=["GET", "POST", "PUT", "DELETE"]),
             WebSocketRoute("/graphql", view),
             Route("/exports/{id}/file", ExportDownload(view).respond, methods=["GET"]),
             Route("/healthz", healthz),

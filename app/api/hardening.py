@@ -115,6 +115,8 @@ def _plain_http_subscription(context: Any) -> bool:
     request = getattr(context.context, "request", None)
     if not isinstance(request, Request):  # a WebSocket
         return False
+    if getattr(request.state, "event_stream", False):  # single connection mode: the results go to the SSE stream
+        return False
     accept = request.headers.get("accept", "")
     return not any(kind in accept for kind in STREAMING_ACCEPT)
 

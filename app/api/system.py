@@ -49,6 +49,12 @@ class Limits:
     smart_list_timeout_ms: int = strawberry.field(
         description="Time budget of one smart-list count or members page, in milliseconds; 0 means none."
     )
+    max_event_streams_per_key: int = strawberry.field(
+        description="Event streams (GraphQL over SSE, single connection mode) one API key may hold in one API process."
+    )
+    max_operations_per_event_stream: int = strawberry.field(
+        description="Operations running at once on one event stream."
+    )
     rate_limit_per_minute: int = strawberry.field(
         description="Requests (WebSocket operations included) one API key may make per minute; 0 means no limit."
     )

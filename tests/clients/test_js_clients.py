@@ -1,5 +1,5 @@
-"""Real JavaScript clients (Apollo Client 3.14 with its persisted-queries link, apollo-upload-client 17) against a
-real API process: the protocols as the libraries speak them, checked request by request."""
+"""Real JavaScript clients (Apollo Client 3.14 with its persisted-queries link, apollo-upload-client 17,
+graphql-sse 2.6) against a real API process: the protocols as the libraries speak them, checked request by request."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import hashlib
 import json
 import shutil
 import subprocess
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 from app.db import person_repo
 from app.services.runtime import Resources
 from tests.access_helpers import insert_key
-from tests.conftest import until_serving
+from tests.conftest import GraphQL, eventually, until_serving
 from tests.stores import PROJECT_ROOT
 
 CLIENTS = PROJECT_ROOT / "tests" / "clients" / "js"
@@ -78,3 +79,34 @@ async def test_apollo_refetches_by_global_id_into_the_same_cache_entry(
     assert sorted(result["entities"]) == sorted(f"Person:{p['id']}" for p in listed)  # merged, not duplicated
     assert result["merged"] == {"__typename": "Person", "email": listed[0]["email"], "firstName": "Js0",
                                 "rowId": refetched[0]["rowId"]}
+
+
+async def test_graphql_sse_client_in_both_modes(
+    node_clients: Path, api_process: str, resources: Resources, gql: GraphQL, run_worker: Callable[[], Awaitable[int]]
+) -> None:
+    """graphql-sse 2.6's createClient: single connection mode (PUT, GET stream, POST with operationId) and distinct
+    connections mode, both subscribed to activityRecorded while another request records an activity."""
+    from app.services.ingestion.progress import activity_channel
+    from tests.ingestion_support import approved_type, deposit
+
+    await approved_type(resources)
+    client = asyncio.create_task(run_client(node_clients, api_process, await insert_key(resources), "sse"))
+
+    async def both_listening() -> bool:
+        if client.done():
+            return True  # failed early: its result says why
+        counts = await resources.queue.pubsub_numsub(activity_channel(resources))
+        return bool(counts) and counts[0][1] >= 2
+
+    await eventually(both_listening, timeout=60)
+    recorded = await gql("""mutation($input: RecordActivitiesInput!) {
+        recordActivities(input: $input) { errors { code } } }""",
+                         {"input": {"activities": [deposit(key="sse")], "createMissingPersons": True}})
+    assert recorded["data"]["recordActivities"]["errors"] == []
+    await run_worker()
+    result = await client
+    assert result["version"] == {"data": {"version": "0.1.0"}}
+    pushed = {"data": {"activityRecorded": {"primaryValue": "Main St branch"}}}
+    assert result["viaSingle"] == pushed and result["viaDistinct"] == pushed
+    # Reserve (201), stream (200), operations (202); distinct mode's streaming POST (200).
+    assert {"PUT 201", "GET 200", "POST 202", "POST 200"} <= set(result["calls"])

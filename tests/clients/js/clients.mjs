@@ -1,9 +1,10 @@
 // Drives real JavaScript GraphQL clients against a running API; prints one JSON object on stdout.
-// node clients.mjs apq|upload|refetch  (URL and KEY from the environment: ACTIVITIES_TEST_URL, ACTIVITIES_TEST_KEY)
+// node clients.mjs apq|upload|refetch|sse  (URL and KEY from the environment: ACTIVITIES_TEST_URL, ACTIVITIES_TEST_KEY)
 import { createHash } from "node:crypto";
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client/core/index.js";
 import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries/index.js";
 import { createUploadLink } from "apollo-upload-client";
+import { createClient as createSSEClient } from "graphql-sse";
 
 const url = process.env.ACTIVITIES_TEST_URL;
 const headers = { authorization: `Bearer ${process.env.ACTIVITIES_TEST_KEY}` };
@@ -84,7 +85,39 @@ async function refetch() {
   return { listed, refetched, entities, merged, sent };
 }
 
-const commands = { apq, upload, refetch };
+// graphql-sse's client in both of its modes at once: each subscribes to activityRecorded (the test records an activity
+// once both listen) and, in single connection mode, also runs a query over the same stream.
+async function sse() {
+  const subscription = 'subscription { activityRecorded(filter: {activityTypes: ["depositCheck"]}) { primaryValue } }';
+  const first = (client, query) => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no result for ${query}`)), 60_000);
+    const stop = client.subscribe({ query }, {
+      next: (value) => { clearTimeout(timer); stop(); resolve(value); },
+      error: (error) => { clearTimeout(timer); reject(error); },
+      complete: () => {},
+    });
+  });
+  const calls = [];
+  const fetchFn = async (input, init = {}) => {
+    const res = await fetch(input, init);
+    calls.push(`${init.method} ${res.status}`);
+    if (res.status >= 400) console.error(init.method, input, res.status, await res.clone().text());
+    return res;
+  };
+  // Each client its own headers object: single connection mode adds its stream token to the object it is given.
+  const single = createSSEClient({ url, headers: { ...headers }, singleConnection: true, retryAttempts: 0, fetchFn });
+  const distinct = createSSEClient({ url, headers: { ...headers }, singleConnection: false, retryAttempts: 0, fetchFn });
+  try {
+    const version = await first(single, "{ version }");
+    const [viaSingle, viaDistinct] = await Promise.all([first(single, subscription), first(distinct, subscription)]);
+    return { version, viaSingle, viaDistinct, calls };
+  } finally {
+    single.dispose();
+    distinct.dispose();
+  }
+}
+
+const commands = { apq, upload, refetch, sse };
 const run = commands[process.argv[2]];
 if (!run) {
   console.error(`usage: node clients.mjs ${Object.keys(commands).join("|")}`);
