@@ -64,7 +64,8 @@ COPY_JSONL = {"format": "csv", "delimiter": "\x02", "quote": "\x01"}
 """COPY options that pass one JSON text column through unchanged: JSON escapes control characters, so a line
 never holds the delimiter, the quote or a newline that CSV mode would quote (text mode doubles backslashes)."""
 COPY_CSV = {"format": "csv", "header": True}
-"""RFC 4180 quoting by PostgreSQL itself; NULL is an empty cell, an empty string a quoted one ("")."""
+"""RFC 4180 quoting by PostgreSQL itself; NULL is an empty cell, an empty string a quoted one (""). COPY ends
+records with LF: the worker makes them CRLF (app/domain/csv_records.py)."""
 
 
 def _ident(name: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.db import export_queries, export_repo
 from app.domain.activities import ActivityScope
+from app.domain.csv_records import CrlfRecords
 from app.domain.errors import DomainError
 from app.domain.exports import Compression, ExportFormat, ExportJob, ExportStatus
 from app.domain.filters import ResolvedFilter, resolve
@@ -43,25 +44,35 @@ class _Stop(Exception):
 
 
 class _Sink:
-    """COPY's output callback: buffers chunks, hands them to the store, records progress now and then."""
+    """COPY's output callback: buffers chunks, hands them to the store, records progress now and then.
 
-    def __init__(self, resources: Resources, conn: Any, job_id: uuid.UUID, writer: PartWriter) -> None:
+    CSV records get RFC 4180's CRLF ends on the way (COPY writes LF); `crlf` counts them, header included."""
+
+    def __init__(self, resources: Resources, conn: Any, job_id: uuid.UUID, writer: PartWriter, csv: bool) -> None:
         self.resources, self.conn, self.job_id, self.writer = resources, conn, job_id, writer
+        self.crlf = CrlfRecords() if csv else None
         self.buffer: list[bytes] = []
         self.buffered = 0
         self.lines = 0
         self.written = 0
         self.last = time.monotonic()
 
+    @property
+    def rows(self) -> int:
+        return max(0, self.crlf.records - 1) if self.crlf is not None else self.lines
+
     async def take(self, data: bytes) -> None:
+        if self.crlf is not None:
+            data = self.crlf.convert(data)
+        else:
+            self.lines += data.count(b"\n")
         self.buffer.append(data)
         self.buffered += len(data)
-        self.lines += data.count(b"\n")
         if self.buffered >= BUFFER_BYTES:
             await self.flush()
         if time.monotonic() - self.last >= PROGRESS_SECONDS:
             self.last = time.monotonic()
-            cancel, restart = await export_repo.set_progress(self.conn, self.job_id, self.lines, self.written)
+            cancel, restart = await export_repo.set_progress(self.conn, self.job_id, self.rows, self.written)
             await progress.publish_job(self.resources, self.job_id, kind="export")
             if cancel or restart:
                 raise _Stop(restart)
@@ -119,7 +130,7 @@ async def _copy(resources: Resources, conn: Any, job: ExportJob, flt: ResolvedFi
     scope = search_scope(job.search) if job.search is not None else ActivityScope()
     query = export_queries.export_query(job.kind, job.format, job.columns, scope, flt)
     options = export_queries.COPY_JSONL if job.format is ExportFormat.JSONL else export_queries.COPY_CSV
-    sink = _Sink(resources, conn, job.id, writer)
+    sink = _Sink(resources, conn, job.id, writer, csv=job.format is ExportFormat.CSV)
     async with resources.db.raw() as data:
         try:
             # One snapshot for the count and every row: concurrent ingestion never tears the file.
