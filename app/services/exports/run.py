@@ -135,6 +135,7 @@ async def _copy(resources: Resources, conn: Any, job: ExportJob, flt: ResolvedFi
         try:
             # One snapshot for the count and every row: concurrent ingestion never tears the file.
             async with data.transaction(isolation="repeatable_read", readonly=True):
+                await data.execute(export_queries.PARALLEL)
                 total = await data.fetchval(query.count, *query.count_params)
                 await export_repo.set_snapshot(conn, job.id, total)
                 status = await data.copy_from_query(query.select, *query.params, output=sink.take, **options)
