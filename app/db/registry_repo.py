@@ -9,6 +9,7 @@ from sqlalchemy import CursorResult, func, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.raw_pool import Connection
 from app.db.tables import ActivityTypeRow, ActivityTypeVersionRow
 from app.domain.activity_types import ActivityTypeDefinition, TypeStatus
 from app.domain.registry_model import ActivityTypeSnapshot, ApprovedVersion
@@ -124,16 +125,22 @@ async def is_used(session: AsyncSession, type_id: int) -> bool:
 
 
 
+_LIVE_ROWS = (
+    "SELECT t.id, t.api_name, t.is_system, v.version, v.definition FROM activity_type t "
+    "JOIN activity_type_version v ON v.activity_type_id = t.id AND v.version = t.current_version "
+    "WHERE t.deleted_at IS NULL"
+)
+
+
 async def live_rows(session: AsyncSession) -> list[tuple[int, str, bool, int, dict[str, Any]]]:
     """(id, apiName, isSystem, version, definition JSON) of every non-deleted type's current version."""
-    result = await _sql(
-        session,
-        "SELECT t.id, t.api_name, t.is_system, v.version, v.definition FROM activity_type t "
-        "JOIN activity_type_version v ON v.activity_type_id = t.id AND v.version = t.current_version "
-        "WHERE t.deleted_at IS NULL",
-    )
-    rows: list[Any] = list(result.all())
+    rows: list[Any] = list((await _sql(session, _LIVE_ROWS)).all())
     return [(int(r[0]), str(r[1]), bool(r[2]), int(r[3]), dict(r[4])) for r in rows]
+
+
+async def live_definitions(conn: Connection) -> dict[int, ActivityTypeDefinition]:
+    """The current definition of every live type by id, on a raw connection (no session round trips)."""
+    return {r[0]: ActivityTypeDefinition.from_json(r[4]) for r in await conn.fetch(_LIVE_ROWS)}
 
 
 async def version_definition(session: AsyncSession, type_id: int, version: int) -> dict[str, Any] | None:

@@ -24,26 +24,29 @@ _PERSON_VALUE = {
 }
 
 
-def predicate(sql: Sql, lst: ResolvedSmartList, *, correlated: bool) -> str:
+def predicate(sql: Sql, lst: ResolvedSmartList, counts: Counts | None = None) -> str:
     """The list's test of the person row `p`, as one boolean expression (never NULL).
 
-    Set form (`correlated=False`, for members and counts): "did it at all" is EXISTS; a count is `p.id IN
-    (persons whose matching activities, grouped, pass the counts)`, answered by one grouped scan per filter.
-    Correlated form (for one person's memberships): EXISTS or a count bounded by LIMIT, probing only that
-    person's activities through the primary key.
+    Set form (no `counts`, for members and counts): "did it at all" is EXISTS; a count is `p.id IN (persons
+    whose matching activities, grouped, pass the counts)`, answered by one grouped scan per filter.
+    Counted form (for one person's memberships): each activity filter compares a count that `counts` gathers in
+    one pass over that person's activities.
     """
-    return _tree(sql, lst, lst.logic, correlated)
+    return _tree(sql, lst, lst.logic, counts)
 
 
-def _tree(sql: Sql, lst: ResolvedSmartList, node: logic.Node, correlated: bool) -> str:
+def _tree(sql: Sql, lst: ResolvedSmartList, node: logic.Node, counts: Counts | None) -> str:
     # Filters are compiled where the logic names them: a filter it never names adds no (untyped) parameters.
     if isinstance(node, logic.Ref):
         f = lst.filters[node.number - 1]
-        return _activity(sql, f, correlated) if isinstance(f, ResolvedActivityFilter) else _person(sql, f)
+        if isinstance(f, ResolvedPersonFilter):
+            return _person(sql, f)
+        inside = _grouped(sql, f) if counts is None else counts.test(sql, f)
+        return inside if f.did else f"NOT ({inside})"
     if isinstance(node, logic.Not):
-        return f"NOT ({_tree(sql, lst, node.child, correlated)})"
+        return f"NOT ({_tree(sql, lst, node.child, counts)})"
     word = " AND " if isinstance(node, logic.And) else " OR "
-    return "(" + word.join(_tree(sql, lst, c, correlated) for c in node.children) + ")"
+    return "(" + word.join(_tree(sql, lst, c, counts) for c in node.children) + ")"
 
 
 def _activity_where(sql: Sql, f: ResolvedActivityFilter) -> str:
@@ -57,11 +60,6 @@ def _activity_where(sql: Sql, f: ResolvedActivityFilter) -> str:
     # The conditions name primary_value and fields unqualified: inside this subquery they are the activity's.
     clauses.extend(condition(sql, c) for c in f.conditions)
     return " AND ".join(clauses)
-
-
-def _activity(sql: Sql, f: ResolvedActivityFilter, correlated: bool) -> str:
-    inside = _correlated(sql, f) if correlated else _grouped(sql, f)
-    return inside if f.did else f"NOT ({inside})"
 
 
 def _grouped(sql: Sql, f: ResolvedActivityFilter) -> str:
@@ -84,19 +82,32 @@ def _grouped(sql: Sql, f: ResolvedActivityFilter) -> str:
     return f"p.id IN ({persons} GROUP BY a.person_id HAVING {having})"
 
 
-def _correlated(sql: Sql, f: ResolvedActivityFilter) -> str:
-    if f.min_times == 0 and f.max_times is None:
-        return "TRUE"
-    where = f"a.person_id = p.id AND {_activity_where(sql, f)}"
-    if f.min_times == 1 and f.max_times is None:
-        return f"EXISTS (SELECT 1 FROM activity a WHERE {where})"
-    # Counting stops one past what the test needs to know.
-    cap = f.max_times + 1 if f.max_times is not None else f.min_times
-    times = f"(SELECT count(*) FROM (SELECT 1 FROM activity a WHERE {where} LIMIT {sql.param(cap, 'bigint')}) n)"
-    test = f"{times} >= {sql.param(f.min_times, 'bigint')}"
-    if f.max_times is not None:
-        test += f" AND {times} <= {sql.param(f.max_times, 'bigint')}"
-    return f"({test})"
+class Counts:
+    """One person's matching activities per distinct activity filter, counted in a single pass.
+
+    Probing each filter on its own (EXISTS, LIMITed counts) reads a very active person's activities once per
+    filter that finds nothing, for every list: 10 lists with a "did not" filter read 82k activities 10 times
+    (230-450 ms on the bench data; about half that in one pass). One pass reads them once, whatever the lists;
+    filters that several lists share are counted once."""
+
+    def __init__(self) -> None:
+        self.columns: dict[tuple[object, ...], str] = {}
+        self.aggregates: list[str] = []
+        self.type_ids: set[int] = set()
+
+    def test(self, sql: Sql, f: ResolvedActivityFilter) -> str:
+        if f.min_times == 0 and f.max_times is None:
+            return "TRUE"
+        key = (f.type_id, f.type_versions, f.occurred_after, f.occurred_before, f.conditions)
+        column = self.columns.get(key)
+        if column is None:
+            column = self.columns[key] = f"n{len(self.columns)}"
+            self.aggregates.append(f"count(*) FILTER (WHERE {_activity_where(sql, f)}) AS {column}")
+            self.type_ids.add(f.type_id)
+        test = f"n.{column} >= {sql.param(f.min_times, 'bigint')}"
+        if f.max_times is not None:
+            test += f" AND n.{column} <= {sql.param(f.max_times, 'bigint')}"
+        return f"({test})"
 
 
 def _person(sql: Sql, f: ResolvedPersonFilter) -> str:
@@ -113,7 +124,7 @@ def _person(sql: Sql, f: ResolvedPersonFilter) -> str:
 def members_sql(lst: ResolvedSmartList, *, limit: int, after: int | None) -> tuple[str, list[Any]]:
     """The members page query: persons in the list with id > `after`, by id, `limit` + 1 rows (to see more)."""
     sql = Sql()
-    test = predicate(sql, lst, correlated=False)
+    test = predicate(sql, lst)
     start = "" if after is None else f" AND p.id > {sql.param(after, 'bigint')}"
     query = (
         f"SELECT {PERSON_COLUMNS} FROM person p WHERE {test}{start} "
@@ -124,7 +135,7 @@ def members_sql(lst: ResolvedSmartList, *, limit: int, after: int | None) -> tup
 
 def count_sql(lst: ResolvedSmartList) -> tuple[str, list[Any]]:
     sql = Sql()
-    test = predicate(sql, lst, correlated=False)
+    test = predicate(sql, lst)
     return f"SELECT count(*) FROM person p WHERE {test}", sql.params
 
 
@@ -141,13 +152,23 @@ async def count(conn: Any, lst: ResolvedSmartList) -> int:
     return int(await conn.fetchval(query, *params))
 
 
+def memberships_sql(person_id: int, lists: Sequence[ResolvedSmartList]) -> tuple[str, list[Any]]:
+    """One row: for each list, whether person `person_id` is in it (no row if there is no such person)."""
+    sql, counts = Sql(), Counts()
+    tests = ", ".join(predicate(sql, lst, counts) for lst in lists)
+    counted = ""
+    if counts.aggregates:
+        types = sql.param(sorted(counts.type_ids), "int[]")
+        counted = (f" CROSS JOIN LATERAL (SELECT {', '.join(counts.aggregates)} FROM activity a "
+                   f"WHERE a.person_id = p.id AND a.activity_type_id = ANY({types})) n")
+    query = f"SELECT ARRAY[{tests}]::boolean[] FROM person p{counted} WHERE p.id = {sql.param(person_id, 'bigint')}"
+    return query, sql.params
+
+
 async def memberships(conn: Any, person_id: int, lists: Sequence[ResolvedSmartList]) -> list[bool]:
     """For each list, whether person `person_id` is in it now (one statement; all false if no such person)."""
     if not lists:
         return []
-    sql = Sql()
-    tests = ", ".join(predicate(sql, lst, correlated=True) for lst in lists)
-    row = await conn.fetchval(
-        f"SELECT ARRAY[{tests}]::boolean[] FROM person p WHERE p.id = {sql.param(person_id, 'bigint')}", *sql.params
-    )
+    query, params = memberships_sql(person_id, lists)
+    row = await conn.fetchval(query, *params)
     return [bool(x) for x in row] if row is not None else [False] * len(lists)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import Table, delete, func, insert, select, text, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.db.raw_pool import Connection
 from app.db.tables import SmartListRow
 from app.domain.smart_lists import SavedSmartList, SmartListDefinition
 
@@ -78,6 +79,14 @@ async def get(session: AsyncSession, list_id: int, *, lock: bool = False) -> Sav
         query = query.with_for_update()
     row = (await _run(session, query)).first()
     return _saved(row) if row is not None else None
+
+
+async def page_raw(conn: Connection, *, after_id: int | None, limit: int) -> list[SavedSmartList]:
+    """`page` on a raw connection (a person's memberships read lists, types and members on one connection)."""
+    rows = await conn.fetch(
+        "SELECT id, name, description, definition, created_at, updated_at FROM smart_list "
+        "WHERE id > $1 ORDER BY id LIMIT $2", after_id if after_id is not None else 0, limit)
+    return [_saved(r) for r in rows]
 
 
 async def page(session: AsyncSession, *, after_id: int | None, limit: int) -> list[SavedSmartList]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from app.db import registry_repo
 from app.db import smart_list_queries as queries
 from app.db import smart_list_repo as repo
 from app.domain.access import Principal
@@ -149,27 +150,27 @@ async def lists_of(
 ) -> tuple[list[SavedSmartList], bool]:
     """The saved lists `person_id` is in now, by ascending id after the cursor, and whether more exist.
 
-    Lists are read in batches and each batch is one statement (the correlated form, which probes only this
-    person's activities). A list whose definition no longer resolves (a field it names was removed) is left out:
-    `smartList(id) { count }` reports why.
+    Lists are read in batches and each batch is one statement (one pass over this person's activities, however
+    many lists). Types, lists and memberships are read on one raw connection: the session's round trips (ping,
+    BEGIN, ROLLBACK) cost more than the statements for a person with few activities. A list whose definition no
+    longer resolves (a field it names was removed) is left out: `smartList(id) { count }` reports why.
     """
     after_id = decode_id_cursor(after, "after") if after is not None else None
-    types = await live_definitions(resources)
     now = datetime.now(UTC)
     found: list[SavedSmartList] = []
-    while len(found) <= first:
-        async with resources.db.session() as session:
-            batch = await repo.page(session, after_id=after_id, limit=MEMBERSHIP_BATCH)
-        usable: list[tuple[SavedSmartList, ResolvedSmartList]] = []
-        for saved in batch:
-            try:
-                usable.append((saved, resolve_definition(saved.definition, types, now, limits_of(resources))))
-            except DomainError:
-                continue
-        async with resources.db.raw() as conn:
+    async with resources.db.raw() as conn:
+        types = await registry_repo.live_definitions(conn)
+        while len(found) <= first:
+            batch = await repo.page_raw(conn, after_id=after_id, limit=MEMBERSHIP_BATCH)
+            usable: list[tuple[SavedSmartList, ResolvedSmartList]] = []
+            for saved in batch:
+                try:
+                    usable.append((saved, resolve_definition(saved.definition, types, now, limits_of(resources))))
+                except DomainError:
+                    continue
             flags = await queries.memberships(conn, person_id, [lst for _, lst in usable])
-        found.extend(saved for (saved, _), member in zip(usable, flags, strict=True) if member)
-        if len(batch) < MEMBERSHIP_BATCH:
-            break
-        after_id = batch[-1].id
+            found.extend(saved for (saved, _), member in zip(usable, flags, strict=True) if member)
+            if len(batch) < MEMBERSHIP_BATCH:
+                break
+            after_id = batch[-1].id
     return found[:first], len(found) > first

@@ -1,8 +1,10 @@
-"""Exports under faults, with real worker processes: SIGKILL mid-export, and ingestion racing the snapshot."""
+"""Exports under faults, with real worker processes: SIGKILL mid-export or before the claim, and ingestion racing
+the snapshot."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import subprocess
 from collections.abc import Awaitable, Callable
@@ -10,14 +12,19 @@ from pathlib import Path
 
 import orjson
 import pytest
+from arq.constants import in_progress_key_prefix, result_key_prefix
+from sqlalchemy.engine import make_url
 
 from app.db import export_repo
 from app.domain.access import Principal
 from app.domain.exports import Compression, ExportFormat, ExportKind, ExportSpec
 from app.services.exports import jobs
 from app.services.runtime import Resources
+from app.settings import Settings
 from tests.api.timeline_support import create_person, create_type
 from tests.conftest import eventually
+from tests.e2e.test_ingestion_faults import StartWorker
+from workers.settings import health_key
 
 pytestmark = pytest.mark.e2e
 ADMIN = Principal.local_admin()
@@ -74,6 +81,101 @@ async def test_a_worker_killed_mid_export_leaves_no_torn_file_and_the_next_one_s
         stored = {r["id"] for r in await conn.fetch("SELECT id FROM activity")}
     assert len(ids) == len(set(ids)) == result.rows == 60_000 and set(ids) == stored
     assert not part.exists()
+
+
+class Gate:
+    """A TCP relay to PostgreSQL that can stop passing bytes: a worker behind it hangs on its next query."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.open = asyncio.Event()
+        self.open.set()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.sockets: list[asyncio.StreamWriter] = []
+        self.ports: list[int] = []  # our ends of the connections to PostgreSQL (client_port in pg_stat_activity)
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    async def _relay(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
+        server_in, server_out = await asyncio.open_connection(*self.upstream)
+        self.sockets += [client_out, server_out]
+        self.ports.append(server_out.get_extra_info("sockname")[1])
+        for source, sink in ((client_in, server_out), (server_in, client_out)):
+            task = asyncio.create_task(self._pump(source, sink))
+            self.tasks.add(task)
+
+    async def _pump(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await source.read(65536):
+                await self.open.wait()  # closed: what was read is held, never delivered
+                sink.write(data)
+                await sink.drain()
+        sink.close()
+
+    async def close(self) -> None:
+        assert self.server is not None
+        self.server.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        for socket in self.sockets:  # PostgreSQL ends the sessions (and frees their locks) as the peer goes
+            socket.transport.abort()
+
+
+async def test_a_worker_killed_before_it_claimed_a_queued_export_is_replaced_within_seconds(
+    resources: Resources, settings: Settings, start_worker: StartWorker
+) -> None:
+    await _seed(resources, 2_000)
+    url = make_url(str(settings.database_url))
+    gate = Gate(str(url.host), int(url.port or 5432))
+    gated = url.set(host="127.0.0.1", port=await gate.start()).render_as_string(hide_password=False)
+    try:
+        doomed = start_worker(settings.model_copy(update={"database_url": gated}))
+
+        async def up() -> bool:
+            return bool(await resources.queue.exists(health_key(settings)))
+
+        await eventually(up)
+        gate.open.clear()  # from now on the worker's queries never reach PostgreSQL
+        job = await jobs.create(resources, ADMIN, SPEC)
+
+        async def taken() -> bool:
+            return bool(await resources.queue.exists(in_progress_key_prefix + f"export:{job.id}"))
+
+        await eventually(taken)  # arq handed the job to the worker, which hangs before its claim
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait()
+    finally:
+        await gate.close()
+
+    async def sessions_ended() -> bool:  # the dead worker's sessions hold no lock a later test could wait on
+        async with resources.db.raw() as conn:
+            return not await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE client_port = ANY($1::int[])", gate.ports)
+
+    await eventually(sessions_ended)
+    unclaimed = await jobs.fetch_any(resources, job.id)
+    assert unclaimed is not None and unclaimed.status.value == "QUEUED" and unclaimed.attempts == 0
+
+    start_worker(settings)  # its reconciler (every second) sees the job taken long enough ago and never claimed
+
+    async def done() -> bool:
+        found = await jobs.fetch_any(resources, job.id)
+        return found is not None and found.status.is_terminal
+
+    await eventually(done)  # arq alone would wait for the job timeout (an hour) before running it again
+    result = await jobs.fetch_any(resources, job.id)
+    assert result is not None and result.status.value == "SUCCEEDED" and result.attempts == 1
+    assert result.rows == 2_000
+
+    async def rescued() -> bool:  # arq stores the run's result just after the job has ended
+        return bool(await resources.queue.exists(result_key_prefix + f"export:{job.id}:unclaimed1"))
+
+    await eventually(rescued)
 
 
 async def test_ingestion_during_an_export_never_tears_the_snapshot(

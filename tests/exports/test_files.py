@@ -86,6 +86,11 @@ async def test_csv_of_one_type_has_a_column_per_field_quoted_as_rfc_4180(
                                          "compression": "NONE"})
     text = (await download(client, job)).decode()
     records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    # RFC 4180: every record ends with CRLF; the LF inside the quoted note is data and comes back unchanged.
+    assert text.endswith("\r\n") and text.count("\r\n") == len(records) == 3
+    again = io.StringIO(newline="")
+    csv.writer(again, delimiter=delimiter).writerows(records)  # Python's own file of the same records reads back
+    assert list(csv.reader(io.StringIO(again.getvalue(), newline=""), delimiter=delimiter)) == records
     assert records[0] == ["id", "activityType", "typeVersion", "occurredAt", "ingestedAt", "personId", "personEmail",
                           "personExternalId", "primaryValue", "amount", "note", "count", "on", "idempotencyKey"]
     rows = sorted((dict(zip(records[0], r, strict=True)) for r in records[1:]), key=lambda r: int(r["id"]))
