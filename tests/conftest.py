@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from app.api.app import create_app
@@ -25,6 +27,11 @@ from tests.stores import PROJECT_ROOT, session_settings
 from workers.settings import build_worker
 
 GraphQL = Callable[..., Awaitable[dict[str, Any]]]
+
+# No time limit per Hypothesis example: on a loaded shared machine a slow example is not a failure (the suite
+# asserts behaviour, never timing); example counts stay Hypothesis' defaults.
+hypothesis_settings.register_profile("activities", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("activities")
 
 # Tables emptied before each test; seeded system activity types survive.
 MUTABLE_TABLES = ("activity", "person", "person_email", "person_external_id", "ingestion_job", "export_job", "api_key",
