@@ -20,12 +20,14 @@ import orjson
 from app.db import trigger_repo
 from app.domain.access import Principal, Scope
 from app.domain.delivery_order import Queued, eligible
-from app.domain.delivery_policy import Decision, RetryPolicy, Verdict, breaker_opens, decide
+from app.domain.delivery_policy import Attempt, Decision, RetryPolicy, Verdict, breaker_opens, decide
+from app.domain.sealing import SealError
 from app.domain.triggers import activity_payload, webhook_id
 from app.domain.webhook_signing import headers as signed_headers
 from app.services import audit
 from app.services.runtime import Resources
 from app.services.triggers.fanout import fan_out, hold_seconds
+from app.services.triggers.secrets import reseal, signing_secrets
 from app.services.triggers.sender import Sender
 from app.services.wakeups import wait_woken
 
@@ -81,6 +83,7 @@ class DeliveryLoop:
         self.tasks: set[asyncio.Task[None]] = set()
         self.type_names: dict[int, str] = {}
         self.hold = 0.0  # seconds the outbox is left to fill a partial batch
+        self.resealed = False  # secrets sealed with the first key (once per process, after a key rotation)
 
     async def run(self) -> None:
         if self.resources.settings.environment == "prod" and self.settings.allow_loopback:
@@ -110,6 +113,9 @@ class DeliveryLoop:
     async def tick(self) -> None:
         """One round: fan out everything committed (unless a partial batch may still grow), then claim and start
         what each trigger may send."""
+        if not self.resealed:
+            await reseal(self.resources)
+            self.resealed = True
         self.hold = await hold_seconds(self.resources)
         while not self.hold and await fan_out(self.resources):
             pass
@@ -175,8 +181,14 @@ class DeliveryLoop:
             "trigger": {"id": str(trigger["id"]), "name": trigger["name"]},
             "activities": [activity_payload(a, self.type_names.get(a.activity_type_id, "")) for a in activities],
         })
-        secrets = [trigger["secret"]] + ([trigger["previous"]] if trigger["previous"] else [])
-        attempt = await self.sender.post(trigger["url"], body, signed_headers(secrets, msg_id, int(time.time()), body))
+        try:
+            secrets = signing_secrets(self.resources.secret_box, trigger["id"], trigger["secret"], trigger["previous"])
+        except SealError as error:  # its key left ACTIVITIES_SECRET_KEYS too early: retried, the breaker counts it
+            logger.error("cannot open the signing secret of trigger %s: %s", trigger["id"], error)
+            attempt = Attempt(None, error=f"the signing secret does not open: {error}")
+        else:
+            attempt = await self.sender.post(trigger["url"], body,
+                                             signed_headers(secrets, msg_id, int(time.time()), body))
         decision = decide(attempt, claimed["attempts"], claimed["first_attempt_at"], datetime.now(UTC), self.policy,
                           self.rng)
         await self._finish(claimed, decision, attempt.status, attempt.error)
