@@ -9,16 +9,18 @@ from typing import Any
 
 from app.db.activity_queries import COLUMNS
 from app.domain.activities import Activity
-from app.domain.triggers import batches
+from app.domain.triggers import lane_batches
 
 ActivityKey = tuple[int, int, datetime]  # (id, person_id, occurred_at): the primary key, id first for ordering
 
 TAKE_OUTBOX = (
-    "SELECT id, activity_ids, person_ids, occurred_ats, type_ids FROM trigger_outbox ORDER BY id LIMIT $1 "
+    "SELECT id, activity_ids, person_ids, occurred_ats, type_ids, created_at, clock_timestamp() AS now "
+    "FROM trigger_outbox ORDER BY id LIMIT $1 "
     "FOR UPDATE SKIP LOCKED"
 )
 LIVE_TRIGGERS = (
-    "SELECT id, activity_type_id, conditions, batch_max_size FROM webhook_trigger WHERE deleted_at IS NULL"
+    "SELECT id, activity_type_id, conditions, batch_max_size, batch_max_wait_ms FROM webhook_trigger "
+    "WHERE deleted_at IS NULL"
 )
 INSERT_DELIVERY = (
     "INSERT INTO trigger_delivery (trigger_id, status, activity_ids, person_ids, occurred_ats) "
@@ -40,11 +42,15 @@ async def delete_outbox(conn: Any, ids: Sequence[int]) -> None:
     await conn.execute("DELETE FROM trigger_outbox WHERE id = ANY($1::bigint[])", list(ids))
 
 
-async def insert_deliveries(conn: Any, trigger_id: uuid.UUID, items: Sequence[ActivityKey], size: int) -> int:
-    """PENDING deliveries of `items` (in the given order) in batches of `size`; returns how many were made."""
+async def insert_deliveries(
+    conn: Any, trigger_id: uuid.UUID, items: Sequence[ActivityKey], size: int, lanes: int = 1
+) -> int:
+    """PENDING deliveries of `items` (in the given order) in batches of `size` (`lane_batches`); returns how many
+    were made."""
     if not items:
         return 0
-    rows = [(trigger_id, [k[0] for k in b], [k[1] for k in b], [k[2] for k in b]) for b in batches(items, size)]
+    made = lane_batches(items, size, lanes, lambda k: k[1])
+    rows = [(trigger_id, [k[0] for k in b], [k[1] for k in b], [k[2] for k in b]) for b in made]
     await conn.executemany(INSERT_DELIVERY, rows)
     return len(rows)
 

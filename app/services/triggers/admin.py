@@ -159,7 +159,8 @@ async def replay(resources: Resources, actor: Principal, trigger_id: uuid.UUID, 
             after = (found[-1].ingested_at, found[-1].id)
             keys = [(a.id, a.person_id, a.occurred_at) for a in found if flt.matches(a)][:MAX_REPLAY - queued]
             async with conn.transaction():
-                await trigger_repo.insert_deliveries(conn, trigger_id, keys, trigger.batch.max_size)
+                await trigger_repo.insert_deliveries(conn, trigger_id, keys, trigger.batch.max_size,
+                                                   resources.settings.triggers.concurrency_per_trigger)
                 await conn.execute("SELECT pg_notify('trigger_delivery', '')")
             queued += len(keys)
     async with resources.db.session() as session, session.begin():
