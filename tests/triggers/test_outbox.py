@@ -116,3 +116,12 @@ async def test_payloads_built_by_postgresql_equal_the_domain_shape(resources: Re
         keys = [(a.id, a.person_id, a.occurred_at) for a in activities]
         payloads = await trigger_repo.fetch_payloads(conn, keys)
     assert [json.loads(p) for p in payloads] == [activity_payload(a, "depositCheck") for a in activities]
+
+
+async def test_outbox_arrays_are_stored_uncompressed(resources: Resources) -> None:
+    """Compressing them was most of what the statement trigger cost an import (migration 0017)."""
+    async with resources.db.raw() as conn:
+        storage = dict(await conn.fetch(
+            "SELECT attname, attstorage::text FROM pg_attribute WHERE attrelid = 'trigger_outbox'::regclass "
+            "AND attname IN ('activity_ids', 'person_ids', 'occurred_ats', 'type_ids')"))
+    assert storage == dict.fromkeys(("activity_ids", "person_ids", "occurred_ats", "type_ids"), "e")
