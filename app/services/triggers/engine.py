@@ -47,11 +47,12 @@ QUEUE = (
     "CASE WHEN status = 'SENDING' THEN now() ELSE next_attempt_at END AS due, now() AS now "
     "FROM trigger_delivery WHERE trigger_id = $1 AND status IN ('PENDING', 'SENDING') ORDER BY id LIMIT $2"
 )
-# The claim also reads what sending needs of the trigger (one round trip; a deleted trigger's are not claimed).
+# The claim also reads what sending needs of the trigger (one round trip); a deleted or paused trigger's deliveries
+# are not claimed (the loop's list of triggers with work may be a little old).
 CLAIM = (
     "UPDATE trigger_delivery d SET status = 'SENDING', attempts = d.attempts + 1, lease_until = now() + $2 * "
     "interval '1 second', first_attempt_at = coalesce(d.first_attempt_at, now()) FROM webhook_trigger t "
-    "WHERE d.id = ANY($1::bigint[]) AND t.id = d.trigger_id AND t.deleted_at IS NULL "
+    "WHERE d.id = ANY($1::bigint[]) AND t.id = d.trigger_id AND t.deleted_at IS NULL AND t.status = 'ACTIVE' "
     "RETURNING d.id, d.trigger_id, d.attempts, d.first_attempt_at, d.activity_ids, d.person_ids, d.occurred_ats, "
     "t.name, t.url, t.secret, CASE WHEN t.previous_secret_until > now() THEN t.previous_secret END AS previous"
 )
@@ -84,6 +85,8 @@ class DeliveryLoop:
         self.tasks: set[asyncio.Task[None]] = set()
         self.hold = 0.0  # seconds the outbox is left to fill a partial batch
         self.outbox = True  # the outbox may hold rows: set by its NOTIFY and by every poll timeout
+        self.rescan = True  # new deliveries may exist (NOTIFY, poll, own fan-out): list the triggers with work again
+        self.busy: list[uuid.UUID] = []  # triggers with unfinished deliveries, as last listed
         self.resealed = False  # secrets sealed with the first key (once per process, after a key rotation)
 
     async def run(self) -> None:
@@ -102,7 +105,7 @@ class DeliveryLoop:
                     logger.exception("delivery round failed; retrying")
                     await asyncio.sleep(self.settings.poll_seconds)
                 if not await wait_woken(self.wake, min(self.settings.poll_seconds, self.hold or 1e9)):
-                    self.outbox = True  # a poll: also the fallback for a missed notification
+                    self.outbox = self.rescan = True  # a poll: also the fallback for a missed notification
         finally:
             for task in list(self.tasks):
                 task.cancel()
@@ -125,12 +128,15 @@ class DeliveryLoop:
                 self.hold = step.hold
                 if not step.consumed:
                     break
+                self.rescan = True
             self.outbox = self.outbox or bool(self.hold)
         if len(self.tasks) >= MAX_TASKS:
             return
-        async with self.resources.db.raw() as conn:
-            trigger_ids = [r[0] for r in await conn.fetch(OPEN_TRIGGERS)]
-        for trigger_id in trigger_ids:
+        if self.rescan:  # else only deliveries ended: the triggers with work are those listed, less any drained
+            self.rescan = False
+            async with self.resources.db.raw() as conn:
+                self.busy = [r[0] for r in await conn.fetch(OPEN_TRIGGERS)]
+        for trigger_id in list(self.busy):
             for claimed in await self._claim(trigger_id):
                 task = asyncio.create_task(self._deliver(claimed))
                 self.tasks.add(task)
@@ -150,7 +156,7 @@ class DeliveryLoop:
         try:
             conn = await asyncpg.connect(to_asyncpg_dsn(self.resources.settings.database_url or ""))
             await conn.add_listener("trigger_outbox", lambda *_: self._outbox_filled())
-            await conn.add_listener("trigger_delivery", lambda *_: self.wake.set())
+            await conn.add_listener("trigger_delivery", lambda *_: self._deliveries_made())
             return conn
         except Exception:
             logger.warning("cannot LISTEN for trigger notifications; polling", exc_info=True)
@@ -160,6 +166,10 @@ class DeliveryLoop:
         self.outbox = True
         self.wake.set()
 
+    def _deliveries_made(self) -> None:
+        self.rescan = True
+        self.wake.set()
+
     async def _claim(self, trigger_id: uuid.UUID) -> list[Any]:
         lease = self.settings.delivery_timeout_seconds * 3 + LEASE_MARGIN_SECONDS
         room = MAX_TASKS - len(self.tasks)
@@ -167,6 +177,8 @@ class DeliveryLoop:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_of(trigger_id))
             rows = await conn.fetch(QUEUE, trigger_id, QUEUE_WINDOW)
             if not rows:
+                if trigger_id in self.busy:
+                    self.busy.remove(trigger_id)
                 return []
             now = rows[0]["now"]
             queue = [Queued(r["id"], frozenset(r["person_ids"]), r["flying"], r["due"]) for r in rows]
