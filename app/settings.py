@@ -82,6 +82,10 @@ class Marketo(BaseModel):
     token_seconds: int = 3600  # lifetime of an access token from /identity/oauth/token
     max_batch: int = 300  # records per POST /rest/v1/activities/external.json (Marketo's own cap)
     http_429: bool = False  # also send HTTP 429 + Retry-After with code 606 (Marketo sends 200)
+    # Marketo's bulk extract rules, off unless asked for: a createdAt window of at most this many days (Marketo:
+    # 31), and at most this many file bytes exported per key per UTC day (Marketo: 500 MB, 524288000).
+    export_window_days: int | None = Field(None, ge=1)
+    export_daily_bytes: int | None = Field(None, ge=1)
 
 
 class Settings(BaseSettings):
@@ -115,6 +119,7 @@ class Settings(BaseSettings):
     upload_retry_seconds: int = 30  # an upload retries a chunk commit across a database outage this long
     graphiql: bool | None = None  # None: served in dev and test, not in prod
     access_log: bool | None = None  # one line per HTTP request; None: on in prod only
+    tracing: Literal["off", "otlp"] = "off"  # OpenTelemetry traces over OTLP/HTTP (OTEL_* variables configure it)
     introspection: bool | None = None  # None: on in dev and test, off in prod (see introspection_enabled)
     header_timeout_seconds: float = 10.0  # `activities serve`: a request's headers must all arrive within this
     auth_disabled: bool = False

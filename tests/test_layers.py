@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ("app.domain", "app.db", "app.services", "app.api", "app.cli", "app.bench", "app.embedded", "workers")
-SHARED = ("app.settings", "app.logs")  # configuration and logging set-up: every layer may use them
+SHARED = ("app.settings", "app.logs", "app.tracing")  # configuration, logging and tracing: every layer may use them
 ALLOWED: dict[str, tuple[str, ...]] = {
     "app/domain": ("app.domain",),
     "app/db": ("app.db", "app.domain", *SHARED),

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from arq import Retry
 
+from app import tracing
 from app.logs import job_id_var
 from app.services.ingestion import process, reconciler
 from app.services.transient import is_transient
@@ -17,6 +18,7 @@ from workers.context import WorkerContext
 logger = logging.getLogger(__name__)
 
 MAX_TRIES = 12
+TraceCarrier = dict[str, str] | None
 
 
 def backoff(job_try: int) -> float:
@@ -26,12 +28,14 @@ def backoff(job_try: int) -> float:
 
 async def run_or_retry(
     ctx: WorkerContext, what: str, job_id: str, run: Callable[[], Awaitable[str]],
-    fail: Callable[[str], Awaitable[None]],
+    fail: Callable[[str], Awaitable[None]], trace: TraceCarrier = None,
 ) -> str:
-    """Run a job; transient database/Redis failures retry with backoff, anything else fails it (`fail(reason)`)."""
+    """Run a job; transient database/Redis failures retry with backoff, anything else fails it (`fail(reason)`).
+    `trace`: the enqueuing request's trace context, which the job's span continues."""
     job_id_var.set(job_id)
     try:
-        return await run()
+        with tracing.job_span(what, job_id, trace):
+            return await run()
     except Exception as exc:
         if is_transient(exc):
             delay = backoff(ctx.get("job_try", 1))
@@ -42,14 +46,14 @@ async def run_or_retry(
         raise
 
 
-async def ingest(ctx: WorkerContext, job_id: str) -> str:
+async def ingest(ctx: WorkerContext, job_id: str, trace: TraceCarrier = None) -> str:
     """Run one ingestion job; transient database/Redis failures retry with backoff from the checkpoint."""
     resources, job = ctx["resources"], uuid.UUID(job_id)
 
     async def fail(reason: str) -> None:
         await process.fail_job(resources, job, reason)
 
-    return await run_or_retry(ctx, "ingestion", job_id, lambda: process.run_job(resources, job), fail)
+    return await run_or_retry(ctx, "ingestion", job_id, lambda: process.run_job(resources, job), fail, trace)
 
 
 async def reconcile_safely(what: str, run: Callable[[], Awaitable[int]]) -> int:

@@ -11,6 +11,7 @@ from typing import Any
 from arq import Worker
 from arq.worker import Function, func
 
+from app import tracing
 from app.services.queue import JobName, deserialize, redis_settings, serialize
 from app.services.runtime import Resources
 from app.settings import Settings
@@ -61,6 +62,7 @@ def build_worker(
     extra_functions: Sequence[Function] = (),
 ) -> Worker:
     """An arq Worker wired to our resources. `resources` may be shared with the caller (tests, dev)."""
+    tracing.configure(settings, "worker")
 
     async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["resources"] = resources or await Resources.open(settings)

@@ -16,7 +16,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    GRAPHQL_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 
+from app import tracing
+from app.api import loop_lag
 from app.api.auth import Denial, prepare_access
 from app.api.execution.compiled.cache import PlanCache
 from app.api.exports.download import ExportDownload
@@ -25,6 +33,7 @@ from app.api.hardening import security_extensions
 from app.api.metrics import ObserveRequests, RecordOperation, ServiceMetrics
 from app.api.persisted import PersistedDocumentsMiddleware
 from app.api.request_guard import RequestGuard
+from app.api.request_tracing import TraceRequests
 from app.api.rest.routes import rest_routes
 from app.api.schema import build_schema
 from app.api.view import GraphQLView
@@ -35,6 +44,9 @@ from app.services.runtime import Resources
 from app.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+SUBSCRIPTION_PROTOCOLS = (GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL, GRAPHQL_SSE_PROTOCOL,
+                          MULTIPART_SUBSCRIPTION_PROTOCOL)
 
 
 class RequestIdMiddleware:
@@ -86,7 +98,8 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         freeze_startup_objects()
         logger.info("API ready (environment=%s)", settings.environment)
         try:
-            yield
+            async with loop_lag.probing(metrics.loop_lag):
+                yield
         finally:
             if owned:
                 await state["resources"].close()
@@ -106,6 +119,9 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
         allowed_origins=settings.websocket_origins,
         keep_alive=True,
         keep_alive_interval=15,
+        # WebSocket (graphql-transport-ws, and the legacy graphql-ws), and over HTTP: GraphQL over SSE's distinct
+        # connections mode (Accept: text/event-stream) and multipart subscriptions (Apollo Client's HTTP transport).
+        subscription_protocols=SUBSCRIPTION_PROTOCOLS,
     )
 
     async def healthz(request: Request) -> Response:
@@ -126,7 +142,8 @@ def create_app(settings: Settings, resources: Resources | None = None) -> Starle
                                              "extensions": {"code": "FORBIDDEN"}}]}, status_code=403)
         return Response(await metrics.render(state["resources"]), media_type=CONTENT_TYPE_LATEST)
 
-    middleware = [Middleware(RequestIdMiddleware),
+    middleware = [*([Middleware(TraceRequests)] if tracing.configure(settings, "api") else []),
+                  Middleware(RequestIdMiddleware),
                   Middleware(ObserveRequests, metrics=metrics, access_log=settings.access_log_enabled)]
     if settings.cors_origins:
         middleware.append(

@@ -25,7 +25,7 @@ from strawberry.extensions import (
 
 from app.api.execution.internals import is_limit_error, limiter_rules
 from app.api.execution.wiring import cache_extensions
-from app.api.query_cost import cost_rule, expanded_size
+from app.api.query_cost import cost_key, cost_rule, expanded_size
 from app.api.text_guard import StorableArguments
 from app.domain.errors import ErrorCode
 from app.settings import Limits, Settings
@@ -60,8 +60,7 @@ class QueryCostLimiter(SchemaExtension):
         if self.rules is None:
             rule = cost_rule(variables, context.operation_name, self.limits)
         else:
-            ints = tuple(sorted((k, v) for k, v in variables.items() if type(v) is int))
-            rule = self.rules(context.operation_name, ints)
+            rule = self.rules(context.operation_name, cost_key(variables))
         context.validation_rules = (*context.validation_rules, rule)
         yield
 

@@ -9,9 +9,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 
+from app import tracing
+from app.api.loop_lag import LAG_BUCKETS
+from app.api.response_status import ResponseStatus
 from app.services.runtime import Resources
 from app.services.service_stats import read_stats
 
@@ -45,6 +49,9 @@ class ServiceMetrics:
         self.db_in_use = Gauge("activities_db_connections_in_use", "Database connections checked out", registry=r)
         self.db_capacity = Gauge("activities_db_connections_max", "Database connections the pools may open",
                                  registry=r)
+        self.loop_lag = Histogram("activities_event_loop_lag_seconds",
+                                  "How late a 50 ms timer fired on the API's event loop (time every request waited)",
+                                  buckets=LAG_BUCKETS, registry=r)
         self._operations: set[str] = set()
 
     def operation_label(self, name: object) -> str:
@@ -90,25 +97,18 @@ class ObserveRequests:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        status = 500  # if the app raises before responding, the server answers 500
-
-        async def send_status(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
-
+        status = ResponseStatus(send)
         try:
-            await self.app(scope, receive, send_status)
+            await self.app(scope, receive, status)
         finally:
             seconds = time.perf_counter() - started
             state: dict[str, Any] = scope.get("state") or {}
             if scope["path"] == "/graphql" and "principal" in state:  # an authenticated GraphQL request
-                self.metrics.observe(state, status, seconds)
-            elif status == 429:
+                self.metrics.observe(state, status.code, seconds)
+            elif status.code == 429:
                 self.metrics.rate_limited.inc()
             if self.access_log:
-                self._log(scope, state, status, seconds)
+                self._log(scope, state, status.code, seconds)
 
     @staticmethod
     def _log(scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:
@@ -120,16 +120,30 @@ class ObserveRequests:
         )
 
 
+def _operation_type(context: ExecutionContext) -> str:
+    """`query`, `mutation` or `subscription`; `graphql` when the document did not parse or names no operation."""
+    try:
+        return context.operation_type.value
+    except RuntimeError:
+        return "graphql"
+
+
 class RecordOperation(SchemaExtension):
     """Leaves the executed operation's name and its errors' codes on the request for ObserveRequests."""
 
     def on_operation(self) -> Iterator[None]:
-        yield
-        context = self.execution_context
+        # The name and type are known only once the document is parsed: the span is renamed after execution.
+        with tracing.graphql_span("graphql", None) as span:
+            yield
+            context = self.execution_context
+            errors = context.result.errors if context.result is not None else None
+            codes = [str((e.extensions or {}).get("code", "UNCODED")) for e in errors or ()]
+            if span is not None:
+                tracing.name_operation(span, _operation_type(context), context.operation_name)
+                tracing.record_error_codes(span, codes)
         request = getattr(context.context, "request", None)
         state = getattr(request, "state", None)
         if state is None:
             return
         state.operation_name = context.operation_name
-        errors = context.result.errors if context.result is not None else None
-        state.error_codes = [str((e.extensions or {}).get("code", "UNCODED")) for e in errors or ()]
+        state.error_codes = codes

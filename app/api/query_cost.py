@@ -1,4 +1,5 @@
-"""Query cost: 1 per field, a connection's selection times its page size, estimated once per document."""
+"""Query cost: 1 per field, a connection's selection times its page size (nodes: times its ids), estimated once
+per document."""
 
 from __future__ import annotations
 
@@ -19,20 +20,35 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    ListValueNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationContext,
     ValidationRule,
     VariableNode,
     get_named_type,
+    get_nullable_type,
+    is_list_type,
 )
 
 from app.domain.errors import ErrorCode
 from app.settings import Limits
 
 PAGE_ARGUMENTS = ("first", "last")
+IDS_ARGUMENT = "ids"  # nodes(ids:): one selection per id
 STEP_BUDGET_FACTOR = 4
 """The estimator visits at most max_query_cost * this many nodes, so fragment bombs cannot stall it."""
+
+
+class ListLength(int):
+    """A list variable's length in place of the list: what the cost needs, and small in a cached rule's key."""
+
+
+def cost_key(variables: Mapping[str, Any]) -> tuple[tuple[str, int], ...]:
+    """The variables the cost reads, hashable: integers (first/last) and list lengths (nodes(ids:))."""
+    return tuple(sorted(
+        (k, ListLength(len(v)) if type(v) is list else v) for k, v in variables.items() if type(v) in (int, list)
+    ))
 
 
 class TooComplex(Exception):
@@ -71,6 +87,33 @@ def _page_size(node: FieldNode, definition: GraphQLField, walk: _Walk) -> int:
     return walk.default_page
 
 
+def _id_count(node: FieldNode, walk: _Walk) -> int:
+    """How many ids a list-by-ids field (nodes) was given: a literal list or a variable's, else the page cap."""
+    for argument in node.arguments or ():
+        if argument.name.value != IDS_ARGUMENT:
+            continue
+        value = argument.value
+        if isinstance(value, ListValueNode):
+            return len(value.values)
+        if isinstance(value, VariableNode):
+            given = walk.variables.get(value.name.value)
+            if isinstance(given, list):
+                return len(given)
+            if isinstance(given, ListLength):
+                return int(given)
+    return walk.default_page
+
+
+def _multiplier(node: FieldNode, definition: GraphQLField | None, walk: _Walk) -> int:
+    if definition is None:
+        return 1
+    if _is_connection(definition):
+        return _page_size(node, definition, walk)
+    if IDS_ARGUMENT in definition.args and is_list_type(get_nullable_type(definition.type)):
+        return _id_count(node, walk)
+    return 1
+
+
 def _is_connection(definition: GraphQLField) -> bool:
     named = get_named_type(definition.type)
     return (
@@ -97,9 +140,7 @@ def _cost(selection_set: SelectionSetNode | None, parent: GraphQLNamedType | Non
             definition = fields.get(selection.name.value)
             child_type = get_named_type(definition.type) if definition else None
             child = _cost(selection.selection_set, child_type, walk)
-            total += child * (
-                _page_size(selection, definition, walk) if definition and _is_connection(definition) else 1
-            )
+            total += child * _multiplier(selection, definition, walk)
         elif isinstance(selection, InlineFragmentNode):
             condition = selection.type_condition
             target = walk.schema.get_type(condition.name.value) if condition else parent
@@ -147,7 +188,8 @@ def cost_rule(variables: Mapping[str, Any], operation_name: str | None, limits: 
                 context.report_error(
                     GraphQLError(
                         f"Query is too expensive: its estimated cost exceeds {limits.max_query_cost} "
-                        "(each field costs 1; a connection's selection costs `first`/`last` times). "
+                        "(each field costs 1; a connection's selection costs `first`/`last` times, nodes' selection "
+                        "once per id). "
                         "Ask for fewer items per page or fewer nested connections.",
                         operation,
                         extensions={"code": ErrorCode.QUERY_TOO_COMPLEX.value, "maxCost": limits.max_query_cost},

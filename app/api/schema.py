@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -15,9 +16,11 @@ from strawberry.types import ExecutionContext
 from app.api.access.mutations import AccessMutations
 from app.api.access.queries import AccessQueries
 from app.api.activities.queries import ActivityQueries
+from app.api.execution.internals import specified_datetime
 from app.api.execution.wiring import executor_class
 from app.api.exports.resolvers import ExportMutations, ExportQueries, ExportSubscriptions
 from app.api.ingestion.resolvers import IngestionMutations, IngestionQueries, IngestionSubscriptions
+from app.api.nodes import NodeQueries
 from app.api.persons.mutations import PersonMutations
 from app.api.persons.queries import PersonQueries
 from app.api.registry.mutations import RegistryMutations
@@ -30,7 +33,7 @@ from app.settings import Execution
 
 QUERY_MIXINS: tuple[type, ...] = (
     SystemQueries, AccessQueries, PersonQueries, ActivityQueries, RegistryQueries, IngestionQueries, ExportQueries,
-    SmartListQueries, TriggerQueries,
+    SmartListQueries, TriggerQueries, NodeQueries,
 )
 MUTATION_MIXINS: tuple[type, ...] = (
     AccessMutations, PersonMutations, RegistryMutations, IngestionMutations, ExportMutations, SmartListMutations,
@@ -38,6 +41,10 @@ MUTATION_MIXINS: tuple[type, ...] = (
 )
 SUBSCRIPTION_MIXINS: tuple[type, ...] = (IngestionSubscriptions, ExportSubscriptions)
 
+DATETIME = specified_datetime(
+    "An instant as an RFC 3339 date-time with an offset, e.g. `2026-11-02T10:00:00Z` (outputs: `+00:00`).",
+    "https://datatracker.ietf.org/doc/html/rfc3339",
+)
 
 logger = logging.getLogger("strawberry.execution")
 
@@ -78,6 +85,7 @@ def build_schema(
     return Schema(
         query=query,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=False),
+        scalar_overrides={datetime: DATETIME},
         extensions=list(extensions),
         execution_context_class=executor_class(execution or Execution()),
         **kwargs,

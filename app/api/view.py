@@ -33,6 +33,7 @@ from app.api.execution.internals import (
     strip_suggestions,
 )
 from app.api.graphiql import render_graphiql
+from app.api.hardening import BAD_REQUEST
 from app.api.loaders import Loaders
 from app.api.multipart_stream import MultipartBody, MultipartError, files_map
 from app.api.persisted import load_allow_list, sha256_hex
@@ -238,7 +239,9 @@ class GraphQLView(GraphQL[Context, None]):
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
         response = super().create_response(response_data, sub_response)
-        if getattr(sub_response, "wants_graphql_response", False):
+        if _wrong_transport(response_data) and not sub_response.status_code:
+            response.status_code = 400  # a subscription over a plain request: the client must change transport
+        elif getattr(sub_response, "wants_graphql_response", False):
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
             if _is_request_error(response_data) and not sub_response.status_code:
                 response.status_code = 400
@@ -267,6 +270,14 @@ def _check_request_shape(request: object) -> None:
         value = request.get(key)
         if value is not None and not isinstance(value, kind):
             raise HTTPException(400, f"`{key}` must be {'a string' if kind is str else 'an object'} or null.")
+
+
+def _wrong_transport(response_data: object) -> bool:
+    """The request asked for an operation its transport cannot carry (a subscription without a streaming Accept)."""
+    if not isinstance(response_data, dict) or response_data.get("data") is not None:
+        return False
+    errors = response_data.get("errors") or []
+    return bool(errors) and all((e.get("extensions") or {}).get("code") == BAD_REQUEST for e in errors)
 
 
 def _is_request_error(response_data: object) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,12 +33,13 @@ def _json_response(payload: Any) -> Response:
     return Response(orjson.dumps(payload), media_type="application/json")
 
 
-def _edge(row: asyncpg.Record) -> dict[str, Any]:
+def _edge(row: asyncpg.Record, person_id: int) -> dict[str, Any]:
     primary = row["primary_value"]
     return {
         "cursor": encode_cursor(row["occurred_at"], row["id"]),
         "node": {
-            "id": str(row["id"]),
+            # The API's Relay global id (base64 of "Activity:<personId>:<id>"), so both sides do the same work.
+            "id": base64.b64encode(f"Activity:{person_id}:{row['id']}".encode()).decode(),
             "activityType": {"apiName": row["api_name"]},
             "typeVersion": row["type_version"],
             "occurredAt": row["occurred_at"].isoformat(),
@@ -72,7 +74,7 @@ def create_baseline_app(dsn: str, pool_size: int = 10) -> Starlette:
                 rows = await conn.fetch(NEXT_PAGE, person_id, first + 1, *decode_cursor(after))
             else:
                 rows = await conn.fetch(FIRST_PAGE, person_id, first + 1)
-        edges = [_edge(r) for r in rows[:first]]
+        edges = [_edge(r, person_id) for r in rows[:first]]
         page_info = {"hasNextPage": len(rows) > first, "endCursor": edges[-1]["cursor"] if edges else None}
         return _json_response({"data": {"person": {"timeline": {"edges": edges, "pageInfo": page_info}}}})
 

@@ -52,6 +52,7 @@ async def run_load(
     warmup: float = 1.0,
     check: Callable[[bytes], bool] = lambda _: True,
     probe: Callable[[], float] | None = None,
+    path: str = "/graphql",
 ) -> Latency:
     """`clients` concurrent closed-loop keep-alive clients POST `bodies` round-robin for `duration` s after `warmup`.
 
@@ -62,7 +63,7 @@ async def run_load(
     if not bodies:
         raise ValueError("no request bodies")
     headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
-    requests = itertools.cycle([encode_post(base_url, "/graphql", body, headers) for body in bodies])
+    requests = itertools.cycle([encode_post(base_url, path, body, headers) for body in bodies])
     latencies: list[float] = []
     errors = 0
     start = time.perf_counter()

@@ -73,6 +73,26 @@ async def timeline_load(
     return await run_load(base_url, api_key, bodies, clients=clients, duration=duration, check=_ok, probe=probe)
 
 
+STALL_SECONDS = "0.01"  # a histogram bucket bound of activities_event_loop_lag_seconds
+
+
+async def loop_stalls(http: httpx.AsyncClient) -> tuple[float, float]:
+    """(probes the API's event loop answered more than 10 ms late, all probes) so far, read from its /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    response = await http.get("/metrics")
+    if response.status_code != 200:
+        return 0.0, 0.0
+    within = total = 0.0
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            if sample.name == "activities_event_loop_lag_seconds_bucket" and sample.labels.get("le") == STALL_SECONDS:
+                within = sample.value
+            elif sample.name == "activities_event_loop_lag_seconds_count":
+                total = sample.value
+    return total - within, total
+
+
 def same_json(api: dict[str, Any], baseline: dict[str, Any]) -> str:
     """Compare the nodes two endpoints returned for the same page (cursors are each side's own); '' if equal."""
     a = [e["node"] for e in api["person"]["timeline"]["edges"]]

@@ -15,6 +15,7 @@ class Goal(StrEnum):
     RATIO_AT_LEAST = "ratio >="  # value / baseline must be at least `target` (throughput)
     RATIO_AT_MOST = "ratio <="  # value / baseline must be at most `target` (memory growth)
     VALUE_AT_MOST = "value <"  # value must stay under `target` (latency)
+    VALUE_AT_LEAST = "value >="  # value must reach `target` (an absolute throughput goal)
     NONE = ""  # informational
 
 
@@ -44,6 +45,8 @@ class Row:
             return None
         if self.goal is Goal.VALUE_AT_MOST:
             return self.value < self.target
+        if self.goal is Goal.VALUE_AT_LEAST:
+            return self.value >= self.target
         ratio = self.ratio
         if ratio is None:
             return None
@@ -109,6 +112,8 @@ def _target(row: Row) -> str:
         return ""
     if row.goal is Goal.VALUE_AT_MOST:
         return f"< {_num(row.target, row.unit)}"
+    if row.goal is Goal.VALUE_AT_LEAST:
+        return f">= {_num(row.target, row.unit)}"
     return f"{row.goal.value} {row.target:g}"
 
 

@@ -15,6 +15,7 @@ from app.bench import ingest, reads
 from app.bench.datagen import EXAMPLE_TYPES, generate_persons
 from app.bench.export import bench_export
 from app.bench.figures import bench_freshness, bench_memory
+from app.bench.inline import bench_inline
 from app.bench.load import client, graphql
 from app.bench.machine import machine_facts
 from app.bench.queries import FEATURES
@@ -93,6 +94,7 @@ class Measured:
 
     latency: Latency
     cpu_ms: float
+    stalls: str = ""  # the service's event-loop stalls during the load (the API has a lag probe; the baseline not)
 
 
 def _latency_rows(name: str, api_m: Measured | None, base_m: Measured, clients: int, reason: str = "") -> list[Row]:
@@ -103,7 +105,7 @@ def _latency_rows(name: str, api_m: Measured | None, base_m: Measured, clients: 
     api = api_m.latency
     cpu = f"server CPU/request {api_m.cpu_ms:.1f} ms (baseline {base_m.cpu_ms:.2f} ms)"
     errors = f"{cpu}; {api.errors} failed requests" if api.errors else cpu
-    p50 = f"p50 {api.p50_ms:.1f} ms (baseline {base.p50_ms:.1f} ms)"
+    p50 = f"p50 {api.p50_ms:.1f} ms (baseline {base.p50_ms:.1f} ms){api_m.stalls}"
     return [
         Row(label, "req/s", api.rps, base.rps, BASELINE, Goal.RATIO_AT_LEAST, 0.5, errors),
         Row(f"{name} p99 ms ({clients} clients)", "ms", api.p99_ms, base.p99_ms, BASELINE, Goal.VALUE_AT_MOST, 50, p50),
@@ -125,11 +127,16 @@ async def bench_timeline(run: Run) -> None:
         first: list[tuple[int, str | None]] = [(p, None) for p in targets.first_page]
         out = []
         for pages in (first, deep):
-            # Server CPU per request is the figure least disturbed by other load on a shared machine.
-            lat = await reads.timeline_load(
-                service.url, run.stack.api_key, pages, o.page_size, o.clients, o.duration, service.cpu_seconds
-            )
-            out.append(Measured(lat, (lat.probe_delta or 0.0) * 1000 / max(lat.requests, 1)))
+            async with client(service.url, run.stack.api_key) as http:
+                stalled, probes = await reads.loop_stalls(http)
+                # Server CPU per request is the figure least disturbed by other load on a shared machine.
+                lat = await reads.timeline_load(
+                    service.url, run.stack.api_key, pages, o.page_size, o.clients, o.duration, service.cpu_seconds
+                )
+                stalled_after, probes_after = await reads.loop_stalls(http)
+            stalls = (f"; event loop >10 ms late in {stalled_after - stalled:.0f} of {probes_after - probes:.0f} "
+                      "50 ms probes" if probes_after > probes else "")
+            out.append(Measured(lat, (lat.probe_delta or 0.0) * 1000 / max(lat.requests, 1), stalls))
         return out[0], out[1]
 
     base_first, base_deep = await measure(base)
@@ -171,6 +178,7 @@ async def execute(settings: Settings, options: Options, stack: Stack, embedded: 
             "export": lambda: bench_export(run, tmp),
             "smartlists": lambda: bench_smart_lists(run),
             "triggers": lambda: bench_triggers(run, tmp),
+            "inline": lambda: bench_inline(run),
         }
         for name, step in steps.items():
             if name in options.only:

@@ -24,7 +24,7 @@ DRIVER, EVER, NEVER = "depositCheck", "attendWebinar", "visitWebpage"
 
 PREVIEW_COUNT = "query($d: SmartListInput!) { smartListPreview(definition: $d) { count } }"
 PREVIEW_PAGE = """query($d: SmartListInput!) {
-  smartListPreview(definition: $d) { members(first: 50) { edges { node { id email } } pageInfo { hasNextPage } } }
+  smartListPreview(definition: $d) { members(first: 50) { edges { node { rowId email } } pageInfo { hasNextPage } } }
 }"""
 CREATE = """mutation($input: CreateSmartListInput!) {
   createSmartList(input: $input) { smartList { id } errors { code field message } }
@@ -102,7 +102,7 @@ async def bench_smart_lists(run: Run) -> None:
         count_ms, data = await _median_ms(lambda: graphql(http, PREVIEW_COUNT, variables), n)
         page_ms, page = await _median_ms(lambda: graphql(http, PREVIEW_PAGE, variables), n)
         count = data["smartListPreview"]["count"]
-        ids = [int(e["node"]["id"]) for e in page["smartListPreview"]["members"]["edges"]]
+        ids = [int(e["node"]["rowId"]) for e in page["smartListPreview"]["members"]["edges"]]
         same = count == hand_count and ids == [r["id"] for r in hand_page[:50]]
         member = ids[0] if ids else run.person_ids[0]
         lists_ms = await _memberships(http, member, n)

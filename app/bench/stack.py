@@ -174,6 +174,8 @@ class Stack:
             ACTIVITIES_ENVIRONMENT="prod",
             ACTIVITIES_BOOTSTRAP_ADMIN_KEY=self.api_key,
             ACTIVITIES_RATE_LIMIT_PER_MINUTE=str(10**9),
+            # The inline figure's 8 clients share one key: its cap on unfinished jobs (4) would refuse half the calls.
+            ACTIVITIES_INGESTION_CONCURRENCY_PER_KEY="16",
             ACTIVITIES_INTROSPECTION="true",  # off by default in prod; the bench reads the schema to plan its queries
             ACTIVITIES_SECRET_KEYS=self.secret_key,
         )

@@ -13,7 +13,7 @@ from app.bench.seed import TypeRef, activity_count
 from app.bench.stack import Stack
 from app.settings import Settings, to_asyncpg_dsn
 
-FIGURES = ("import", "timeline", "freshness", "memory", "export", "smartlists", "triggers")
+FIGURES = ("import", "timeline", "freshness", "memory", "export", "smartlists", "triggers", "inline")
 BASELINE = "Starlette+asyncpg"
 
 

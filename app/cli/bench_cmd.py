@@ -63,10 +63,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench.add_argument("--rows", type=int, default=100_000, help="rows per import (memory also imports 4x this)")
     bench.add_argument("--persons", type=int, default=2_000, help="persons in the generated data")
     bench.add_argument("--clients", type=int, default=16, help="concurrent timeline clients")
-    bench.add_argument("--duration", type=float, default=10.0, help="seconds of load per timeline measurement")
+    bench.add_argument("--duration", type=float, default=10.0, help="seconds of load per timeline or inline run")
     bench.add_argument("--trials", type=int, default=50, help="freshness trials")
     bench.add_argument("--seed", type=int, default=1, help="data generator seed")
     bench.add_argument("--only", type=_figures, default=None,
-                       help="comma list of: import,timeline,freshness,memory,export,smartlists,triggers")
+                       help="comma list of: import,timeline,freshness,memory,export,smartlists,triggers,inline")
     bench.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown to FILE")
     bench.set_defaults(handler=cmd_bench)

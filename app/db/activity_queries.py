@@ -249,6 +249,14 @@ async def count(conn: Connection, scope: ActivityScope, flt: ResolvedFilter) -> 
     return int(await conn.fetchval(f"SELECT count(*) FROM activity WHERE {sql.where()}", *sql.params))
 
 
+async def one(conn: Connection, person_id: int, activity_id: int) -> Activity | None:
+    """One activity by its person (the shard key, the primary key's first column) and id."""
+    row = await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM activity WHERE person_id = $1 AND id = $2", person_id, activity_id
+    )
+    return Activity(*row) if row is not None else None
+
+
 async def sync_watermark(conn: Connection) -> datetime:
     """The earliest start of any open transaction in this database (or now).
 

@@ -22,6 +22,9 @@ _ISO = (
     "ELSE to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"+00:00\"') END"
 )
 
+_MARKETO_TIME = "to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+"""Marketo's `2016-02-03T22:36:23Z` (whole seconds, UTC), as app/api/rest/shapes.marketo_time writes it."""
+
 
 def _quoted(expr: str) -> str:
     """JSON text of a value that needs no escaping (digits, ISO instants)."""
@@ -46,6 +49,15 @@ _ACTIVITY = {
     "primaryValue": ("coalesce(a.primary_value::text, 'null')", "a.primary_value #>> '{}'"),
     "fields": ("a.fields::text", "a.fields::text"),
     "idempotencyKey": (_json("a.idempotency_key"), "a.idempotency_key"),
+    # Marketo's bulk extract columns (domain.MARKETO_ACTIVITY_COLUMNS): its names, ids as numbers, its instants.
+    "marketoGUID": (_quoted("a.id"), "a.id"),
+    "leadId": ("a.person_id::text", "a.person_id"),
+    "activityDate": (_quoted(_MARKETO_TIME.format(c="a.occurred_at")), _MARKETO_TIME.format(c="a.occurred_at")),
+    "activityTypeId": ("a.activity_type_id::text", "a.activity_type_id"),
+    "campaignId": ("'null'", "NULL"),
+    "primaryAttributeValueId": ("'null'", "NULL"),
+    "primaryAttributeValue": ("coalesce(a.primary_value::text, 'null')", "a.primary_value #>> '{}'"),
+    "attributes": ("a.fields::text", "a.fields::text"),
 }
 # column -> (JSON text, CSV text) of a person `p`.
 _PERSON = {
@@ -65,6 +77,13 @@ COPY_JSONL = {"format": "csv", "delimiter": "\x02", "quote": "\x01"}
 never holds the delimiter, the quote or a newline that CSV mode would quote (text mode doubles backslashes)."""
 COPY_CSV = {"format": "csv", "header": True}
 """RFC 4180 quoting by PostgreSQL itself; NULL is an empty cell, an empty string a quoted one ("")."""
+
+
+def copy_options(fmt: ExportFormat) -> dict[str, Any]:
+    """COPY's options for a file format (TSV and SCV are CSV with another delimiter, quoted the same way)."""
+    if fmt.delimiter is None:
+        return COPY_JSONL
+    return {**COPY_CSV, "delimiter": fmt.delimiter}
 
 
 def _ident(name: str) -> str:
@@ -115,7 +134,7 @@ def _activities_sql(
     source = (f"({inner}) a JOIN person p ON p.id = a.person_id "
               "JOIN activity_type t ON t.id = a.activity_type_id")
     header = csv_header(columns)
-    if fmt is ExportFormat.CSV:
+    if fmt.delimiter is not None:
         exprs = []
         for column, name in zip(columns, header, strict=True):
             if column.startswith(FIELD_PREFIX):
@@ -146,7 +165,7 @@ def _persons_sql(
         inner, params = filtered_sql(scope, flt)
         where = f"p.id IN (SELECT a.person_id FROM ({inner}) a)"
     count = f"SELECT count(*) FROM person p WHERE {where}"
-    if fmt is ExportFormat.CSV:
+    if fmt.delimiter is not None:
         exprs = ", ".join(f"{_PERSON[c][1]} AS {_ident(c)}" for c in columns)
         return f"SELECT {exprs} FROM person p WHERE {where}", count, params
     return f"SELECT {_object([(c, _PERSON[c][0]) for c in columns])} FROM person p WHERE {where}", count, params

@@ -41,13 +41,14 @@ def job_from_record(r: Any) -> ExportJob:
 
 
 async def insert(
-    conn: Any, job_id: uuid.UUID, spec: ExportSpec, columns: tuple[str, ...], created_by: str
+    conn: Any, job_id: uuid.UUID, spec: ExportSpec, columns: tuple[str, ...], created_by: str,
+    status: ExportStatus = ExportStatus.QUEUED,
 ) -> ExportJob:
     record = await conn.fetchrow(
         f"INSERT INTO export_job (id, kind, status, format, compression, columns, search, created_by) "
-        f"VALUES ($1, $2, 'QUEUED', $3, $4, $5, $6, $7) RETURNING {JOB_COLUMNS}",
+        f"VALUES ($1, $2, $8, $3, $4, $5, $6, $7) RETURNING {JOB_COLUMNS}",
         job_id, spec.kind.value, spec.format.value, spec.compression.value, list(columns),
-        orjson.dumps(search_to_json(spec.search)) if spec.search is not None else None, created_by,
+        orjson.dumps(search_to_json(spec.search)) if spec.search is not None else None, created_by, status.value,
     )
     return job_from_record(record)
 
@@ -80,10 +81,24 @@ async def page(
 async def usage(conn: Any, created_by: str) -> tuple[int, int]:
     """(unfinished jobs, bytes of files still stored) of one key: what its quotas count."""
     record = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE status IN ('QUEUED', 'RUNNING')) AS running, "
+        "SELECT count(*) FILTER (WHERE status IN ('CREATED', 'QUEUED', 'RUNNING')) AS running, "
         "coalesce(sum(bytes) FILTER (WHERE status = 'SUCCEEDED' AND file_gone IS NULL), 0) AS stored "
         "FROM export_job WHERE created_by = $1", created_by)
     return int(record["running"]), int(record["stored"])
+
+
+async def bytes_since(conn: Any, created_by: str, since: datetime) -> int:
+    """Bytes of the files one key's exports wrote since `since` (Marketo's daily export quota counts these)."""
+    used = await conn.fetchval(
+        "SELECT coalesce(sum(bytes), 0) FROM export_job WHERE created_by = $1 AND status = 'SUCCEEDED' "
+        "AND finished_at >= $2", created_by, since)
+    return int(used)
+
+
+async def queue(conn: Any, job_id: uuid.UUID) -> None:
+    """A CREATED job becomes QUEUED (the worker claims only queued or running jobs)."""
+    await conn.execute(
+        "UPDATE export_job SET status = 'QUEUED', updated_at = now() WHERE id = $1 AND status = 'CREATED'", job_id)
 
 
 async def claim(conn: Any, job_id: uuid.UUID) -> ExportJob | None:
@@ -122,11 +137,12 @@ async def finish(conn: Any, job_id: uuid.UUID, status: ExportStatus, **values: A
 
 
 async def cancel(conn: Any, job_id: uuid.UUID) -> None:
-    """A queued job is cancelled at once; a running one stops at its next progress write."""
+    """A created or queued job is cancelled at once; a running one stops at its next progress write."""
     await conn.execute(
         "UPDATE export_job SET cancel_requested = TRUE, updated_at = now(), "
-        "status = CASE WHEN status = 'QUEUED' THEN 'CANCELLED' ELSE status END, "
-        "finished_at = CASE WHEN status = 'QUEUED' THEN now() ELSE finished_at END WHERE id = $1", job_id)
+        "status = CASE WHEN status IN ('CREATED', 'QUEUED') THEN 'CANCELLED' ELSE status END, "
+        "finished_at = CASE WHEN status IN ('CREATED', 'QUEUED') THEN now() ELSE finished_at END WHERE id = $1",
+        job_id)
 
 
 async def delete(conn: Any, job_id: uuid.UUID) -> None:

@@ -24,8 +24,12 @@ class ExportKind(StrEnum):
 
 
 class ExportStatus(StrEnum):
-    """Lifecycle of an export job: QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED."""
+    """Lifecycle of an export job: [CREATED ->] QUEUED -> RUNNING -> SUCCEEDED | FAILED | CANCELLED.
 
+    CREATED is a job stored but not yet queued: Marketo's bulk extract creates, then enqueues, as two calls.
+    """
+
+    CREATED = "CREATED"
     QUEUED = "QUEUED"
     RUNNING = "RUNNING"
     SUCCEEDED = "SUCCEEDED"
@@ -34,14 +38,22 @@ class ExportStatus(StrEnum):
 
     @property
     def is_terminal(self) -> bool:
-        return self not in (ExportStatus.QUEUED, ExportStatus.RUNNING)
+        return self not in (ExportStatus.CREATED, ExportStatus.QUEUED, ExportStatus.RUNNING)
 
 
 class ExportFormat(StrEnum):
-    """File format: JSON Lines (one object per row) or CSV (RFC 4180, a header line)."""
+    """File format: JSON Lines (one object per row), or delimited text with a header line: CSV (RFC 4180), TSV
+    (tab-separated) or SCV (semicolon-separated, Marketo's name), quoted alike."""
 
     JSONL = "JSONL"
     CSV = "CSV"
+    TSV = "TSV"
+    SCV = "SCV"
+
+    @property
+    def delimiter(self) -> str | None:
+        """The column separator of a delimited format; None for JSONL."""
+        return {"CSV": ",", "TSV": "\t", "SCV": ";"}.get(self.value)
 
 
 class Compression(StrEnum):
@@ -61,6 +73,12 @@ class FileGone(StrEnum):
 ACTIVITY_COLUMNS = (
     "id", "activityType", "typeVersion", "occurredAt", "ingestedAt", "personId", "personEmail",
     "personExternalId", "primaryValue", "fields", "idempotencyKey",
+)
+# Marketo's bulk activity extract columns (the REST facade's `fields`), accepted beside ours; campaignId and
+# primaryAttributeValueId have no counterpart here and stay empty.
+MARKETO_ACTIVITY_COLUMNS = (
+    "marketoGUID", "leadId", "activityDate", "activityTypeId", "campaignId", "primaryAttributeValueId",
+    "primaryAttributeValue", "attributes",
 )
 PERSON_COLUMNS = ("id", "email", "externalId", "firstName", "lastName", "createdAt", "updatedAt")
 FIELD_PREFIX = "fields."
@@ -117,14 +135,17 @@ class ExportJob:
 
     @property
     def filename(self) -> str:
-        suffix = ".jsonl" if self.format is ExportFormat.JSONL else ".csv"
+        suffix = "." + ("csv" if self.format is ExportFormat.SCV else self.format.value.lower())
         return f"{self.kind.value.lower()}-{self.id}{suffix}" + (".gz" if self.compression is Compression.GZIP else "")
 
     @property
     def content_type(self) -> str:
         if self.compression is Compression.GZIP:
             return "application/gzip"
-        return "application/x-ndjson" if self.format is ExportFormat.JSONL else "text/csv; charset=utf-8"
+        if self.format is ExportFormat.JSONL:
+            return "application/x-ndjson"
+        kind = "tab-separated-values" if self.format is ExportFormat.TSV else "csv"
+        return f"text/{kind}; charset=utf-8"
 
 
 def plan_columns(
@@ -140,9 +161,9 @@ def plan_columns(
         allowed: Sequence[str] = PERSON_COLUMNS
         default: tuple[str, ...] = PERSON_COLUMNS
     else:
-        allowed = ACTIVITY_COLUMNS
+        allowed = (*ACTIVITY_COLUMNS, *MARKETO_ACTIVITY_COLUMNS)
         default = ACTIVITY_COLUMNS
-        if spec.format is ExportFormat.CSV and single is not None:
+        if spec.format.delimiter is not None and single is not None:
             field_columns = tuple(FIELD_PREFIX + f.api_name for f in single.fields)
             default = (*ACTIVITY_COLUMNS[:9], *field_columns, ACTIVITY_COLUMNS[10])
     if spec.columns is None:
@@ -170,8 +191,8 @@ def plan_columns(
 def _field_column_issues(
     spec: ExportSpec, single: ActivityTypeDefinition | None, name: str, where: str
 ) -> list[Issue]:
-    if spec.format is not ExportFormat.CSV:
-        return [Issue(ErrorCode.INVALID, where, "Per-field columns are for CSV; JSONL rows carry `fields`.")]
+    if spec.format.delimiter is None:
+        return [Issue(ErrorCode.INVALID, where, "Per-field columns are for CSV (TSV, SCV); JSONL rows carry `fields`.")]
     if single is None:
         return [Issue(ErrorCode.INVALID, where, "Per-field columns need exactly one type in filter.activityTypes; "
                       "export several types with the JSON column `fields`.")]

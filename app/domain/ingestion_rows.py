@@ -192,13 +192,14 @@ def parse_object(obj: object, row_number: int, raw: bytes, default_type: str | N
                     key, False, raw)
 
 
-PlainEnvelope = tuple[str, str, datetime, Any, dict[str, Any], str | None, str | None]
+PlainEnvelope = tuple[str, str | int, datetime, Any, dict[str, Any], str | None, str | None]
 
 
 def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | None:
-    """(activityType, person's email, occurredAt, primaryValue, fields, idempotencyKey, occurredAt's isoformat()
-    when the text gives it: see utc_isoformat) of a row in the common shape (a person by email alone, string
-    values, nothing unknown); None sends the row to `parse_object`. The person is PersonRef(email=email).
+    """(activityType, person's email or id, occurredAt, primaryValue, fields, idempotencyKey, occurredAt's
+    isoformat() when the text gives it: see utc_isoformat) of a row in the common shape (a person by email
+    alone or by an integer id alone, nothing unknown); None sends the row to `parse_object`. The person is
+    PersonRef(email=email) or PersonRef(id=id).
 
     The bulk path of every import: the same result as `parse_object` with the branches and objects that only
     ill-formed or unusual rows need left out (tests/domain/test_plain_envelope.py compares the two)."""
@@ -213,12 +214,13 @@ def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | Non
             or type(occurred) is not str or (key is not None and (type(key) is not str or len(key) > MAX_KEY_LENGTH))
             or (fields is not None and type(fields) is not dict)):
         return None
-    email = person.get("email")
-    if type(email) is not str:
-        return None
-    email = email.strip()
-    if not plain_email(email):
-        return None
+    who = person.get("email")
+    if type(who) is str:
+        who = who.strip()
+        if not plain_email(who):
+            return None
+    elif "id" not in person or type(who := person["id"]) is not int or not 0 < who <= _INT64_MAX:
+        return None  # the Marketo facade and GraphQL name persons by id: integers take this path too
     text = occurred.strip()
     if not text:
         return None
@@ -228,7 +230,7 @@ def plain_envelope(obj: object, default_type: str | None) -> PlainEnvelope | Non
         return None
     if moment.tzinfo is None or not MIN_PLAIN_YEAR <= moment.year <= MAX_PLAIN_YEAR:
         return None  # near years 1 and 9999 the UTC instant may not exist: parse_object says OUT_OF_RANGE
-    return (activity_type, email, moment.astimezone(UTC), obj.get("primaryValue"),
+    return (activity_type, who, moment.astimezone(UTC), obj.get("primaryValue"),
             fields or {}, key or None, utc_isoformat(text) if key else None)
 
 

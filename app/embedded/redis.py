@@ -47,6 +47,8 @@ class EmbeddedRedis:
             self.port = self._running_port()
             if self.port is None:
                 self.port = self._launch()
+            else:
+                _wait_until_serving(self.port, self.dir)  # joined a server that may still be replaying
             self.lease.acquire()
         return self.url()
 
@@ -96,9 +98,28 @@ class EmbeddedRedis:
             start_new_session=True,  # Ctrl-C reaches us, not redis; we stop it in order
         )
         self.state.write_text(f"{proc.pid} {port}")
-        deadline = time.monotonic() + 30
-        while not port_is_open(HOST, port):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"embedded redis failed to start; see {self.dir / 'server.log'}")
-            time.sleep(0.05)
+        _wait_until_serving(port, self.dir, proc)
         return port
+
+
+def _wait_until_serving(port: int, where: Path, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + 30
+    while not _answers_commands(port):
+        if (proc is not None and proc.poll() is not None) or time.monotonic() > deadline:
+            raise RuntimeError(f"embedded redis failed to start; see {where / 'server.log'}")
+        time.sleep(0.05)
+
+
+def _answers_commands(port: int) -> bool:
+    """True once the server serves data: an open port may still answer LOADING while it replays the AOF."""
+    import redis
+
+    if not port_is_open(HOST, port):
+        return False
+    client = redis.Redis(host=HOST, port=port, socket_timeout=2)
+    try:
+        return bool(client.ping())
+    except redis.exceptions.ConnectionError:  # BusyLoadingError (LOADING) is one
+        return False
+    finally:
+        client.close()

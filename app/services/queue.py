@@ -9,6 +9,7 @@ import msgpack
 from arq import create_pool
 from arq.connections import ArqRedis, RedisSettings
 
+from app import tracing
 from app.settings import Settings
 
 
@@ -60,17 +61,23 @@ async def enqueue_ping(queue: ArqRedis, settings: Settings, token: str) -> Any:
     return await queue.enqueue_job(JobName.PING, token, _queue_name=settings.arq_queue_name)
 
 
+def _traced() -> dict[str, Any]:
+    """The caller's trace context as a job argument when tracing is on (the job's span continues that trace)."""
+    carrier = tracing.carrier()
+    return {} if carrier is None else {"trace": carrier}
+
+
 async def enqueue_ingestion(queue: ArqRedis, settings: Settings, job_id: str) -> Any:
     """Enqueue one ingestion job; the arq job id is the ingestion id, so a duplicate enqueue is a no-op."""
     return await queue.enqueue_job(
-        JobName.INGEST, job_id, _job_id=f"ingest:{job_id}", _queue_name=settings.arq_queue_name
+        JobName.INGEST, job_id, _job_id=f"ingest:{job_id}", _queue_name=settings.arq_queue_name, **_traced()
     )
 
 
 async def enqueue_export(queue: ArqRedis, settings: Settings, job_id: str) -> Any:
     """Enqueue one export job under its own id (a duplicate enqueue is a no-op)."""
     return await queue.enqueue_job(
-        JobName.EXPORT, job_id, _job_id=f"export:{job_id}", _queue_name=settings.arq_queue_name
+        JobName.EXPORT, job_id, _job_id=f"export:{job_id}", _queue_name=settings.arq_queue_name, **_traced()
     )
 
 

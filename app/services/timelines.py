@@ -54,6 +54,12 @@ async def live_definitions(resources: Resources) -> dict[int, ActivityTypeDefini
     return {type_id: ActivityTypeDefinition.from_json(data) for type_id, _, _, _, data in rows}
 
 
+async def activity(resources: Resources, person_id: int, activity_id: int) -> Activity | None:
+    """One activity (what node(id:) refetches), or None once it is gone."""
+    async with resources.db.raw() as conn:
+        return await queries.one(conn, person_id, activity_id)
+
+
 def _check_page(args: PageArgs, max_page_size: int) -> list[Issue]:
     issues: list[Issue] = []
     if args.first is not None and args.last is not None:

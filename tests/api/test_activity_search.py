@@ -140,7 +140,8 @@ async def test_related_objects_are_batched(gql: GraphQL, resources: Resources) -
     event.listen(engine, "before_cursor_execute", count)
     try:
         query = (
-            "{ activities(filter: {}, first: 60) { edges { node { id person { email } activityType { apiName } } } } }"
+            "{ activities(filter: {}, first: 60) { edges { node { id: rowId person { email } "
+            "activityType { apiName } } } } }"
         )
         body = await gql(query)
     finally:

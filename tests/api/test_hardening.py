@@ -11,6 +11,7 @@ import pytest
 import strawberry
 
 from app.api.app import create_app
+from app.api.global_ids import to_global_id
 from app.api.hardening import security_extensions
 from app.services.runtime import Resources
 from app.settings import Settings
@@ -91,6 +92,20 @@ async def test_cost_limit_multiplies_by_first(settings: Settings, resources: Res
     assert body["errors"][0]["extensions"]["maxCost"] == settings.limits.max_query_cost
     literal = await query(settings, resources, "{ apiKeys(first: 1000000) { edges { node { id } } } }")
     assert error_codes(literal) == ["QUERY_TOO_COMPLEX"]
+
+
+@pytest.mark.usefixtures("admin")
+async def test_cost_of_nodes_counts_each_id(settings: Settings, resources: Resources) -> None:
+    many = """query($ids: [ID!]!) { nodes(ids: $ids) { ... on Person {
+        timeline(first: 100) { edges { node { id occurredAt fields primaryValue } } } } } }"""
+    # 100 ids x 100 activities x ~6 fields is above the default 50,000; 10 ids are well below.
+    ids = [to_global_id("Person", n) for n in range(1, 101)]
+    assert "errors" not in await query(settings, resources, many, ids=ids[:10])
+    assert error_codes(await query(settings, resources, many, ids=ids)) == ["QUERY_TOO_COMPLEX"]
+    literal = "{ nodes(ids: [" + ", ".join(f'"{i}"' for i in ids[:30]) + "]) { id } }"
+    assert error_codes(await query(with_limits(settings, max_query_cost=20), resources, literal)) == [
+        "QUERY_TOO_COMPLEX"
+    ]
 
 
 @pytest.mark.usefixtures("admin")

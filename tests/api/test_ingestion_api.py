@@ -15,7 +15,7 @@ from tests.ingestion_support import approved_type, deposit, deposit_definition, 
 
 Worker = Callable[[], Awaitable[int]]
 
-JOB_FIELDS = """id status source format dryRun replayOf progress receiving errorCode error resumeFrom
+JOB_FIELDS = """id rowId status source format dryRun replayOf progress receiving errorCode error resumeFrom
   counts { total processed accepted rejected duplicates }
   timings { createdAt startedAt finishedAt durationSeconds }
   rejections(first: 50) { totalCount edges { node { rowNumber code field message record issues { code field } } } }"""

@@ -6,6 +6,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from app.api.global_ids import to_global_id
 from app.domain.access import Scope
 from app.services.runtime import Resources
 from tests.access_helpers import bearer, insert_key
@@ -18,11 +19,15 @@ DELETE = "mutation($id: ID!) { deleteIngestionJob(id: $id) { deletedJobId errors
 WRITER = (Scope.READ, Scope.ACTIVITIES_WRITE)
 
 
+def global_id(job_id: str) -> str:
+    return to_global_id("IngestionJob", job_id)
+
+
 async def submit(gql: GraphQL, token: str | None = None, **input_: Any) -> str:
     headers = bearer(token) if token else {}
     body = await gql(RECORD, {"input": {"activities": [deposit(key="ok"), deposit(key="bad", amount="x")],
                                         "createMissingPersons": True, **input_}}, **headers)
-    job_id: str = body["data"]["recordActivities"]["job"]["id"]
+    job_id: str = body["data"]["recordActivities"]["job"]["rowId"]  # raw: the tests read its rows by it
     return job_id
 
 
@@ -46,7 +51,7 @@ async def test_creator_deletes_an_ended_job_with_its_rejections_and_it_is_audite
     job_id = await submit(gql, token, idempotencyKey="nightly")
     await run_worker()
     assert await count(resources, "SELECT count(*) FROM ingestion_rejection WHERE job_id = $1::uuid", job_id) == 1
-    assert await delete(gql, job_id, token) == {"deletedJobId": job_id, "errors": []}
+    assert await delete(gql, job_id, token) == {"deletedJobId": global_id(job_id), "errors": []}
     assert (await gql(JOB, {"id": job_id}))["data"]["ingestionJob"] is None
     assert await count(resources, "SELECT count(*) FROM ingestion_rejection") == 0
     assert await count(resources, "SELECT count(*) FROM ingestion_chunk") == 0
@@ -67,7 +72,7 @@ async def test_queued_job_is_refused_until_cancelled(gql: GraphQL, resources: Re
     assert [e["code"] for e in refused["errors"]] == ["INVALID_STATE"] and "cancel" in refused["errors"][0]["message"]
     cancel = "mutation($id: ID!) { cancelIngestionJob(id: $id) { job { status } errors { code } } }"
     assert (await gql(cancel, {"id": job_id}))["data"]["cancelIngestionJob"]["job"]["status"] == "CANCELLED"
-    assert (await delete(gql, job_id))["deletedJobId"] == job_id
+    assert (await delete(gql, job_id))["deletedJobId"] == global_id(job_id)
     assert await count(resources, "SELECT count(*) FROM ingestion_job") == 0
 
 
@@ -81,7 +86,7 @@ async def test_only_the_creator_or_an_admin_may_delete(gql: GraphQL, resources: 
     assert forbidden["deletedJobId"] is None and [e["code"] for e in forbidden["errors"]] == ["FORBIDDEN"]
     assert await count(resources, "SELECT count(*) FROM ingestion_job") == 1
     types_admin = await insert_key(resources, (Scope.ACTIVITIES_WRITE, Scope.TYPES_ADMIN), name="types admin")
-    assert (await delete(gql, job_id, types_admin))["deletedJobId"] == job_id
+    assert (await delete(gql, job_id, types_admin))["deletedJobId"] == global_id(job_id)
 
 
 async def test_unknown_or_malformed_id_is_not_found(gql: GraphQL, resources: Resources) -> None:

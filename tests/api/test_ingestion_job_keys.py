@@ -33,7 +33,7 @@ async def test_dry_run_job_is_not_returned_for_a_real_submit_with_other_activiti
 ) -> None:
     await approved_type(resources)
     dry = await record(gql, activities=[deposit(key="a")], idempotencyKey="batch-1", dryRun=True)
-    job_id = dry["job"]["id"]  # type: ignore[index]
+    job_id = dry["job"]["rowId"]  # type: ignore[index]
     real = await record(gql, activities=[deposit(key="b")], idempotencyKey="batch-1", dryRun=False)
     assert real["job"] is None
     (error,) = real["errors"]  # type: ignore[misc]
@@ -78,7 +78,7 @@ async def test_upload_reuse_compares_the_file_bytes(client: httpx.AsyncClient, r
     assert same["errors"] == [] and same["job"]["id"] == first["job"]["id"]
     other = (await upload(client, "a.jsonl.gz", gzip.compress(lines * 4), idempotencyKey="file-1"))
     errors = other["data"]["importActivities"]["errors"]
-    assert [e["code"] for e in errors] == ["CONFLICT"] and first["job"]["id"] in errors[0]["message"]
+    assert [e["code"] for e in errors] == ["CONFLICT"] and first["job"]["rowId"] in errors[0]["message"]
     as_csv = (await upload(client, "a.csv", b"personEmail\na@example.com\n", idempotencyKey="file-1"))
     assert "format" in as_csv["data"]["importActivities"]["errors"][0]["message"]
     assert await jobs_with_key(resources, "file-1") == 1

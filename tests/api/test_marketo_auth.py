@@ -6,6 +6,7 @@ import asyncio
 import subprocess
 import sys
 import time
+import uuid
 
 from sqlalchemy import text
 
@@ -116,6 +117,7 @@ async def test_every_endpoint_checks_its_scope_first(settings: Settings, resourc
     async with rest_client(settings, resources) as http:
         for method, path, scope, _ in ENDPOINTS:
             url = path.replace("{apiName}", "someType").replace("{leadId}", "1")
+            url = url.replace("{exportId}", str(uuid.uuid4()))
             without = bearer(await token(http, await client_pair(resources, ALL_SCOPES - {scope})))
             answer = await http.request(method, url, headers=without, json={})
             assert codes(answer.json()) == ["603"], (method, path)

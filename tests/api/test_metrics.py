@@ -89,3 +89,27 @@ async def test_access_log_is_one_line_per_request_without_secrets(
     assert line.startswith("POST /graphql 200 ") and "operation=Limits" in line and "key=" in line
     assert token not in line and "s3cr3t" not in line and "maxPageSize" not in line
     assert getattr(lines[0], "request_id", None) == "req-42" or "req-42" in caplog.text
+
+
+async def test_a_blocked_event_loop_shows_in_the_loop_lag_histogram(settings: Settings, resources: Resources) -> None:
+    import asyncio
+    import time
+
+    from asgi_lifespan import LifespanManager
+
+    token = await insert_key(resources, scopes=[Scope.READ])
+    app = create_app(settings, resources=resources)
+    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                                        base_url="http://t", headers=bearer(token)) as client:
+
+        async def lag(le: str) -> tuple[float, float]:
+            found = samples((await client.get("/metrics")).text)
+            return (found[("activities_event_loop_lag_seconds_bucket", (("le", le),))],
+                    found[("activities_event_loop_lag_seconds_count", ())])
+
+        await asyncio.sleep(0.2)  # a few quiet probes
+        quiet_within, quiet_count = await lag("0.05")
+        time.sleep(0.15)  # a blocking call on the loop, as a CPU-bound request would be  # noqa: ASYNC251
+        await asyncio.sleep(0.1)  # the probe wakes late, once
+        within, count = await lag("0.05")
+    assert count > quiet_count and count - within >= 1 + (quiet_count - quiet_within)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from app.api.global_ids import to_global_id
 from app.domain.access import Scope
 from app.services.runtime import Resources
 from tests.access_helpers import insert_key
@@ -29,7 +30,7 @@ query($id: ID!) { ingestionJob(id: $id) {
 """
 LOOKUP = """
 query($id: ID, $email: String, $externalId: String) {
-  person(id: $id, email: $email, externalId: $externalId) { id email externalId firstName }
+  person(id: $id, email: $email, externalId: $externalId) { id: rowId email externalId firstName }
 }
 """
 
@@ -130,7 +131,7 @@ async def test_person_lookup_and_search(gql: GraphQL, resources: Resources) -> N
     assert (huge["errors"][0]["extensions"]["code"], huge["errors"][0]["extensions"]["field"]) == ("INVALID", "id")
 
     query = """query($after: String, $search: String) { persons(first: 3, after: $after, search: $search) {
-      edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }"""
+      edges { cursor node { id: rowId } } pageInfo { hasNextPage endCursor } } }"""
     seen: list[str] = []
     after = None
     while True:
@@ -173,7 +174,7 @@ async def test_delete_person_erases_everything_about_them(gql: GraphQL, resource
         )
     body = await gql(DELETE, {"id": str(doomed)})
     assert body["data"]["deletePerson"] == {
-        "deletedPersonId": str(doomed),
+        "deletedPersonId": to_global_id("Person", doomed),
         "activitiesDeleted": 25,
         "rejectionsDeleted": 3,
         "errors": [],

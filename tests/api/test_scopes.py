@@ -58,6 +58,8 @@ REQUIRED_SCOPE: dict[str, Scope | None] = {
     "Query.smartList": R,
     "Query.triggers": G,
     "Query.trigger": G,
+    "Query.node": None,  # open to any key; each type then needs its own scope (tests/api/test_nodes.py NODE_SCOPE)
+    "Query.nodes": None,
     # mutations
     "Mutation.createActivityType": T,
     "Mutation.updateActivityType": T,
@@ -290,7 +292,7 @@ async def test_only_the_creator_or_an_admin_changes_a_job(
     await approved_type(resources)
     tokens = {name: await insert_key(resources, scopes, name=name) for name, scopes in JOB_ACTORS.items()}
     record = ("mutation($a: [ActivityInput!]!) { recordActivities(input: {activities: $a, createMissingPersons: true})"
-              " { job { id } } }")
+              " { job { id: rowId } } }")
     sent = await http.post("/graphql", headers=bearer(tokens["owner"]), json={
         "query": record, "variables": {"a": [deposit(key="ok"), deposit(key="bad", amount="x")]}})
     job_id = sent.json()["data"]["recordActivities"]["job"]["id"]

@@ -15,7 +15,8 @@ PREVIEW = """
 query($d: SmartListInput!, $first: Int, $after: String) {
   smartListPreview(definition: $d) {
     count
-    members(first: $first, after: $after) { edges { cursor node { id email } } pageInfo { hasNextPage endCursor } }
+    members(first: $first, after: $after) {
+      edges { cursor node { id: rowId email } } pageInfo { hasNextPage endCursor } }
   }
 }
 """
@@ -32,7 +33,7 @@ mutation($id: ID!, $input: UpdateSmartListInput!) {
 DELETE = "mutation($id: ID!) { deleteSmartList(id: $id) { deletedSmartListId errors { code field message } } }"
 READ = """
 query($id: ID!) {
-  smartList(id: $id) { id name count members(first: 10) { edges { node { id } } } createdAt updatedAt }
+  smartList(id: $id) { id name count members(first: 10) { edges { node { id: rowId } } } createdAt updatedAt }
 }
 """
 PERSON_LISTS = "query($id: ID!) { person(id: $id) { smartLists(first: 10) { edges { node { id name } } } } }"

@@ -115,7 +115,7 @@ async def test_activity_fields_and_loaders(gql: GraphQL, resources: Resources) -
     body = await gql(
         """query($id: ID!) { person(id: $id) { timeline(first: 5) { edges { node {
              id typeVersion occurredAt primaryValue fields idempotencyKey
-             activityType { apiName } person { id email externalId } } } } } }""",
+             activityType { apiName } person { id: rowId email externalId } } } } } }""",
         {"id": str(person)},
     )
     (edge,) = body["data"]["person"]["timeline"]["edges"]

@@ -14,7 +14,7 @@ SYNC = """
 query($id: ID!, $after: String, $since: DateTime) {
   person(id: $id) {
     timeline(first: 3, after: $after, filter: {ingestedAfter: $since}) {
-      edges { node { id occurredAt ingestedAt } }
+      edges { node { id: rowId occurredAt ingestedAt } }
       pageInfo { hasNextPage endCursor }
       syncWatermark
     }
@@ -88,7 +88,7 @@ async def test_search_wide_sync_by_ingested_after(gql: GraphQL, resources: Resou
     people = [await create_person(resources, f"p{i}@example.com") for i in range(3)]
     await insert(resources, [Row(p, type_id, T0) for p in people])
     body = await gql(
-        "query { activities(filter: {}, first: 10) { syncWatermark edges { node { id } } } }",
+        "query { activities(filter: {}, first: 10) { syncWatermark edges { node { id: rowId } } } }",
     )
     mark = body["data"]["activities"]["syncWatermark"]
     await asyncio.sleep(0.01)

@@ -18,7 +18,7 @@ TIMELINE = """
 query($id: ID!, $first: Int, $after: String, $last: Int, $before: String, $filter: TimelineFilter) {
   person(id: $id) {
     timeline(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
-      edges { cursor node { id occurredAt ingestedAt primaryValue fields typeVersion idempotencyKey } }
+      edges { cursor node { id: rowId occurredAt ingestedAt primaryValue fields typeVersion idempotencyKey } }
       pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     }
   }
@@ -28,7 +28,7 @@ query($id: ID!, $first: Int, $after: String, $last: Int, $before: String, $filte
 SEARCH = """
 query($filter: ActivitySearch!, $first: Int, $after: String) {
   activities(filter: $filter, first: $first, after: $after) {
-    edges { cursor node { id occurredAt primaryValue fields person { id email } } }
+    edges { cursor node { id: rowId occurredAt primaryValue fields person { id: rowId email } } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     totalCount
   }

@@ -29,6 +29,13 @@ def test_latency_target_is_absolute_and_strict() -> None:
     assert Row("p99", "ms", 20, None, goal=Goal.VALUE_AT_MOST, target=500).met is True
 
 
+def test_throughput_target_is_absolute_and_inclusive() -> None:
+    row = Row("inline", "activities/s", 15_000, 60_000, "COPY", Goal.VALUE_AT_LEAST, 15_000)
+    assert row.met is True and row.ratio == 0.25  # the ratio is shown; the value alone is judged
+    assert Row("inline", "activities/s", 14_999, 10_000, "COPY", Goal.VALUE_AT_LEAST, 15_000).met is False
+    assert Report(rows=[row]).cells()[0][4] == ">= 15,000 activities/s"
+
+
 def test_missing_figure_or_baseline_gives_no_ratio_and_no_verdict() -> None:
     missing = not_available("freshness", "ms", "no recordActivities")
     assert missing.value is None and missing.ratio is None and missing.met is None

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
+from app.api.global_ids import raw_id
 from app.bench import queries
 from app.bench.baseline_app import create_baseline_app
 from app.bench.datagen import EXAMPLE_TYPES, ActivityGenerator, generate_persons
@@ -98,7 +99,7 @@ async def test_baseline_pages_a_timeline_newest_first(
         if not timeline["pageInfo"]["hasNextPage"]:
             break
     assert len(seen) == total and len({n["id"] for n in seen}) == total
-    keys = [(n["occurredAt"], int(n["id"])) for n in seen]
+    keys = [(n["occurredAt"], int(raw_id(n["id"], "Activity").partition(":")[2])) for n in seen]
     assert keys == sorted(keys, reverse=True)
     assert (await _page(baseline, max(ids) + 1000, 5, None)) == {"person": None}
 

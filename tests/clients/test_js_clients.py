@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from app.db import person_repo
 from app.services.runtime import Resources
 from tests.access_helpers import insert_key
 from tests.conftest import until_serving
@@ -63,3 +64,17 @@ async def test_apollo_upload_client(node_clients: Path, api_process: str, resour
     result = await run_client(node_clients, api_process, key, "upload")
     assert result["payload"]["errors"] == [] and result["payload"]["job"]["id"]
     assert result["sent"][0]["multipart"] is True
+
+
+async def test_apollo_refetches_by_global_id_into_the_same_cache_entry(
+    node_clients: Path, api_process: str, resources: Resources
+) -> None:
+    async with resources.db.raw() as conn, conn.transaction():
+        await person_repo.create_missing(conn, [(f"js{n}@example.com", None, f"Js{n}", None) for n in range(3)])
+    result = await run_client(node_clients, api_process, await insert_key(resources), "refetch")
+    listed, refetched = result["listed"], result["refetched"]
+    assert len(listed) == 3 and [p["id"] for p in refetched] == [p["id"] for p in listed]
+    assert [p["email"] for p in refetched] == [p["email"] for p in listed]
+    assert sorted(result["entities"]) == sorted(f"Person:{p['id']}" for p in listed)  # merged, not duplicated
+    assert result["merged"] == {"__typename": "Person", "email": listed[0]["email"], "firstName": "Js0",
+                                "rowId": refetched[0]["rowId"]}

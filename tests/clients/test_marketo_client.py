@@ -12,15 +12,21 @@ from marketorestpython.helper.exceptions import MarketoException
 
 from app.services.runtime import Resources
 from tests.api.marketo_support import client_pair
-from tests.conftest import GraphQL, until_serving
+from tests.conftest import GraphQL, eventually, until_serving
 
 TOTAL, BATCH = 1000, 300
 
 
-def workflow(host: str, client_id: str, secret: str) -> dict[str, Any]:
-    """What an existing Marketo integration does, step by step (blocking, as the library is)."""
+def _client(host: str, client_id: str, secret: str) -> MarketoClient:
+    """The library as an integration makes it, but for the host (its instance name is then unused)."""
     mc = MarketoClient("unused", client_id, secret, max_retry_time=1)
     mc.host = host
+    return mc
+
+
+def workflow(host: str, client_id: str, secret: str) -> dict[str, Any]:
+    """What an existing Marketo integration does, step by step (blocking, as the library is)."""
+    mc = _client(host, client_id, secret)
     out: dict[str, Any] = {}
     mc.create_custom_activity_type("attendConference", "Attend Conference", "Attends Conference",
                                    "Attended Conference", "conferenceName", "Conference Name",
@@ -94,3 +100,49 @@ async def test_marketo_client_round_trip(api_process: str, resources: Resources,
         timeline = await gql("""query($id: ID!) { person(id: $id) { timeline(first: 1) { totalCount
             edges { node { primaryValue fields } } } } }""", {"id": str(lead_id)})
         assert timeline["data"]["person"]["timeline"]["totalCount"] == TOTAL // 2
+
+
+async def test_marketo_client_bulk_activity_extract(api_process: str, worker_process: Any, resources: Resources,
+                                                    gql: GraphQL) -> None:
+    """The library's bulk extract methods: create, enqueue, status until Completed, file, list, cancel."""
+    worker_process()
+    await until_serving(api_process)
+    mc = _client(api_process.removesuffix("/graphql"), *await client_pair(resources))
+
+    def prepare() -> tuple[int, str, str]:
+        mc.create_custom_activity_type("attendConference", "Attend Conference", "Attends Conference",
+                                       "Attended Conference", "conferenceName", "Conference Name")
+        type_id: int = mc.approve_custom_activity_type("attendConference")[0]["id"]
+        lead = mc.create_update_leads([{"email": "ada@example.com"}], action="createOrUpdate",
+                                      lookupField="email")[0]["id"]
+        mc.add_custom_activities([{"leadId": lead, "activityDate": f"2026-03-0{1 + n}T10:00:00Z",
+                                   "activityTypeId": type_id, "primaryAttributeValue": f"Conf {n}"}
+                                  for n in range(3)])
+        window = {"createdAt": {"startAt": "2026-03-01T00:00:00Z", "endAt": "2026-03-31T00:00:00Z"},
+                  "activityTypeIds": [type_id]}
+        created = mc.create_activities_export_job(filters=window)[0]
+        assert created["status"] == "Created", created
+        assert mc.enqueue_activities_export_job(created["exportId"])[0]["status"] == "Queued"
+        spare = mc.create_activities_export_job(filters=window)[0]["exportId"]
+        return type_id, created["exportId"], spare
+
+    type_id, export_id, spare = await asyncio.to_thread(prepare)
+    status: dict[str, Any] = {}
+
+    async def completed() -> bool:
+        status.update((await asyncio.to_thread(mc.get_activities_export_job_status, export_id))[0])
+        return status["status"] == "Completed"
+
+    await eventually(completed)  # the real worker process runs the export
+    assert status["numberOfRecords"] == 3 and status["fileChecksum"].startswith("sha256:")
+    data: bytes = await asyncio.to_thread(mc.get_activities_export_job_file, export_id)
+    assert len(data) == status["fileSize"]
+    lines = data.decode().splitlines()
+    assert lines[0].startswith("marketoGUID,leadId,activityDate,activityTypeId,")
+    assert sorted(line.split(",")[2] for line in lines[1:]) == [f"2026-03-0{1 + n}T10:00:00Z" for n in range(3)]
+    assert all(line.split(",")[3] == str(type_id) for line in lines[1:])
+    listed = await asyncio.to_thread(mc.get_activities_export_jobs_list)
+    assert {j["exportId"]: j["status"] for j in listed} == {export_id: "Completed", spare: "Created"}
+    assert (await asyncio.to_thread(mc.cancel_activities_export_job, spare))[0]["status"] == "Cancelled"
+    seen = await gql("query($id: ID!) { exportJob(id: $id) { status rows } }", {"id": export_id})
+    assert seen["data"]["exportJob"] == {"status": "SUCCEEDED", "rows": 3}

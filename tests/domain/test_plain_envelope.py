@@ -33,6 +33,7 @@ emails = st.one_of(
 )
 persons = st.one_of(
     st.fixed_dictionaries({"email": emails}), st.none(), st.just("ann@example.com"), st.lists(ints, max_size=1),
+    st.fixed_dictionaries({"id": st.one_of(ints, odd_text, st.booleans(), st.just("12"), st.floats())}),
     st.fixed_dictionaries({"email": emails}, optional={"id": st.one_of(st.none(), ints, odd_text),
                                                        "externalId": st.one_of(st.none(), ints, odd_text),
                                                        "name": st.just("x")}),
@@ -58,6 +59,10 @@ envelopes = st.lists(
 ).map(lambda changes: {k: v for k, v in {**PLAIN, **dict(changes)}.items() if v is not MISSING})
 
 
+def _ref(person: str | int) -> PersonRef:
+    return PersonRef(email=person) if isinstance(person, str) else PersonRef(id=person)
+
+
 @RELAXED
 @given(envelopes, st.sampled_from([None, "attendWebinar"]))
 def test_a_plain_envelope_is_what_parse_object_gives(obj: dict[str, Any], default_type: str | None) -> None:
@@ -69,7 +74,7 @@ def test_a_plain_envelope_is_what_parse_object_gives(obj: dict[str, Any], defaul
     assert isinstance(general, Envelope), (obj, plain, general)
     expected = (general.activity_type, general.person, general.occurred_at, general.primary_value, general.fields,
                 general.idempotency_key)
-    assert (plain[0], PersonRef(email=plain[1]), *plain[2:6]) == expected and not general.from_text
+    assert (plain[0], _ref(plain[1]), *plain[2:6]) == expected and not general.from_text
     assert plain[6] is None or plain[6] == general.occurred_at.isoformat()
     assert plain[2].tzinfo is not None and plain[2].utcoffset() == general.occurred_at.utcoffset()
 
@@ -80,7 +85,9 @@ EDGES: dict[str, list[Any]] = {
                {"email": "a@"}, {"email": "ab"}, {"email": "a\x7f@b"}, {"email": "a\t@b"}, {"email": "a b@c"},
                {"email": "é@b.io"}, {"email": " a@b.io "}, {"email": "a" * 250 + "@b.io"},
                {"email": "a" * 249 + "@b.io"},
-               {"email": 5}, {"id": 5}, {"externalId": "x"}, {"email": "a@b.io", "id": None}, {"mail": "a@b.io"}],
+               {"email": 5}, {"id": 5}, {"externalId": "x"}, {"email": "a@b.io", "id": None}, {"mail": "a@b.io"},
+               {"id": 0}, {"id": -1}, {"id": 2**63 - 1}, {"id": 2**63}, {"id": "5"}, {"id": True}, {"id": 5.0},
+               {"id": None}],
     "occurredAt": [None, "", " ", 5, "2026-11-02T10:00:00", "2026-11-02", " 2026-11-02T10:00:00Z ",
                    "2026-11-02T10:00:00-03:30", "2026-11-02T10:00:00.5Z", "2026-02-30T10:00:00Z", "nope"],
     "idempotencyKey": [None, "", 0, 7, True, 1.5, "k", "k" * 255, "k" * 256, [], {}],
@@ -99,7 +106,7 @@ def test_each_edge_of_one_part_is_answered_alike(part: str, value: Any, default_
     if plain is None:
         return
     assert isinstance(general, Envelope), (obj, plain, general)
-    assert (plain[0], PersonRef(email=plain[1]), *plain[2:6]) == (
+    assert (plain[0], _ref(plain[1]), *plain[2:6]) == (
         general.activity_type, general.person, general.occurred_at, general.primary_value, general.fields,
         general.idempotency_key)
     assert plain[6] is None or plain[6] == general.occurred_at.isoformat()
@@ -111,7 +118,9 @@ def test_the_common_rows_take_the_plain_path() -> None:
     zulu = plain_envelope({**PLAIN, "occurredAt": "2026-11-02T10:00:00.123000Z"}, None)
     assert zulu is not None and zulu[6] == "2026-11-02T10:00:00.123000+00:00"
     assert plain_envelope({**PLAIN, "idempotencyKey": None, "fields": None}, None) is not None
-    assert plain_envelope({**PLAIN, "person": {"id": 5}}, None) is None  # ids and externalIds: general path
+    by_id = plain_envelope({**PLAIN, "person": {"id": 5}}, None)  # the Marketo facade's and GraphQL's shape
+    assert by_id is not None and by_id[1] == 5
+    assert plain_envelope({**PLAIN, "person": {"externalId": "x"}}, None) is None  # externalIds: general path
     assert plain_envelope([PLAIN], None) is None
 
 

@@ -90,3 +90,41 @@ def test_redis_keeps_data_across_restarts_and_recovers_from_a_kill(tmp_path: Pat
     assert client.get("kept") == b"yes"
     client.close()
     restarted.stop()
+
+
+def test_redis_start_waits_while_the_server_answers_loading() -> None:
+    """A restarted redis opens its port before it has replayed the AOF; start() must not return then."""
+    import socket
+    import threading
+
+    from app.embedded.redis import _answers_commands
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    loading_answers = 2  # connections answered LOADING before the server serves
+
+    def serve() -> None:
+        nonlocal loading_answers
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return  # listener closed: the test is over
+            with conn:
+                while data := conn.recv(4096):  # a port probe connects and sends nothing
+                    commands = data.count(b"\r\n*") + 1  # pipelined RESP arrays in one read
+                    reply = b"-LOADING Redis is loading the dataset in memory\r\n" if loading_answers else b"+PONG\r\n"
+                    conn.sendall(reply * commands)
+                    if loading_answers:
+                        loading_answers -= 1
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        assert [_answers_commands(port) for _ in range(3)] == [False, False, True]
+    finally:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the accept() the thread is blocked in
+        listener.close()
+        thread.join(5)
+    assert not thread.is_alive()

@@ -11,8 +11,9 @@ import httpx
 from tests.conftest import GraphQL
 
 JOB_FIELDS = (
-    "id kind status format compression columns rows totalRows progress bytes sha256 attempts error "
-    "createdAt finishedAt expiresAt fileGone downloadUrl"
+    # `id` read as the raw id: file names, download paths and SQL use it (GraphQL arguments take either form)
+    "id: rowId globalId: id kind status format compression columns rows totalRows progress bytes sha256 attempts "
+    "error createdAt finishedAt expiresAt fileGone downloadUrl"
 )
 EXPORT_ACTIVITIES = f"""
 mutation($input: ExportActivitiesInput!) {{

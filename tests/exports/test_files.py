@@ -1,4 +1,4 @@
-"""Export files: JSONL rows equal what the API shows, CSV quoting and columns, gzip, sha256, persons."""
+"""Export files: JSONL rows equal what the API shows, CSV (TSV, SCV) quoting and columns, gzip, sha256, persons."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 
 from app.domain.activity_types import FieldDataType as D
 from app.services.runtime import Resources
@@ -20,8 +21,8 @@ from tests.exports.support import EXPORT_PERSONS, download, export
 
 Worker = Callable[[], Awaitable[int]]
 SEARCH = """query($filter: ActivitySearch!) { activities(filter: $filter, first: 100) {
-  edges { node { id typeVersion occurredAt ingestedAt primaryValue fields idempotencyKey
-                 activityType { apiName } person { id email externalId } } } } }"""
+  edges { node { id: rowId typeVersion occurredAt ingestedAt primaryValue fields idempotencyKey
+                 activityType { apiName } person { id: rowId email externalId } } } } }"""
 NOTE = 'comma, "quote", new\nline, tab\t, unicode é✓😀, backslash \\'
 
 
@@ -76,14 +77,15 @@ async def test_gzip_file_size_and_sha256_are_what_is_served(
     assert len(gzip.decompress(response.content).splitlines()) == 3
 
 
+@pytest.mark.parametrize(("fmt", "delimiter"), [("CSV", ","), ("TSV", "\t"), ("SCV", ";")])
 async def test_csv_of_one_type_has_a_column_per_field_quoted_as_rfc_4180(
-    gql: GraphQL, client: httpx.AsyncClient, resources: Resources, run_worker: Worker
+    gql: GraphQL, client: httpx.AsyncClient, resources: Resources, run_worker: Worker, fmt: str, delimiter: str
 ) -> None:
     await _seed(resources)
-    job = await export(gql, run_worker, {"filter": {"activityTypes": ["depositCheck"]}, "format": "CSV",
+    job = await export(gql, run_worker, {"filter": {"activityTypes": ["depositCheck"]}, "format": fmt,
                                          "compression": "NONE"})
     text = (await download(client, job)).decode()
-    records = list(csv.reader(io.StringIO(text, newline="")))
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
     assert records[0] == ["id", "activityType", "typeVersion", "occurredAt", "ingestedAt", "personId", "personEmail",
                           "personExternalId", "primaryValue", "amount", "note", "count", "on", "idempotencyKey"]
     rows = sorted((dict(zip(records[0], r, strict=True)) for r in records[1:]), key=lambda r: int(r["id"]))
@@ -91,7 +93,8 @@ async def test_csv_of_one_type_has_a_column_per_field_quoted_as_rfc_4180(
     assert rows[0]["on"] == "2026-01-31" and rows[0]["occurredAt"] == "2026-11-02T10:00:00+00:00"
     assert rows[1]["occurredAt"] == "2026-11-02T10:01:00.000060+00:00"
     assert rows[1]["personEmail"] == "" and rows[1]["idempotencyKey"] == "" and rows[1]["note"] == ""
-    assert ',"",' in text  # an empty string is a quoted empty cell; a missing value (NULL) an empty one
+    # An empty string is a quoted empty cell; a missing value (NULL) an empty one.
+    assert f'{delimiter}""{delimiter}' in text
 
 
 async def test_csv_of_several_types_carries_fields_as_json_and_columns_can_be_chosen(

@@ -17,7 +17,7 @@ from tests.conftest import GraphQL
 from tests.exports.support import EXPORT_ACTIVITIES, EXPORT_JOB, JOB_FIELDS, export, finished, start
 
 Worker = Callable[[], Awaitable[int]]
-JOBS = "query($first: Int) { exportJobs(first: $first) { edges { node { id status } } } }"
+JOBS = "query($first: Int) { exportJobs(first: $first) { edges { node { id: rowId status } } } }"
 CANCEL = f"mutation($id: ID!) {{ cancelExportJob(id: $id) {{ job {{ {JOB_FIELDS} }} errors {{ code field }} }} }}"
 DELETE = "mutation($id: ID!) { deleteExportJob(id: $id) { deletedJobId errors { code field } } }"
 ERASE = "mutation($id: ID!) { deletePerson(id: $id) { errors { code } } }"
@@ -88,7 +88,7 @@ async def test_cancel_a_queued_export_then_delete_it(gql: GraphQL, resources: Re
     await run_worker()  # the queued arq job finds nothing to do
     assert (await finished(gql, run_worker, job["id"]))["status"] == "CANCELLED"
     deleted = await gql(DELETE, {"id": job["id"]})
-    assert deleted["data"]["deleteExportJob"] == {"deletedJobId": job["id"], "errors": []}
+    assert deleted["data"]["deleteExportJob"] == {"deletedJobId": job["globalId"], "errors": []}
     assert (await gql(EXPORT_JOB, {"id": job["id"]}))["data"]["exportJob"] is None
     async with resources.db.raw() as conn:
         assert await conn.fetchval("SELECT action FROM audit_log ORDER BY id DESC LIMIT 1") == "exportJob.delete"

@@ -24,15 +24,17 @@ ROWS = [
     b'{"activityType": ', orjson.dumps(deposit(email="a@x.io", key="3", amount="12.345678")),
     orjson.dumps(deposit(email="A@x.io", key="4")), orjson.dumps(deposit(activityType="draftOnly")),
     orjson.dumps(deposit(key="6", person={"id": 5})), orjson.dumps(deposit(email="a@x.io", key="7")),
+    orjson.dumps(deposit(key=None, person={"id": 5})),
 ]
-CHUNK = encode_chunk([RawRow(n, data) for n, data in enumerate(ROWS, start=1)] + [RawRow(9, b"", oversize=5000)])
+CHUNK = encode_chunk([RawRow(n, data) for n, data in enumerate(ROWS, start=1)] + [RawRow(10, b"", oversize=5000)])
 
 
 async def test_stepwise_preparation_is_prepare_chunk() -> None:
     whole = prepare_chunk(CTX, CHUNK)
-    assert (whole.rows, len(whole.candidates), len(whole.failures)) == (9, 5, 4)
-    assert [p.email for p in whole.people] == ["a@x.io", "b@x.io", "A@x.io", None]  # one per reference
-    assert [c[1] for c in whole.candidates] == [0, 1, 2, 3, 0]
+    assert (whole.rows, len(whole.candidates), len(whole.failures)) == (10, 6, 4)
+    assert [(p.email, p.id) for p in whole.people] == [  # one per reference
+        ("a@x.io", None), ("b@x.io", None), ("A@x.io", None), (None, 5)]
+    assert [c[1] for c in whole.candidates] == [0, 1, 2, 3, 0, 3]
     for step in (1, 2, 3, 100):
         assert await prepare_chunk_stepwise(CTX, CHUNK, step_rows=step) == whole
 
@@ -51,4 +53,4 @@ async def test_stepwise_preparation_lets_other_tasks_run() -> None:
     before = ticks
     await prepare_chunk_stepwise(CTX, CHUNK, step_rows=2)
     ticker.cancel()
-    assert ticks - before >= 4  # one turn of the other task per step of 2 rows (9 rows)
+    assert ticks - before >= 5  # one turn of the other task per step of 2 rows (10 rows)

@@ -9,6 +9,7 @@ import strawberry
 
 from app.api.access.types import ApiKey, ApiKeyScopeEnum, CreateApiKeyInput, CreateApiKeyPayload, RevokeApiKeyPayload
 from app.api.context import Info
+from app.api.global_ids import raw_id
 from app.api.payloads import payload
 from app.api.permissions import require
 from app.domain.access import Scope
@@ -38,7 +39,7 @@ class AccessMutations:
     ) -> RevokeApiKeyPayload:
         actor = require(info, Scope.KEYS_ADMIN)
         try:
-            key_id = uuid.UUID(str(id))
+            key_id = uuid.UUID(raw_id(id, "ApiKey"))
         except ValueError:
             raise DomainError.of(ErrorCode.NOT_FOUND, f"No API key with id {str(id)[:64]!r}.", "id") from None
         key = await api_keys.revoke_key(info.context.resources, actor, key_id)

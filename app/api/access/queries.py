@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 import strawberry
@@ -9,6 +10,7 @@ import strawberry
 from app.api.access.types import ApiKey, ApiKeyConnection, AuditLogConnection, AuditLogEntry, Viewer
 from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
+from app.api.global_ids import parsed_id
 from app.api.payloads import query_errors
 from app.api.permissions import AccessDenied, require
 from app.domain import api_keys as key_domain
@@ -16,6 +18,14 @@ from app.domain.access import Scope
 from app.domain.cursors import decode_id_cursor, encode_id_cursor
 from app.domain.errors import ErrorCode
 from app.services import api_keys, audit
+
+
+async def api_key_node(info: Info, id: str) -> ApiKey | None:
+    """node(id:) for an ApiKey id; the same scope as apiKeys."""
+    require(info, Scope.KEYS_ADMIN)
+    key_id = parsed_id(id, "ApiKey", uuid.UUID)
+    key = await api_keys.get_key(info.context.resources, key_id) if key_id is not None else None
+    return ApiKey.from_domain(key) if key else None
 
 
 @strawberry.type

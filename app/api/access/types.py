@@ -9,26 +9,31 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.api.connections import KEYSET_CURSOR, Connection, connection
+from app.api.enums import described_enum
 from app.api.errors import UserError
+from app.api.global_ids import ROW_ID, Node, to_global_id
 from app.domain.access import Principal, Scope
 from app.domain.api_keys import ApiKey as DomainApiKey
 from app.domain.audit import AuditEntry
 
-ApiKeyScopeEnum = strawberry.enum(
+ApiKeyScopeEnum = described_enum(
     Scope,
     name="ApiKeyScope",
-    description=(
-        "What a key may do. READ: all queries and subscriptions. ACTIVITIES_WRITE: record/import activities, "
-        "manage persons and ingestion jobs. TYPES_ADMIN: define, approve and delete activity types. "
-        "KEYS_ADMIN: manage API keys and read the audit log. LISTS_ADMIN: create, change and delete saved smart "
-        "lists. TRIGGERS_ADMIN: define, pause, replay and read triggers (webhooks) and their deliveries."
-    ),
+    description="What a key may do; a key holds one or more scopes.",
+    values={
+        "READ": "All queries and subscriptions.",
+        "ACTIVITIES_WRITE": "Record and import activities, manage persons and ingestion jobs.",
+        "TYPES_ADMIN": "Define, approve and delete activity types; erase persons.",
+        "KEYS_ADMIN": "Manage API keys and read the audit log.",
+        "LISTS_ADMIN": "Create, change and delete saved smart lists.",
+        "TRIGGERS_ADMIN": "Define, pause, replay and read triggers (webhooks) and their deliveries.",
+    },
 )
 
 
 @strawberry.type(description="An API key. Its secret is shown once, by `createApiKey`, and never stored.")
-class ApiKey:
-    id: strawberry.ID = strawberry.field(description="Stable identifier (used by `revokeApiKey`).")
+class ApiKey(Node):
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID + " The CLI's `keys revoke` takes this id.")
     name: str = strawberry.field(description="Label chosen at creation.")
     prefix: str = strawberry.field(description="First characters of the key, to recognise it (`ak_<prefix>_…`).")
     scopes: list[ApiKeyScopeEnum] = strawberry.field(description="What the key may do.")  # type: ignore[valid-type]
@@ -40,7 +45,8 @@ class ApiKey:
     @classmethod
     def from_domain(cls, key: DomainApiKey) -> ApiKey:
         return cls(
-            id=strawberry.ID(str(key.id)),
+            id=to_global_id("ApiKey", key.id),
+            row_id=strawberry.ID(str(key.id)),
             name=key.name,
             prefix=key.prefix,
             scopes=sorted(key.scopes, key=list(Scope).index),

@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from app.api.enums import described_enum
+from app.api.global_ids import raw_id
 from app.domain import filters as domain
 from app.domain.activities import parse_id
 from app.domain.errors import DomainError, ErrorCode, Issue
 
-FieldOperator = strawberry.enum(
+FieldOperator = described_enum(
     domain.FieldOperator,
     name="FieldOperator",
     description=(
@@ -22,6 +24,24 @@ FieldOperator = strawberry.enum(
         "BOOLEAN: EQUALS NOT_EQUALS IS_EMPTY IS_NOT_EMPTY. The negations (NOT_EQUALS NOT_CONTAINS NOT_STARTS_WITH "
         "NOT_IN) also match empty values."
     ),
+    values={
+        "EQUALS": "Equal to `value` (text: case-insensitively).",
+        "NOT_EQUALS": "Not equal to `value`; also matches an empty field.",
+        "CONTAINS": "Text containing `value`.",
+        "NOT_CONTAINS": "Text not containing `value`; also matches an empty field.",
+        "STARTS_WITH": "Text starting with `value`.",
+        "NOT_STARTS_WITH": "Text not starting with `value`; also matches an empty field.",
+        "ENDS_WITH": "Text ending with `value`.",
+        "IN": "Equal to one of the values in the list `value`.",
+        "NOT_IN": "Equal to none of the values in the list `value`; also matches an empty field.",
+        "GREATER_THAN": "Greater (later) than `value`.",
+        "GREATER_THAN_OR_EQUAL": "Greater (later) than or equal to `value`.",
+        "LESS_THAN": "Less (earlier) than `value`.",
+        "LESS_THAN_OR_EQUAL": "Less (earlier) than or equal to `value`.",
+        "BETWEEN": "Within `[low, high]`, both ends included.",
+        "IS_EMPTY": "The field is absent or null (no `value`).",
+        "IS_NOT_EMPTY": "The field has a value (no `value`).",
+    },
 )
 
 
@@ -93,7 +113,7 @@ class ActivitySearch(TimelineFilter):
         issues: list[Issue] = []
         for i, raw in enumerate(self.person_ids or ()):
             try:
-                ids.append(parse_id(raw))
+                ids.append(parse_id(raw_id(raw, "Person")))
             except ValueError:
                 issues.append(Issue(ErrorCode.INVALID, f"{path}.personIds.{i}", f"'{raw}' is not a person id."))
         if issues:

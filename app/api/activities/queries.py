@@ -9,12 +9,26 @@ import strawberry
 from app.api.activities.errors import FIRST_DESCRIPTION
 from app.api.activities.inputs import ActivitySearch
 from app.api.activities.paging import read_connection, selects, wants
-from app.api.activities.types import ActivityConnection
+from app.api.activities.types import Activity, ActivityConnection
 from app.api.context import Info
+from app.api.global_ids import raw_id
 from app.api.payloads import query_errors
 from app.api.permissions import require
 from app.domain.access import Scope
+from app.domain.activities import parse_id
 from app.services import timelines
+
+
+async def activity_node(info: Info, id: str) -> Activity | None:
+    """node(id:) for an Activity id ("<personId>:<rowId>" inside); the same scope as timelines."""
+    require(info, Scope.READ)
+    try:
+        person, _, row = raw_id(id, "Activity").partition(":")
+        person_id, activity_id = parse_id(person), parse_id(row)
+    except ValueError:
+        return None
+    found = await timelines.activity(info.context.resources, person_id, activity_id)
+    return Activity.from_domain(found) if found else None
 
 
 @strawberry.type

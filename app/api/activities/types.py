@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from app.api.connections import Connection, connection
 from app.api.context import Context, Info
 from app.api.execution.field_kinds import MISSING, fast_resolver
+from app.api.global_ids import ROW_ID, Node, to_global_id
 from app.api.payloads import query_errors
 from app.domain.activities import Activity as DomainActivity
 
@@ -38,8 +39,8 @@ def prefetched_type(activity: Activity, context: Context) -> object:
 
 
 @strawberry.type(description="Something that happened to a person, validated against one version of its type.")
-class Activity:
-    id: strawberry.ID = strawberry.field(description="Unique id of the activity.")
+class Activity(Node):
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     type_version: int = strawberry.field(description="Version of the activity type it was validated against.")
     occurred_at: datetime = strawberry.field(description="When it happened (the timeline is ordered by this).")
     ingested_at: datetime = strawberry.field(
@@ -56,7 +57,8 @@ class Activity:
     @classmethod
     def from_domain(cls, a: DomainActivity) -> Activity:
         return cls(
-            id=strawberry.ID(str(a.id)),
+            id=to_global_id("Activity", f"{a.person_id}:{a.id}"),  # the shard key: node(id:) reads one person
+            row_id=strawberry.ID(str(a.id)),
             type_version=a.type_version,
             occurred_at=a.occurred_at,
             ingested_at=a.ingested_at,

@@ -22,6 +22,9 @@ class Fallback(Exception):  # a signal, never an error a client sees
 
 FALLBACK = Fallback()
 
+NO_INFO: Any = None
+"""The `info` the fast paths pass to is_type_of: Strawberry's (the only ones in the schema) never read it."""
+
 INERT_CLASSES: frozenset[type] = frozenset({str, int, float, bool, dict, list, tuple})
 """Values of these classes are never awaitable, never exceptions, and complete as themselves or via coercion."""
 

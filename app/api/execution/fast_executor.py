@@ -15,7 +15,7 @@ from graphql import (
     is_object_type,
 )
 
-from app.api.execution.completion import FALLBACK, check, coerce_leaf, inert, is_sequence, same_class
+from app.api.execution.completion import FALLBACK, NO_INFO, check, coerce_leaf, inert, is_sequence, same_class
 from app.api.execution.field_kinds import MISSING, field_kind
 from app.api.execution.internals import NOT_COMPLETED, FieldDetailsList, HookedExecutor, executor_subfields
 
@@ -104,8 +104,6 @@ class FastExecutionContext(HookedExecutor):
         return None  # interfaces and unions: the normal path resolves the runtime type
 
     def _object(self, type_: GraphQLObjectType, fdl: FieldDetailsList) -> Completer | None:
-        if type_.is_type_of is not None:
-            return None
         grouped = executor_subfields(self, type_, fdl)
         if grouped is None:
             return None
@@ -129,10 +127,13 @@ class FastExecutionContext(HookedExecutor):
                 return None
             entries.append((response_name, self._field(accessor, field_def.type, completer)))
         frozen = tuple(entries)
+        is_type_of = type_.is_type_of  # set on types implementing an interface (Node): graphql-core checks it
 
         def complete(value: Any) -> Any:
             if value is None:
                 return None
+            if is_type_of is not None and not is_type_of(value, NO_INFO):
+                raise FALLBACK  # the normal path reports the wrong runtime type
             out = {}
             for response_name, field in frozen:
                 out[response_name] = field(value)

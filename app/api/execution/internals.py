@@ -10,6 +10,7 @@ newest releases.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ from strawberry.http.parse_content_type import parse_content_type
 from strawberry.relay import GlobalID
 from strawberry.scalars import is_scalar
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, validate_document
-from strawberry.schema.types.base_scalars import isoformat
+from strawberry.schema.types.base_scalars import DateTimeDefinition, isoformat
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
 from strawberry.types import ExecutionContext
@@ -60,6 +61,7 @@ NAMES = (
     "limiter_rules",
     "is_limit_error",
     "is_isoformat",
+    "specified_datetime",
     "returns_its_argument",
     "strawberry_field_facts",
     "argument_specs",
@@ -111,6 +113,7 @@ __all__ = [
     "replace_placeholders_with_files",
     "resolves_by_default",
     "returns_its_argument",
+    "specified_datetime",
     "starlette_request",
     "strawberry_field_facts",
     "strawberry_schema",
@@ -291,6 +294,12 @@ def strip_suggestions(message: str) -> str:
 def is_isoformat(coerce: Callable[[Any], Any]) -> bool:
     """Whether a scalar serializes with Strawberry's `isoformat` (DateTime, Date, Time in base_scalars)."""
     return coerce is isoformat
+
+
+def specified_datetime(description: str, url: str) -> Any:
+    """Strawberry's DateTime scalar (the same parser, and the `isoformat` serializer the fast paths recognise) with
+    another description and `@specifiedBy(url:)`; for Schema(scalar_overrides={datetime: ...})."""
+    return dataclasses.replace(DateTimeDefinition, description=description, specified_by_url=url)
 
 
 def is_int_serializer(coerce: Callable[[Any], Any]) -> bool:

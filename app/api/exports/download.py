@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import orjson
@@ -18,9 +19,10 @@ from starlette.responses import Response, StreamingResponse
 from app.api.auth import Denial
 from app.domain.access import Scope
 from app.domain.errors import ErrorCode
-from app.domain.exports import ExportStatus
+from app.domain.exports import ExportJob, ExportStatus
 from app.services.exports import jobs
 from app.services.exports.store import file_store
+from app.services.runtime import Resources
 
 if TYPE_CHECKING:
     from app.api.view import GraphQLView
@@ -80,32 +82,49 @@ class ExportDownload:
             return _error(404, ErrorCode.NOT_FOUND, jobs.NOT_FOUND)
         if not jobs.visible(principal, job):
             return _error(403, ErrorCode.FORBIDDEN, "This export belongs to another API key.")
-        if job.file_gone is not None:
-            return _error(410, ErrorCode.NOT_FOUND, f"The file is gone ({job.file_gone.value}).")
-        if job.status is not ExportStatus.SUCCEEDED:
-            return _error(409, ErrorCode.INVALID_STATE, f"The export is {job.status.value}; a file exists only once "
-                          "it SUCCEEDED.")
-        store = file_store(resources.settings)
-        key = jobs.part_key(job_id)
-        size = await store.size(key)
-        if size is None or size != job.bytes:
-            return _error(410, ErrorCode.NOT_FOUND, "The file is gone.")
-        etag = f'"{job.sha256}"'
-        headers = {
-            "etag": etag, "accept-ranges": "bytes",
-            "content-disposition": f'attachment; filename="{job.filename}"',
-        }
-        wanted = parse_range(request.headers.get("range"), size)
-        if_range = request.headers.get("if-range")
-        if if_range is not None and if_range.strip() != etag:
-            wanted = None  # the file changed since the client's first part: send it whole
-        if wanted is False:
-            return _error(416, ErrorCode.OUT_OF_RANGE, f"The file has {size} bytes.",
-                          {"content-range": f"bytes */{size}"})
-        first, last, status = 0, size - 1, 200
-        if isinstance(wanted, tuple):
-            first, last, status = wanted[0], wanted[1], 206
-            headers["content-range"] = f"bytes {first}-{last}/{size}"
-        headers["content-length"] = str(last - first + 1)
-        body = store.read(key, first, last)
-        return StreamingResponse(body, status_code=status, media_type=job.content_type, headers=headers)
+        served = await file_response(resources, job, request)
+        if isinstance(served, Refusal):
+            return _error(served.status, served.code, served.message, served.headers)
+        return served
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a job's file is not served: HTTP status, our code, a message (each caller words its own envelope)."""
+
+    status: int
+    code: ErrorCode
+    message: str
+    headers: dict[str, str] | None = None
+
+
+async def file_response(resources: Resources, job: ExportJob, request: Request) -> Response | Refusal:
+    """The file of a job the caller may see, whole or the single Range asked for (also Marketo's file.json)."""
+    if job.file_gone is not None:
+        return Refusal(410, ErrorCode.NOT_FOUND, f"The file is gone ({job.file_gone.value}).")
+    if job.status is not ExportStatus.SUCCEEDED:
+        return Refusal(409, ErrorCode.INVALID_STATE, f"The export is {job.status.value}; a file exists only once "
+                       "it SUCCEEDED.")
+    store = file_store(resources.settings)
+    key = jobs.part_key(job.id)
+    size = await store.size(key)
+    if size is None or size != job.bytes:
+        return Refusal(410, ErrorCode.NOT_FOUND, "The file is gone.")
+    etag = f'"{job.sha256}"'
+    headers = {
+        "etag": etag, "accept-ranges": "bytes",
+        "content-disposition": f'attachment; filename="{job.filename}"',
+    }
+    wanted = parse_range(request.headers.get("range"), size)
+    if_range = request.headers.get("if-range")
+    if if_range is not None and if_range.strip() != etag:
+        wanted = None  # the file changed since the client's first part: send it whole
+    if wanted is False:
+        return Refusal(416, ErrorCode.OUT_OF_RANGE, f"The file has {size} bytes.", {"content-range": f"bytes */{size}"})
+    first, last, status = 0, size - 1, 200
+    if isinstance(wanted, tuple):
+        first, last, status = wanted[0], wanted[1], 206
+        headers["content-range"] = f"bytes {first}-{last}/{size}"
+    headers["content-length"] = str(last - first + 1)
+    body = store.read(key, first, last)
+    return StreamingResponse(body, status_code=status, media_type=job.content_type, headers=headers)

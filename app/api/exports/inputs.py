@@ -5,12 +5,20 @@ from __future__ import annotations
 import strawberry
 
 from app.api.activities.inputs import ActivitySearch
+from app.api.enums import described_enum
 from app.domain import exports as domain
 
-ExportFormat = strawberry.enum(domain.ExportFormat, name="ExportFormat",
-                               description="JSON Lines (one object per row) or CSV (RFC 4180, with a header).")
-ExportCompression = strawberry.enum(domain.Compression, name="ExportCompression",
-                                    description="GZIP compresses the file; NONE leaves it plain.")
+ExportFormat = described_enum(domain.ExportFormat, name="ExportFormat",
+                              description="JSON Lines (one object per row), or CSV (RFC 4180, with a header) and its "
+                              "tab- (TSV) and semicolon-separated (SCV) forms.", values={
+    "JSONL": "JSON Lines: one object per row.",
+    "CSV": "CSV (RFC 4180) with a header line.",
+    "TSV": "Tab-separated values with a header line (Marketo's TSV).",
+    "SCV": "Semicolon-separated values with a header line (Marketo's SCV).",
+})
+ExportCompression = described_enum(domain.Compression, name="ExportCompression",
+                                   description="GZIP compresses the file; NONE leaves it plain.",
+                                   values={"GZIP": "gzip-compressed file.", "NONE": "Plain, uncompressed file."})
 
 _COLUMNS = (
     "Columns in this order (default: all). Activities: " + ", ".join(domain.ACTIVITY_COLUMNS)

@@ -8,16 +8,30 @@ from datetime import datetime
 import strawberry
 
 from app.api.connections import Connection, connection
+from app.api.enums import described_enum
 from app.api.errors import UserError
 from app.api.exports.inputs import ExportCompression, ExportFormat
+from app.api.global_ids import ROW_ID, Node, to_global_id
 from app.domain import exports as domain
 
-ExportJobStatus = strawberry.enum(domain.ExportStatus, name="ExportJobStatus",
-                                  description="Lifecycle of an export: QUEUED -> RUNNING -> SUCCEEDED | FAILED | "
-                                  "CANCELLED.")
-ExportKind = strawberry.enum(domain.ExportKind, name="ExportKind", description="One row per activity or per person.")
-ExportFileGone = strawberry.enum(domain.FileGone, name="ExportFileGone",
-                                 description="Why a finished export's file can no longer be downloaded.")
+ExportJobStatus = described_enum(domain.ExportStatus, name="ExportJobStatus",
+                                 description="Lifecycle of an export: QUEUED -> RUNNING -> SUCCEEDED | FAILED | "
+                                 "CANCELLED; CREATED: made by Marketo's bulk extract, not yet enqueued.", values={
+    "CREATED": "Made by Marketo's bulk extract (`create.json`), waiting for `enqueue.json`.",
+    "QUEUED": "Accepted, waiting for a worker.",
+    "RUNNING": "A worker is writing the file.",
+    "SUCCEEDED": "The file is complete and downloadable until it expires.",
+    "FAILED": "Stopped by an error (see `error`); no file.",
+    "CANCELLED": "Stopped by `cancelExportJob`; no file.",
+})
+ExportKind = described_enum(domain.ExportKind, name="ExportKind", description="One row per activity or per person.",
+                            values={"ACTIVITIES": "One row per activity.", "PERSONS": "One row per person."})
+ExportFileGone = described_enum(domain.FileGone, name="ExportFileGone",
+                                description="Why a finished export's file can no longer be downloaded.", values={
+    "EXPIRED": "Its retention time passed.",
+    "DELETED": "The job was deleted.",
+    "ERASED": "`deletePerson` erased a person the file may hold.",
+})
 
 
 def download_path(job_id: uuid.UUID) -> str:
@@ -25,8 +39,8 @@ def download_path(job_id: uuid.UUID) -> str:
 
 
 @strawberry.type(description="A bulk export of activities or persons into one file.")
-class ExportJob:
-    id: strawberry.ID = strawberry.field(description="Export id.")
+class ExportJob(Node):
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID + " The download path carries this id.")
     kind: ExportKind = strawberry.field(description="Activities or persons.")  # type: ignore[valid-type]
     status: ExportJobStatus = strawberry.field(description="Where the job is in its lifecycle.")  # type: ignore[valid-type]
     format: ExportFormat = strawberry.field(description="File format.")  # type: ignore[valid-type]
@@ -53,7 +67,8 @@ class ExportJob:
     @classmethod
     def from_domain(cls, job: domain.ExportJob) -> ExportJob:
         return cls(
-            id=strawberry.ID(str(job.id)), kind=job.kind, status=job.status, format=job.format,
+            id=to_global_id("ExportJob", job.id), row_id=strawberry.ID(str(job.id)),
+            kind=job.kind, status=job.status, format=job.format,
             compression=job.compression, columns=list(job.columns), rows=job.rows, total_rows=job.total_rows,
             progress=job.progress, bytes=job.bytes, sha256=job.sha256, attempts=job.attempts,
             cancel_requested=job.cancel_requested, error=job.error, created_at=job.created_at,
@@ -77,7 +92,7 @@ class ExportJobPayload:
 @strawberry.type(description="Result of deleteExportJob.")
 class DeleteExportJobPayload:
     deleted_job_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Id of the deleted job; null on errors."
+        default=None, description="Global id of the deleted job; null on errors."
     )
     errors: list[UserError] = strawberry.field(default_factory=list,
         description="Why nothing was deleted (NOT_FOUND, FORBIDDEN, or INVALID_STATE for an unfinished job)."

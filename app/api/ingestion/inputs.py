@@ -9,7 +9,16 @@ import strawberry
 from strawberry.file_uploads import Upload
 from strawberry.scalars import JSON
 
+from app.api.global_ids import raw_id
 from app.api.ingestion.types import IngestionFormat
+
+
+def _person_id(value: str) -> int | str:
+    try:
+        raw = raw_id(value, "Person")
+    except ValueError:
+        return str(value)  # another type's global id: the row is rejected as naming no person
+    return int(raw) if raw.isdigit() else raw
 
 
 @strawberry.input(description="Who an activity happened to: give id, email (case-insensitive) or externalId.")
@@ -35,7 +44,7 @@ class ActivityInput:
     def to_json(self) -> dict[str, Any]:
         person: dict[str, Any] = {}
         if self.person.id is not None:
-            person["id"] = int(self.person.id) if str(self.person.id).isdigit() else str(self.person.id)
+            person["id"] = _person_id(self.person.id)
         if self.person.email is not None:
             person["email"] = self.person.email
         if self.person.external_id is not None:

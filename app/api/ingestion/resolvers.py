@@ -13,6 +13,7 @@ from app.api.activities.inputs import TimelineFilter
 from app.api.activities.types import Activity
 from app.api.context import Info
 from app.api.errors import user_errors
+from app.api.global_ids import parsed_id, raw_id, to_global_id
 from app.api.ingestion.inputs import ImportActivitiesInput, RecordActivitiesInput
 from app.api.ingestion.types import (
     DeleteIngestionJobPayload,
@@ -39,10 +40,12 @@ from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.ingestion.upload import Readable, import_file
 from app.services.timelines import live_definitions
 
+JobId = Annotated[strawberry.ID, strawberry.argument(description="The job's id.")]
+
 
 def _job_id(value: str, field: str) -> uuid.UUID:
     try:
-        return uuid.UUID(str(value))
+        return uuid.UUID(raw_id(value, "IngestionJob"))
     except ValueError as exc:
         raise DomainError.of(ErrorCode.NOT_FOUND, "No ingestion job with this id.", field) from exc
 
@@ -51,24 +54,29 @@ def _payload(job: DomainJob) -> IngestionJobPayload:
     return IngestionJobPayload(job=IngestionJob.from_domain(job))
 
 
+async def ingestion_job_node(info: Info, id: str) -> IngestionJob | None:
+    """Query.ingestionJob, and node(id:) for an IngestionJob id."""
+    require(info, Scope.READ)
+    job_id = parsed_id(id, "IngestionJob", uuid.UUID)
+    job = await get_job(info.context.resources, job_id) if job_id is not None else None
+    return IngestionJob.from_domain(job) if job else None
+
+
 @strawberry.type
 class IngestionQueries:
     @strawberry.field(description="One ingestion job by id, or null.")
-    async def ingestion_job(self, info: Info, id: strawberry.ID) -> IngestionJob | None:
-        require(info, Scope.READ)
-        try:
-            job_id = uuid.UUID(str(id))
-        except ValueError:
-            return None  # no job has an id that is not a UUID
-        job = await get_job(info.context.resources, job_id)
-        return IngestionJob.from_domain(job) if job else None
+    async def ingestion_job(
+        self, info: Info, id: JobId
+    ) -> IngestionJob | None:
+        return await ingestion_job_node(info, id)
 
     @strawberry.field(description="Ingestion jobs, newest first, optionally only those with `status`.")
     @query_errors
     async def ingestion_jobs(
         self, info: Info, first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
-        after: str | None = None,
-        status: IngestionJobStatus | None = None,  # type: ignore[valid-type]
+        after: Annotated[str | None, strawberry.argument(description="Cursor: start after this job.")] = None,
+        status: Annotated[IngestionJobStatus | None,  # type: ignore[valid-type]
+                          strawberry.argument(description="Only jobs in this status.")] = None,
     ) -> IngestionJobConnection:
         require(info, Scope.READ)
         limit = checked_first(first, info.context.settings.limits.max_page_size)
@@ -83,7 +91,9 @@ class IngestionQueries:
 class IngestionMutations:
     @strawberry.mutation(description="Record a small batch of activities as an ingestion job (see its status).")
     @payload(IngestionJobPayload)
-    async def record_activities(self, info: Info, input: RecordActivitiesInput) -> IngestionJobPayload:
+    async def record_activities(
+        self, info: Info, input: Annotated[RecordActivitiesInput, strawberry.argument(description="The batch.")]
+    ) -> IngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
         cap = info.context.settings.limits.max_inline_activities
         if not input.activities:
@@ -109,7 +119,10 @@ class IngestionMutations:
         "import the rest. Reusing the `idempotencyKey` of a job still `receiving` is a CONFLICT."
     )
     @payload(IngestionJobPayload)
-    async def import_activities(self, info: Info, input: ImportActivitiesInput) -> IngestionJobPayload:
+    async def import_activities(
+        self, info: Info,
+        input: Annotated[ImportActivitiesInput, strawberry.argument(description="The file and how to read it.")],
+    ) -> IngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
         filename = getattr(input.file, "filename", None)
         fmt = SourceFormat(input.format) if input.format else infer_format(filename)
@@ -130,7 +143,7 @@ class IngestionMutations:
                          "still being received stops reading the file at its next chunk. Only its creator or a "
                          "types:admin / keys:admin key may.")
     @payload(IngestionJobPayload)
-    async def cancel_ingestion_job(self, info: Info, id: strawberry.ID) -> IngestionJobPayload:
+    async def cancel_ingestion_job(self, info: Info, id: JobId) -> IngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
         return _payload(await cancel_job(info.context.resources, principal, _job_id(id, "id")))
 
@@ -139,16 +152,19 @@ class IngestionMutations:
         "creator or a types:admin / keys:admin key may; cancel a queued or running job first."
     )
     @payload(DeleteIngestionJobPayload)
-    async def delete_ingestion_job(self, info: Info, id: strawberry.ID) -> DeleteIngestionJobPayload:
+    async def delete_ingestion_job(self, info: Info, id: JobId) -> DeleteIngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
         job_id = _job_id(id, "id")
         await delete_job(info.context.resources, principal, job_id)
-        return DeleteIngestionJobPayload(deleted_job_id=strawberry.ID(str(job_id)))
+        return DeleteIngestionJobPayload(deleted_job_id=to_global_id("IngestionJob", job_id))
 
     @strawberry.mutation(description="Re-ingest a finished job's rejected rows against the types' current versions. "
                          "Only its creator or a types:admin / keys:admin key may.")
     @payload(IngestionJobPayload)
-    async def replay_rejections(self, info: Info, job_id: strawberry.ID) -> IngestionJobPayload:
+    async def replay_rejections(
+        self, info: Info,
+        job_id: Annotated[strawberry.ID, strawberry.argument(description="The ended job whose rejections to replay.")],
+    ) -> IngestionJobPayload:
         principal = require(info, Scope.ACTIVITIES_WRITE)
         return _payload(await replay_rejections(info.context.resources, principal, _job_id(job_id, "jobId")))
 
@@ -156,7 +172,9 @@ class IngestionMutations:
 @strawberry.type
 class IngestionSubscriptions:
     @strawberry.subscription(description="The job now and after every change (a few per second) until it ends.")
-    async def ingestion_job_updated(self, info: Info, id: strawberry.ID) -> AsyncGenerator[IngestionJob, None]:
+    async def ingestion_job_updated(
+        self, info: Info, id: JobId
+    ) -> AsyncGenerator[IngestionJob, None]:
         require(info, Scope.READ)
         resources = info.context.resources
         job_id = _job_id(id, "id")
@@ -173,7 +191,10 @@ class IngestionSubscriptions:
 
     @strawberry.subscription(description="Activities as they are recorded (inline batches and small jobs).")
     async def activity_recorded(
-        self, info: Info, filter: TimelineFilter | None = None
+        self, info: Info,
+        filter: Annotated[
+            TimelineFilter | None, strawberry.argument(description="Only activities matching this.")
+        ] = None,
     ) -> AsyncGenerator[Activity, None]:
         require(info, Scope.READ)
         resources = info.context.resources

@@ -14,19 +14,35 @@ import strawberry
 from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.connections import Connection, connection, page_info
 from app.api.context import Info
+from app.api.enums import described_enum
 from app.api.errors import ErrorCodeEnum, UserError
+from app.api.global_ids import ROW_ID, Node, to_global_id
 from app.api.payloads import query_errors
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.ingestion import IngestionJob as DomainJob
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.domain.ingestion import Rejection as DomainRejection
 
-IngestionJobStatus = strawberry.enum(JobStatus, name="IngestionJobStatus",
-                                     description="Lifecycle of an ingestion job.")
-IngestionFormat = strawberry.enum(SourceFormat, name="IngestionFormat",
-                                  description="Payload format: JSON Lines (one activity per line) or CSV.")
-IngestionSource = strawberry.enum(JobSource, name="IngestionSource",
-                                  description="Where a job's rows came from: inline, a file, or a replay.")
+IngestionJobStatus = described_enum(JobStatus, name="IngestionJobStatus", description="Lifecycle of an ingestion job.",
+                                    values={
+    "QUEUED": "Accepted, waiting for a worker.",
+    "RUNNING": "A worker is storing its rows.",
+    "SUCCEEDED": "Finished; every row was stored.",
+    "COMPLETED_WITH_ERRORS": "Finished; some rows were rejected (see `rejections`), the others stored.",
+    "FAILED": "Stopped by an error of the job itself (see `error`); rows stored before it stay.",
+    "CANCELLED": "Stopped by `cancelIngestionJob`.",
+})
+IngestionFormat = described_enum(SourceFormat, name="IngestionFormat",
+                                 description="Payload format: JSON Lines (one activity per line) or CSV.", values={
+    "JSONL": "JSON Lines: one activity object per line.",
+    "CSV": "CSV with a header row (RFC 4180).",
+})
+IngestionSource = described_enum(JobSource, name="IngestionSource",
+                                 description="Where a job's rows came from: inline, a file, or a replay.", values={
+    "INLINE": "Sent in the `recordActivities` mutation.",
+    "UPLOAD": "A file sent to `importActivities`.",
+    "REPLAY": "Rejected rows of an earlier job, re-ingested by `replayRejections`.",
+})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -108,7 +124,9 @@ class Rejection:
     record: str = strawberry.field(
         description="The original row as text, whole (at most limits.maxRowBytes; a ROW_TOO_LARGE row keeps its "
         "first 1,024 bytes); invalid bytes and NUL are shown as U+FFFD.")
-    replayed_by: strawberry.ID | None = strawberry.field(description="The replay job that re-ingested this row.")
+    replayed_by: strawberry.ID | None = strawberry.field(
+        description="Global id of the replay job that re-ingested this row."
+    )
 
     @classmethod
     def from_domain(cls, r: DomainRejection) -> Rejection:
@@ -116,7 +134,7 @@ class Rejection:
         return cls(
             row_number=r.row_number, code=first.code, field=first.field, message=first.message,
             issues=[UserError.from_issue(i) for i in r.issues], record=r.record,
-            replayed_by=strawberry.ID(str(r.replayed_by)) if r.replayed_by else None,
+            replayed_by=to_global_id("IngestionJob", r.replayed_by) if r.replayed_by else None,
         )
 
 
@@ -134,8 +152,8 @@ class RejectionConnection(Connection[Rejection]):
 
 
 @strawberry.type(description="A bulk ingestion: an inline batch, an uploaded file or a replay of rejections.")
-class IngestionJob:
-    id: strawberry.ID = strawberry.field(description="Job id.")
+class IngestionJob(Node):
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     status: IngestionJobStatus = strawberry.field(description="Where the job is in its lifecycle.")  # type: ignore[valid-type]
     source: IngestionSource = strawberry.field(description="Inline batch, file upload or replay.")  # type: ignore[valid-type]
     format: IngestionFormat = strawberry.field(description="Payload format.")  # type: ignore[valid-type]
@@ -144,7 +162,9 @@ class IngestionJob:
     create_missing_persons: bool = strawberry.field(description="Persons not found by email/externalId are created.")
     idempotency_key: str | None = strawberry.field(description="Key that makes re-submitting return this job.")
     filename: str | None = strawberry.field(description="Name of the uploaded file.")
-    replay_of: strawberry.ID | None = strawberry.field(description="The job whose rejections this job replays.")
+    replay_of: strawberry.ID | None = strawberry.field(
+        description="Global id of the job whose rejections this job replays."
+    )
     counts: IngestionCounts = strawberry.field(description="Row counts.")
     progress: float = strawberry.field(description="processed / total, from 0 to 1.")
     timings: IngestionTimings = strawberry.field(description="Timestamps and throughput.")
@@ -172,10 +192,11 @@ class IngestionJob:
     def from_domain(cls, job: DomainJob) -> IngestionJob:
         c = job.counts
         return cls(
-            id=strawberry.ID(str(job.id)), status=job.status, source=job.source, format=job.format,
+            id=to_global_id("IngestionJob", job.id), row_id=strawberry.ID(str(job.id)),
+            status=job.status, source=job.source, format=job.format,
             activity_type=job.activity_type, dry_run=job.dry_run, create_missing_persons=job.create_missing_persons,
             idempotency_key=job.idempotency_key, filename=job.filename,
-            replay_of=strawberry.ID(str(job.replay_of)) if job.replay_of else None,
+            replay_of=to_global_id("IngestionJob", job.replay_of) if job.replay_of else None,
             counts=IngestionCounts(total=c.total, processed=c.processed, accepted=c.accepted, rejected=c.rejected,
                                    duplicates=c.duplicates),
             progress=1.0 if job.status is JobStatus.SUCCEEDED else c.progress,
@@ -191,7 +212,7 @@ class IngestionJob:
     @query_errors
     async def rejections(
         self, info: Info, first: Annotated[int | None, strawberry.argument(description=FIRST_DESCRIPTION)] = None,
-        after: str | None = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor: start after this rejection.")] = None,
     ) -> RejectionConnection:
         from app.services.ingestion.jobs import count_rejections, list_rejections
 
@@ -222,7 +243,7 @@ class IngestionJobPayload:
 @strawberry.type(description="Result of deleteIngestionJob.")
 class DeleteIngestionJobPayload:
     deleted_job_id: strawberry.ID | None = strawberry.field(
-        default=None, description="Id of the deleted job; null on errors."
+        default=None, description="Global id of the deleted job; null on errors."
     )
     errors: list[UserError] = strawberry.field(
         default_factory=list,

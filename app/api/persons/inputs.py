@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from app.api.global_ids import raw_id
 from app.domain.activities import parse_id
 from app.domain.errors import DomainError, ErrorCode
 from app.services.persons import PersonUpsert
@@ -26,7 +27,7 @@ class PersonInput:
         person_id = None
         if self.id is not None:
             try:
-                person_id = parse_id(self.id)
+                person_id = parse_id(raw_id(self.id, "Person"))
             except ValueError:
                 raise DomainError.of(ErrorCode.INVALID, "Not a person id.", f"{path}.id") from None
         clear = frozenset(

@@ -8,6 +8,7 @@ import strawberry
 
 from app.api.context import Info
 from app.api.errors import UserError, user_errors
+from app.api.global_ids import raw_id, to_global_id
 from app.api.payloads import payload
 from app.api.permissions import require
 from app.api.persons.inputs import PersonInput
@@ -38,7 +39,9 @@ class UpsertPersonsPayload:
 
 @strawberry.type(description="Result of deletePerson.")
 class DeletePersonPayload:
-    deleted_person_id: strawberry.ID | None = strawberry.field(default=None, description="Id of the erased person.")
+    deleted_person_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global id of the erased person."
+    )
     activities_deleted: int = strawberry.field(default=0, description="How many of their activities were deleted.")
     rejections_deleted: int = strawberry.field(
         default=0, description="Rejected ingestion rows naming them that were deleted."
@@ -99,12 +102,12 @@ class PersonMutations:
     ) -> DeletePersonPayload:
         principal = require(info, Scope.TYPES_ADMIN)
         try:
-            person_id = parse_id(id)
+            person_id = parse_id(raw_id(id, "Person"))
         except ValueError:
             raise DomainError.of(ErrorCode.NOT_FOUND, "No such person.", "id") from None
         erased = await persons.erase(info.context.resources, principal, person_id)
         return DeletePersonPayload(
-            deleted_person_id=strawberry.ID(str(erased.person_id)),
+            deleted_person_id=to_global_id("Person", erased.person_id),
             activities_deleted=erased.activities_deleted,
             rejections_deleted=erased.rejections_deleted,
         )

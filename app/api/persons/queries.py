@@ -8,13 +8,23 @@ import strawberry
 
 from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
+from app.api.global_ids import parsed_id
 from app.api.payloads import query_errors
 from app.api.permissions import require
 from app.api.persons import reads
 from app.api.persons.types import Person, PersonConnection
 from app.domain.access import Scope
+from app.domain.activities import parse_id
 from app.domain.cursors import encode_id_cursor
 from app.services import persons
+
+
+async def person_node(info: Info, id: str) -> Person | None:
+    """node(id:) for a Person id: the read behind Query.person."""
+    require(info, Scope.READ)
+    person_id = parsed_id(id, "Person", parse_id)
+    found = await persons.get(info.context.resources, person_id=person_id) if person_id is not None else None
+    return Person.from_domain(found) if found is not None else None
 
 
 @strawberry.type

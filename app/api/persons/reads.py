@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.api.global_ids import raw_id
 from app.api.persons.types import Person
 from app.domain.activities import parse_id
 from app.domain.errors import DomainError, ErrorCode
@@ -13,7 +14,7 @@ def person_id(raw: str | None) -> int | None:
     if raw is None:
         return None
     try:
-        return parse_id(raw)
+        return parse_id(raw_id(raw, "Person"))
     except ValueError:
         raise DomainError.of(ErrorCode.INVALID, "Not a person id.", "id") from None
 

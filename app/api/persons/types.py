@@ -13,6 +13,7 @@ from app.api.activities.inputs import TimelineFilter
 from app.api.activities.types import ActivityConnection
 from app.api.connections import Connection, connection
 from app.api.context import Info
+from app.api.global_ids import ROW_ID, Node, to_global_id
 from app.api.payloads import query_errors
 from app.domain.activities import Person as DomainPerson
 from app.domain.cursors import encode_id_cursor
@@ -23,11 +24,11 @@ if TYPE_CHECKING:
 
 
 @strawberry.type(description="A person and their complete timeline of standard and custom activities.")
-class Person:
+class Person(Node):
     """Compiled plans (app/api/execution/compiled/fields.py) answer `timeline` too, through the same read
     (activities/paging.timeline), and complete the plain fields below by attribute: see docs/architecture.md."""
 
-    id: strawberry.ID = strawberry.field(description="Internal id.")
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     email: str | None = strawberry.field(description="Email address (unique, case-insensitive).")
     external_id: str | None = strawberry.field(description="Your system's id for this person (unique).")
     first_name: str | None = strawberry.field(description="First name.")
@@ -38,7 +39,8 @@ class Person:
     @classmethod
     def from_domain(cls, p: DomainPerson) -> Person:
         return cls(
-            id=strawberry.ID(str(p.id)),
+            id=to_global_id("Person", p.id),
+            row_id=strawberry.ID(str(p.id)),
             email=p.email,
             external_id=p.external_id,
             first_name=p.first_name,
@@ -68,7 +70,7 @@ class Person:
         # documents that pass it are answered here only.
         return await paging.timeline(
             info.context,
-            int(self.id),
+            int(self.row_id),
             first=first,
             after=after,
             last=last,
@@ -95,7 +97,7 @@ class Person:
         from app.api.smart_lists.types import SmartList, SmartListConnection
 
         size = checked_first(first, info.context.settings.limits.max_page_size)
-        lists, more = await smart_lists.lists_of(info.context.resources, int(self.id), first=size, after=after)
+        lists, more = await smart_lists.lists_of(info.context.resources, int(self.row_id), first=size, after=after)
         cursor = encode_id_cursor
         return SmartListConnection.page(
             lists, lambda s: cursor(s.id), SmartList.from_domain, has_next=more, has_previous=after is not None

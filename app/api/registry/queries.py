@@ -10,14 +10,23 @@ from strawberry.scalars import JSON
 from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
 from app.api.errors import user_errors
+from app.api.global_ids import parsed_id
 from app.api.payloads import query_errors
 from app.api.permissions import require
 from app.api.registry.types import ActivityType, ActivityTypeConnection, ActivityTypeStatusEnum, RecordCheck
 from app.domain.access import Scope
+from app.domain.activities import parse_id
 from app.domain.activity_types import TypeStatus
 from app.domain.cursors import decode_id_cursor, encode_id_cursor
 from app.domain.validation import ValidatedRecord
 from app.services import registry
+
+
+async def activity_type_node(info: Info, id: str) -> ActivityType | None:
+    """node(id:) for an ActivityType id; deleted types too, like activityType(apiName:)."""
+    require(info, Scope.READ)
+    type_id = parsed_id(id, "ActivityType", parse_id)
+    return await info.context.loaders.activity_type_by_id.load(type_id) if type_id is not None else None
 
 
 @strawberry.type

@@ -8,22 +8,42 @@ import strawberry
 from strawberry.scalars import JSON
 
 from app.api.connections import KEYSET_CURSOR, Connection, connection
+from app.api.enums import described_enum
 from app.api.errors import UserError
+from app.api.global_ids import ROW_ID, Node, to_global_id
 from app.domain.activity_types import ActivityTypeDefinition as DomainDefinition
 from app.domain.activity_types import FieldDataType, FieldSpec, TypeStatus
 from app.domain.compatibility import Change, diff
 from app.domain.registry_model import ActivityTypeSnapshot, ApprovedVersion
 
-FieldDataTypeEnum = strawberry.enum(
-    FieldDataType, name="FieldDataType", description="Data type of a field; decides coercions and constraints."
+FieldDataTypeEnum = described_enum(
+    FieldDataType,
+    name="FieldDataType",
+    description="Data type of a field; decides coercions and constraints.",
+    values={
+        "STRING": "Text, at most the field's length limit (default limits.maxStringLength).",
+        "TEXT": "Long text, with a larger length limit than STRING.",
+        "BOOLEAN": "true or false.",
+        "INTEGER": "Whole number.",
+        "FLOAT": "Floating-point number.",
+        "CURRENCY": "Amount of money: a number kept exactly to 4 decimal places.",
+        "DATE": "Calendar date `YYYY-MM-DD`.",
+        "DATETIME": "Instant, ISO 8601 with an offset (one without is refused), returned in UTC (`...Z`).",
+        "EMAIL": "Email address, validated.",
+        "PHONE": "Phone number: 3 to 15 digits, with + ( ) - . / allowed.",
+        "LINK": "Absolute http(s) URL.",
+    },
 )
-ActivityTypeStatusEnum = strawberry.enum(
+ActivityTypeStatusEnum = described_enum(
     TypeStatus,
     name="ActivityTypeStatus",
-    description=(
-        "DRAFT: never approved, accepts no activities. APPROVED: live. APPROVED_WITH_DRAFT: live, with pending "
-        "changes. DELETED: soft-deleted, accepts no activities."
-    ),
+    description="Where an activity type is in its lifecycle.",
+    values={
+        "DRAFT": "Never approved; accepts no activities.",
+        "APPROVED": "Live: activities are validated against its current version.",
+        "APPROVED_WITH_DRAFT": "Live, with pending changes that `approveActivityType` publishes as a new version.",
+        "DELETED": "Soft-deleted; accepts no activities, its activities stay readable.",
+    },
 )
 
 
@@ -117,8 +137,8 @@ class ActivityTypeChange:
         "or the draft while the type has never been approved; `draft` shows pending changes."
     )
 )
-class ActivityType:
-    id: strawberry.ID = strawberry.field(description="Internal id of the type.")
+class ActivityType(Node):
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     api_name: str = strawberry.field(description="Unique, immutable identifier used when recording activities.")
     name: str = strawberry.field(description="Unique display name.")
     description: str | None = strawberry.field(description="What the activity means.")
@@ -148,7 +168,8 @@ class ActivityType:
         shown = t.shown
         pending = diff(t.live, t.draft) if t.live is not None and t.draft is not None else []
         return cls(
-            id=strawberry.ID(str(t.id)),
+            id=to_global_id("ActivityType", t.id),
+            row_id=strawberry.ID(str(t.id)),
             api_name=t.api_name,
             name=shown.name,
             description=shown.description,

@@ -22,14 +22,15 @@ from app.domain.ingestion import JobSource, SourceFormat
 from app.services import timelines
 from app.services.ingestion.inline import record_now
 from app.services.ingestion.submit import JobSpec
-from app.services.registry import LiveType, load_live_types
+from app.services.registry import LiveType, cached_live_types
 
 MAX_TYPE_IDS = 10  # Marketo's cap on activityTypeIds; kept so requests that work here also work there
 MAX_LEAD_IDS = 30
 
 
 async def _live(call: Call) -> dict[str, LiveType]:
-    return await load_live_types(call.resources)
+    live, _ = await cached_live_types(call.resources)
+    return live
 
 
 def _to_ours(record: object, by_id: dict[int, LiveType], by_name: dict[str, LiveType]) -> dict[str, Any] | Issue:

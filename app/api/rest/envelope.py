@@ -33,6 +33,7 @@ MESSAGES: dict[int, str] = {
     1022: "Object in use",
     1027: "Max activity type limit reached",
     1028: "Max field limit reached",
+    1029: "Too many jobs in queue",
 }
 
 _VALUE_CODES = {

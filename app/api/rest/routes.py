@@ -9,7 +9,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from app.api.auth import Authenticator
-from app.api.rest import activities, custom_types, leads
+from app.api.rest import activities, bulk_exports, custom_types, leads
 from app.api.rest.envelope import fail_code
 from app.api.rest.handler import Gate, Handler
 from app.api.rest.identity import token_endpoint
@@ -18,6 +18,7 @@ from app.services.runtime import Resources
 from app.settings import Settings
 
 TYPE = "/rest/v1/activities/external/type/{apiName}"
+EXPORT = "/bulk/v1/activities/export"
 
 # (method, path, scope, handler): the scope is the one GraphQL asks for the same operation.
 ENDPOINTS: tuple[tuple[str, str, Scope, Handler], ...] = (
@@ -38,6 +39,13 @@ ENDPOINTS: tuple[tuple[str, str, Scope, Handler], ...] = (
     ("POST", "/rest/v1/leads.json", Scope.ACTIVITIES_WRITE, leads.sync),
     ("GET", "/rest/v1/leads.json", Scope.READ, leads.by_filter),
     ("GET", "/rest/v1/lead/{leadId}.json", Scope.READ, leads.by_id),
+    # Exports ask for `read` as GraphQL's exportActivities does; a key sees its own jobs unless it is an admin.
+    ("POST", EXPORT + "/create.json", Scope.READ, bulk_exports.create),
+    ("POST", EXPORT + "/{exportId}/enqueue.json", Scope.READ, bulk_exports.enqueue),
+    ("GET", EXPORT + "/{exportId}/status.json", Scope.READ, bulk_exports.status),
+    ("GET", EXPORT + "/{exportId}/file.json", Scope.READ, bulk_exports.file),
+    ("POST", EXPORT + "/{exportId}/cancel.json", Scope.READ, bulk_exports.cancel),
+    ("GET", EXPORT + ".json", Scope.READ, bulk_exports.list_jobs),
 )
 
 

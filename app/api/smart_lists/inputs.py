@@ -7,15 +7,21 @@ from datetime import datetime
 import strawberry
 
 from app.api.activities.inputs import FieldCondition, as_utc
+from app.api.enums import described_enum
 from app.domain import smart_lists as domain
 
-SmartListLogic = strawberry.enum(
+SmartListLogic = described_enum(
     domain.Logic,
     name="SmartListLogic",
     description=(
         "How the filters combine: ALL must hold, ANY may, or ADVANCED: `expression` over filter numbers "
         "(1 is the first filter) with and, or, not and parentheses, e.g. `1 and (2 or 3) and not 4`."
     ),
+    values={
+        "ALL": "Every filter must hold.",
+        "ANY": "At least one filter must hold.",
+        "ADVANCED": "`expression` combines the filters by number.",
+    },
 )
 
 

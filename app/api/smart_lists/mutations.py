@@ -7,6 +7,7 @@ from typing import Annotated
 import strawberry
 
 from app.api.context import Info
+from app.api.global_ids import raw_id, to_global_id
 from app.api.payloads import payload
 from app.api.permissions import require
 from app.api.smart_lists.inputs import CreateSmartListInput, UpdateSmartListInput
@@ -21,7 +22,7 @@ ListId = Annotated[strawberry.ID, strawberry.argument(description="Id of the sma
 
 def _id(raw: str) -> int:
     try:
-        return parse_id(raw)
+        return parse_id(raw_id(raw, "SmartList"))
     except ValueError:
         raise DomainError.of(ErrorCode.NOT_FOUND, "No such smart list.", "id") from None
 
@@ -63,4 +64,4 @@ class SmartListMutations:
     async def delete_smart_list(self, info: Info, id: ListId) -> DeleteSmartListPayload:
         actor = require(info, Scope.LISTS_ADMIN)
         deleted = await smart_lists.delete(info.context.resources, actor, _id(id))
-        return DeleteSmartListPayload(deleted_smart_list_id=strawberry.ID(str(deleted.id)), errors=[])
+        return DeleteSmartListPayload(deleted_smart_list_id=to_global_id("SmartList", deleted.id), errors=[])

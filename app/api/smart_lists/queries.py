@@ -8,6 +8,7 @@ import strawberry
 
 from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
+from app.api.global_ids import parsed_id
 from app.api.payloads import query_errors
 from app.api.permissions import require
 from app.api.smart_lists.inputs import SmartListInput
@@ -16,6 +17,14 @@ from app.domain.access import Scope
 from app.domain.activities import parse_id
 from app.domain.cursors import encode_id_cursor
 from app.services import smart_lists
+
+
+async def smart_list_node(info: Info, id: str) -> SmartList | None:
+    """Query.smartList, and node(id:) for a SmartList id."""
+    require(info, Scope.READ)
+    list_id = parsed_id(id, "SmartList", parse_id)
+    saved = await smart_lists.get(info.context.resources, list_id) if list_id is not None else None
+    return SmartList.from_domain(saved) if saved is not None else None
 
 
 @strawberry.type
@@ -55,10 +64,4 @@ class SmartListQueries:
     async def smart_list(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description="The list's id.")]
     ) -> SmartList | None:
-        require(info, Scope.READ)
-        try:
-            list_id = parse_id(id)
-        except ValueError:
-            return None
-        saved = await smart_lists.get(info.context.resources, list_id)
-        return SmartList.from_domain(saved) if saved is not None else None
+        return await smart_list_node(info, id)

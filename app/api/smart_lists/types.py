@@ -12,6 +12,7 @@ from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.connections import KEYSET_CURSOR, Connection, connection
 from app.api.context import Info
 from app.api.errors import UserError
+from app.api.global_ids import ROW_ID, Node, to_global_id
 from app.api.payloads import query_errors
 from app.api.persons.types import Person, PersonConnection
 from app.domain.cursors import encode_id_cursor
@@ -55,8 +56,8 @@ class SmartListPreview:
 
 
 @strawberry.type(description="A saved smart list: a named definition whose members are computed when asked.")
-class SmartList:
-    id: strawberry.ID = strawberry.field(description="Stable identifier.")
+class SmartList(Node):
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     name: str = strawberry.field(description="Unique name (case-insensitive).")
     description: str | None = strawberry.field(description="What the list is for.")
     definition: JSON = strawberry.field(
@@ -69,7 +70,8 @@ class SmartList:
     @classmethod
     def from_domain(cls, s: SavedSmartList) -> SmartList:
         return cls(
-            id=strawberry.ID(str(s.id)),
+            id=to_global_id("SmartList", s.id),
+            row_id=strawberry.ID(str(s.id)),
             name=s.name,
             description=s.description,
             definition=s.definition.to_json(),  # type: ignore[arg-type]
@@ -107,7 +109,9 @@ class SmartListPayload:
 
 @strawberry.type(description="Result of deleteSmartList.")
 class DeleteSmartListPayload:
-    deleted_smart_list_id: strawberry.ID | None = strawberry.field(default=None, description="Id of the deleted list.")
+    deleted_smart_list_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Global id of the deleted list."
+    )
     errors: list[UserError] = strawberry.field(
         default_factory=list, description="Why nothing was deleted (e.g. NOT_FOUND)."
     )

@@ -11,6 +11,7 @@ import strawberry
 
 from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.context import Info
+from app.api.global_ids import parsed_id, raw_id
 from app.api.payloads import payload, query_errors
 from app.api.permissions import require
 from app.api.triggers.inputs import CreateTriggerInput, UpdateTriggerInput
@@ -36,20 +37,29 @@ ID_ARG = strawberry.argument(description="The trigger's id.")
 
 def _trigger_id(raw: strawberry.ID, field: str = "id") -> uuid.UUID:
     try:
-        return uuid.UUID(str(raw))
+        return uuid.UUID(raw_id(raw, "Trigger"))
     except ValueError:
         raise DomainError.of(ErrorCode.NOT_FOUND, f"No trigger {str(raw)[:64]!r}.", field) from None
 
 
-def _trigger_id_or_none(raw: strawberry.ID) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(raw))
-    except ValueError:
-        return None
-
-
 async def _change(change: Callable[[], Awaitable[DomainTrigger]]) -> TriggerPayload:
     return TriggerPayload(trigger=Trigger.from_domain(await change()), errors=[])
+
+
+async def trigger_node(info: Info, id: str) -> Trigger | None:
+    """Query.trigger, and node(id:) for a Trigger id."""
+    require(info, Scope.TRIGGERS_ADMIN)
+    trigger_id = parsed_id(id, "Trigger", uuid.UUID)
+    found = await reads.get(info.context.resources, trigger_id) if trigger_id is not None else None
+    return Trigger.from_domain(found) if found else None
+
+
+async def delivery_node(info: Info, id: str) -> TriggerDelivery | None:
+    """node(id:) for a TriggerDelivery id; the same scope as Trigger.deliveries."""
+    require(info, Scope.TRIGGERS_ADMIN)
+    number = parsed_id(id, "TriggerDelivery", parse_id)
+    found = await reads.delivery(info.context.resources, number) if number is not None else None
+    return TriggerDelivery.from_domain(found) if found else None
 
 
 @strawberry.type
@@ -70,10 +80,7 @@ class TriggerQueries:
 
     @strawberry.field(description="One trigger, or null. Needs triggers:admin.")
     async def trigger(self, info: Info, id: Annotated[strawberry.ID, ID_ARG]) -> Trigger | None:
-        require(info, Scope.TRIGGERS_ADMIN)
-        trigger_id = _trigger_id_or_none(id)
-        found = await reads.get(info.context.resources, trigger_id) if trigger_id is not None else None
-        return Trigger.from_domain(found) if found else None
+        return await trigger_node(info, id)
 
 
 @strawberry.type
@@ -134,7 +141,7 @@ class TriggerMutations:
     ) -> RedeliverPayload:
         actor = require(info, Scope.TRIGGERS_ADMIN)
         try:
-            number = parse_id(str(delivery_id))
+            number = parse_id(raw_id(delivery_id, "TriggerDelivery"))
         except ValueError:
             raise DomainError.of(ErrorCode.NOT_FOUND, "No such delivery.", "deliveryId") from None
         delivery = await admin.redeliver(info.context.resources, actor, number)

@@ -13,21 +13,34 @@ from app.api.activities.errors import FIRST_DESCRIPTION, checked_first
 from app.api.activities.inputs import FieldOperator
 from app.api.connections import KEYSET_CURSOR, Connection, connection
 from app.api.context import Info
+from app.api.enums import described_enum
 from app.api.errors import UserError
+from app.api.global_ids import ROW_ID, Node, to_global_id
 from app.api.payloads import query_errors
 from app.domain import triggers as domain
 from app.domain.cursors import decode_id_cursor, encode_id_cursor
 from app.services.triggers import reads
 
-TriggerStatusEnum = strawberry.enum(
+TriggerStatusEnum = described_enum(
     domain.TriggerStatus, name="TriggerStatus",
     description="ACTIVE sends; PAUSED (by an admin) and CIRCUIT_OPEN (after too many failures in a row) keep "
     "collecting deliveries and send none until `resumeTrigger`.",
+    values={
+        "ACTIVE": "Sends deliveries.",
+        "PAUSED": "Paused by an admin: collects deliveries, sends none.",
+        "CIRCUIT_OPEN": "Paused after too many failures in a row: collects deliveries, sends none.",
+    },
 )
-DeliveryStatusEnum = strawberry.enum(
+DeliveryStatusEnum = described_enum(
     domain.DeliveryStatus, name="TriggerDeliveryStatus",
     description="PENDING (waiting, maybe for a retry), SENDING, DELIVERED (2xx), FAILED (dead-lettered: a 4xx, a "
     "refused address, or retries exhausted; `redeliver` sends it again).",
+    values={
+        "PENDING": "Waiting to be sent, maybe for a retry.",
+        "SENDING": "Being sent now.",
+        "DELIVERED": "The receiver answered 2xx.",
+        "FAILED": "Dead-lettered: a 4xx, a refused address, or retries exhausted.",
+    },
 )
 
 
@@ -53,11 +66,13 @@ class TriggerStats:
 
 
 @strawberry.type(description="One signed POST of a batch of activities; retried until delivered or dead-lettered.")
-class TriggerDelivery:
-    id: strawberry.ID = strawberry.field(description="Delivery id (for `redeliver`).")
+class TriggerDelivery(Node):
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     webhook_id: str = strawberry.field(description="The `webhook-id` header: the same on every attempt.")
     status: DeliveryStatusEnum = strawberry.field(description="Where it stands.")  # type: ignore[valid-type]
-    activity_ids: list[strawberry.ID] = strawberry.field(description="The activities it carries, in order.")
+    activity_ids: list[strawberry.ID] = strawberry.field(
+        description="The activities it carries, in order: their `rowId`s, as in the webhook payload."
+    )
     attempts: int = strawberry.field(description="Attempts made so far.")
     next_attempt_at: datetime | None = strawberry.field(description="When it is tried next (while PENDING).")
     last_status_code: int | None = strawberry.field(description="HTTP status of the last attempt, if any.")
@@ -68,7 +83,8 @@ class TriggerDelivery:
     @classmethod
     def from_domain(cls, d: domain.Delivery) -> TriggerDelivery:
         return cls(
-            id=strawberry.ID(str(d.id)), webhook_id=d.webhook_id, status=d.status,
+            id=to_global_id("TriggerDelivery", d.id), row_id=strawberry.ID(str(d.id)),
+            webhook_id=d.webhook_id, status=d.status,
             activity_ids=[strawberry.ID(str(i)) for i in d.activity_ids], attempts=d.attempts,
             next_attempt_at=d.next_attempt_at if d.status is domain.DeliveryStatus.PENDING else None,
             last_status_code=d.last_status_code, last_error=d.last_error, created_at=d.created_at,
@@ -83,8 +99,8 @@ class TriggerDeliveryConnection(Connection[TriggerDelivery]):
 
 
 @strawberry.type(description="Pushes matching activities of one type to a webhook URL as they are stored.")
-class Trigger:
-    id: strawberry.ID = strawberry.field(description="Trigger id.")
+class Trigger(Node):
+    row_id: strawberry.ID = strawberry.field(description=ROW_ID)
     name: str = strawberry.field(description="Unique name (case-insensitive).")
     activity_type: str = strawberry.field(description="API name of the activity type it watches.")
     where: list[TriggerCondition] = strawberry.field(description="Field conditions; all must hold.")
@@ -102,7 +118,8 @@ class Trigger:
     @classmethod
     def from_domain(cls, t: domain.Trigger) -> Trigger:
         return cls(
-            id=strawberry.ID(str(t.id)), name=t.name, activity_type=t.activity_type,
+            id=to_global_id("Trigger", t.id), row_id=strawberry.ID(str(t.id)),
+            name=t.name, activity_type=t.activity_type,
             where=[TriggerCondition(field=c.field, op=c.op, value=c.value) for c in t.where], url=t.url,
             description=t.description, enabled=t.enabled, status=t.status,
             batch=TriggerBatch(max_size=t.batch.max_size, max_wait_ms=t.batch.max_wait_ms),

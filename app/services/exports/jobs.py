@@ -28,8 +28,9 @@ def visible(principal: Principal, job: ExportJob) -> bool:
     return job.created_by == principal.id or principal.is_admin
 
 
-async def create(resources: Resources, principal: Principal, spec: ExportSpec) -> ExportJob:
-    """Check the request against the live types and the key's quotas, store the job and queue it."""
+async def create(resources: Resources, principal: Principal, spec: ExportSpec, *, queue: bool = True) -> ExportJob:
+    """Check the request against the live types and the key's quotas, store the job and queue it (or, with
+    `queue=False`, leave it CREATED until `enqueue`: Marketo's create-then-enqueue)."""
     needs_types = spec.search is not None and (spec.search.activity_types is not None or bool(spec.search.where))
     columns = check_spec(spec, await live_definitions(resources) if needs_types else {})
     limits = resources.settings.limits
@@ -45,9 +46,31 @@ async def create(resources: Resources, principal: Principal, spec: ExportSpec) -
             raise DomainError.of(
                 ErrorCode.LIMIT_EXCEEDED, f"This key keeps {stored} bytes of export files "
                 f"(limits.maxExportBytesPerKey = {limits.max_export_bytes_per_key}); delete some (deleteExportJob).")
-        job = await export_repo.insert(conn, uuid.uuid4(), spec, columns, principal.id)
-    await enqueue_export(resources.queue, resources.settings, str(job.id))
+        status = ExportStatus.QUEUED if queue else ExportStatus.CREATED
+        job = await export_repo.insert(conn, uuid.uuid4(), spec, columns, principal.id, status)
+    if queue:
+        await enqueue_export(resources.queue, resources.settings, str(job.id))
     return job
+
+
+async def enqueue(resources: Resources, principal: Principal, job_id: uuid.UUID) -> ExportJob:
+    """Queue a CREATED job for a worker; INVALID_STATE once it was queued (or has ended)."""
+    async with resources.db.raw() as conn, conn.transaction():
+        job = await _owned(conn, principal, job_id)
+        if job.status is not ExportStatus.CREATED:
+            raise DomainError.of(ErrorCode.INVALID_STATE, f"The export is already {job.status.value}.", "id")
+        await export_repo.queue(conn, job_id)
+        queued = await export_repo.fetch(conn, job_id)
+    assert queued is not None
+    await enqueue_export(resources.queue, resources.settings, str(job_id))
+    await progress.publish_job(resources, job_id, kind="export")
+    return queued
+
+
+async def bytes_exported_since(resources: Resources, principal: Principal, since: datetime) -> int:
+    """Bytes of the files this key's exports wrote since `since`."""
+    async with resources.db.raw() as conn:
+        return await export_repo.bytes_since(conn, principal.id, since)
 
 
 async def get(resources: Resources, principal: Principal, job_id: uuid.UUID) -> ExportJob | None:

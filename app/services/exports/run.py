@@ -18,7 +18,7 @@ from typing import Any
 from app.db import export_queries, export_repo
 from app.domain.activities import ActivityScope
 from app.domain.errors import DomainError
-from app.domain.exports import Compression, ExportFormat, ExportJob, ExportStatus
+from app.domain.exports import Compression, ExportJob, ExportStatus
 from app.domain.filters import ResolvedFilter, resolve
 from app.services.exports.jobs import part_key
 from app.services.exports.store import PartWriter, file_store
@@ -118,7 +118,7 @@ async def _resolved(resources: Resources, job: ExportJob) -> ResolvedFilter | No
 async def _copy(resources: Resources, conn: Any, job: ExportJob, flt: ResolvedFilter | None, writer: PartWriter) -> int:
     scope = search_scope(job.search) if job.search is not None else ActivityScope()
     query = export_queries.export_query(job.kind, job.format, job.columns, scope, flt)
-    options = export_queries.COPY_JSONL if job.format is ExportFormat.JSONL else export_queries.COPY_CSV
+    options = export_queries.copy_options(job.format)
     sink = _Sink(resources, conn, job.id, writer)
     async with resources.db.raw() as data:
         try:

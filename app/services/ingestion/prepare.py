@@ -63,8 +63,8 @@ class Prepared:
     rows: int = 0
     candidates: list[Candidate] = field(default_factory=list)
     failures: list[RowFailure] = field(default_factory=list)
-    # The persons the candidates name, each reference once: rows naming the same email (exactly as written)
-    # share an entry, so a chunk resolves its few hundred persons rather than one reference per row.
+    # The persons the candidates name, each reference once: rows naming the same email (exactly as written) or
+    # id share an entry, so a chunk resolves its few hundred persons rather than one reference per row.
     people: list[PersonRef] = field(default_factory=list)
 
 
@@ -99,15 +99,15 @@ async def prepare_chunk_stepwise(ctx: JobContext, data: bytes, step_rows: int = 
     out = Prepared()
     items = msgpack.unpackb(data, raw=False)
     out.rows = len(items)
-    by_email: dict[str, int] = {}
+    by_ref: dict[str | int, int] = {}
     for start in range(0, len(items), step_rows):
-        _prepare_rows(ctx, items[start:start + step_rows], out, by_email)
+        _prepare_rows(ctx, items[start:start + step_rows], out, by_ref)
         await asyncio.sleep(0)
     return out
 
 
-def _prepare_rows(ctx: JobContext, items: list[list[Any]], out: Prepared, by_email: dict[str, int]) -> None:
-    """Rows of a chunk into `out`; `by_email` is the index in out.people of each email-only reference."""
+def _prepare_rows(ctx: JobContext, items: list[list[Any]], out: Prepared, by_ref: dict[str | int, int]) -> None:
+    """Rows of a chunk into `out`; `by_ref` is the index in out.people of each email-only or id-only reference."""
     candidates, failures, people = out.candidates, out.failures, out.people
     types, default_type, jsonl = ctx.types, ctx.activity_type, ctx.format is SourceFormat.JSONL
     loads, dumps = orjson.loads, orjson.dumps
@@ -124,15 +124,15 @@ def _prepare_rows(ctx: JobContext, items: list[list[Any]], out: Prepared, by_ema
                 pass
             else:
                 plain = plain_envelope(obj, default_type)
-                # A plain row's strings are its keys, the person's key and email and the fields' keys, plus
+                # A plain row's strings are its keys, the person's key (and email) and the fields' keys, plus
                 # the string values: a row writing more (a repeated key, or objects deeper down) or holding a
                 # backslash goes the general way, which looks for repeated keys.
                 if plain is not None and string_tokens(raw) != (
-                        len(obj) + [*map(type, obj.values())].count(str) + 2 + len(plain[4])
-                        + [*map(type, plain[4].values())].count(str)):
+                        len(obj) + [*map(type, obj.values())].count(str) + (type(plain[1]) is str) + 1
+                        + len(plain[4]) + [*map(type, plain[4].values())].count(str)):
                     plain = None
         if plain is not None:
-            type_name, email, occurred_at, primary_value, fields, key, occurred_iso = plain
+            type_name, ref, occurred_at, primary_value, fields, key, occurred_iso = plain
             from_text, person = False, None
         else:
             env = parse_row(ctx, RawRow(number, raw, item[2] if len(item) > 2 else None))
@@ -154,10 +154,10 @@ def _prepare_rows(ctx: JobContext, items: list[list[Any]], out: Prepared, by_ema
         fields_json = dumps(values, option=_SORT_KEYS)  # canonical_json(), inlined
         digest = None if key is None else payload_hash(occurred_at, primary_json, fields_json, occurred_iso)
         if person is None:
-            who = by_email.get(email)
+            who = by_ref.get(ref)
             if who is None:
-                who = by_email[email] = len(people)
-                people.append(PersonRef(None, email, None))
+                who = by_ref[ref] = len(people)
+                people.append(PersonRef(None, ref, None) if isinstance(ref, str) else PersonRef(ref, None, None))
         else:
             who = len(people)
             people.append(person)

@@ -14,6 +14,11 @@ async def get(resources: Resources, trigger_id: uuid.UUID) -> Trigger | None:
         return await store.get(session, trigger_id)
 
 
+async def delivery(resources: Resources, delivery_id: int) -> Delivery | None:
+    async with resources.db.session() as session:
+        return await store.delivery(session, delivery_id)
+
+
 async def page(resources: Resources, first: int, after: uuid.UUID | None) -> tuple[list[Trigger], bool]:
     async with resources.db.session() as session:
         return await store.page(session, first, after)

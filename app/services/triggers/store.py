@@ -57,6 +57,12 @@ async def get(session: AsyncSession, trigger_id: uuid.UUID) -> Trigger | None:
     return None if row is None else to_trigger(row, await type_name(session, row.activity_type_id))
 
 
+async def delivery(session: AsyncSession, delivery_id: int) -> Delivery | None:
+    """A delivery of a live trigger (a deleted trigger's deliveries are gone for readers, as for `redeliver`)."""
+    row = await session.get(TriggerDeliveryRow, delivery_id)
+    return None if row is None or await live_row(session, row.trigger_id) is None else to_delivery(row)
+
+
 async def page(session: AsyncSession, first: int, after: uuid.UUID | None) -> tuple[list[Trigger], bool]:
     """Live triggers by id (uuid order: stable, not creation order), one more read to tell if a next page exists."""
     query = (select(WebhookTriggerRow, ActivityTypeRow.api_name)

@@ -24,6 +24,7 @@ PUBLIC_MODULES = {
     "strawberry", "strawberry.asgi", "strawberry.dataloader", "strawberry.exceptions", "strawberry.extensions",
     "strawberry.file_uploads", "strawberry.http", "strawberry.permission", "strawberry.relay", "strawberry.scalars",
     "strawberry.schema.config", "strawberry.types", "strawberry.types.nodes",
+    "strawberry.subscriptions",  # the protocol names its subscription docs pass to `subscription_protocols`
 }
 OWN_PRIVATE_ATTRIBUTES = {
     "_SubParsersAction",  # argparse's, only in annotations of the CLI's register() functions

@@ -63,6 +63,7 @@ from app.api.execution.internals import (
     replace_placeholders_with_files,
     resolves_by_default,
     returns_its_argument,
+    specified_datetime,
     starlette_request,
     strawberry_field_facts,
     strawberry_schema,
@@ -253,6 +254,15 @@ def test_is_isoformat() -> None:
     assert not is_isoformat(GraphQLString.serialize)
     moment = datetime(2026, 11, 2, 10, 0, 0, 123456, tzinfo=UTC)
     assert datetime_type.serialize(moment) == moment.isoformat()
+
+
+def test_specified_datetime() -> None:
+    datetime_type: Any = SCHEMA.get_type("DateTime")
+    assert datetime_type.specified_by_url == "https://datatracker.ietf.org/doc/html/rfc3339"
+    assert is_isoformat(datetime_type.serialize)  # still the serializer the fast paths inline
+    plain: Any = specified_datetime("d", "https://example.com")
+    assert (plain.description, plain.specified_by_url) == ("d", "https://example.com") and is_isoformat(plain.serialize)
+    assert datetime_type.parse_value("2026-11-02T10:00:00+01:00") == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def test_returns_its_argument() -> None:

@@ -1,5 +1,5 @@
 // Drives real JavaScript GraphQL clients against a running API; prints one JSON object on stdout.
-// node clients.mjs apq|upload  (URL and KEY from the environment: ACTIVITIES_TEST_URL, ACTIVITIES_TEST_KEY)
+// node clients.mjs apq|upload|refetch  (URL and KEY from the environment: ACTIVITIES_TEST_URL, ACTIVITIES_TEST_KEY)
 import { createHash } from "node:crypto";
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client/core/index.js";
 import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries/index.js";
@@ -57,7 +57,34 @@ async function upload() {
   return { payload: data.importActivities, sent };
 }
 
-const commands = { apq, upload };
+// Relay-style refetch through Apollo's normalised cache: list persons, refetch each by node(id:), and report what
+// the cache holds (one entry per person when node's global id is the same `id` the list returned).
+async function refetch() {
+  const cache = new InMemoryCache({ possibleTypes: { Node: ["Person", "Activity", "ActivityType", "IngestionJob",
+    "ApiKey", "ExportJob", "SmartList", "Trigger", "TriggerDelivery"] } });
+  const client = new ApolloClient({ link: new HttpLink({ uri: url, headers, fetch: recordingFetch }), cache });
+  const { data } = await client.query({
+    query: gql`query List { persons(first: 10) { edges { node { id email } } } }`,
+  });
+  const listed = data.persons.edges.map((edge) => edge.node);
+  const refetched = [];
+  for (const person of listed) {
+    const result = await client.query({
+      query: gql`query Refetch($id: ID!) { node(id: $id) { id ... on Person { rowId email firstName } } }`,
+      variables: { id: person.id },
+      fetchPolicy: "network-only",
+    });
+    refetched.push(result.data.node);
+  }
+  const entities = Object.keys(cache.extract()).filter((key) => key.startsWith("Person:"));
+  // The list query read again from the cache alone now sees the fields only the refetch brought (firstName).
+  const merged = cache.readFragment({
+    id: cache.identify(listed[0]), fragment: gql`fragment Merged on Person { email firstName rowId }`,
+  });
+  return { listed, refetched, entities, merged, sent };
+}
+
+const commands = { apq, upload, refetch };
 const run = commands[process.argv[2]];
 if (!run) {
   console.error(`usage: node clients.mjs ${Object.keys(commands).join("|")}`);

@@ -72,7 +72,8 @@ class VariantBuilder:
             schema, static = self.static.schema, self.static
             grouped = collect_object_subfields(schema, static.fragments, self.variables, static.operation, type_, fdl)
             built = self._object(type_, grouped)
-            return replace(built, complete=checked(built.complete, built.is_async), obj=built.complete)
+            complete = checked(built.complete, built.is_async, type_.is_type_of)
+            return replace(built, complete=complete, obj=built.complete)
         raise FALLBACK  # the plan's static check admits no interfaces or unions
 
     def _object(self, type_: GraphQLObjectType, grouped: dict[str, FieldDetailsList]) -> Built:

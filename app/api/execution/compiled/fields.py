@@ -29,7 +29,7 @@ async def person(_root: Any, args: dict[str, Any], call: Call, _selection: Selec
 async def timeline(source: Person, args: dict[str, Any], call: Call, selection: Selection) -> ActivityConnection:
     return await paging.timeline(
         call.context,
-        int(source.id),
+        int(source.row_id),
         **args,
         watermark="syncWatermark" in selection.fields,
         with_types=("Activity", "activityType") in selection.below,

@@ -9,6 +9,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from app import tracing
 from app.api.context import Context
 from app.api.execution.compiled.cache import PlanCache
 from app.api.execution.internals import parse_content_type
@@ -87,7 +88,8 @@ async def answer(
     try:
         context = Context(request=request, response=None, resources=resources, principal=principal,
                           loaders=Loaders(resources))  # as the view's get_context builds it
-        result = await plan.execute(variables, context)
+        with tracing.graphql_span("query", plan.operation_name):
+            result = await plan.execute(variables, context)
     except Exception as error:  # FALLBACK, or any error: the normal path reruns the read and reports it exactly
         plans.fell_back += 1
         logger.debug("compiled plan handed a request to the normal path: %r", error)

@@ -35,7 +35,7 @@ from app.api.execution.compiled.registry import CONDITIONS, FALLBACK, REGISTRY, 
 from app.api.execution.compiled.values import Built
 from app.api.execution.field_kinds import field_kind
 from app.api.execution.internals import FragmentDetails, does_fragment_condition_match
-from app.api.query_cost import cost_allows
+from app.api.query_cost import cost_allows, cost_key
 from app.settings import Limits
 
 MAX_VARIANTS = 64
@@ -56,8 +56,8 @@ class Plan:
     costs: dict[tuple[tuple[str, int], ...], bool] = field(default_factory=dict)
 
     def within_cost(self, variables: Mapping[str, Any], limits: Limits) -> bool:
-        """The cost rule's verdict (QueryCostLimiter): it reads only the integer variables, so memoised by those."""
-        ints = tuple(sorted((k, v) for k, v in variables.items() if type(v) is int))
+        """The cost rule's verdict (QueryCostLimiter), memoised by the variables it reads (query_cost.cost_key)."""
+        ints = cost_key(variables)
         verdict = self.costs.get(ints)
         if verdict is None:
             verdict = cost_allows(self.static.schema, self.document, self.operation_name, dict(ints), limits)
@@ -172,7 +172,7 @@ class _Checker:
         if not is_object_type(named) or node.selection_set is None:
             return False  # interfaces and unions resolve their runtime type on the normal path
         assert isinstance(named, GraphQLObjectType)
-        return named.is_type_of is None and self.selection_set(node.selection_set, named)
+        return self.selection_set(node.selection_set, named)  # is_type_of is checked per value (values.checked)
 
     def directives(self, directives: tuple[DirectiveNode, ...] | None) -> bool:
         for directive in directives or ():

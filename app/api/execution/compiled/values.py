@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from graphql import GraphQLLeafType
+from graphql import GraphQLIsTypeOfFn, GraphQLLeafType
 
 from app.api.execution.compiled.registry import Call
-from app.api.execution.completion import FALLBACK, check, coerce_leaf, inert, is_sequence
+from app.api.execution.completion import FALLBACK, NO_INFO, check, coerce_leaf, inert, is_sequence
 
 Complete = Callable[[Any, Call], Any]
 """Completes one non-null value (None raises FALLBACK): returns it completed, or an awaitable when async."""
@@ -71,8 +71,9 @@ def listing(item: Built) -> Complete:
     return complete
 
 
-def checked(complete_object: Complete, is_async: bool) -> Complete:
-    """An object completer that first refuses None, awaitables and exceptions."""
+def checked(complete_object: Complete, is_async: bool, is_type_of: GraphQLIsTypeOfFn | None = None) -> Complete:
+    """An object completer that first refuses None, awaitables, exceptions and (where the type has is_type_of, as
+    types implementing an interface do) a value of another type: graphql-core reports those."""
     if is_async:
 
         async def complete_async(value: Any, call: Call) -> Any:
@@ -80,6 +81,8 @@ def checked(complete_object: Complete, is_async: bool) -> Complete:
                 raise FALLBACK
             if type(value) not in inert:
                 check(value)
+            if is_type_of is not None and not is_type_of(value, NO_INFO):
+                raise FALLBACK
             result: Any = complete_object(value, call)
             return await result
 
@@ -90,6 +93,8 @@ def checked(complete_object: Complete, is_async: bool) -> Complete:
             raise FALLBACK
         if type(value) not in inert:
             check(value)
+        if is_type_of is not None and not is_type_of(value, NO_INFO):
+            raise FALLBACK
         return complete_object(value, call)
 
     return complete

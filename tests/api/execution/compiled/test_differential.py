@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 import pytest
 
+from app.api.global_ids import to_global_id
 from app.bench.queries import TIMELINE as BENCH
 from tests.access_helpers import bearer
 from tests.api.execution.compiled.conftest import Answer, Apps, Seeded
@@ -116,6 +117,8 @@ CASES = [
     Case("bench id zero", BENCH, {"id": "0", "first": 5}, "fallback", GOOD),
     Case("bench missing variables", BENCH, None, "fallback", GOOD),
     Case("bench wrong variable type", BENCH, {"id": "<rich>", "first": "5"}, "fallback", GOOD),
+    Case("bench global id", BENCH, {"id": "<rich-global>", "first": 50}),
+    Case("bench another type's global id", BENCH, {"id": "<rich-as-list>", "first": 5}, "fallback", GOOD),
     Case("bench GET", BENCH, {"id": "<rich>", "first": 50}, get=True),
     Case("bench new media type", BENCH, {"id": "<rich>", "first": 50},
          headers={"accept": "application/graphql-response+json"}),
@@ -205,6 +208,7 @@ def _request(case: Case, variables: dict[str, Any] | None, names: dict[str, str]
 
 async def _names(apps: Apps, seeded: Seeded) -> dict[str, str]:
     names = {"rich": str(seeded.rich), "empty": str(seeded.empty), "small": str(seeded.small)}
+    names["rich-global"], names["rich-as-list"] = to_global_id("Person", seeded.rich), to_global_id("SmartList", 1)
     names["reader"] = bearer(apps.read_only_token)["authorization"]
     names["writer"] = bearer(apps.write_only_token)["authorization"]
     after = None
