@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     auth_disabled: bool = False
     bootstrap_admin_key: SecretStr | None = None
     dev_admin_key: SecretStr | None = None  # set by `activities dev`: GraphiQL sends it for loopback requests
+    # Keys sealing secrets at rest (webhook signing secrets): comma-separated URL-safe base64 of 32 bytes each; the
+    # first seals, all open (rotation: put the new key first, restart, drop the old one once resealed). Required in
+    # prod; elsewhere a key is made in the data dir (app/services/secret_keys.py).
+    secret_keys: SecretStr | None = None
     cors_origins: list[str] = Field(default_factory=list)
     websocket_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = 600
@@ -140,7 +144,7 @@ class Settings(BaseSettings):
     triggers: Triggers = Field(default_factory=Triggers)
     limits: Limits = Field(default_factory=Limits)
 
-    @field_validator("database_url", "redis_url", "bootstrap_admin_key", "dev_admin_key", mode="before")
+    @field_validator("database_url", "redis_url", "bootstrap_admin_key", "dev_admin_key", "secret_keys", mode="before")
     @classmethod
     def _empty_is_unset(cls, value: object) -> object:
         # Compose files and shells pass `VAR=` for "not set"; an empty key or URL is never meant literally.

@@ -22,6 +22,7 @@ import redis
 
 from app.db.distribution import create_database, drop_database
 from app.db.migrate import upgrade
+from app.domain.sealing import new_key
 from app.embedded.lease import free_port
 from app.embedded.stores import resolved_stores
 from app.settings import Settings, to_asyncpg_dsn
@@ -162,6 +163,7 @@ class Stack:
     settings: Settings
     log_dir: Path
     api_key: str = field(default_factory=lambda: "ak_bench_" + secrets.token_urlsafe(24))
+    secret_key: str = field(default_factory=new_key)  # seals the trigger figures' signing secrets
     services: dict[str, Service] = field(default_factory=dict)
 
     def env(self) -> dict[str, str]:
@@ -175,6 +177,7 @@ class Stack:
             # The inline figure's 8 clients share one key: its cap on unfinished jobs (4) would refuse half the calls.
             ACTIVITIES_INGESTION_CONCURRENCY_PER_KEY="16",
             ACTIVITIES_INTROSPECTION="true",  # off by default in prod; the bench reads the schema to plan its queries
+            ACTIVITIES_SECRET_KEYS=self.secret_key,
         )
 
     def start_api(self) -> Service:

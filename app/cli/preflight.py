@@ -43,6 +43,7 @@ async def _check(settings: Settings, *, api: bool) -> None:
     from app.domain.errors import DomainError
     from app.services.health import reach_database
     from app.services.runtime import Resources
+    from app.services.secret_keys import MissingSecretKey
 
     try:
         resources = await Resources.open(settings)
@@ -63,6 +64,10 @@ async def _check(settings: Settings, *, api: bool) -> None:
                 raise StartupRefused(str(error)) from None
             except DomainError as error:
                 raise StartupRefused(f"ACTIVITIES_BOOTSTRAP_ADMIN_KEY refused: {error}") from None
+        try:
+            resources.secret_box  # noqa: B018 - read the keys now: a missing one refuses the start, not a request
+        except MissingSecretKey as error:
+            raise StartupRefused(str(error)) from None
     finally:
         await resources.close()
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from arq.connections import ArqRedis
 
 from app.db.engine import Database
+from app.domain.sealing import SecretBox
 from app.services.queue import open_queue
+from app.services.secret_keys import load_box
 from app.settings import Settings
 
 
@@ -29,6 +32,11 @@ class Resources:
         db = Database.from_settings(settings)
         queue = await open_queue(settings, connect=connect_queue)
         return cls(settings=settings, db=db, queue=queue)
+
+    @cached_property
+    def secret_box(self) -> SecretBox:
+        """Seals and opens secrets at rest; its keys are read once, on first use (MissingSecretKey in prod)."""
+        return load_box(self.settings)
 
     async def close(self) -> None:
         await self.queue.aclose()

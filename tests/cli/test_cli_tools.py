@@ -78,6 +78,14 @@ async def test_production_without_any_key_refuses_start(settings: Settings, reso
     assert len(refusals) == 1 and "without any active API key" in refusals[0]
 
 
+async def test_production_without_secret_keys_refuses_start(settings: Settings, resources: Resources) -> None:
+    env = child_env(settings) | {"ACTIVITIES_ENVIRONMENT": "prod", "ACTIVITIES_LOG_FORMAT": "text"}
+    done = activities("worker", env=env)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    refusals = [line for line in done.stderr.splitlines() if "startup refused" in line]
+    assert len(refusals) == 1 and "ACTIVITIES_SECRET_KEYS is required in prod" in refusals[0]
+
+
 async def test_keys_list_json_gives_ids_revoke_accepts(settings: Settings, resources: Resources) -> None:
     env = child_env(settings)
     created = activities("keys", "create", "--name", "loader", "--scope", "read", "-q", env=env)

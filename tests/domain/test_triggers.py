@@ -8,7 +8,15 @@ from datetime import UTC, datetime
 from app.domain.activities import Activity
 from app.domain.errors import DomainError, ErrorCode
 from app.domain.filters import FieldCondition, FieldOperator
-from app.domain.triggers import Batch, TriggerSpec, activity_payload, batches, check_spec, webhook_id
+from app.domain.triggers import (
+    Batch,
+    TriggerSpec,
+    activity_payload,
+    batches,
+    check_spec,
+    lane_batches,
+    webhook_id,
+)
 from tests.domain.test_filters import DEFS
 
 Op = FieldOperator
@@ -66,3 +74,16 @@ def test_batches_and_webhook_ids() -> None:
     assert batches(list(range(5)), 2) == [[0, 1], [2, 3], [4]]
     trigger = uuid.UUID(int=1)
     assert webhook_id(trigger, 7) == webhook_id(trigger, 7) == f"msg_{trigger.hex}_7"
+
+
+def test_many_items_are_cut_into_lanes_of_persons_and_few_in_plain_order() -> None:
+    items = [(i, i * 7 % 10) for i in range(1, 41)]  # (activity id, person): ten persons, ids ascending
+    laned = lane_batches(items, 5, 2, lambda item: item[1])
+    assert sorted(i for b in laned for i in b) == items and all(len(b) <= 5 for b in laned)
+    for batch in laned:
+        assert batch == sorted(batch) and len({p % 2 for _, p in batch}) == 1  # id order, one lane
+    assert [b[0][1] % 2 for b in laned] == [0, 1] * 4  # lanes take turns, so each window of the queue has both
+    persons = [{p for _, p in b} for b in laned]
+    assert all(persons[n].isdisjoint(persons[n + 1]) for n in range(len(laned) - 1))
+    assert lane_batches(items[:9], 5, 2, lambda item: item[1]) == batches(items[:9], 5)  # under 2 batches' worth
+    assert lane_batches(items, 5, 1, lambda item: item[1]) == batches(items, 5)

@@ -8,7 +8,11 @@ from collections import Counter
 
 import httpx
 
+from app.db import trigger_repo
+from app.db.activity_queries import COLUMNS
+from app.domain.activities import Activity
 from app.domain.filters import FieldCondition, FieldOperator
+from app.domain.triggers import activity_payload
 from app.services.runtime import Resources
 from app.services.triggers.fanout import fan_out
 from tests.api.test_ingestion_api import RECORD, Worker, job_after_worker, upload
@@ -54,7 +58,7 @@ async def test_every_ingestion_path_reaches_the_deliveries_once(
     assert replayed["counts"]["accepted"] == 1
 
     assert await outbox_count(resources) >= 3
-    while await fan_out(resources):
+    while (await fan_out(resources)).consumed:
         pass
     assert await outbox_count(resources) == 0
     async with resources.db.raw() as conn:
@@ -89,5 +93,35 @@ async def test_a_fan_out_that_fails_leaves_its_outbox_rows(resources: Resources)
     finally:
         async with resources.db.raw() as conn:
             await conn.execute("ALTER TABLE trigger_delivery DROP CONSTRAINT no_rows")
-    assert await fan_out(resources) == 1
+    assert (await fan_out(resources)).consumed == 1
     assert len([i for d in await delivery_rows(resources) for i in d["activity_ids"]]) == 3
+
+
+async def test_payloads_built_by_postgresql_equal_the_domain_shape(resources: Resources) -> None:
+    """The delivery body's activities come from SQL (trigger_repo.FETCH_PAYLOADS); `activity_payload` says what
+    they must be, for instants with and without microseconds, a missing key, text that needs escaping."""
+    type_id = await approved_type(resources)
+    async with resources.db.raw() as conn:
+        await conn.execute("INSERT INTO person (id, email) OVERRIDING SYSTEM VALUE VALUES (7, 'p7@example.com')")
+        await conn.execute(
+            "INSERT INTO activity (person_id, occurred_at, ingested_at, activity_type_id, type_version, primary_value, "
+            "fields, idempotency_key) VALUES "
+            "(7, '2026-11-02T10:00:00Z', '2026-11-02T10:00:00.000001Z', $1, 1, '\"Main \\\"St\\\" é\"', "
+            "'{\"amount\": 120.5, \"currency\": \"USD\"}', NULL), "
+            "(7, '1999-01-02T03:04:05.678+05:00', now(), $1, 2, '\"x\"', "
+            "'{\"amount\": 1e3, \"note\": \"a\\nb\"}', 'k2')",
+            type_id)
+        rows = await conn.fetch(f"SELECT {COLUMNS} FROM activity ORDER BY id")
+        activities = [Activity(*r) for r in rows]
+        keys = [(a.id, a.person_id, a.occurred_at) for a in activities]
+        payloads = await trigger_repo.fetch_payloads(conn, keys)
+    assert [json.loads(p) for p in payloads] == [activity_payload(a, "depositCheck") for a in activities]
+
+
+async def test_outbox_arrays_are_stored_uncompressed(resources: Resources) -> None:
+    """Compressing them was most of what the statement trigger cost an import (migration 0017)."""
+    async with resources.db.raw() as conn:
+        storage = dict(await conn.fetch(
+            "SELECT attname, attstorage::text FROM pg_attribute WHERE attrelid = 'trigger_outbox'::regclass "
+            "AND attname IN ('activity_ids', 'person_ids', 'occurred_ats', 'type_ids')"))
+    assert storage == dict.fromkeys(("activity_ids", "person_ids", "occurred_ats", "type_ids"), "e")

@@ -47,11 +47,12 @@ class TriggerPatch:
 async def create(resources: Resources, actor: Principal, spec: TriggerSpec) -> tuple[Trigger, str]:
     """Store a trigger; returns it with its signing secret, which is shown this once."""
     type_id = await _checked(resources, spec)
-    secret = new_secret()
+    secret, trigger_id = new_secret(), uuid.uuid4()
     row = WebhookTriggerRow(
-        id=uuid.uuid4(), name=spec.name.strip(), activity_type_id=type_id, conditions=store.conditions_json(spec.where),
+        id=trigger_id, name=spec.name.strip(), activity_type_id=type_id, conditions=store.conditions_json(spec.where),
         url=spec.url, description=spec.description, batch_max_size=spec.batch.max_size,
-        batch_max_wait_ms=spec.batch.max_wait_ms, secret=secret, created_by=actor.id,
+        batch_max_wait_ms=spec.batch.max_wait_ms, secret=resources.secret_box.seal(secret, str(trigger_id)),
+        created_by=actor.id,
         status=(TriggerStatus.ACTIVE if spec.enabled else TriggerStatus.PAUSED).value,
     )
     async with resources.db.session() as session, session.begin():
@@ -116,7 +117,7 @@ async def rotate_secret(resources: Resources, actor: Principal, trigger_id: uuid
         now = datetime.now(UTC)
         secret = new_secret()
         row.previous_secret, row.previous_secret_until = row.secret, now + grace
-        row.secret, row.secret_rotated_at, row.updated_at = secret, now, now
+        row.secret, row.secret_rotated_at, row.updated_at = resources.secret_box.seal(secret, str(row.id)), now, now
         await audit.record(session, actor, "trigger.rotateSecret", str(trigger_id),
                            {"previousValidUntil": row.previous_secret_until.isoformat()})
         return store.to_trigger(row, await store.type_name(session, row.activity_type_id)), secret
@@ -158,7 +159,8 @@ async def replay(resources: Resources, actor: Principal, trigger_id: uuid.UUID, 
             after = (found[-1].ingested_at, found[-1].id)
             keys = [(a.id, a.person_id, a.occurred_at) for a in found if flt.matches(a)][:MAX_REPLAY - queued]
             async with conn.transaction():
-                await trigger_repo.insert_deliveries(conn, trigger_id, keys, trigger.batch.max_size)
+                await trigger_repo.insert_deliveries(conn, trigger_id, keys, trigger.batch.max_size,
+                                                   resources.settings.triggers.concurrency_per_trigger)
                 await conn.execute("SELECT pg_notify('trigger_delivery', '')")
             queued += len(keys)
     async with resources.db.session() as session, session.begin():

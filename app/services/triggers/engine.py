@@ -20,18 +20,20 @@ import orjson
 from app.db import trigger_repo
 from app.domain.access import Principal, Scope
 from app.domain.delivery_order import Queued, eligible
-from app.domain.delivery_policy import Decision, RetryPolicy, Verdict, breaker_opens, decide
-from app.domain.triggers import activity_payload, webhook_id
+from app.domain.delivery_policy import Attempt, Decision, RetryPolicy, Verdict, breaker_opens, decide
+from app.domain.sealing import SealError
+from app.domain.triggers import webhook_id
 from app.domain.webhook_signing import headers as signed_headers
 from app.services import audit
 from app.services.runtime import Resources
-from app.services.triggers.fanout import fan_out, hold_seconds
+from app.services.triggers.fanout import fan_out
+from app.services.triggers.secrets import reseal, signing_secrets
 from app.services.triggers.sender import Sender
 from app.services.wakeups import wait_woken
 
 logger = logging.getLogger(__name__)
 
-QUEUE_WINDOW = 200  # oldest unfinished deliveries of a trigger considered per claim
+QUEUE_WINDOW = 64  # oldest unfinished deliveries of a trigger considered per claim (lanes interleave: a few suffice)
 LEASE_MARGIN_SECONDS = 5.0  # beyond the longest attempt (2 x the timeout), before another worker takes over
 MAX_TASKS = 64  # sends in flight in one process, all triggers together
 SYSTEM = Principal(id="system", name="delivery worker", scopes=frozenset({Scope.TRIGGERS_ADMIN}))
@@ -45,24 +47,26 @@ QUEUE = (
     "CASE WHEN status = 'SENDING' THEN now() ELSE next_attempt_at END AS due, now() AS now "
     "FROM trigger_delivery WHERE trigger_id = $1 AND status IN ('PENDING', 'SENDING') ORDER BY id LIMIT $2"
 )
+# The claim also reads what sending needs of the trigger (one round trip); a deleted or paused trigger's deliveries
+# are not claimed (the loop's list of triggers with work may be a little old).
 CLAIM = (
-    "UPDATE trigger_delivery SET status = 'SENDING', attempts = attempts + 1, lease_until = now() + $2 * interval "
-    "'1 second', first_attempt_at = coalesce(first_attempt_at, now()) WHERE id = ANY($1::bigint[]) "
-    "RETURNING id, trigger_id, attempts, first_attempt_at, activity_ids, person_ids, occurred_ats"
+    "UPDATE trigger_delivery d SET status = 'SENDING', attempts = d.attempts + 1, lease_until = now() + $2 * "
+    "interval '1 second', first_attempt_at = coalesce(d.first_attempt_at, now()) FROM webhook_trigger t "
+    "WHERE d.id = ANY($1::bigint[]) AND t.id = d.trigger_id AND t.deleted_at IS NULL AND t.status = 'ACTIVE' "
+    "RETURNING d.id, d.trigger_id, d.attempts, d.first_attempt_at, d.activity_ids, d.person_ids, d.occurred_ats, "
+    "t.name, t.url, t.secret, CASE WHEN t.previous_secret_until > now() THEN t.previous_secret END AS previous"
 )
-TRIGGER = (
-    "SELECT id, name, url, secret, CASE WHEN previous_secret_until > now() THEN previous_secret END AS previous, "
-    "status FROM webhook_trigger WHERE id = $1 AND deleted_at IS NULL"
-)
+# The outcome and the trigger's failure count in one statement (one commit); no row: the lease expired and another
+# worker took the delivery over.
 FINISH = (
-    "UPDATE trigger_delivery SET status = $3, lease_until = NULL, next_attempt_at = coalesce($4, next_attempt_at), "
-    "last_status_code = $5, last_error = $6, delivered_at = CASE WHEN $3 = 'DELIVERED' THEN now() END "
-    "WHERE id = $1 AND attempts = $2 AND status = 'SENDING' RETURNING 1"
-)
-COUNT_OUTCOME = (
-    "UPDATE webhook_trigger SET consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END, "
-    "last_success_at = CASE WHEN $2 THEN now() ELSE last_success_at END WHERE id = $1 "
-    "RETURNING consecutive_failures, status"
+    "WITH done AS (UPDATE trigger_delivery SET status = $3, lease_until = NULL, "
+    "next_attempt_at = coalesce($4, next_attempt_at), last_status_code = $5, last_error = $6, "
+    "delivered_at = CASE WHEN $3 = 'DELIVERED' THEN now() END "
+    "WHERE id = $1 AND attempts = $2 AND status = 'SENDING' RETURNING trigger_id) "
+    "UPDATE webhook_trigger t SET consecutive_failures = CASE WHEN $3 = 'DELIVERED' THEN 0 "
+    "ELSE t.consecutive_failures + 1 END, "
+    "last_success_at = CASE WHEN $3 = 'DELIVERED' THEN now() ELSE t.last_success_at END "
+    "FROM done WHERE t.id = done.trigger_id RETURNING t.consecutive_failures, t.status"
 )
 
 
@@ -79,8 +83,11 @@ class DeliveryLoop:
         self.sender = Sender(resources.settings)
         self.wake = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
-        self.type_names: dict[int, str] = {}
         self.hold = 0.0  # seconds the outbox is left to fill a partial batch
+        self.outbox = True  # the outbox may hold rows: set by its NOTIFY and by every poll timeout
+        self.rescan = True  # new deliveries may exist (NOTIFY, poll, own fan-out): list the triggers with work again
+        self.busy: list[uuid.UUID] = []  # triggers with unfinished deliveries, as last listed
+        self.resealed = False  # secrets sealed with the first key (once per process, after a key rotation)
 
     async def run(self) -> None:
         if self.resources.settings.environment == "prod" and self.settings.allow_loopback:
@@ -97,7 +104,8 @@ class DeliveryLoop:
                 except Exception:  # a database restart or a bug in one round must not end the loop
                     logger.exception("delivery round failed; retrying")
                     await asyncio.sleep(self.settings.poll_seconds)
-                await wait_woken(self.wake, min(self.settings.poll_seconds, self.hold or 1e9))
+                if not await wait_woken(self.wake, min(self.settings.poll_seconds, self.hold or 1e9)):
+                    self.outbox = self.rescan = True  # a poll: also the fallback for a missed notification
         finally:
             for task in list(self.tasks):
                 task.cancel()
@@ -110,14 +118,25 @@ class DeliveryLoop:
     async def tick(self) -> None:
         """One round: fan out everything committed (unless a partial batch may still grow), then claim and start
         what each trigger may send."""
-        self.hold = await hold_seconds(self.resources)
-        while not self.hold and await fan_out(self.resources):
-            pass
+        if not self.resealed:
+            await reseal(self.resources)
+            self.resealed = True
+        if self.outbox:  # a delivery that ends wakes the loop too: it need not look at the outbox then
+            self.outbox = False  # before reading it: a row committed meanwhile sets it again
+            while True:
+                step = await fan_out(self.resources, self.settings.concurrency_per_trigger)
+                self.hold = step.hold
+                if not step.consumed:
+                    break
+                self.rescan = True
+            self.outbox = self.outbox or bool(self.hold)
         if len(self.tasks) >= MAX_TASKS:
             return
-        async with self.resources.db.raw() as conn:
-            trigger_ids = [r[0] for r in await conn.fetch(OPEN_TRIGGERS)]
-        for trigger_id in trigger_ids:
+        if self.rescan:  # else only deliveries ended: the triggers with work are those listed, less any drained
+            self.rescan = False
+            async with self.resources.db.raw() as conn:
+                self.busy = [r[0] for r in await conn.fetch(OPEN_TRIGGERS)]
+        for trigger_id in list(self.busy):
             for claimed in await self._claim(trigger_id):
                 task = asyncio.create_task(self._deliver(claimed))
                 self.tasks.add(task)
@@ -136,12 +155,20 @@ class DeliveryLoop:
 
         try:
             conn = await asyncpg.connect(to_asyncpg_dsn(self.resources.settings.database_url or ""))
-            for channel in ("trigger_outbox", "trigger_delivery"):
-                await conn.add_listener(channel, lambda *_: self.wake.set())
+            await conn.add_listener("trigger_outbox", lambda *_: self._outbox_filled())
+            await conn.add_listener("trigger_delivery", lambda *_: self._deliveries_made())
             return conn
         except Exception:
             logger.warning("cannot LISTEN for trigger notifications; polling", exc_info=True)
             return None
+
+    def _outbox_filled(self) -> None:
+        self.outbox = True
+        self.wake.set()
+
+    def _deliveries_made(self) -> None:
+        self.rescan = True
+        self.wake.set()
 
     async def _claim(self, trigger_id: uuid.UUID) -> list[Any]:
         lease = self.settings.delivery_timeout_seconds * 3 + LEASE_MARGIN_SECONDS
@@ -150,6 +177,8 @@ class DeliveryLoop:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_of(trigger_id))
             rows = await conn.fetch(QUEUE, trigger_id, QUEUE_WINDOW)
             if not rows:
+                if trigger_id in self.busy:
+                    self.busy.remove(trigger_id)
                 return []
             now = rows[0]["now"]
             queue = [Queued(r["id"], frozenset(r["person_ids"]), r["flying"], r["due"]) for r in rows]
@@ -161,22 +190,23 @@ class DeliveryLoop:
 
     async def _deliver(self, claimed: Any) -> None:
         async with self.resources.db.raw() as conn:
-            trigger = await conn.fetchrow(TRIGGER, claimed["trigger_id"])
             keys = list(zip(claimed["activity_ids"], claimed["person_ids"], claimed["occurred_ats"], strict=True))
-            activities = await trigger_repo.fetch_activities(conn, keys)
-            await self._learn_types(conn, {a.activity_type_id for a in activities})
-        if trigger is None:
-            return  # deleted meanwhile: its deliveries go with it
-        msg_id = webhook_id(trigger["id"], claimed["id"])
+            activities = await trigger_repo.fetch_payloads(conn, keys)
+        trigger_id = claimed["trigger_id"]
+        msg_id = webhook_id(trigger_id, claimed["id"])
         if not activities:  # every activity was erased since: nothing left to say
             await self._finish(claimed, Decision(Verdict.DELIVERED, reason="activities erased; nothing sent"), None)
             return
-        body = orjson.dumps({
-            "trigger": {"id": str(trigger["id"]), "name": trigger["name"]},
-            "activities": [activity_payload(a, self.type_names.get(a.activity_type_id, "")) for a in activities],
-        })
-        secrets = [trigger["secret"]] + ([trigger["previous"]] if trigger["previous"] else [])
-        attempt = await self.sender.post(trigger["url"], body, signed_headers(secrets, msg_id, int(time.time()), body))
+        head = orjson.dumps({"id": str(trigger_id), "name": claimed["name"]})
+        body = b'{"trigger":%b,"activities":[%b]}' % (head, ",".join(activities).encode())
+        try:
+            secrets = signing_secrets(self.resources.secret_box, trigger_id, claimed["secret"], claimed["previous"])
+        except SealError as error:  # its key left ACTIVITIES_SECRET_KEYS too early: retried, the breaker counts it
+            logger.error("cannot open the signing secret of trigger %s: %s", trigger_id, error)
+            attempt = Attempt(None, error=f"the signing secret does not open: {error}")
+        else:
+            attempt = await self.sender.post(claimed["url"], body,
+                                             signed_headers(secrets, msg_id, int(time.time()), body))
         decision = decide(attempt, claimed["attempts"], claimed["first_attempt_at"], datetime.now(UTC), self.policy,
                           self.rng)
         await self._finish(claimed, decision, attempt.status, attempt.error)
@@ -186,13 +216,9 @@ class DeliveryLoop:
         reason = decision.reason
         detail = (f"{reason}: {error}" if reason and error else reason or error or None)
         detail = detail[:1000] if detail else None
-        async with self.resources.db.raw() as conn, conn.transaction():
-            mine = await conn.fetchval(FINISH, claimed["id"], claimed["attempts"], state, decision.next_attempt_at,
-                                       status, detail)
-            if mine is None:
-                return  # the lease expired and another worker took the delivery over
-            counted = await conn.fetchrow(COUNT_OUTCOME, claimed["trigger_id"],
-                                          decision.verdict is Verdict.DELIVERED)
+        async with self.resources.db.raw() as conn:
+            counted = await conn.fetchrow(FINISH, claimed["id"], claimed["attempts"], state, decision.next_attempt_at,
+                                          status, detail)
         if counted is not None and counted["status"] == "ACTIVE" and breaker_opens(
                 counted["consecutive_failures"], self.settings.circuit_breaker_failures):
             await self._open_circuit(claimed["trigger_id"], counted["consecutive_failures"])
@@ -208,12 +234,6 @@ class DeliveryLoop:
                 await audit.record(session, SYSTEM, "trigger.circuitOpen", str(trigger_id),
                                    {"consecutiveFailures": failures})
                 logger.warning("trigger %s paused after %d failed attempts in a row", trigger_id, failures)
-
-    async def _learn_types(self, conn: Any, type_ids: set[int]) -> None:
-        missing = [t for t in type_ids if t not in self.type_names]
-        if missing:
-            rows = await conn.fetch("SELECT id, api_name FROM activity_type WHERE id = ANY($1::int[])", missing)
-            self.type_names.update({r["id"]: r["api_name"] for r in rows})
 
 
 def _lock_of(trigger_id: uuid.UUID) -> int:

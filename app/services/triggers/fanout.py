@@ -7,7 +7,8 @@ fan-out runs at a time (an advisory lock), so deliveries are made in the order o
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from app.db import trigger_repo
@@ -39,42 +40,46 @@ def trigger_filter(
         return None
 
 
-HOLD_SQL = (
-    "WITH t AS (SELECT min(batch_max_wait_ms) AS wait, min(batch_max_size) AS size FROM webhook_trigger "
-    "WHERE deleted_at IS NULL), o AS (SELECT extract(epoch FROM now() - min(created_at)) * 1000 AS age, "
-    "coalesce(sum(cardinality(activity_ids)), 0) AS n FROM trigger_outbox) "
-    "SELECT CASE WHEN t.wait > 0 AND o.age < t.wait AND o.n < t.size THEN (t.wait - o.age) / 1000.0 ELSE 0 END "
-    "FROM t, o"
-)
+@dataclass(frozen=True, slots=True)
+class FanOut:
+    consumed: int  # outbox rows made into deliveries (0: none left, held, or another worker is fanning out)
+    hold: float = 0.0  # seconds the rows taken are left for a partial batch to grow
 
 
-async def hold_seconds(resources: Resources) -> float:
+def hold_seconds(rows: Sequence[Any], triggers: Sequence[Any]) -> float:
     """How long to leave a partial batch in the outbox for more activities to join it: the smallest
     `batch.maxWaitMs` of the triggers, minus the age of the oldest outbox row; 0 once that has passed or a
     batch is full (the fan-out is shared, so the most impatient trigger sets the pace)."""
-    async with resources.db.raw() as conn:
-        return float(await conn.fetchval(HOLD_SQL) or 0.0)
+    wait = min((t["batch_max_wait_ms"] for t in triggers), default=0)
+    if wait <= 0 or sum(len(r["activity_ids"]) for r in rows) >= min(t["batch_max_size"] for t in triggers):
+        return 0.0
+    age_ms = (rows[0]["now"] - min(r["created_at"] for r in rows)).total_seconds() * 1000
+    return float(max(wait - age_ms, 0.0)) / 1000
 
 
-async def fan_out(resources: Resources) -> int:
-    """Turn up to OUTBOX_ROWS outbox rows into deliveries; returns how many rows were consumed (0: none left,
-    or another worker is fanning out)."""
+async def fan_out(resources: Resources, lanes: int = 1) -> FanOut:
+    """Turn up to OUTBOX_ROWS outbox rows into deliveries (split into `lanes` groups of persons when there are
+    many, see `lane_batches`), unless they are left to grow (`hold_seconds`, decided on the very rows taken, so
+    rows committed meanwhile cannot slip past a hold)."""
     async with resources.db.raw() as conn, conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", FANOUT_LOCK):
-            return 0
+            return FanOut(0)
         rows = await trigger_repo.take_outbox(conn, OUTBOX_ROWS)
         if not rows:
-            return 0
+            return FanOut(0)
         triggers = await conn.fetch(trigger_repo.LIVE_TRIGGERS)
+        hold = hold_seconds(rows, triggers)
+        if hold:
+            return FanOut(0, hold)
         definitions = await live_definitions(resources) if any(t["conditions"] for t in triggers) else {}
         made = 0
         for trigger in triggers:
             items = await _matching(conn, rows, trigger, definitions)
-            made += await trigger_repo.insert_deliveries(conn, trigger["id"], items, trigger["batch_max_size"])
+            made += await trigger_repo.insert_deliveries(conn, trigger["id"], items, trigger["batch_max_size"], lanes)
         await trigger_repo.delete_outbox(conn, [r["id"] for r in rows])
         if made:
             await conn.execute("SELECT pg_notify('trigger_delivery', '')")
-    return len(rows)
+    return FanOut(len(rows))
 
 
 async def _matching(
