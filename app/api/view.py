@@ -238,13 +238,18 @@ class GraphQLView(GraphQL[Context, None]):
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
+        wants_graphql_response = getattr(sub_response, "wants_graphql_response", False)
+        request_error = _is_request_error(response_data)
+        if wants_graphql_response and request_error and isinstance(response_data, dict):
+            # GraphQL over HTTP 6.4.2: a request error (nothing executed) has no `data` entry, not even null.
+            response_data = cast(GraphQLHTTPResponse, {k: v for k, v in response_data.items() if k != "data"})
         response = super().create_response(response_data, sub_response)
-        if _wrong_transport(response_data) and not sub_response.status_code:
-            response.status_code = 400  # a subscription over a plain request: the client must change transport
-        elif getattr(sub_response, "wants_graphql_response", False):
+        if wants_graphql_response:
             response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
-            if _is_request_error(response_data) and not sub_response.status_code:
-                response.status_code = 400
+        # A subscription over a plain request is a client error whatever the media type: it must change transport.
+        if (_wrong_transport(response_data) or (wants_graphql_response and request_error)) \
+                and not sub_response.status_code:
+            response.status_code = 400
         return response
 
     async def render_graphql_ide(self, request: Request) -> HTMLResponse:

@@ -1,5 +1,5 @@
 """Real JavaScript clients (Apollo Client 3.14 with its persisted-queries link, apollo-upload-client 17,
-graphql-sse 2.6) against a real API process: the protocols as the libraries speak them, checked request by request."""
+graphql-sse 2.6, the graphql-http 1.23 audit) against a real API process: the protocols as the libraries speak them."""
 
 from __future__ import annotations
 
@@ -110,3 +110,15 @@ async def test_graphql_sse_client_in_both_modes(
     assert result["viaSingle"] == pushed and result["viaDistinct"] == pushed
     # Reserve (201), stream (200), operations (202); distinct mode's streaming POST (200).
     assert {"PUT 201", "GET 200", "POST 202", "POST 200"} <= set(result["calls"])
+
+
+async def test_graphql_http_audit(node_clients: Path, api_process: str, resources: Resources) -> None:
+    """The GraphQL over HTTP spec as graphql-http's auditServer checks it: every MUST, SHOULD and MAY passes."""
+    from app.domain.access import Scope
+
+    key = await insert_key(resources, scopes=[Scope.READ])
+    results = (await run_client(node_clients, api_process, key, "audit"))["results"]
+    scores = {level: (sum(r["status"] == "ok" for r in results if r["level"] == level),
+                      sum(r["level"] == level for r in results)) for level in ("MUST", "SHOULD", "MAY")}
+    failing = [(r["name"], r["reason"]) for r in results if r["status"] != "ok"]
+    assert scores == {"MUST": (13, 13), "SHOULD": (23, 23), "MAY": (25, 25)}, failing

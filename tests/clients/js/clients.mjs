@@ -1,9 +1,10 @@
 // Drives real JavaScript GraphQL clients against a running API; prints one JSON object on stdout.
-// node clients.mjs apq|upload|refetch|sse  (URL and KEY from the environment: ACTIVITIES_TEST_URL, ACTIVITIES_TEST_KEY)
+// node clients.mjs apq|upload|refetch|sse|audit  (URL and KEY from the environment: ACTIVITIES_TEST_URL, ACTIVITIES_TEST_KEY)
 import { createHash } from "node:crypto";
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache, gql } from "@apollo/client/core/index.js";
 import { createPersistedQueryLink } from "@apollo/client/link/persisted-queries/index.js";
 import { createUploadLink } from "apollo-upload-client";
+import { auditServer } from "graphql-http";
 import { createClient as createSSEClient } from "graphql-sse";
 
 const url = process.env.ACTIVITIES_TEST_URL;
@@ -117,7 +118,20 @@ async function sse() {
   }
 }
 
-const commands = { apq, upload, refetch, sse };
+// The graphql-http audit (GraphQL over HTTP spec): every result with its level (MUST/SHOULD/MAY) and status.
+async function audit() {
+  const fetchFn = (input, init = {}) => {
+    const sending = new Headers(init.headers);
+    sending.set("authorization", headers.authorization);
+    return fetch(input, { ...init, headers: sending });
+  };
+  const results = await auditServer({ url, fetchFn });
+  return {
+    results: results.map((r) => ({ name: r.name, level: r.name.split(" ")[0], status: r.status, reason: r.reason })),
+  };
+}
+
+const commands = { apq, upload, refetch, sse, audit };
 const run = commands[process.argv[2]];
 if (!run) {
   console.error(`usage: node clients.mjs ${Object.keys(commands).join("|")}`);
