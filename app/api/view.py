@@ -7,7 +7,6 @@ from typing import Any, cast
 
 import orjson
 from cross_web import HTTPException
-from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -23,8 +22,6 @@ from app.api.execution.compiled.cache import PlanCache
 from app.api.execution.compiled.http import GRAPHQL_RESPONSE_JSON, answer
 from app.api.execution.internals import (
     ASGIWebSocketAdapter,
-    SubscribeMessage,
-    TransportWSHandler,
     UnsetType,
     WebSocketDisconnected,
     replace_placeholders_with_files,
@@ -36,72 +33,11 @@ from app.api.graphiql import render_graphiql
 from app.api.hardening import BAD_REQUEST
 from app.api.loaders import Loaders
 from app.api.multipart_stream import MultipartBody, MultipartError, files_map
-from app.api.persisted import load_allow_list, sha256_hex
-from app.domain.access import Principal
-from app.domain.errors import DomainError, ErrorCode
+from app.api.persisted import load_allow_list
+from app.api.ws_handlers import RateLimitedLegacyWSHandler, RateLimitedTransportWSHandler
+from app.domain.errors import DomainError
 from app.services.runtime import Resources
 from app.settings import Settings
-
-
-class RateLimitedTransportWSHandler(TransportWSHandler[Context, None]):
-    """graphql-transport-ws where every `subscribe` message also spends one token of the key's rate limit."""
-
-    async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        if not _well_formed_subscribe(message):
-            # Strawberry uses these unchecked; a TypeError would drop the socket with 1011 (fuzz-found).
-            await self.handle_invalid_message("Invalid subscribe message")
-            return
-        view = self.view
-        if isinstance(view, GraphQLView) and view.trusted is not None:
-            query = message["payload"]["query"]
-            if sha256_hex(query) not in view.trusted:  # the HTTP middleware's rule, for subscriptions
-                error = {"message": "This server only runs trusted documents.",
-                         "extensions": {"code": "PERSISTED_DOCUMENT_REQUIRED"}}
-                await self.send_message(cast(Any, {"id": message["id"], "type": "error", "payload": [error]}))
-                return
-        principal = self.context.principal
-        if isinstance(view, GraphQLView) and principal is not None and principal.id != Principal.local_admin().id:
-            decision = await view.authenticator.limiter(view.resources).hit(principal.id)
-            if not decision.allowed:
-                error = {
-                    "message": f"Rate limit exceeded; retry in {decision.retry_after_seconds} s.",
-                    "extensions": {"code": "RATE_LIMITED", "retryAfter": decision.retry_after_seconds},
-                }
-                await self.send_message(cast(Any, {"id": message["id"], "type": "error", "payload": [error]}))
-                return
-        await super().handle_subscribe(message)
-
-    async def send_message(self, message: Any) -> None:
-        """Errors sent over the socket lose their "Did you mean ...?" suggestions outside dev, as over HTTP."""
-        view = self.view
-        if isinstance(view, GraphQLView) and not view.settings.field_suggestions and isinstance(message, dict):
-            payload = message.get("payload")
-            errors = payload if message.get("type") == "error" else (
-                payload.get("errors") if isinstance(payload, dict) else None)
-            for error in errors if isinstance(errors, list) else []:
-                if isinstance(error, dict) and isinstance(error.get("message"), str):
-                    error["message"] = strip_suggestions(error["message"])
-        await super().send_message(message)
-
-    def keeps_socket_open(self, error: GraphQLError) -> bool:
-        """Strawberry closes the socket (4400) on any parse error; the token limit stops the parser with one, so a
-        refusal tagged QUERY_TOO_COMPLEX (ErrorCodes) is answered as an `error` message instead, as over HTTP,
-        and the connection keeps serving. Genuine syntax errors still close it."""
-        return (error.extensions or {}).get("code") == ErrorCode.QUERY_TOO_COMPLEX.value
-
-
-def _well_formed_subscribe(message: object) -> bool:
-    """graphql-transport-ws: id a string; payload {query: string, variables?, operationName?, extensions?}."""
-    if not isinstance(message, dict) or not isinstance(message.get("id"), str):
-        return False
-    payload = message.get("payload")
-    return (
-        isinstance(payload, dict)
-        and isinstance(payload.get("query"), str)
-        and isinstance(payload.get("variables"), (dict, type(None)))
-        and isinstance(payload.get("operationName"), (str, type(None)))
-        and isinstance(payload.get("extensions"), (dict, type(None)))
-    )
 
 
 class TextWebSocketAdapter(ASGIWebSocketAdapter):
@@ -118,6 +54,7 @@ class GraphQLView(GraphQL[Context, None]):
     """Strawberry's ASGI view with our context, authentication, rate limits and response encoding."""
 
     graphql_transport_ws_handler_class = RateLimitedTransportWSHandler
+    graphql_ws_handler_class = RateLimitedLegacyWSHandler
     websocket_adapter_class = TextWebSocketAdapter
 
     def __init__(

@@ -107,3 +107,44 @@ async def test_trusted_only_applies_to_subscriptions(settings: Settings, resourc
         refused = await ws.receive_json(timeout=30)
         assert refused["type"] == "error"
         assert refused["payload"][0]["extensions"]["code"] == "PERSISTED_DOCUMENT_REQUIRED"
+
+
+async def test_trusted_only_applies_to_the_legacy_graphql_ws_protocol(
+    settings: Settings, resources: Resources, tmp_path: Path
+) -> None:
+    """subscriptions-transport-ws's `start` passes the same admission: before, it ran any document in trusted-only."""
+    from httpx_ws import aconnect_ws
+    from httpx_ws.transport import ASGIWebSocketTransport
+
+    from tests.access_helpers import ADMIN_KEY_ID, ADMIN_TOKEN
+
+    allowed = "subscription Job($id: ID!) { ingestionJobUpdated(id: $id) { id } }"
+    manifest = tmp_path / "allowed.json"
+    manifest.write_text(json.dumps({hashlib.sha256(allowed.encode()).hexdigest(): allowed}))
+    await insert_key(resources, token=ADMIN_TOKEN, key_id=ADMIN_KEY_ID, name="admin")
+    configured = settings.model_copy(update={"persisted": PersistedDocuments(documents_file=manifest,
+                                                                               trusted_only=True)})
+    transport = ASGIWebSocketTransport(app=create_app(configured, resources=resources), client=("127.0.0.1", 1))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http, \
+            aconnect_ws("/graphql", http, subprotocols=["graphql-ws"]) as ws:
+        await ws.send_json({"type": "connection_init", "payload": {"Authorization": f"Bearer {ADMIN_TOKEN}"}})
+
+        async def receive() -> dict[str, Any]:
+            while (message := await ws.receive_json(timeout=30))["type"] == "ka":  # the protocol's keep-alives
+                pass
+            return dict(message)
+
+        assert (await receive())["type"] == "connection_ack"
+        await ws.send_json({"type": "start", "id": "1", "payload": {"query": "{ limits { maxPageSize } }"}})
+        refused = await receive()
+        assert refused == {"type": "error", "id": "1", "payload": {
+            "message": "This server only runs trusted documents.",
+            "extensions": {"code": "PERSISTED_DOCUMENT_REQUIRED"}}}
+        job = "00000000-0000-0000-0000-000000000000"
+        await ws.send_json({"type": "start", "id": "2", "payload": {"query": allowed, "variables": {"id": job}}})
+        answered = await receive()  # admitted: it runs (and finds no such job)
+        assert answered["id"] == "2" and "PERSISTED_DOCUMENT_REQUIRED" not in json.dumps(answered)
+        await ws.send_json({"type": "start", "id": "3", "payload": {"query": 5}})  # malformed: refused, not a 1011
+        while (message := await receive())["id"] != "3":  # operation 2's own `complete` may come first
+            pass
+        assert message["type"] == "error"

@@ -38,6 +38,8 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext, vali
 from strawberry.schema.types.base_scalars import DateTimeDefinition, isoformat
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import SubscribeMessage
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage as LegacyStartMessage
 from strawberry.types import ExecutionContext
 from strawberry.types.arguments import convert_argument
 from strawberry.types.base import StrawberryMaybe, StrawberryOptional
@@ -51,6 +53,8 @@ NAMES = (
     "provided_operation_name",
     "stream_transport_requested",
     "TransportWSHandler",
+    "LegacyWSHandler",
+    "LegacyStartMessage",
     "ASGIWebSocketAdapter",
     "WebSocketDisconnected",
     "SubscribeMessage",
@@ -92,6 +96,8 @@ __all__ = [
     "FieldFacts",
     "FragmentDetails",
     "HookedExecutor",
+    "LegacyStartMessage",
+    "LegacyWSHandler",
     "StrawberryField",
     "SubscribeMessage",
     "TransportWSHandler",
@@ -183,6 +189,11 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, RootValue], Gene
         if self.keeps_socket_open(error):
             return None
         return BaseGraphQLTransportWSHandler._get_pre_execution_close_reason(error)
+
+
+LegacyWSHandler = BaseGraphQLWSHandler
+"""Strawberry's handler of the legacy `graphql-ws` protocol (subscriptions-transport-ws); `handle_start(message)` runs
+each `start` message's operation."""
 
 
 # --- Execution ------------------------------------------------------------------------------------------------------

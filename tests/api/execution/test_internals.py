@@ -42,6 +42,8 @@ from app.api.execution.internals import (
     FieldDetailsList,
     FragmentDetails,
     HookedExecutor,
+    LegacyStartMessage,
+    LegacyWSHandler,
     StrawberryField,
     SubscribeMessage,
     TransportWSHandler,
@@ -165,6 +167,22 @@ def test_TransportWSHandler() -> None:
     handler = object.__new__(Keeping)  # the override reads nothing of the instance
     assert handler._get_pre_execution_close_reason(syntax) is None
     assert object.__new__(TransportWSHandler)._get_pre_execution_close_reason(syntax) == syntax.message
+
+
+def test_LegacyWSHandler() -> None:
+    """The legacy graphql-ws handler runs each `start` message through `handle_start(message)` (after checking the
+    connection is acknowledged) and sends through `send_message`; views choose it as `graphql_ws_handler_class`."""
+    assert list(inspect.signature(LegacyWSHandler.handle_start).parameters) == ["self", "message"]
+    assert inspect.iscoroutinefunction(LegacyWSHandler.handle_start)
+    assert "await self.handle_start(" in inspect.getsource(LegacyWSHandler.handle_message)
+    assert inspect.iscoroutinefunction(LegacyWSHandler.send_message)
+    assert "self.connection_acknowledged" in inspect.getsource(LegacyWSHandler.handle_start)
+    assert getattr(GraphQL.graphql_ws_handler_class, "__origin__", None) is LegacyWSHandler  # BaseGraphQLWSHandler[..]
+
+
+def test_LegacyStartMessage() -> None:
+    """A `start` message: {type, id, payload: {query, variables?, operationName?}} (RateLimitedLegacyWSHandler)."""
+    assert {"type", "id", "payload"} <= set(LegacyStartMessage.__annotations__)
 
 
 def test_ASGIWebSocketAdapter() -> None:
