@@ -45,9 +45,12 @@ QUEUE = (
     "CASE WHEN status = 'SENDING' THEN now() ELSE next_attempt_at END AS due, now() AS now "
     "FROM trigger_delivery WHERE trigger_id = $1 AND status IN ('PENDING', 'SENDING') ORDER BY id LIMIT $2"
 )
+# The updates read now() through `clock`: Citus refuses non-immutable functions inside CASE or COALESCE of an
+# UPDATE on its tables (trigger_delivery is one, being linked to the reference table webhook_trigger).
+CLOCK = "(SELECT now() AS now) clock"
 CLAIM = (
     "UPDATE trigger_delivery SET status = 'SENDING', attempts = attempts + 1, lease_until = now() + $2 * interval "
-    "'1 second', first_attempt_at = coalesce(first_attempt_at, now()) WHERE id = ANY($1::bigint[]) "
+    f"'1 second', first_attempt_at = coalesce(first_attempt_at, clock.now) FROM {CLOCK} WHERE id = ANY($1::bigint[]) "
     "RETURNING id, trigger_id, attempts, first_attempt_at, activity_ids, person_ids, occurred_ats"
 )
 TRIGGER = (
@@ -56,12 +59,12 @@ TRIGGER = (
 )
 FINISH = (
     "UPDATE trigger_delivery SET status = $3, lease_until = NULL, next_attempt_at = coalesce($4, next_attempt_at), "
-    "last_status_code = $5, last_error = $6, delivered_at = CASE WHEN $3 = 'DELIVERED' THEN now() END "
-    "WHERE id = $1 AND attempts = $2 AND status = 'SENDING' RETURNING 1"
+    "last_status_code = $5, last_error = $6, delivered_at = CASE WHEN $3 = 'DELIVERED' THEN clock.now END "
+    f"FROM {CLOCK} WHERE id = $1 AND attempts = $2 AND status = 'SENDING' RETURNING 1"
 )
 COUNT_OUTCOME = (
     "UPDATE webhook_trigger SET consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END, "
-    "last_success_at = CASE WHEN $2 THEN now() ELSE last_success_at END WHERE id = $1 "
+    f"last_success_at = CASE WHEN $2 THEN clock.now ELSE last_success_at END FROM {CLOCK} WHERE id = $1 "
     "RETURNING consecutive_failures, status"
 )
 
