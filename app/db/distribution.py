@@ -6,12 +6,20 @@ On plain PostgreSQL nothing happens. On Citus (see docs/scaling.md):
   person and the person's erasure stay on one shard; ingestion spreads over all of them.
 - `person_email` and `person_external_id` are distributed by the identity value (co-located with each other),
   so the primary key keeps each value unique and a lookup reads one shard.
-- the registry (`activity_type`, `activity_type_version`) and `api_key` are small, read by every request and
-  rarely written: reference tables, copied to every node.
+- `trigger_outbox` (by `person_id`, co-located with `activity`): the statement trigger on `activity` fires on
+  each shard and writes the shard's activities to the co-located outbox shard, on the same node, in the same
+  transaction (migration 0015); it runs only with `citus.enable_unsafe_triggers` at placement, which is sound
+  here because the trigger touches nothing but that shard and the reference table `webhook_trigger`.
+- the registry (`activity_type`, `activity_type_version`), `api_key` and `webhook_trigger` are small, read by
+  every request (the triggers: by the outbox trigger on every shard) and rarely written: reference tables,
+  copied to every node.
 - everything else stays on the coordinator: the ingestion job, its payload chunks and its rejected rows are
   read and written per job by the worker that holds it (rejected rows have no person to distribute by:
   many are rejected precisely because no person matched), `audit_log` is an admin trail, `alembic_version`
-  is Alembic's.
+  is Alembic's; `smart_list` holds definitions only (members are computed by queries on `person` and
+  `activity`, never joined with it); `export_job` is a job table like `ingestion_job`; `trigger_delivery` is
+  read and leased by the delivery loop and references `webhook_trigger`, so Citus keeps it on the coordinator
+  as a local table in its metadata (a local table may have a foreign key to a reference table only then).
 """
 
 from __future__ import annotations
@@ -25,8 +33,13 @@ DISTRIBUTED: tuple[tuple[str, str, str | None], ...] = (
     ("activity", "person_id", "person"),
     ("person_email", "email", None),
     ("person_external_id", "external_id", "person_email"),
+    ("trigger_outbox", "person_id", "person"),
 )
-REFERENCE: tuple[str, ...] = ("activity_type", "activity_type_version", "api_key")
+REFERENCE: tuple[str, ...] = ("activity_type", "activity_type_version", "api_key", "webhook_trigger")
+# Left on the coordinator on purpose (trigger_delivery enters Citus' metadata with webhook_trigger, see above);
+# a new table must join one of the three lists (tests/db/test_distribution_plan.py).
+LOCAL: tuple[str, ...] = ("alembic_version", "audit_log", "export_job", "ingestion_chunk", "ingestion_job",
+                          "ingestion_rejection", "smart_list", "trigger_delivery")
 DEFAULT_SHARD_COUNT = 32
 
 
@@ -55,10 +68,12 @@ async def placements(conn: Any) -> list[Placement]:
     known: dict[str, Placement] = {}
     if await citus_present(conn):
         for row in await conn.fetch(
-            "SELECT logicalrelid::regclass::text AS t, partmethod::text AS partmethod, "
+            "SELECT logicalrelid::regclass::text AS t, partmethod::text AS partmethod, repmodel::text AS repmodel, "
             "column_to_column_name(logicalrelid, partkey) AS c FROM pg_dist_partition"
         ):
-            kind = "distributed" if row["partmethod"] == "h" else "reference" if row["partmethod"] == "n" else "local"
+            # partmethod 'n' with repmodel 't' is a reference table; with 's', a local table in Citus' metadata
+            kind = ("distributed" if row["partmethod"] == "h"
+                    else "reference" if (row["partmethod"], row["repmodel"]) == ("n", "t") else "local")
             known[row["t"]] = Placement(row["t"], kind, row["c"])
     return [known.get(t, Placement(t, "local")) for t in tables]
 
@@ -107,6 +122,8 @@ async def distribute(conn: Any, shard_count: int = DEFAULT_SHARD_COUNT) -> list[
         # Citus creates shards over parallel connections: a table created in this transaction must be
         # distributed before anything else touches it, so each call stands alone in the transaction.
         await conn.execute(f"SET LOCAL citus.shard_count = {int(shard_count)}")
+        # `activity` has the outbox's statement trigger (see the module docstring for why it is safe)
+        await conn.execute("SET LOCAL citus.enable_unsafe_triggers = on")
         for table in todo_ref:
             await conn.execute("SELECT create_reference_table($1)", table)
             done.append(f"{table}: reference table")

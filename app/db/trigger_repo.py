@@ -13,10 +13,11 @@ from app.domain.triggers import lane_batches
 
 ActivityKey = tuple[int, int, datetime]  # (id, person_id, occurred_at): the primary key, id first for ordering
 
+# No row locks: only the fan-out deletes outbox rows and it runs under an advisory lock (and Citus locks rows
+# only in single-shard queries). On Citus ids come from each node's own range: in order per node, so per person.
 TAKE_OUTBOX = (
     "SELECT id, activity_ids, person_ids, occurred_ats, type_ids, created_at, clock_timestamp() AS now "
-    "FROM trigger_outbox ORDER BY id LIMIT $1 "
-    "FOR UPDATE SKIP LOCKED"
+    "FROM trigger_outbox ORDER BY id LIMIT $1"
 )
 LIVE_TRIGGERS = (
     "SELECT id, activity_type_id, conditions, batch_max_size, batch_max_wait_ms FROM webhook_trigger "
@@ -55,7 +56,7 @@ FETCH_PAYLOADS = (
 
 
 async def take_outbox(conn: Any, limit: int) -> list[Any]:
-    """The oldest committed outbox rows, locked until the caller's transaction ends (which deletes them)."""
+    """The oldest committed outbox rows (the caller holds the fan-out lock and deletes them)."""
     return list(await conn.fetch(TAKE_OUTBOX, limit))
 
 

@@ -1,4 +1,4 @@
-"""Tables of triggers: the triggers, the outbox the activity table feeds, and the deliveries (migration 0014)."""
+"""Tables of triggers: the triggers, the outbox the activity table feeds, and the deliveries (migrations 0014-15)."""
 
 from __future__ import annotations
 
@@ -65,6 +65,9 @@ class TriggerOutboxRow(SQLModel, table=True):
 
     __tablename__ = "trigger_outbox"
 
+    # One of its activities' persons (migration 0015): the distribution column on Citus, where a statement's
+    # rows are captured per shard, so every person of a row belongs to the same shard.
+    person_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
     id: int | None = Field(default=None, sa_column=Column(BigInteger, Identity(), primary_key=True))
     activity_ids: list[int] = Field(sa_column=Column(ARRAY(BigInteger), nullable=False))
     person_ids: list[int] = Field(sa_column=Column(ARRAY(BigInteger), nullable=False))

@@ -33,6 +33,9 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 # SQLSTATE classes worth retrying: connection exceptions, transaction rollbacks (deadlock, serialization),
 # insufficient resources, operator intervention (shutdown, restart in progress).
 TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
+# Citus reports a cached connection to a worker node that restarted as an internal error (XX000), once per
+# coordinator session that held one: the next transaction connects afresh.
+CITUS_NODE_LOST = "failure on connection marked as essential"
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -49,6 +52,8 @@ def is_transient(exc: BaseException) -> bool:
             return True
         state = getattr(current, "sqlstate", None)
         if isinstance(state, str) and state[:2] in TRANSIENT_SQLSTATE_CLASSES:
+            return True
+        if state == "XX000" and str(current).startswith(CITUS_NODE_LOST):
             return True
         current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
     return False

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 import asyncpg
 import pytest
 
 from app.db.distribution import citus_present
+from app.embedded.citus import LocalCitus
+from app.services.runtime import Resources
 from app.settings import Settings, to_asyncpg_dsn
 
 
@@ -20,3 +26,20 @@ async def on_citus(settings: Settings) -> None:
         await conn.close()
     if not present:
         pytest.skip("needs a Citus cluster: ./scripts/test-citus")
+
+
+@contextlib.asynccontextmanager
+async def node_stopped(settings: Settings, resources: Resources, name: str) -> AsyncIterator[int]:
+    """Node `name` of the local cluster stopped for the block (yields its port), then started again on that port.
+
+    After it, the session's pools are renewed: each coordinator session keeps Citus' cached connection to the
+    node, which would fail the session's next write once (app/services/transient.py, CITUS_NODE_LOST)."""
+    node = LocalCitus(settings.data_dir).nodes[name]
+    port = node.running_port()
+    assert port is not None, "the local cluster (activities citus up) must be the session's database"
+    await asyncio.to_thread(node.down)
+    try:
+        yield port
+    finally:
+        await asyncio.to_thread(node.up, port)
+        await resources.db.dispose()

@@ -11,8 +11,9 @@ import asyncpg
 import pytest
 
 from app.db.distribution import drop_database
-from app.embedded.citus import LocalCitus
+from app.services.runtime import Resources
 from app.settings import Settings, to_asyncpg_dsn
+from tests.citus.conftest import node_stopped
 from tests.conftest import child_env
 from tests.stores import PROJECT_ROOT
 
@@ -52,16 +53,10 @@ async def test_a_coordinator_without_workers_is_refused(settings: Settings) -> N
         await drop_database(admin, name)
 
 
-async def test_a_stopped_worker_is_named_and_nothing_changes(settings: Settings) -> None:
+async def test_a_stopped_worker_is_named_and_nothing_changes(settings: Settings, resources: Resources) -> None:
     assert settings.database_url
-    node = LocalCitus(settings.data_dir).nodes["worker2"]
-    port = node.running_port()
-    assert port is not None, "the local cluster (activities citus up) must be the session's database"
-    try:
-        await asyncio.to_thread(node.down)
+    async with node_stopped(settings, resources, "worker2") as port:
         result = await asyncio.to_thread(_migrate, settings, settings.database_url)
-    finally:
-        await asyncio.to_thread(node.up, port)
     assert result.returncode == 1, result.stdout + result.stderr
     assert f"127.0.0.1:{port}" in result.stdout and "do not answer" in result.stdout
     again = await asyncio.to_thread(_migrate, settings, settings.database_url)

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from app.embedded.citus import LocalCitus
 from app.services.runtime import Resources
 from app.settings import Settings
+from tests.citus.conftest import node_stopped
 from tests.conftest import child_env, eventually
 from tests.e2e.test_ingestion_faults import job_row, jsonl, small_chunks, submit, wait_status
 from tests.ingestion_support import approved_type
@@ -37,10 +37,6 @@ def worker_process(settings: Settings, tmp_path: Path) -> Iterator[Path]:
 async def test_a_stopped_worker_node_mid_import_delays_the_job_and_loses_nothing(
     resources: Resources, settings: Settings, worker_process: Path
 ) -> None:
-    cluster = LocalCitus(settings.data_dir)
-    node = cluster.nodes["worker2"]
-    port = node.running_port()
-    assert port is not None, "the local cluster (activities citus up) must be the session's database"
     await approved_type(resources)
     job_id = await submit(small_chunks(resources, 200), jsonl(40_000, repeats=300))
 
@@ -48,14 +44,11 @@ async def test_a_stopped_worker_node_mid_import_delays_the_job_and_loses_nothing
         return bool((await job_row(settings, job_id))["processed_rows"] >= 2000)
 
     await eventually(mid_job, timeout=90, interval=0.02)
-    try:
-        await asyncio.to_thread(node.down)
+    async with node_stopped(settings, resources, "worker2"):
         await asyncio.sleep(3)  # chunks fail while the node is away (connection errors: retried with backoff)
         async with resources.db.raw() as conn:  # the job row lives on the coordinator: readable meanwhile
             status = await conn.fetchval("SELECT status FROM ingestion_job WHERE id = $1", job_id)
         assert status in ("RUNNING", "QUEUED")
-    finally:
-        await asyncio.to_thread(node.up, port)
     done = await wait_status(settings, job_id, timeout=120)
     log = await asyncio.to_thread(worker_process.read_text)
     assert done["status"] == "SUCCEEDED", log[-3000:]

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from app.db import person_repo
-from app.db.distribution import citus_present, distribute, placements
 from app.domain.access import Principal
 from app.services import persons
 from app.services.persons import PersonUpsert
@@ -80,16 +79,3 @@ async def test_match_rows_resolves_every_kind_of_identifier(resources: Resources
     found: list[tuple[Any, ...]] = [tuple(r) for r in rows]
     assert found == [(a, "a@example.com", None), (b, None, "B"), (c, "c@example.com", "C")]
 
-
-async def test_placement_is_done_by_migrate_and_idempotent(resources: Resources) -> None:
-    async with resources.db.raw() as conn:
-        assert await distribute(conn, 4) == []  # the session's migrate placed everything (or nothing to place)
-        placed = {p.table: p.kind for p in await placements(conn)}
-        if not await citus_present(conn):  # plain PostgreSQL: nothing changes
-            assert set(placed.values()) == {"local"}
-            return
-    assert {t: placed[t] for t in ("person", "activity", "person_email", "person_external_id")} == dict.fromkeys(
-        ("person", "activity", "person_email", "person_external_id"), "distributed"
-    )
-    assert placed["activity_type"] == placed["api_key"] == "reference"
-    assert placed["ingestion_job"] == placed["ingestion_rejection"] == "local"

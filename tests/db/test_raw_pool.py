@@ -113,7 +113,7 @@ async def kill(resources: Resources, conn: Any) -> None:
     """Terminate `conn`'s backend from another connection and wait until asyncpg has noticed."""
     pid = await backend(conn)
     async with resources.db.raw() as killer:
-        assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid)
+        assert await killer.fetchval("SELECT pg_terminate_backend($1::int)", pid)
 
     async def closed() -> bool:
         return bool(conn.is_closed())

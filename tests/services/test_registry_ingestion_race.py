@@ -2,7 +2,8 @@
 
 The registry allows a breaking change (or a delete) only while no activity of the type is stored; the chunk
 writer holds FOR SHARE on its types until commit, the registry FOR UPDATE. Blocking is observed in
-pg_blocking_pids on real connections, never inferred from timing.
+pg_blocking_pids on real connections (on Citus in citus_lock_waits: the rows locked are the reference table's
+copies on the workers), never inferred from timing.
 """
 
 from __future__ import annotations
@@ -51,15 +52,27 @@ async def _live_type_with_breaking_draft(resources: Resources) -> int:
     return created.id
 
 
+async def _backend(resources: Resources, conn: Any) -> int:
+    """`conn`'s backend as the lock views name it: its pid, or on Citus its cluster-wide (global) pid."""
+    return int(await conn.fetchval("SELECT citus_backend_gpid()" if await resources.db.distributed()
+                                   else "SELECT pg_backend_pid()"))
+
+
+async def _blocked(resources: Resources, *, by: int | None = None, waiting: int | None = None) -> bool:
+    """Whether some backend waits for a lock `by` holds, or `waiting` waits for some lock (see _backend)."""
+    if await resources.db.distributed():
+        query = ("SELECT count(*) FROM citus_lock_waits WHERE blocking_gpid = coalesce($1, blocking_gpid) "
+                 "AND waiting_gpid = coalesce($2, waiting_gpid)")
+    else:
+        query = ("SELECT count(*) FROM pg_stat_activity WHERE coalesce($1::int = ANY(pg_blocking_pids(pid)), true) "
+                 "AND pid = coalesce($2, pid) AND cardinality(pg_blocking_pids(pid)) > 0")
+    async with resources.db.raw() as conn:
+        return bool(await conn.fetchval(query, by, waiting))
+
+
 async def _waits_for(resources: Resources, holder: int) -> None:
     """Until some backend waits for a lock that backend `holder` holds."""
-
-    async def check() -> bool:
-        async with resources.db.raw() as conn:
-            query = "SELECT count(*) FROM pg_stat_activity WHERE $1::int = ANY(pg_blocking_pids(pid))"
-            return bool(await conn.fetchval(query, holder))
-
-    await eventually(check, timeout=30, interval=0.02)
+    await eventually(lambda: _blocked(resources, by=holder), timeout=30, interval=0.02)
 
 
 def _approve(resources: Resources) -> Callable[[], Awaitable[Any]]:
@@ -84,7 +97,7 @@ async def test_a_chunk_holding_its_types_makes_approval_wait_then_see_its_activi
     row = StagedRow(1, 1, AT, type_id, 1, '"Intro"', '{"minutes": 5}', None, None)
     async with resources.db.raw() as chunk:
         await chunk.execute(STAGE_DDL)
-        chunk_pid = await chunk.fetchval("SELECT pg_backend_pid()")
+        chunk_pid = await _backend(resources, chunk)
         async with chunk.transaction():
             result = await write_rows(chunk, uuid.uuid4(), [row], dry_run=False, return_rows=False)
             assert result.accepted == 1
@@ -118,7 +131,7 @@ async def test_a_chunk_waiting_for_an_approval_sees_the_new_version_and_writes_n
     assert not approving.done(), approving.result()
     async with resources.db.raw() as chunk:
         await chunk.execute(STAGE_DDL)
-        chunk_pid = await chunk.fetchval("SELECT pg_backend_pid()")
+        chunk_pid = await _backend(resources, chunk)
 
         async def write() -> None:
             async with chunk.transaction():
@@ -126,11 +139,7 @@ async def test_a_chunk_waiting_for_an_approval_sees_the_new_version_and_writes_n
 
         writing = asyncio.create_task(write())
 
-        async def chunk_waits() -> bool:
-            async with resources.db.raw() as conn:
-                return bool(await conn.fetchval("SELECT cardinality(pg_blocking_pids($1)) > 0", chunk_pid))
-
-        await eventually(chunk_waits, timeout=30, interval=0.02)
+        await eventually(lambda: _blocked(resources, waiting=chunk_pid), timeout=30, interval=0.02)
         proceed.set()
         assert (await approving).version == 2
         with pytest.raises(TypesChanged):

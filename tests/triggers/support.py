@@ -59,7 +59,7 @@ async def insert_activities(resources: Resources, type_id: int, persons: list[in
             "jsonb_build_object('amount', n * 10, 'currency', 'USD') "
             "FROM unnest($1::bigint[]) AS p, generate_series(1, $3) AS n ORDER BY p, n RETURNING id",
             persons, type_id, per_person)
-    return [r["id"] for r in rows]
+    return sorted(r["id"] for r in rows)  # ids follow (person, n); RETURNING's order does not on Citus (per shard)
 
 
 async def settled(resources: Resources, timeout: float = 30.0) -> list[Any]:

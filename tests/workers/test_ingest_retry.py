@@ -13,6 +13,8 @@ def test_connection_level_failures_are_transient() -> None:
     assert is_transient(asyncpg.CannotConnectNowError("the database system is starting up"))
     assert is_transient(asyncpg.AdminShutdownError("terminating connection due to administrator command"))
     assert is_transient(asyncpg.DeadlockDetectedError("deadlock detected"))
+    # Citus: a coordinator session's cached connection to a worker node that restarted
+    assert is_transient(asyncpg.InternalServerError("failure on connection marked as essential: 127.0.0.1:5433"))
     try:
         try:
             raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle of operation")
@@ -26,6 +28,7 @@ def test_bugs_and_bad_data_are_not_transient() -> None:
     assert not is_transient(ValueError("bug"))
     assert not is_transient(asyncpg.UniqueViolationError("duplicate key"))
     assert not is_transient(KeyError("x"))
+    assert not is_transient(asyncpg.InternalServerError("cache lookup failed for relation 1"))
 
 
 def test_backoff_grows_and_is_capped() -> None:

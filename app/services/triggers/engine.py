@@ -48,25 +48,29 @@ QUEUE = (
     "FROM trigger_delivery WHERE trigger_id = $1 AND status IN ('PENDING', 'SENDING') ORDER BY id LIMIT $2"
 )
 # The claim also reads what sending needs of the trigger (one round trip); a deleted or paused trigger's deliveries
-# are not claimed (the loop's list of triggers with work may be a little old).
+# are not claimed (the loop's list of triggers with work may be a little old). The updates read now() through
+# `clock`: Citus refuses non-immutable functions inside CASE or COALESCE of an UPDATE on its tables (trigger_delivery
+# is one, a Citus-local table linked to the reference table webhook_trigger).
+CLOCK = "(SELECT now() AS now) clock"
 CLAIM = (
-    "UPDATE trigger_delivery d SET status = 'SENDING', attempts = d.attempts + 1, lease_until = now() + $2 * "
-    "interval '1 second', first_attempt_at = coalesce(d.first_attempt_at, now()) FROM webhook_trigger t "
+    "UPDATE trigger_delivery d SET status = 'SENDING', attempts = d.attempts + 1, lease_until = clock.now + $2 * "
+    "interval '1 second', first_attempt_at = coalesce(d.first_attempt_at, clock.now) "
+    f"FROM webhook_trigger t, {CLOCK} "
     "WHERE d.id = ANY($1::bigint[]) AND t.id = d.trigger_id AND t.deleted_at IS NULL AND t.status = 'ACTIVE' "
     "RETURNING d.id, d.trigger_id, d.attempts, d.first_attempt_at, d.activity_ids, d.person_ids, d.occurred_ats, "
-    "t.name, t.url, t.secret, CASE WHEN t.previous_secret_until > now() THEN t.previous_secret END AS previous"
+    "t.name, t.url, t.secret, CASE WHEN t.previous_secret_until > clock.now THEN t.previous_secret END AS previous"
 )
 # The outcome and the trigger's failure count in one statement (one commit); no row: the lease expired and another
 # worker took the delivery over.
 FINISH = (
     "WITH done AS (UPDATE trigger_delivery SET status = $3, lease_until = NULL, "
     "next_attempt_at = coalesce($4, next_attempt_at), last_status_code = $5, last_error = $6, "
-    "delivered_at = CASE WHEN $3 = 'DELIVERED' THEN now() END "
+    f"delivered_at = CASE WHEN $3 = 'DELIVERED' THEN clock.now END FROM {CLOCK} "
     "WHERE id = $1 AND attempts = $2 AND status = 'SENDING' RETURNING trigger_id) "
     "UPDATE webhook_trigger t SET consecutive_failures = CASE WHEN $3 = 'DELIVERED' THEN 0 "
     "ELSE t.consecutive_failures + 1 END, "
-    "last_success_at = CASE WHEN $3 = 'DELIVERED' THEN now() ELSE t.last_success_at END "
-    "FROM done WHERE t.id = done.trigger_id RETURNING t.consecutive_failures, t.status"
+    "last_success_at = CASE WHEN $3 = 'DELIVERED' THEN clock.now ELSE t.last_success_at END "
+    f"FROM done, {CLOCK} WHERE t.id = done.trigger_id RETURNING t.consecutive_failures, t.status"
 )
 
 

@@ -90,6 +90,7 @@ async def _matching(
     for row in rows:
         keys += [(i, p, o) for i, p, o, t in zip(row["activity_ids"], row["person_ids"], row["occurred_ats"],
                                                    row["type_ids"], strict=True) if t == type_id]
+    keys.sort()  # by activity id: on Citus one statement's activities come in one outbox row per shard
     if not keys or not trigger["conditions"]:
         return keys
     flt = trigger_filter(type_id, trigger["conditions"], definitions)

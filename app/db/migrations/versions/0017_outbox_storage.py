@@ -1,14 +1,14 @@
 """trigger outbox: its arrays stored out of line without compression (the statement trigger's main cost)
 
 Revision ID: 0017
-Revises: 0014
+Revises: 0015
 """
 from collections.abc import Sequence
 
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
