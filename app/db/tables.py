@@ -73,6 +73,8 @@ class ActivityTypeRow(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_column=_now())
     updated_at: datetime | None = Field(default=None, sa_column=_now())
     deleted_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    # Bumped by a trigger on every UPDATE (migration 0016): the snapshot cache's version stamp.
+    row_version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))
 
 
 class ActivityTypeVersionRow(SQLModel, table=True):
