@@ -48,29 +48,30 @@ QUEUE = (
     "FROM trigger_delivery WHERE trigger_id = $1 AND status IN ('PENDING', 'SENDING') ORDER BY id LIMIT $2"
 )
 # The claim also reads what sending needs of the trigger (one round trip); a deleted or paused trigger's deliveries
-# are not claimed (the loop's list of triggers with work may be a little old). The updates read now() through
-# `clock`: Citus refuses non-immutable functions inside CASE or COALESCE of an UPDATE on its tables (trigger_delivery
-# is one, a Citus-local table linked to the reference table webhook_trigger).
-CLOCK = "(SELECT now() AS now) clock"
+# are not claimed (the loop's list of triggers with work may be a little old). `now` ($3) is the transaction's
+# now() read by QUEUE: Citus refuses STABLE functions next to column references in an UPDATE joined with a reference
+# table, and non-immutable ones in CASE or COALESCE of an UPDATE on its tables (trigger_delivery is Citus-local).
 CLAIM = (
-    "UPDATE trigger_delivery d SET status = 'SENDING', attempts = d.attempts + 1, lease_until = clock.now + $2 * "
-    "interval '1 second', first_attempt_at = coalesce(d.first_attempt_at, clock.now) "
-    f"FROM webhook_trigger t, {CLOCK} "
+    "UPDATE trigger_delivery d SET status = 'SENDING', attempts = d.attempts + 1, lease_until = $3::timestamptz + "
+    "$2 * interval '1 second', first_attempt_at = coalesce(d.first_attempt_at, $3::timestamptz) "
+    "FROM webhook_trigger t "
     "WHERE d.id = ANY($1::bigint[]) AND t.id = d.trigger_id AND t.deleted_at IS NULL AND t.status = 'ACTIVE' "
     "RETURNING d.id, d.trigger_id, d.attempts, d.first_attempt_at, d.activity_ids, d.person_ids, d.occurred_ats, "
-    "t.name, t.url, t.secret, CASE WHEN t.previous_secret_until > clock.now THEN t.previous_secret END AS previous"
+    "t.name, t.url, t.secret, CASE WHEN t.previous_secret_until > $3::timestamptz THEN t.previous_secret END "
+    "AS previous"
 )
-# The outcome and the trigger's failure count in one statement (one commit); no row: the lease expired and another
-# worker took the delivery over.
+# The outcome, then the trigger's failure count, in one transaction; no row: the lease expired and another worker
+# took the delivery over. (Two statements: Citus does not run a modifying CTE across a local and a reference table.)
+CLOCK = "(SELECT now() AS now) clock"
 FINISH = (
-    "WITH done AS (UPDATE trigger_delivery SET status = $3, lease_until = NULL, "
-    "next_attempt_at = coalesce($4, next_attempt_at), last_status_code = $5, last_error = $6, "
-    f"delivered_at = CASE WHEN $3 = 'DELIVERED' THEN clock.now END FROM {CLOCK} "
-    "WHERE id = $1 AND attempts = $2 AND status = 'SENDING' RETURNING trigger_id) "
-    "UPDATE webhook_trigger t SET consecutive_failures = CASE WHEN $3 = 'DELIVERED' THEN 0 "
-    "ELSE t.consecutive_failures + 1 END, "
-    "last_success_at = CASE WHEN $3 = 'DELIVERED' THEN clock.now ELSE t.last_success_at END "
-    f"FROM done, {CLOCK} WHERE t.id = done.trigger_id RETURNING t.consecutive_failures, t.status"
+    "UPDATE trigger_delivery SET status = $3, lease_until = NULL, next_attempt_at = coalesce($4, next_attempt_at), "
+    "last_status_code = $5, last_error = $6, delivered_at = CASE WHEN $3 = 'DELIVERED' THEN clock.now END "
+    f"FROM {CLOCK} WHERE id = $1 AND attempts = $2 AND status = 'SENDING' RETURNING trigger_id"
+)
+COUNT_OUTCOME = (
+    "UPDATE webhook_trigger SET consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END, "
+    f"last_success_at = CASE WHEN $2 THEN clock.now ELSE last_success_at END FROM {CLOCK} WHERE id = $1 "
+    "RETURNING consecutive_failures, status"
 )
 
 
@@ -190,7 +191,7 @@ class DeliveryLoop:
                            now)
             if not ids:
                 return []
-            return list(await conn.fetch(CLAIM, ids, lease))
+            return list(await conn.fetch(CLAIM, ids, lease, now))
 
     async def _deliver(self, claimed: Any) -> None:
         async with self.resources.db.raw() as conn:
@@ -220,9 +221,11 @@ class DeliveryLoop:
         reason = decision.reason
         detail = (f"{reason}: {error}" if reason and error else reason or error or None)
         detail = detail[:1000] if detail else None
-        async with self.resources.db.raw() as conn:
-            counted = await conn.fetchrow(FINISH, claimed["id"], claimed["attempts"], state, decision.next_attempt_at,
-                                          status, detail)
+        async with self.resources.db.raw() as conn, conn.transaction():
+            finished = await conn.fetchval(FINISH, claimed["id"], claimed["attempts"], state,
+                                           decision.next_attempt_at, status, detail)
+            counted = None if finished is None else await conn.fetchrow(
+                COUNT_OUTCOME, finished, state == "DELIVERED")
         if counted is not None and counted["status"] == "ACTIVE" and breaker_opens(
                 counted["consecutive_failures"], self.settings.circuit_breaker_failures):
             await self._open_circuit(claimed["trigger_id"], counted["consecutive_failures"])
