@@ -52,10 +52,6 @@ def configure(settings: Settings, service: str) -> bool:
     return True
 
 
-def enabled() -> bool:
-    return _enabled
-
-
 def _tracer() -> trace.Tracer:
     return trace.get_tracer(TRACER_NAME, __version__)
 

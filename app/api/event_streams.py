@@ -144,10 +144,13 @@ class EventStreams:
         try:
             yield b": connected\n\n"  # flushes the headers: the client knows the stream is open
             while True:
+                # asyncio.timeout, not 3.11's wait_for, which can lose a disconnect's cancel (app/services/wakeups.py)
                 try:
-                    yield await asyncio.wait_for(reservation.events.get(), HEARTBEAT_SECONDS)
+                    async with asyncio.timeout(HEARTBEAT_SECONDS):
+                        event = await reservation.events.get()
                 except TimeoutError:
-                    yield b": ping\n\n"
+                    event = b": ping\n\n"
+                yield event
         finally:
             reservation.stop_all()
             self.reservations.pop(reservation.token, None)
