@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from contextlib import aclosing
 from typing import ParamSpec, TypeVar
 
 from app.api.activities.errors import QueryInputError
@@ -49,6 +50,27 @@ def query_errors(resolver: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T
     async def resolve(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await resolver(*args, **kwargs)
+        except DomainError as error:
+            raise QueryInputError(error) from None
+
+    return resolve
+
+
+def subscription_errors(
+    resolver: Callable[P, AsyncGenerator[T, None]],
+) -> Callable[P, AsyncGenerator[T, None]]:
+    """For a subscription: a DomainError its stream raises (unknown id, bad filter) ends the stream with a typed
+    QueryInputError, as a query's refusal, instead of an unexpected error logged with a traceback.
+
+    Put it under `@strawberry.subscription`.
+    """
+
+    @functools.wraps(resolver)
+    async def resolve(*args: P.args, **kwargs: P.kwargs) -> AsyncGenerator[T, None]:
+        try:
+            async with aclosing(resolver(*args, **kwargs)) as stream:
+                async for item in stream:
+                    yield item
         except DomainError as error:
             raise QueryInputError(error) from None
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import pytest
 from httpx_ws import AsyncWebSocketSession
 
 from app.api.app import create_app
@@ -72,3 +74,21 @@ async def test_activity_recorded_pushes_matching_activities(
         assert pushed["person"] == {"email": "ann@example.com"}
         await ws.send_json({"type": "complete", "id": "s"})
         await asyncio.sleep(0)
+
+
+async def test_a_refused_subscription_ends_with_a_coded_error_not_a_logged_bug(
+    settings: Settings, resources: Resources, gql: GraphQL, caplog: pytest.LogCaptureFixture
+) -> None:
+    del gql  # seeds the admin key
+    unknown = str(uuid.uuid4())
+    query = "subscription($id: ID!) { ingestionJobUpdated(id: $id) { status } }"
+    async with ws_connect(create_app(settings, resources=resources), {"Authorization": f"Bearer {ADMIN_TOKEN}"}) as ws:
+        for op, variables in (("s", {"id": unknown}), ("t", {"id": "not-a-job-id"})):
+            await (subscribe(ws, query, variables) if op == "s" else ws.send_json(
+                {"type": "subscribe", "id": op, "payload": {"query": query, "variables": variables}}))
+            message = await ws.receive_json(timeout=10)
+            assert message["type"] == "next", message
+            error = message["payload"]["errors"][0]
+            assert (error["extensions"]["code"], error["extensions"]["field"]) == ("NOT_FOUND", "id"), error
+            assert await ws.receive_json(timeout=10) == {"id": op, "type": "complete"}
+    assert "unexpected error" not in caplog.text

@@ -10,15 +10,15 @@ DEFAULT_FIRST = 50
 FIRST_DESCRIPTION = (
     f"Page size, 0 to limits.maxPageSize (default {DEFAULT_FIRST}); other values are refused, not clamped."
 )
-_PASS_THROUGH = {ErrorCode.INVALID_CURSOR, ErrorCode.LIMIT_EXCEEDED, ErrorCode.QUERY_TOO_COMPLEX,
+_PASS_THROUGH = {ErrorCode.NOT_FOUND, ErrorCode.INVALID_CURSOR, ErrorCode.LIMIT_EXCEEDED, ErrorCode.QUERY_TOO_COMPLEX,
                  ErrorCode.INVALID_VALUE}
 
 
 class QueryInputError(GraphQLError):
     """Queries have no payload type, so refusals surface as errors with `extensions`:
 
-    `code` (INVALID_FILTER, INVALID_CURSOR, LIMIT_EXCEEDED, QUERY_TOO_COMPLEX, INVALID_VALUE or INVALID), `field`
-    (camelCase argument path, e.g. `filter.where.0.op`) and `issues` (every problem as {code, field, message}).
+    `code` (INVALID_FILTER, INVALID_CURSOR, LIMIT_EXCEEDED, QUERY_TOO_COMPLEX, INVALID_VALUE, NOT_FOUND or INVALID),
+    `field` (camelCase argument path, e.g. `filter.where.0.op`) and `issues` (every problem as {code, field, message}).
     Never masked.
     """
 

@@ -14,7 +14,7 @@ from app.api.exports.inputs import ExportActivitiesInput, ExportPersonsInput
 from app.api.exports.types import DeleteExportJobPayload, ExportJob, ExportJobConnection, ExportJobPayload
 from app.api.global_ids import parsed_id, raw_id, to_global_id
 from app.api.ingestion.types import decode_job_cursor, encode_job_cursor
-from app.api.payloads import payload, query_errors
+from app.api.payloads import payload, query_errors, subscription_errors
 from app.api.permissions import require
 from app.domain.access import Scope
 from app.domain.errors import DomainError, ErrorCode
@@ -105,6 +105,7 @@ class ExportMutations:
 class ExportSubscriptions:
     @strawberry.subscription(description="The export now and after every change (progress about twice a second) "
                              "until it ends.")
+    @subscription_errors
     async def export_job_updated(self, info: Info, id: ExportId) -> AsyncGenerator[ExportJob, None]:
         principal = require(info, Scope.READ)
         resources = info.context.resources

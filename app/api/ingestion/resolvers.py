@@ -24,7 +24,7 @@ from app.api.ingestion.types import (
     decode_job_cursor,
     encode_job_cursor,
 )
-from app.api.payloads import payload, query_errors
+from app.api.payloads import payload, query_errors, subscription_errors
 from app.api.permissions import require
 from app.domain.access import Scope
 from app.domain.errors import DomainError, ErrorCode
@@ -172,6 +172,7 @@ class IngestionMutations:
 @strawberry.type
 class IngestionSubscriptions:
     @strawberry.subscription(description="The job now and after every change (a few per second) until it ends.")
+    @subscription_errors
     async def ingestion_job_updated(
         self, info: Info, id: JobId
     ) -> AsyncGenerator[IngestionJob, None]:
@@ -190,6 +191,7 @@ class IngestionSubscriptions:
                 return
 
     @strawberry.subscription(description="Activities as they are recorded (inline batches and small jobs).")
+    @subscription_errors
     async def activity_recorded(
         self, info: Info,
         filter: Annotated[
