@@ -62,7 +62,12 @@ def _refusal(status: int, code: str, message: str) -> Response:
 
 
 def stream_token(request: Request) -> str | None:
-    return request.headers.get(TOKEN_HEADER) or request.query_params.get(TOKEN_PARAM)
+    if (token := request.headers.get(TOKEN_HEADER)) is not None:
+        return token
+    # Every /graphql request asks: parse the query string only when it can hold the parameter (~30 us saved).
+    if TOKEN_PARAM.encode() not in request.scope.get("query_string", b""):
+        return None
+    return request.query_params.get(TOKEN_PARAM)
 
 
 class EventStreams:

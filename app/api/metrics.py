@@ -53,6 +53,10 @@ class ServiceMetrics:
                                   "How late a 50 ms timer fired on the API's event loop (time every request waited)",
                                   buckets=LAG_BUCKETS, registry=r)
         self._operations: set[str] = set()
+        # Labelled children by label values: prometheus_client's labels() takes a lock and validates on every
+        # call, twice per request; the label sets are bounded (MAX_OPERATIONS, HTTP statuses).
+        self._request_counters: dict[tuple[str, int], Any] = {}
+        self._latencies: dict[str, Any] = {}
 
     def operation_label(self, name: object) -> str:
         if not isinstance(name, str) or not name:
@@ -67,8 +71,14 @@ class ServiceMetrics:
 
     def observe(self, state: dict[str, Any], status: int, seconds: float) -> None:
         operation = self.operation_label(state.get("operation_name"))
-        self.requests.labels(operation, str(status)).inc()
-        self.latency.labels(operation).observe(seconds)
+        counter = self._request_counters.get((operation, status))
+        if counter is None:
+            counter = self._request_counters[(operation, status)] = self.requests.labels(operation, str(status))
+        counter.inc()
+        latency = self._latencies.get(operation)
+        if latency is None:
+            latency = self._latencies[operation] = self.latency.labels(operation)
+        latency.observe(seconds)
         for code in state.get("error_codes", ()):
             self.errors.labels(code).inc()
         if status == 429:

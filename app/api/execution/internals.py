@@ -171,7 +171,14 @@ def stream_transport_requested(view: Any, headers: Mapping[str, str]) -> bool:
     """Whether Strawberry would answer over a streaming transport (multipart or SSE), chosen by the Accept header
     (`AsyncBaseHTTPView._get_stream_transport_from_headers`); True when that method is gone, so nothing is compiled."""
     choose = getattr(view, "_get_stream_transport_from_headers", None)
-    return choose is None or choose(headers) is not None
+    if choose is None:
+        return True
+    # Both transports need their media type in Accept; Strawberry's multipart check parses the header with the
+    # email package (~15-60 us on every request), so an Accept naming neither is answered here.
+    accept = next((value for key, value in headers.items() if key.lower() == "accept"), "").lower()
+    if "multipart/mixed" not in accept and "text/event-stream" not in accept:
+        return False
+    return choose(headers) is not None
 
 
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, RootValue], Generic[Context, RootValue]):

@@ -29,7 +29,11 @@ from graphql import (
 from graphql.execution import Executor
 from strawberry.asgi import GraphQL
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
-from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
+from strawberry.subscriptions import (
+    GRAPHQL_SSE_PROTOCOL,
+    GRAPHQL_TRANSPORT_WS_PROTOCOL,
+    MULTIPART_SUBSCRIPTION_PROTOCOL,
+)
 
 from app.api.activities.inputs import TimelineFilter
 from app.api.execution import internals
@@ -148,6 +152,11 @@ def test_stream_transport_requested() -> None:
     assert not stream_transport_requested(streaming, {"accept": "application/json"})
     plain = GraphQL(small_schema())
     assert not stream_transport_requested(plain, {"accept": "multipart/mixed;subscriptionSpec=1.0"})
+    # The shortcut for an Accept naming neither media type agrees with Strawberry on case and lists.
+    assert stream_transport_requested(streaming, {"Accept": "multipart/mixed;subscriptionSpec=1.0"})
+    sse = GraphQL(small_schema(), subscription_protocols=(GRAPHQL_SSE_PROTOCOL,))
+    assert stream_transport_requested(sse, {"accept": "application/json, Text/Event-Stream"})
+    assert not stream_transport_requested(sse, {"accept": "application/graphql-response+json, */*"})
 
 
 def test_TransportWSHandler() -> None:
