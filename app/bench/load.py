@@ -25,7 +25,7 @@ def client(base_url: str, api_key: str, connections: int = 4, timeout: float = 6
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
     return httpx.AsyncClient(
         base_url=base_url,
-        headers={"authorization": f"Bearer {api_key}"},
+        headers={"authorization": f"Bearer {api_key}"} if api_key else {},  # "": no key (PostGraphile reads JWTs)
         limits=limits,
         timeout=timeout,
     )
@@ -62,7 +62,7 @@ async def run_load(
     """
     if not bodies:
         raise ValueError("no request bodies")
-    headers = {"Authorization": f"Bearer {api_key}", "Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {api_key}"} if api_key else {})
     requests = itertools.cycle([encode_post(base_url, path, body, headers) for body in bodies])
     latencies: list[float] = []
     errors = 0

@@ -68,9 +68,13 @@ async def timeline_load(
     clients: int,
     duration: float,
     probe: Callable[[], float] | None = None,
+    query: str | None = None,
+    check: Callable[[bytes], bool] | None = None,
 ) -> Latency:
-    bodies = [page_body(queries.TIMELINE, str(person), page_size, after) for person, after in pages]
-    return await run_load(base_url, api_key, bodies, clients=clients, duration=duration, check=_ok, probe=probe)
+    """The load on `pages`; `query`/`check` for another server's document (PostGraphile), else the service's."""
+    bodies = [page_body(query or queries.TIMELINE, str(person), page_size, after) for person, after in pages]
+    return await run_load(base_url, api_key, bodies, clients=clients, duration=duration, check=check or _ok,
+                          probe=probe)
 
 
 STALL_SECONDS = "0.01"  # a histogram bucket bound of activities_event_loop_lag_seconds

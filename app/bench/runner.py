@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asyncpg
 
-from app.bench import ingest, reads
+from app.bench import ingest, postgraphile, reads
 from app.bench.datagen import EXAMPLE_TYPES, generate_persons
 from app.bench.export import bench_export
 from app.bench.figures import bench_freshness, bench_memory
@@ -120,18 +120,21 @@ async def bench_timeline(run: Run) -> None:
     api, base = run.stack.services["api"], run.stack.start_baseline()
     assert api.url and base.url
 
-    async def measure(service: Service) -> tuple[Measured, Measured]:
+    async def measure(service: Service, grafast: bool = False) -> tuple[Measured, Measured]:
         assert service.url
-        async with client(service.url, run.stack.api_key) as http:
-            deep = await reads.deep_cursors(http, targets.deep, o.page_size, o.deep_page)
+        walk = postgraphile.deep_cursors if grafast else reads.deep_cursors
+        key = "" if grafast else run.stack.api_key  # PostGraphile has no keys (it would read a bearer as a JWT)
+        async with client(service.url, key) as http:
+            deep = await walk(http, targets.deep, o.page_size, o.deep_page)
         first: list[tuple[int, str | None]] = [(p, None) for p in targets.first_page]
         out = []
         for pages in (first, deep):
-            async with client(service.url, run.stack.api_key) as http:
+            async with client(service.url, key) as http:
                 stalled, probes = await reads.loop_stalls(http)
                 # Server CPU per request is the figure least disturbed by other load on a shared machine.
                 lat = await reads.timeline_load(
-                    service.url, run.stack.api_key, pages, o.page_size, o.clients, o.duration, service.cpu_seconds
+                    service.url, key, pages, o.page_size, o.clients, o.duration, service.cpu_seconds,
+                    query=postgraphile.QUERY if grafast else None, check=postgraphile.ok if grafast else None,
                 )
                 stalled_after, probes_after = await reads.loop_stalls(http)
             stalls = (f"; event loop >10 ms late in {stalled_after - stalled:.0f} of {probes_after - probes:.0f} "
@@ -151,6 +154,26 @@ async def bench_timeline(run: Run) -> None:
     run.report.add(
         *_latency_rows(f"timeline deep page (page {o.deep_page + 1})", api_deep, base_deep, o.clients, note)
     )
+    if o.postgraphile is not None and api_first is not None and api_deep is not None:
+        grafast = postgraphile.start(run.stack, o.postgraphile, run.dsn)
+        try:
+            pgl_first, pgl_deep = await measure(grafast, grafast=True)
+        finally:
+            run.stack.services.pop(grafast.name).stop()
+        for name, api_m, pgl_m in (("first page", api_first, pgl_first), ("deep page", api_deep, pgl_deep)):
+            run.report.add(*_versus_postgraphile(f"timeline {name} vs PostGraphile v5", api_m, pgl_m, o.clients))
+
+
+def _versus_postgraphile(name: str, api_m: Measured, pgl_m: Measured, clients: int) -> list[Row]:
+    """Issue 19's bar: at least 1.3x PostGraphile v5's req/s and a lower p99, same pages, same clients."""
+    api, pgl = api_m.latency, pgl_m.latency
+    label = "PostGraphile v5"
+    cpu = f"server CPU/request {api_m.cpu_ms:.1f} ms (PostGraphile {pgl_m.cpu_ms:.2f} ms, one node process)"
+    return [
+        Row(f"{name} req/s ({clients} clients)", "req/s", api.rps, pgl.rps, label, Goal.RATIO_AT_LEAST, 1.3, cpu),
+        Row(f"{name} p99 ms ({clients} clients)", "ms", api.p99_ms, pgl.p99_ms, label, Goal.RATIO_AT_MOST, 1.0,
+            f"p50 {api.p50_ms:.1f} ms (PostGraphile {pgl.p50_ms:.1f} ms)"),
+    ]
 
 
 async def compare_json(run: Run, person: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import asyncpg
 
@@ -33,6 +34,7 @@ class Options:
     seed: int = 1
     only: frozenset[str] = field(default_factory=lambda: frozenset(FIGURES))
     job_timeout: float = 1800.0
+    postgraphile: Path | None = None  # a folder with `npm install node@22 postgraphile@5`: timeline beside it too
 
 
 @dataclass

@@ -23,6 +23,17 @@ def _figures(value: str) -> frozenset[str]:
     return chosen
 
 
+def _postgraphile(value: str) -> Path:
+    from app.bench.postgraphile import executable
+
+    folder = Path(value).resolve()
+    try:
+        executable(folder)  # refused now, not after minutes of data set-up
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return folder
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
@@ -39,6 +50,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         trials=args.trials,
         seed=args.seed,
         only=args.only or frozenset(FIGURES),
+        postgraphile=args.postgraphile,
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     # SIGTERM unwinds like Ctrl-C, so the processes we started stop and the private database is dropped.
@@ -69,4 +81,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench.add_argument("--only", type=_figures, default=None,
                        help="comma list of: import,timeline,freshness,memory,export,smartlists,triggers,inline")
     bench.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown to FILE")
+    bench.add_argument("--postgraphile", metavar="DIR", type=_postgraphile,
+                       help="also load PostGraphile v5 (DIR: where `npm install node@22 postgraphile@5` ran)")
     bench.set_defaults(handler=cmd_bench)
