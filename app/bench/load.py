@@ -35,7 +35,8 @@ async def graphql(http: httpx.AsyncClient, query: str, variables: dict[str, Any]
     """POST one document; returns `data`, raising on HTTP or top-level GraphQL errors."""
     body = orjson.dumps({"query": query, "variables": variables or {}})
     response = await http.post("/graphql", content=body, headers=JSON_HEADERS)
-    result = response.json() if response.headers.get("content-type", "").endswith("json") else {}
+    # application/json or application/graphql-response+json, with or without a charset parameter
+    result = response.json() if "json" in response.headers.get("content-type", "") else {}
     if response.status_code != 200 or result.get("errors"):
         raise GraphQLFailed(f"HTTP {response.status_code}: {result.get('errors') or response.text[:300]}")
     data: dict[str, Any] = result["data"]

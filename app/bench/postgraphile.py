@@ -11,11 +11,10 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
-import orjson
 
 from app.bench.stack import Service, Stack
 from app.embedded.lease import free_port
@@ -72,22 +71,9 @@ def start(stack: Stack, folder: Path, dsn: str, timeout: float = 60) -> Service:
     raise RuntimeError(f"postgraphile did not answer within {timeout}s")
 
 
-async def deep_cursors(
-    http: httpx.AsyncClient, persons: Sequence[int], page_size: int, depth: int
-) -> list[tuple[int, str | None]]:
-    """Each person's cursor `depth` pages in, walked through PostGraphile itself (its cursors are its own)."""
-    out: list[tuple[int, str | None]] = []
-    for person in persons:
-        after = None
-        for _ in range(depth):
-            response = await http.post("/graphql", json={
-                "query": QUERY, "variables": {"id": str(person), "first": page_size, "after": after}})
-            if not ok(response.content):
-                raise RuntimeError(f"PostGraphile answered {response.status_code}: {response.text[:300]}")
-            after = orjson.loads(response.content)["data"]["allActivities"]["pageInfo"]["endCursor"]
-        if after:
-            out.append((person, after))
-    return out
+def end_cursor(data: dict[str, Any]) -> str | None:
+    cursor: str | None = data["allActivities"]["pageInfo"]["endCursor"]
+    return cursor
 
 
 def ok(content: bytes) -> bool:

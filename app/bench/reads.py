@@ -41,16 +41,23 @@ async def pick_persons(dsn: str, page_size: int, deep_page: int, limit: int = 20
     return Targets(first, deep)
 
 
+def _end_cursor(data: dict[str, Any]) -> str | None:
+    cursor: str | None = data["person"]["timeline"]["pageInfo"]["endCursor"]
+    return cursor
+
+
 async def deep_cursors(
-    http: httpx.AsyncClient, persons: Sequence[int], page_size: int, depth: int
+    http: httpx.AsyncClient, persons: Sequence[int], page_size: int, depth: int,
+    query: str = queries.TIMELINE, end_cursor: Callable[[dict[str, Any]], str | None] = _end_cursor,
 ) -> list[tuple[int, str | None]]:
-    """Walk each person's timeline `depth` pages through `http` (API or baseline) and keep the cursor there."""
+    """Walk each person's timeline `depth` pages through `http` (API or baseline; PostGraphile with its `query`
+    and `end_cursor`) and keep the cursor there."""
     out: list[tuple[int, str | None]] = []
     for person in persons:
         after = None
         for _ in range(depth):
-            data = await graphql(http, queries.TIMELINE, {"id": str(person), "first": page_size, "after": after})
-            after = data["person"]["timeline"]["pageInfo"]["endCursor"]
+            data = await graphql(http, query, {"id": str(person), "first": page_size, "after": after})
+            after = end_cursor(data)
         if after:
             out.append((person, after))
     return out

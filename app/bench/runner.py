@@ -122,10 +122,11 @@ async def bench_timeline(run: Run) -> None:
 
     async def measure(service: Service, grafast: bool = False) -> tuple[Measured, Measured]:
         assert service.url
-        walk = postgraphile.deep_cursors if grafast else reads.deep_cursors
         key = "" if grafast else run.stack.api_key  # PostGraphile has no keys (it would read a bearer as a JWT)
         async with client(service.url, key) as http:
-            deep = await walk(http, targets.deep, o.page_size, o.deep_page)
+            deep = await (reads.deep_cursors(http, targets.deep, o.page_size, o.deep_page, postgraphile.QUERY,
+                                             postgraphile.end_cursor) if grafast
+                          else reads.deep_cursors(http, targets.deep, o.page_size, o.deep_page))
         first: list[tuple[int, str | None]] = [(p, None) for p in targets.first_page]
         out = []
         for pages in (first, deep):
