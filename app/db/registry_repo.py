@@ -58,10 +58,22 @@ async def snapshots(session: AsyncSession, rows: Sequence[ActivityTypeRow]) -> l
     return [to_snapshot(r, versions[r.id]) for r in rows if r.id is not None]
 
 
+# A type is locked against ingestion with a transaction-level advisory lock (TYPE_LOCK, id): a registry change
+# takes it exclusively, a chunk being written shares it (app/services/ingestion/writer.py). Not a row lock: on
+# Citus, SELECT ... FOR SHARE on a reference table takes a ShareLock and then a RowExclusiveLock on the table's
+# shard, so two chunks sharing it at once wait for each other's ShareLock (a deadlock, cancelled after a second).
+# Every session meets on the coordinator, where these locks live.
+TYPE_LOCK = 7_242_018
+
+
 async def row_by_api_name(session: AsyncSession, api_name: str, *, for_update: bool = False) -> ActivityTypeRow | None:
-    """The type with this apiName (case-insensitive), deleted ones included."""
+    """The type with this apiName (case-insensitive), deleted ones included; `for_update`: locked for this
+    transaction, against other registry changes (FOR UPDATE) and ingestion chunks (TYPE_LOCK, taken first)."""
     stmt = select(ActivityTypeRow).where(func.lower(col(ActivityTypeRow.api_name)) == api_name.lower())
     if for_update:
+        found = await _sql(session, "SELECT id FROM activity_type WHERE lower(api_name) = lower(:name)", name=api_name)
+        for type_id in found.scalars().all():
+            await _sql(session, "SELECT pg_advisory_xact_lock(:ns, :id)", ns=TYPE_LOCK, id=type_id)
         stmt = stmt.with_for_update()
     return (await session.exec(stmt)).first()
 

@@ -1,7 +1,7 @@
-"""A breaking approval or a delete racing an ingestion chunk: row locks on activity_type order the two.
+"""A breaking approval or a delete racing an ingestion chunk: the type's lock (registry_repo.TYPE_LOCK) orders them.
 
 The registry allows a breaking change (or a delete) only while no activity of the type is stored; the chunk
-writer holds FOR SHARE on its types until commit, the registry FOR UPDATE. Blocking is observed in
+writer shares its types' locks until commit, the registry takes the type's exclusively. Blocking is observed in
 pg_blocking_pids on real connections (on Citus in citus_lock_waits: the rows locked are the reference table's
 copies on the workers), never inferred from timing.
 """
@@ -110,6 +110,23 @@ async def test_a_chunk_holding_its_types_makes_approval_wait_then_see_its_activi
     async with resources.db.raw() as conn:
         live = await conn.fetchrow("SELECT current_version, deleted_at FROM activity_type WHERE id = $1", type_id)
     assert (live["current_version"], live["deleted_at"]) == (1, None)
+
+
+async def test_two_chunks_of_one_type_write_at_once(resources: Resources) -> None:
+    """Chunks share their types' locks, so neither waits for the other. (With FOR SHARE on the activity_type row
+    instead, Citus made the second wait for the first's commit, or cancelled one of two as a deadlock: see
+    TYPE_LOCK.)"""
+    type_id = await _live_type_with_breaking_draft(resources)
+    rows = [StagedRow(n, 1, AT, type_id, 1, '"Intro"', '{"minutes": 5}', None, None) for n in (1, 2)]
+    async with resources.db.raw() as first, resources.db.raw() as second:
+        for conn in (first, second):
+            await conn.execute(STAGE_DDL)
+        async with first.transaction(), second.transaction():  # both stay open: each chunk holds its locks
+            for conn, row in zip((first, second), rows, strict=True):
+                written = write_rows(conn, uuid.uuid4(), [row], dry_run=False, return_rows=False)
+                assert (await asyncio.wait_for(written, timeout=20)).accepted == 1
+    async with resources.db.raw() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM activity") == 2
 
 
 async def test_a_chunk_waiting_for_an_approval_sees_the_new_version_and_writes_nothing(

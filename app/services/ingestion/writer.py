@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from app.db.raw_pool import Connection
+from app.db.registry_repo import TYPE_LOCK
 
 STAGE_COLUMNS = ("row_number", "person_id", "occurred_at", "activity_type_id", "type_version", "primary_value",
                  "fields", "idempotency_key", "payload_hash")
@@ -39,14 +40,13 @@ EXISTING_SQL = (
     "ON a.person_id = k.p AND a.activity_type_id = k.t AND a.idempotency_key = k.key"
 )
 
-# The registry approves a breaking change (or deletes a type) only while no activity of the type exists, under
-# FOR UPDATE on its activity_type row. A chunk holds FOR SHARE on its types' rows from before it writes until it
-# commits, so the two serialise: an approval waits for the chunk and then sees its activities, or the chunk waits
-# for the approval and then sees the new version. (FOR SHARE, not FOR KEY SHARE: it also waits for a plain UPDATE.)
-LOCK_TYPES_SQL = (
-    "SELECT id, current_version, deleted_at IS NULL AS live FROM activity_type WHERE id = ANY($1::int[]) "
-    "ORDER BY id FOR SHARE"
-)
+# The registry approves a breaking change (or deletes a type) only while no activity of the type exists, holding
+# the type's lock (registry_repo.TYPE_LOCK) exclusively. A chunk shares the lock of each of its types from before
+# it writes until it commits, so the two serialise: an approval waits for the chunk and then sees its activities,
+# or the chunk waits for the approval and then sees the new version (read by a second statement, whose snapshot
+# is taken after the wait). Sorted, so chunks and registry changes never deadlock over them.
+LOCK_TYPES_SQL = "SELECT count(pg_advisory_xact_lock_shared($1::int, id)) FROM unnest($2::int[]) AS id"
+READ_TYPES_SQL = "SELECT id, current_version, deleted_at IS NULL AS live FROM activity_type WHERE id = ANY($1::int[])"
 
 ACTIVITY_COLUMNS = ("person_id", "occurred_at", "activity_type_id", "type_version", "primary_value", "fields",
                     "idempotency_key", "payload_hash", "job_id")
@@ -82,7 +82,9 @@ async def lock_types(conn: Connection, rows: Sequence[Staged]) -> None:
     used = {(r[3], r[4]) for r in rows}
     if not used:
         return
-    found = await conn.fetch(LOCK_TYPES_SQL, list({type_id for type_id, _ in used}))
+    ids = sorted({type_id for type_id, _ in used})
+    await conn.fetchval(LOCK_TYPES_SQL, TYPE_LOCK, ids)
+    found = await conn.fetch(READ_TYPES_SQL, ids)
     live = {r["id"]: r["current_version"] for r in found if r["live"]}
     stale = sorted({type_id for type_id, version in used if live.get(type_id) != version})
     if stale:
