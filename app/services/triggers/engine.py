@@ -12,6 +12,7 @@ import logging
 import random
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,19 +61,37 @@ CLAIM = (
     "t.name, t.url, t.secret, CASE WHEN t.previous_secret_until > $3::timestamptz THEN t.previous_secret END "
     "AS previous"
 )
-# The outcome, then the trigger's failure count, in one transaction; no row: the lease expired and another worker
+# Outcomes are recorded in bulk by the loop, in the transaction of its next claim: a delivery costs no round trip
+# of its own to finish. The outcomes, then each trigger's failure count; no row: the lease expired and another worker
 # took the delivery over. (Two statements: Citus does not run a modifying CTE across a local and a reference table.)
 CLOCK = "(SELECT now() AS now) clock"
 FINISH = (
-    "UPDATE trigger_delivery SET status = $3, lease_until = NULL, next_attempt_at = coalesce($4, next_attempt_at), "
-    "last_status_code = $5, last_error = $6, delivered_at = CASE WHEN $3 = 'DELIVERED' THEN clock.now END "
-    f"FROM {CLOCK} WHERE id = $1 AND attempts = $2 AND status = 'SENDING' RETURNING trigger_id"
+    "UPDATE trigger_delivery d SET status = o.status, lease_until = NULL, "
+    "next_attempt_at = coalesce(o.next_at, d.next_attempt_at), last_status_code = o.code, last_error = o.error, "
+    "delivered_at = CASE WHEN o.status = 'DELIVERED' THEN clock.now END "
+    "FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::int[], $6::text[]) "
+    f"AS o(id, attempts, status, next_at, code, error), {CLOCK} "
+    "WHERE d.id = o.id AND d.attempts = o.attempts AND d.status = 'SENDING' RETURNING d.id"
 )
-COUNT_OUTCOME = (
-    "UPDATE webhook_trigger SET consecutive_failures = CASE WHEN $2 THEN 0 ELSE consecutive_failures + 1 END, "
+# $2: a delivery succeeded; $3: the failures after the last success (or all of them, with none).
+COUNT_OUTCOMES = (
+    "UPDATE webhook_trigger SET consecutive_failures = CASE WHEN $2 THEN $3 ELSE consecutive_failures + $3 END, "
     f"last_success_at = CASE WHEN $2 THEN clock.now ELSE last_success_at END FROM {CLOCK} WHERE id = $1 "
     "RETURNING consecutive_failures, status"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The end of one attempt, waiting to be recorded."""
+
+    delivery_id: int
+    attempts: int
+    trigger_id: uuid.UUID
+    state: str  # DELIVERED, PENDING (a retry) or FAILED
+    next_attempt_at: datetime | None
+    status_code: int | None
+    detail: str | None
 
 
 class DeliveryLoop:
@@ -88,6 +107,7 @@ class DeliveryLoop:
         self.sender = Sender(resources.settings)
         self.wake = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.outcomes: list[Outcome] = []  # attempts ended, in the order they ended, not yet recorded
         self.hold = 0.0  # seconds the outbox is left to fill a partial batch
         self.outbox = True  # the outbox may hold rows: set by its NOTIFY and by every poll timeout
         self.rescan = True  # new deliveries may exist (NOTIFY, poll, own fan-out): list the triggers with work again
@@ -115,6 +135,8 @@ class DeliveryLoop:
             for task in list(self.tasks):
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
+            with contextlib.suppress(Exception):  # else their leases expire and they are sent again
+                await self._record_alone()
             await self.sender.close()
             if listener is not None:
                 with contextlib.suppress(Exception):
@@ -136,6 +158,7 @@ class DeliveryLoop:
                 self.rescan = True
             self.outbox = self.outbox or bool(self.hold)
         if len(self.tasks) >= MAX_TASKS:
+            await self._record_alone()
             return
         if self.rescan:  # else only deliveries ended: the triggers with work are those listed, less any drained
             self.rescan = False
@@ -146,6 +169,7 @@ class DeliveryLoop:
                 task = asyncio.create_task(self._deliver(claimed))
                 self.tasks.add(task)
                 task.add_done_callback(self._done)
+        await self._record_alone()  # no trigger was left to claim for
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.tasks.discard(task)
@@ -178,20 +202,28 @@ class DeliveryLoop:
     async def _claim(self, trigger_id: uuid.UUID) -> list[Any]:
         lease = self.settings.delivery_timeout_seconds * 3 + LEASE_MARGIN_SECONDS
         room = MAX_TASKS - len(self.tasks)
-        async with self.resources.db.raw() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_of(trigger_id))
-            rows = await conn.fetch(QUEUE, trigger_id, QUEUE_WINDOW)
-            if not rows:
-                if trigger_id in self.busy:
-                    self.busy.remove(trigger_id)
-                return []
-            now = rows[0]["now"]
-            queue = [Queued(r["id"], frozenset(r["person_ids"]), r["flying"], r["due"]) for r in rows]
-            ids = eligible(queue, min(self.settings.concurrency_per_trigger, room + sum(q.in_flight for q in queue)),
-                           now)
-            if not ids:
-                return []
-            return list(await conn.fetch(CLAIM, ids, lease, now))
+        outcomes, self.outcomes = self.outcomes, []
+        try:
+            async with self.resources.db.raw() as conn, conn.transaction():
+                counted = await _record(conn, outcomes)  # before the queue is read: what ended no longer blocks
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_of(trigger_id))
+                rows = await conn.fetch(QUEUE, trigger_id, QUEUE_WINDOW)
+                claimed: list[Any] = []
+                if not rows:
+                    if trigger_id in self.busy:
+                        self.busy.remove(trigger_id)
+                else:
+                    now = rows[0]["now"]
+                    queue = [Queued(r["id"], frozenset(r["person_ids"]), r["flying"], r["due"]) for r in rows]
+                    ids = eligible(queue, min(self.settings.concurrency_per_trigger,
+                                              room + sum(q.in_flight for q in queue)), now)
+                    if ids:
+                        claimed = list(await conn.fetch(CLAIM, ids, lease, now))
+        except BaseException:
+            self.outcomes[:0] = outcomes  # recorded with the next claim (their leases cover a restart's pause)
+            raise
+        await self._open_circuits(counted)
+        return claimed
 
     async def _deliver(self, claimed: Any) -> None:
         async with self.resources.db.raw() as conn:
@@ -200,7 +232,7 @@ class DeliveryLoop:
         trigger_id = claimed["trigger_id"]
         msg_id = webhook_id(trigger_id, claimed["id"])
         if not activities:  # every activity was erased since: nothing left to say
-            await self._finish(claimed, Decision(Verdict.DELIVERED, reason="activities erased; nothing sent"), None)
+            self._finish(claimed, Decision(Verdict.DELIVERED, reason="activities erased; nothing sent"), None)
             return
         head = orjson.dumps({"id": str(trigger_id), "name": claimed["name"]})
         body = b'{"trigger":%b,"activities":[%b]}' % (head, ",".join(activities).encode())
@@ -214,21 +246,35 @@ class DeliveryLoop:
                                              signed_headers(secrets, msg_id, int(time.time()), body))
         decision = decide(attempt, claimed["attempts"], claimed["first_attempt_at"], datetime.now(UTC), self.policy,
                           self.rng)
-        await self._finish(claimed, decision, attempt.status, attempt.error)
+        self._finish(claimed, decision, attempt.status, attempt.error)
 
-    async def _finish(self, claimed: Any, decision: Decision, status: int | None, error: str | None = None) -> None:
+    def _finish(self, claimed: Any, decision: Decision, status: int | None, error: str | None = None) -> None:
+        """Keep the outcome for the loop to record (and wake it): a crash before that sends the delivery again."""
         state = {Verdict.DELIVERED: "DELIVERED", Verdict.RETRY: "PENDING", Verdict.FAILED: "FAILED"}[decision.verdict]
         reason = decision.reason
         detail = (f"{reason}: {error}" if reason and error else reason or error or None)
-        detail = detail[:1000] if detail else None
-        async with self.resources.db.raw() as conn, conn.transaction():
-            finished = await conn.fetchval(FINISH, claimed["id"], claimed["attempts"], state,
-                                           decision.next_attempt_at, status, detail)
-            counted = None if finished is None else await conn.fetchrow(
-                COUNT_OUTCOME, finished, state == "DELIVERED")
-        if counted is not None and counted["status"] == "ACTIVE" and breaker_opens(
-                counted["consecutive_failures"], self.settings.circuit_breaker_failures):
-            await self._open_circuit(claimed["trigger_id"], counted["consecutive_failures"])
+        self.outcomes.append(Outcome(claimed["id"], claimed["attempts"], claimed["trigger_id"], state,
+                                     decision.next_attempt_at, status, detail[:1000] if detail else None))
+        self.wake.set()
+
+    async def _record_alone(self) -> None:
+        """Record the outcomes no claim took along."""
+        if not self.outcomes:
+            return
+        outcomes, self.outcomes = self.outcomes, []
+        try:
+            async with self.resources.db.raw() as conn, conn.transaction():
+                counted = await _record(conn, outcomes)
+        except BaseException:
+            self.outcomes[:0] = outcomes
+            raise
+        await self._open_circuits(counted)
+
+    async def _open_circuits(self, counted: list[tuple[uuid.UUID, Any]]) -> None:
+        for trigger_id, row in counted:
+            if row is not None and row["status"] == "ACTIVE" and breaker_opens(
+                    row["consecutive_failures"], self.settings.circuit_breaker_failures):
+                await self._open_circuit(trigger_id, row["consecutive_failures"])
 
     async def _open_circuit(self, trigger_id: uuid.UUID, failures: int) -> None:
         from sqlalchemy import text
@@ -247,3 +293,19 @@ def _lock_of(trigger_id: uuid.UUID) -> int:
     """The advisory-lock key that serialises the scheduling of one trigger's deliveries."""
     return int.from_bytes(trigger_id.bytes[:8], "big", signed=True)
 
+
+async def _record(conn: Any, outcomes: list[Outcome]) -> list[tuple[uuid.UUID, Any]]:
+    """Record `outcomes` (in the caller's transaction), then count each trigger's failures in a row, in the
+    order the attempts ended; returns each counted trigger's failures and status."""
+    if not outcomes:
+        return []
+    finished = {r[0] for r in await conn.fetch(
+        FINISH, [o.delivery_id for o in outcomes], [o.attempts for o in outcomes], [o.state for o in outcomes],
+        [o.next_attempt_at for o in outcomes], [o.status_code for o in outcomes], [o.detail for o in outcomes])}
+    runs: dict[uuid.UUID, tuple[bool, int]] = {}  # trigger: (a success among them, failures since the last one)
+    for o in outcomes:
+        if o.delivery_id in finished:
+            succeeded, failures = runs.get(o.trigger_id, (False, 0))
+            runs[o.trigger_id] = (True, 0) if o.state == "DELIVERED" else (succeeded, failures + 1)
+    return [(t, await conn.fetchrow(COUNT_OUTCOMES, t, succeeded, failures))
+            for t, (succeeded, failures) in runs.items()]
