@@ -209,9 +209,12 @@ class DeliveryLoop:
         outcomes, self.outcomes = self.outcomes, []
         async with self.resources.db.raw() as conn:
             try:
-                async with conn.transaction():
-                    counted = await _record(conn, outcomes)  # before the queue: what ended no longer blocks
-                    claimed = await self._lease(conn, trigger_id, room, lease)
+                # BEGIN and the lock in one round trip (a literal: simple protocol); a failure leaves the
+                # connection in its transaction, and the pool closes it (app/db/raw_pool.py).
+                await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_lock_of(trigger_id):d})")
+                counted = await _record(conn, outcomes)  # before the queue: what ended no longer blocks
+                claimed = await self._lease(conn, trigger_id, room, lease)
+                await conn.execute("COMMIT")
             except BaseException:
                 self.outcomes[:0] = outcomes  # recorded with the next claim (leases outlast a restart's pause)
                 raise
@@ -222,8 +225,8 @@ class DeliveryLoop:
         return list(zip(claimed, payloads, strict=True))
 
     async def _lease(self, conn: Any, trigger_id: uuid.UUID, room: int, lease: float) -> list[Any]:
+        """Lease what the trigger may send now (the caller holds its lock, in a transaction)."""
         limit = self.settings.concurrency_per_trigger
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_of(trigger_id))
         rows = await conn.fetch(QUEUE, trigger_id, QUEUE_WINDOW_PER_SLOT * limit)
         if not rows:
             if trigger_id in self.busy:
