@@ -212,7 +212,7 @@ class DeliveryLoop:
                 # BEGIN and the lock in one round trip (a literal: simple protocol); a failure leaves the
                 # connection in its transaction, and the pool closes it (app/db/raw_pool.py).
                 await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_lock_of(trigger_id):d})")
-                counted = await _record(conn, outcomes)  # before the queue: what ended no longer blocks
+                counted = await record_outcomes(conn, outcomes)  # before the queue: what ended no longer blocks
                 claimed = await self._lease(conn, trigger_id, room, lease)
                 await conn.execute("COMMIT")
             except BaseException:
@@ -273,7 +273,7 @@ class DeliveryLoop:
         outcomes, self.outcomes = self.outcomes, []
         try:
             async with self.resources.db.raw() as conn, conn.transaction():
-                counted = await _record(conn, outcomes)
+                counted = await record_outcomes(conn, outcomes)
         except BaseException:
             self.outcomes[:0] = outcomes
             raise
@@ -303,7 +303,7 @@ def _lock_of(trigger_id: uuid.UUID) -> int:
     return int.from_bytes(trigger_id.bytes[:8], "big", signed=True)
 
 
-async def _record(conn: Any, outcomes: list[Outcome]) -> list[tuple[uuid.UUID, Any]]:
+async def record_outcomes(conn: Any, outcomes: list[Outcome]) -> list[tuple[uuid.UUID, Any]]:
     """Record `outcomes` (in the caller's transaction), then count each trigger's failures in a row, in the
     order the attempts ended; returns each counted trigger's failures and status."""
     if not outcomes:
