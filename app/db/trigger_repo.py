@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -96,3 +97,53 @@ async def fetch_payloads(conn: Any, batches: Sequence[Sequence[ActivityKey]]) ->
                                        [k[2] for k in keys], which):
         found[n].append(payload)
     return found
+
+
+# Outcomes are recorded in bulk by the loop, in the transaction of its next claim: a delivery costs no round trip
+# of its own to finish. The outcomes, then each trigger's failure count; no row: the lease expired and another worker
+# took the delivery over. (Two statements: Citus does not run a modifying CTE across a local and a reference table.)
+CLOCK = "(SELECT now() AS now) clock"
+FINISH = (
+    "UPDATE trigger_delivery d SET status = o.status, lease_until = NULL, "
+    "next_attempt_at = coalesce(o.next_at, d.next_attempt_at), last_status_code = o.code, last_error = o.error, "
+    "delivered_at = CASE WHEN o.status = 'DELIVERED' THEN clock.now END "
+    "FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::int[], $6::text[]) "
+    f"AS o(id, attempts, status, next_at, code, error), {CLOCK} "
+    "WHERE d.id = o.id AND d.attempts = o.attempts AND d.status = 'SENDING' RETURNING d.id"
+)
+# $2: a delivery succeeded; $3: the failures after the last success (or all of them, with none).
+COUNT_OUTCOMES = (
+    "UPDATE webhook_trigger SET consecutive_failures = CASE WHEN $2 THEN $3 ELSE consecutive_failures + $3 END, "
+    f"last_success_at = CASE WHEN $2 THEN clock.now ELSE last_success_at END FROM {CLOCK} WHERE id = $1 "
+    "RETURNING consecutive_failures, status"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The end of one attempt, waiting to be recorded."""
+
+    delivery_id: int
+    attempts: int
+    trigger_id: uuid.UUID
+    state: str  # DELIVERED, PENDING (a retry) or FAILED
+    next_attempt_at: datetime | None
+    status_code: int | None
+    detail: str | None
+
+
+async def record_outcomes(conn: Any, outcomes: list[Outcome]) -> list[tuple[uuid.UUID, Any]]:
+    """Record `outcomes` (in the caller's transaction), then count each trigger's failures in a row, in the
+    order the attempts ended; returns each counted trigger's failures and status."""
+    if not outcomes:
+        return []
+    finished = {r[0] for r in await conn.fetch(
+        FINISH, [o.delivery_id for o in outcomes], [o.attempts for o in outcomes], [o.state for o in outcomes],
+        [o.next_attempt_at for o in outcomes], [o.status_code for o in outcomes], [o.detail for o in outcomes])}
+    runs: dict[uuid.UUID, tuple[bool, int]] = {}  # trigger: (a success among them, failures since the last one)
+    for o in outcomes:
+        if o.delivery_id in finished:
+            succeeded, failures = runs.get(o.trigger_id, (False, 0))
+            runs[o.trigger_id] = (True, 0) if o.state == "DELIVERED" else (succeeded, failures + 1)
+    return [(t, await conn.fetchrow(COUNT_OUTCOMES, t, succeeded, failures))
+            for t, (succeeded, failures) in runs.items()]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from app.db.trigger_repo import Outcome, record_outcomes
 from app.services.runtime import Resources
-from app.services.triggers.engine import Outcome, record_outcomes
 from tests.ingestion_support import approved_type
 from tests.triggers.support import make_trigger
 

@@ -12,7 +12,6 @@ import logging
 import random
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,39 +62,6 @@ CLAIM = (
     "t.name, t.url, t.secret, CASE WHEN t.previous_secret_until > $3::timestamptz THEN t.previous_secret END "
     "AS previous"
 )
-# Outcomes are recorded in bulk by the loop, in the transaction of its next claim: a delivery costs no round trip
-# of its own to finish. The outcomes, then each trigger's failure count; no row: the lease expired and another worker
-# took the delivery over. (Two statements: Citus does not run a modifying CTE across a local and a reference table.)
-CLOCK = "(SELECT now() AS now) clock"
-FINISH = (
-    "UPDATE trigger_delivery d SET status = o.status, lease_until = NULL, "
-    "next_attempt_at = coalesce(o.next_at, d.next_attempt_at), last_status_code = o.code, last_error = o.error, "
-    "delivered_at = CASE WHEN o.status = 'DELIVERED' THEN clock.now END "
-    "FROM unnest($1::bigint[], $2::int[], $3::text[], $4::timestamptz[], $5::int[], $6::text[]) "
-    f"AS o(id, attempts, status, next_at, code, error), {CLOCK} "
-    "WHERE d.id = o.id AND d.attempts = o.attempts AND d.status = 'SENDING' RETURNING d.id"
-)
-# $2: a delivery succeeded; $3: the failures after the last success (or all of them, with none).
-COUNT_OUTCOMES = (
-    "UPDATE webhook_trigger SET consecutive_failures = CASE WHEN $2 THEN $3 ELSE consecutive_failures + $3 END, "
-    f"last_success_at = CASE WHEN $2 THEN clock.now ELSE last_success_at END FROM {CLOCK} WHERE id = $1 "
-    "RETURNING consecutive_failures, status"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The end of one attempt, waiting to be recorded."""
-
-    delivery_id: int
-    attempts: int
-    trigger_id: uuid.UUID
-    state: str  # DELIVERED, PENDING (a retry) or FAILED
-    next_attempt_at: datetime | None
-    status_code: int | None
-    detail: str | None
-
-
 class DeliveryLoop:
     """Runs until cancelled; woken by NOTIFY from the outbox trigger and from fan-outs, and at least every
     `triggers.poll_seconds`."""
@@ -109,7 +75,7 @@ class DeliveryLoop:
         self.sender = Sender(resources.settings)
         self.wake = asyncio.Event()
         self.tasks: set[asyncio.Task[None]] = set()
-        self.outcomes: list[Outcome] = []  # attempts ended, in the order they ended, not yet recorded
+        self.outcomes: list[trigger_repo.Outcome] = []  # attempts ended, in the order they ended, not yet recorded
         self.hold = 0.0  # seconds the outbox is left to fill a partial batch
         self.outbox = True  # the outbox may hold rows: set by its NOTIFY and by every poll timeout
         self.rescan = True  # new deliveries may exist (NOTIFY, poll, own fan-out): list the triggers with work again
@@ -212,7 +178,8 @@ class DeliveryLoop:
                 # BEGIN and the lock in one round trip (a literal: simple protocol); a failure leaves the
                 # connection in its transaction, and the pool closes it (app/db/raw_pool.py).
                 await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({_lock_of(trigger_id):d})")
-                counted = await record_outcomes(conn, outcomes)  # before the queue: what ended no longer blocks
+                # Before the queue is read: what ended no longer blocks its persons.
+                counted = await trigger_repo.record_outcomes(conn, outcomes)
                 claimed = await self._lease(conn, trigger_id, room, lease)
                 await conn.execute("COMMIT")
             except BaseException:
@@ -262,7 +229,7 @@ class DeliveryLoop:
         state = {Verdict.DELIVERED: "DELIVERED", Verdict.RETRY: "PENDING", Verdict.FAILED: "FAILED"}[decision.verdict]
         reason = decision.reason
         detail = (f"{reason}: {error}" if reason and error else reason or error or None)
-        self.outcomes.append(Outcome(claimed["id"], claimed["attempts"], claimed["trigger_id"], state,
+        self.outcomes.append(trigger_repo.Outcome(claimed["id"], claimed["attempts"], claimed["trigger_id"], state,
                                      decision.next_attempt_at, status, detail[:1000] if detail else None))
         self.wake.set()
 
@@ -273,7 +240,7 @@ class DeliveryLoop:
         outcomes, self.outcomes = self.outcomes, []
         try:
             async with self.resources.db.raw() as conn, conn.transaction():
-                counted = await record_outcomes(conn, outcomes)
+                counted = await trigger_repo.record_outcomes(conn, outcomes)
         except BaseException:
             self.outcomes[:0] = outcomes
             raise
@@ -301,20 +268,3 @@ class DeliveryLoop:
 def _lock_of(trigger_id: uuid.UUID) -> int:
     """The advisory-lock key that serialises the scheduling of one trigger's deliveries."""
     return int.from_bytes(trigger_id.bytes[:8], "big", signed=True)
-
-
-async def record_outcomes(conn: Any, outcomes: list[Outcome]) -> list[tuple[uuid.UUID, Any]]:
-    """Record `outcomes` (in the caller's transaction), then count each trigger's failures in a row, in the
-    order the attempts ended; returns each counted trigger's failures and status."""
-    if not outcomes:
-        return []
-    finished = {r[0] for r in await conn.fetch(
-        FINISH, [o.delivery_id for o in outcomes], [o.attempts for o in outcomes], [o.state for o in outcomes],
-        [o.next_attempt_at for o in outcomes], [o.status_code for o in outcomes], [o.detail for o in outcomes])}
-    runs: dict[uuid.UUID, tuple[bool, int]] = {}  # trigger: (a success among them, failures since the last one)
-    for o in outcomes:
-        if o.delivery_id in finished:
-            succeeded, failures = runs.get(o.trigger_id, (False, 0))
-            runs[o.trigger_id] = (True, 0) if o.state == "DELIVERED" else (succeeded, failures + 1)
-    return [(t, await conn.fetchrow(COUNT_OUTCOMES, t, succeeded, failures))
-            for t, (succeeded, failures) in runs.items()]
