@@ -11,6 +11,7 @@ from app.domain.triggers import Batch
 from app.domain.webhook_signing import verify
 from app.services.runtime import Resources
 from app.services.triggers import admin
+from app.services.triggers.sender import Sender
 from tests.ingestion_support import approved_type
 from tests.triggers.support import (
     ADMIN,
@@ -179,3 +180,14 @@ async def test_redirects_are_not_followed_and_names_connect_to_their_checked_add
     assert elsewhere.received == []
     (request,) = receiver.received
     assert request.headers["host"] == f"localhost:{receiver.port}"  # the name, sent to the address it resolved to
+
+
+async def test_cookies_a_receiver_sets_are_not_sent_back(resources: Resources) -> None:
+    sender = Sender(tuned(resources, **FAST).settings)
+    try:
+        async with Receiver([Answer(200, {"set-cookie": "session=abc; Path=/"})]) as receiver:
+            for _ in range(2):
+                assert (await sender.post(receiver.url, b"{}", {})).status == 200
+    finally:
+        await sender.close()
+    assert [r.headers.get("cookie") for r in receiver.received] == [None, None]

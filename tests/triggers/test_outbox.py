@@ -116,8 +116,9 @@ async def test_payloads_built_by_postgresql_equal_the_domain_shape(resources: Re
         rows = await conn.fetch(f"SELECT {COLUMNS} FROM activity ORDER BY id")
         activities = [Activity(*r) for r in rows]
         keys = [(a.id, a.person_id, a.occurred_at) for a in activities]
-        payloads = await trigger_repo.fetch_payloads(conn, keys)
-    assert [json.loads(p) for p in payloads] == [activity_payload(a, "depositCheck") for a in activities]
+        payloads = await trigger_repo.fetch_payloads(conn, [keys[1:], [], keys[:1]])
+    expected = [activity_payload(a, "depositCheck") for a in activities]
+    assert [[json.loads(p) for p in batch] for batch in payloads] == [expected[1:], [], expected[:1]]
 
 
 async def test_outbox_arrays_are_stored_uncompressed(resources: Resources) -> None:

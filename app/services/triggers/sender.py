@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import ipaddress
 import logging
 from collections.abc import Mapping
@@ -30,6 +31,8 @@ class Sender:
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(self.timeout), follow_redirects=False, trust_env=False,
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+            # No cookie kept: one receiver's cookies would go to every other receiver on the same address.
+            cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
         )
 
     async def close(self) -> None:
