@@ -16,7 +16,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from graphql import ASTValidationRule, GraphQLError, GraphQLField, GraphQLObjectType, GraphQLOutputType, GraphQLSchema
+from graphql import (
+    ASTValidationRule,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInputObjectType,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLSchema,
+)
 from graphql.execution import VariableValues
 from graphql.execution.collect_fields import (
     FieldDetailsList,
@@ -41,8 +49,8 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.types import Subscr
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.types import StartMessage as LegacyStartMessage
 from strawberry.types import ExecutionContext
-from strawberry.types.arguments import convert_argument
-from strawberry.types.base import StrawberryMaybe, StrawberryOptional
+from strawberry.types.arguments import InputContext, convert_argument
+from strawberry.types.base import StrawberryList, StrawberryMaybe, StrawberryOptional, has_object_definition
 from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UnsetType
 
@@ -74,6 +82,10 @@ NAMES = (
     "StrawberryField",
     "starlette_request",
     "replace_placeholders_with_files",
+    "input_definitions",
+    "input_fields",
+    "install_from_input",
+    "convert_input",
     # graphql-core
     "HookedExecutor",
     "executor_subfields",
@@ -96,6 +108,7 @@ __all__ = [
     "FieldFacts",
     "FragmentDetails",
     "HookedExecutor",
+    "InputField",
     "LegacyStartMessage",
     "LegacyWSHandler",
     "StrawberryField",
@@ -106,10 +119,14 @@ __all__ = [
     "argument_specs",
     "collect_object_subfields",
     "collect_root_fields",
+    "convert_input",
     "does_fragment_condition_match",
     "executor_is_awaitable",
     "executor_subfields",
     "graphql_schema",
+    "input_definitions",
+    "input_fields",
+    "install_from_input",
     "is_int_serializer",
     "is_isoformat",
     "is_limit_error",
@@ -411,3 +428,89 @@ def resolves_by_default(field_def: GraphQLField) -> bool:
     """Whether Strawberry resolves a field with its plain attribute read (`_get_basic_result`, used only for fields
     without resolver, permission, extension or field exception handler)."""
     return getattr(field_def.resolve, "__name__", None) == "_get_basic_result"
+
+
+# --- Input objects --------------------------------------------------------------------------------------------------
+
+LEAF, LEAF_LIST, OBJECT, OBJECT_LIST, OTHER = "leaf", "leaf_list", "object", "object_list", "other"
+
+
+@dataclass(frozen=True, slots=True)
+class InputField:
+    """One field of an input type as Strawberry's `convert_argument` converts it: names, whether it is set to None
+    when absent (no default), and its shape: LEAF (the coerced value as it is), LEAF_LIST (a copy of the list),
+    OBJECT / OBJECT_LIST (input objects of `of`, None items kept) or OTHER (anything else: Strawberry converts it)."""
+
+    name: str
+    python_name: str
+    none_when_absent: bool
+    shape: str
+    type: Any
+    of: type | None
+
+
+def input_definitions(schema: GraphQLSchema, own: Callable[..., Any] | None = None) -> list[Any]:
+    """The Strawberry definitions behind the schema's input object types (the converter's `strawberry-definition`
+    extension), except generic, @oneOf and Maybe-field ones, and those with a `from_input` hook other than `own`:
+    Strawberry checks a Maybe field's null in the document only for types without the hook."""
+    found = []
+    for type_ in schema.type_map.values():
+        definition: Any = (getattr(type_, "extensions", None) or {}).get("strawberry-definition")
+        if not (isinstance(type_, GraphQLInputObjectType) and getattr(definition, "is_input", False)):
+            continue
+        if definition.from_input not in (None, own) or definition.is_one_of or definition.type_var_map or any(
+                isinstance(f.type, StrawberryMaybe) for f in definition.fields):
+            continue
+        found.append(definition)
+    return found
+
+
+def input_fields(definition: Any, config: Any, registry: Any) -> list[InputField]:
+    """The fields of an input definition, named and shaped as `convert_argument` treats them."""
+    fields = []
+    for field in definition.fields:
+        type_ = field.resolve_type(type_definition=definition)
+        shape, of = _input_shape(type_, registry)
+        fields.append(InputField(config.name_converter.from_field(field), field.python_name,
+                                 field.default_value is dataclasses.MISSING
+                                 and field.default_factory is dataclasses.MISSING, shape, type_, of))
+    return fields
+
+
+def _input_shape(type_: Any, registry: Any) -> tuple[str, type | None]:
+    if isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe):
+        type_ = type_.of_type
+    if isinstance(type_, StrawberryList):
+        item = type_.of_type
+        if isinstance(item, StrawberryOptional) and not isinstance(item, StrawberryMaybe):
+            item = item.of_type
+        if _leaf(item, registry):
+            return LEAF_LIST, None
+        if isinstance(item, type) and _input_object(item):
+            return OBJECT_LIST, item
+        return OTHER, None
+    if _leaf(type_, registry):
+        return LEAF, None
+    if isinstance(type_, type) and _input_object(type_):
+        return OBJECT, type_
+    return OTHER, None
+
+
+def _leaf(type_: Any, registry: Any) -> bool:
+    return type_ is not GlobalID and not isinstance(type_, StrawberryMaybe | StrawberryOptional | StrawberryList) \
+        and is_scalar(type_, registry)
+
+
+def _input_object(type_: type) -> bool:
+    return has_object_definition(type_) and type_.__strawberry_definition__.is_input
+
+
+def install_from_input(definition: Any, build: Callable[[type, Mapping[str, Any], InputContext], Any]) -> None:
+    """Make `build(cls, value, context)` build the definition's values (`StrawberryObjectDefinition.from_input`, the
+    hook `convert_argument` calls instead of converting the fields itself)."""
+    definition.from_input = build
+
+
+def convert_input(value: Any, type_: Any, context: InputContext, path: tuple[str | int, ...]) -> Any:
+    """Strawberry's own conversion of one value (`convert_argument`) in the hook's context, at `path`."""
+    return convert_argument(value, type_, context.scalar_registry, context.config, context.info, path=path)

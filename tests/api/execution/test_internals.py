@@ -52,10 +52,14 @@ from app.api.execution.internals import (
     argument_specs,
     collect_object_subfields,
     collect_root_fields,
+    convert_input,
     does_fragment_condition_match,
     executor_is_awaitable,
     executor_subfields,
     graphql_schema,
+    input_definitions,
+    input_fields,
+    install_from_input,
     is_int_serializer,
     is_isoformat,
     is_limit_error,
@@ -448,3 +452,68 @@ def test_strip_suggestions(document: str) -> None:
     assert errors and " Did you mean " in errors[0].message
     stripped = strip_suggestions(errors[0].message)
     assert "Did you mean" not in stripped and stripped.startswith("Cannot query field")
+
+
+@strawberry.input(description="A plain input.")
+class Plain:
+    name: str
+    tags: list[str] | None = None
+    inner: Pick | None = None
+
+
+@strawberry.type(description="Root.")
+class InputQuery:
+    @strawberry.field(description="Echo.")
+    def echo(self, value: Plain) -> str:
+        return value.name
+
+
+INPUT_APP = strawberry.Schema(query=InputQuery)
+
+
+def test_input_definitions() -> None:
+    names = {d.name for d in input_definitions(graphql_schema(INPUT_APP))}
+    assert names == {"Plain"}  # Pick is @oneOf: left to Strawberry
+    from app.api.execution.input_builders import build
+
+    app_names = {d.name for d in input_definitions(SCHEMA, build)}
+    assert {"ActivityInput", "RecordActivitiesInput", "PersonRefInput"} <= app_names
+
+
+def test_input_fields() -> None:
+    (plain,) = input_definitions(graphql_schema(INPUT_APP))
+    fields = {f.name: f for f in input_fields(plain, INPUT_APP.config, INPUT_APP.schema_converter.scalar_registry)}
+    assert [(f.python_name, f.none_when_absent, f.shape) for f in fields.values()] == [
+        ("name", True, "leaf"), ("tags", False, "leaf_list"), ("inner", False, "object")]
+    assert fields["inner"].of is Pick
+
+
+@strawberry.input(description="Built by a hook.")
+class Hooked:
+    n: int
+
+
+@strawberry.type(description="Root.")
+class HookQuery:
+    @strawberry.field(description="Echo.")
+    def echo(self, value: Hooked) -> int:
+        return value.n
+
+
+def test_install_from_input() -> None:
+    calls: list[object] = []
+
+    def build(cls: type, value: Any, context: Any) -> Any:
+        calls.append(context.path)
+        return cls(n=value["n"] * 2)
+
+    install_from_input(Hooked.__strawberry_definition__, build)  # type: ignore[attr-defined]
+    result = strawberry.Schema(query=HookQuery).execute_sync("{ echo(value: {n: 2}) }")
+    assert result.data == {"echo": 4} and calls == [("value",)]
+
+
+def test_convert_input() -> None:
+    context = type("Context", (), {"scalar_registry": INPUT_APP.schema_converter.scalar_registry,
+                                   "config": INPUT_APP.config, "info": None, "path": ()})()
+    built = convert_input({"name": "n", "inner": {"a": 1}}, Plain, context, ("value",))
+    assert isinstance(built, Plain) and built.inner == Pick(a=1) and built.tags is None
