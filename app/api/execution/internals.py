@@ -14,6 +14,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from graphql import (
@@ -74,6 +75,7 @@ NAMES = (
     "is_limit_error",
     "is_isoformat",
     "specified_datetime",
+    "fast_datetime_parser",
     "returns_its_argument",
     "strawberry_field_facts",
     "argument_specs",
@@ -123,6 +125,7 @@ __all__ = [
     "does_fragment_condition_match",
     "executor_is_awaitable",
     "executor_subfields",
+    "fast_datetime_parser",
     "graphql_schema",
     "input_definitions",
     "input_fields",
@@ -325,9 +328,33 @@ def is_isoformat(coerce: Callable[[Any], Any]) -> bool:
 
 
 def specified_datetime(description: str, url: str) -> Any:
-    """Strawberry's DateTime scalar (the same parser, and the `isoformat` serializer the fast paths recognise) with
-    another description and `@specifiedBy(url:)`; for Schema(scalar_overrides={datetime: ...})."""
-    return dataclasses.replace(DateTimeDefinition, description=description, specified_by_url=url)
+    """Strawberry's DateTime scalar (its parser behind a fast path, and the `isoformat` serializer the fast paths
+    recognise) with another description and `@specifiedBy(url:)`; for Schema(scalar_overrides={datetime: ...})."""
+    parse = DateTimeDefinition.parse_value
+    assert parse is not None
+    return dataclasses.replace(DateTimeDefinition, description=description, specified_by_url=url,
+                               parse_value=fast_datetime_parser(parse))
+
+
+# Plain RFC 3339 instants: ISO 8601 with seconds, milli- or microseconds and an offset or Z. Both parsers read these
+# to the same instant and offset (datetime.fromisoformat's timezone rather than dateutil's tzutc/tzoffset, which
+# print and compare the same); anything else, and any string fromisoformat refuses, goes to Strawberry's parser.
+_PLAIN_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3}|\.\d{6})?(?:Z|[+-]\d\d:\d\d)")
+
+
+def fast_datetime_parser(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`parse` (Strawberry's DateTime parser: dateutil's isoparse, ~40 us a value) with `datetime.fromisoformat`
+    (~1 us) in front for plain instants; its results and errors are `parse`'s otherwise."""
+
+    def parse_value(value: Any) -> Any:
+        if type(value) is str and _PLAIN_INSTANT.fullmatch(value):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                pass
+        return parse(value)
+
+    return parse_value
 
 
 def is_int_serializer(coerce: Callable[[Any], Any]) -> bool:

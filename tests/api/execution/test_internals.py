@@ -27,8 +27,11 @@ from graphql import (
     specified_rules,
 )
 from graphql.execution import Executor
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from strawberry.asgi import GraphQL
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, MULTIPART_SUBSCRIPTION_PROTOCOL
 
 from app.api.activities.inputs import TimelineFilter
@@ -56,6 +59,7 @@ from app.api.execution.internals import (
     does_fragment_condition_match,
     executor_is_awaitable,
     executor_subfields,
+    fast_datetime_parser,
     graphql_schema,
     input_definitions,
     input_fields,
@@ -285,6 +289,32 @@ def test_specified_datetime() -> None:
     plain: Any = specified_datetime("d", "https://example.com")
     assert (plain.description, plain.specified_by_url) == ("d", "https://example.com") and is_isoformat(plain.serialize)
     assert datetime_type.parse_value("2026-11-02T10:00:00+01:00") == datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+@st.composite
+def instants(draw: st.DrawFn) -> str:
+    """Date-times written the ways clients write them, plain RFC 3339 and not."""
+    m = draw(st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)))
+    fraction = draw(st.sampled_from(["", f".{m.microsecond // 1000:03d}", f".{m.microsecond:06d}", ".5", ".1234567"]))
+    offset = draw(st.sampled_from(["Z", "z", "+00:00", "-00:00", "+05:30", "-12:00", "+23:59", "+24:00", "+0530", "+05",
+                                   ""]))
+    clock = draw(st.sampled_from([f"{m.hour:02d}:{m.minute:02d}:{m.second:02d}", "24:00:00", "23:59:60"]))
+    return f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{clock}{fraction}{offset}"
+
+
+def outcome(parse: Any, value: Any) -> Any:
+    try:
+        moment = parse(value)
+    except Exception as error:
+        return type(error), str(error)
+    return moment, moment.utcoffset(), moment.isoformat()
+
+
+@given(st.one_of(instants(), st.text(max_size=40)))
+@settings(max_examples=400, deadline=None)
+def test_fast_datetime_parser(value: str) -> None:
+    slow = DateTimeDefinition.parse_value
+    assert outcome(fast_datetime_parser(slow), value) == outcome(slow, value)
 
 
 def test_returns_its_argument() -> None:
