@@ -158,12 +158,14 @@ async def count_active(conn: Connection, principal_id: str) -> int:
 
 
 async def set_payload(conn: Connection, job_id: uuid.UUID, *, header: list[str] | None, rows: int, total_bytes: int,
-                      chunks: int, sha256: str | None, received_through: int | None = None) -> None:
-    """What the first transaction of a job knows of its payload (all of it, unless an upload goes on)."""
-    await conn.execute(
+                      chunks: int, sha256: str | None, received_through: int | None = None) -> IngestionJob:
+    """What the first transaction of a job knows of its payload (all of it, unless an upload goes on); the job."""
+    record = await conn.fetchrow(
         "UPDATE ingestion_job SET header = $2, total_rows = $3, total_bytes = $4, chunk_count = $5, "
-        "payload_sha256 = $6, received_through = $7 WHERE id = $1",
+        f"payload_sha256 = $6, received_through = $7 WHERE id = $1 RETURNING {JOB_COLUMNS}",
         job_id, header, rows, total_bytes, chunks, sha256, received_through)
+    assert record is not None  # inserted in this transaction
+    return job_from_record(record)
 
 
 async def append_upload(conn: Connection, job_id: uuid.UUID, *, chunks: int, rows: int, total_bytes: int,
