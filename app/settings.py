@@ -51,6 +51,7 @@ class Execution(BaseModel):
     fast_executor: bool = True  # complete plain object subtrees in one pass inside Strawberry's execution
     parse_cache: bool = True  # reuse parsed documents of repeated queries
     validation_cache: bool = True  # skip validation of repeated (document, rules) pairs
+    input_builders: bool = True  # build input objects from a plan per type, not field by field (input_builders.py)
 
 
 class Triggers(BaseModel):

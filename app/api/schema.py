@@ -16,7 +16,8 @@ from strawberry.types import ExecutionContext
 from app.api.access.mutations import AccessMutations
 from app.api.access.queries import AccessQueries
 from app.api.activities.queries import ActivityQueries
-from app.api.execution.internals import specified_datetime
+from app.api.execution import input_builders
+from app.api.execution.internals import graphql_schema, specified_datetime
 from app.api.execution.wiring import executor_class
 from app.api.exports.resolvers import ExportMutations, ExportQueries, ExportSubscriptions
 from app.api.ingestion.resolvers import IngestionMutations, IngestionQueries, IngestionSubscriptions
@@ -82,14 +83,18 @@ def build_schema(
         kwargs["mutation"] = mutation
     if subscription is not None:
         kwargs["subscription"] = subscription
-    return Schema(
+    execution = execution or Execution()
+    schema = Schema(
         query=query,  # type: ignore[arg-type]
         config=StrawberryConfig(disable_field_suggestions=False),
         scalar_overrides={datetime: DATETIME},
         extensions=list(extensions),
-        execution_context_class=executor_class(execution or Execution()),
+        execution_context_class=executor_class(execution),
         **kwargs,
     )
+    if execution.input_builders:
+        input_builders.enable(schema, graphql_schema(schema))
+    return schema
 
 
 def schema_sdl() -> str:

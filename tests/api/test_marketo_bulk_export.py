@@ -69,7 +69,7 @@ async def test_create_enqueue_status_file_round_trip(settings: Settings, resourc
             "format": "CSV", "filter": {"createdAt": MARCH, "activityTypeIds": [type_id]}})
         export_id = created["exportId"]
         assert created["status"] == "Created" and created["format"] == "CSV"
-        assert created["createdAt"].endswith("Z") and "numberOfRecords" not in created
+        assert created["createdAt"].endswith("Z") and "numberOfRecords" not in created and "queuedAt" not in created
         # The same job underneath: GraphQL sees it, not yet queued, so a worker leaves it alone.
         seen = await gql("query($id: ID!) { exportJob(id: $id) { status columns } }", {"id": export_id})
         assert seen["data"]["exportJob"] == {"status": "CREATED", "columns": HEADER}
@@ -83,7 +83,7 @@ async def test_create_enqueue_status_file_round_trip(settings: Settings, resourc
         await run_worker()
         done = await _one(http, "GET", f"{BULK}/{export_id}/status.json", auth)
         assert done["status"] == "Completed" and done["numberOfRecords"] == 4
-        assert {"startedAt", "finishedAt"} <= set(done)
+        assert {"startedAt", "finishedAt"} <= set(done) and "queuedAt" not in done  # reported only while Queued
 
         answer = await http.get(f"{BULK}/{export_id}/file.json", headers=auth)
         assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")

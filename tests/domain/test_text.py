@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import orjson
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.domain.errors import ErrorCode
 from app.domain.ingestion import RawRow
@@ -44,3 +46,31 @@ def test_rows_holding_nul_are_invalid_value() -> None:
     envelope = parse_csv(RawRow(2, b"a\x00@b.io,2026-11-02T10:00:00Z,x"), header, "t")
     assert isinstance(envelope, RowFailure) and envelope.issues == [unstorable_issue("personEmail")]
     assert parse_csv_header(b"personEmail,occurredAt,n\x00te", "t") == [unstorable_issue("file")]
+
+
+def walked_path(value: object, path: str = "") -> str | None:
+    """unstorable_path without its orjson shortcut: the walk alone."""
+    from app.domain import text
+
+    shortcut = text._plainly_storable
+    text._plainly_storable = lambda _: False  # type: ignore[assignment]
+    try:
+        return unstorable_path(value, path)
+    finally:
+        text._plainly_storable = shortcut
+
+
+TEXTS = st.text(st.characters(codec=None, exclude_categories=()), max_size=6) | st.sampled_from(
+    ["\x00", "\\u0000", "a\\\\u0000", "\ud800", "é", ""])
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70) | st.floats() | TEXTS,
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner) | st.dictionaries(TEXTS, inner, max_size=4)
+    | st.dictionaries(st.integers(), inner, max_size=2),
+    max_leaves=20,
+)
+
+
+@given(JSONISH)
+@settings(max_examples=500, deadline=None)
+def test_the_shortcut_answers_as_the_walk(value: object) -> None:
+    assert unstorable_path(value, "v") == walked_path(value, "v")

@@ -100,6 +100,38 @@ async def insert(
     return inserted is not None
 
 
+async def insert_inline(
+    conn: Connection, job_id: uuid.UUID, *, format: SourceFormat, activity_type: str | None, dry_run: bool,
+    create_missing_persons: bool, created_by: str | None, rows: int, total_bytes: int, sha256: str, cap: int,
+) -> bool:
+    """A RUNNING one-chunk job processed in this same transaction (record_now), with its payload's size; False
+    (nothing written) if `created_by` already has `cap` unfinished jobs (`cap` <= 0: no cap). The check takes no
+    lock: this job is never seen unfinished, as it commits ended."""
+    inserted = await conn.fetchval(
+        "INSERT INTO ingestion_job (id, source, format, activity_type, status, dry_run, create_missing_persons, "
+        "created_by, total_rows, total_bytes, chunk_count, payload_sha256, attempts, started_at) "
+        "SELECT $1, 'INLINE', $2, $3, 'RUNNING', $4, $5, $6, $7, $8, 1, $9, 1, now() "
+        "WHERE $10 <= 0 OR $6::text IS NULL OR (SELECT count(*) FROM ingestion_job "
+        "WHERE created_by = $6 AND status = ANY($11::text[])) < $10 RETURNING id",
+        job_id, format.value, activity_type, dry_run, create_missing_persons, created_by, rows, total_bytes,
+        sha256, cap, list(ACTIVE),
+    )
+    return inserted is not None
+
+
+async def finish_inline(conn: Connection, job_id: uuid.UUID, status: JobStatus, counts: ChunkTally,
+                        error: str | None = None) -> IngestionJob:
+    """The job inserted by `insert_inline` ended with its only chunk's counts; the job as it is now."""
+    record = await conn.fetchrow(
+        "UPDATE ingestion_job SET status = $2, next_chunk = 1, processed_rows = $3, accepted_rows = $4, "
+        "rejected_rows = $5, duplicate_rows = $6, error_code = $7, error = $8, finished_at = clock_timestamp(), "
+        f"updated_at = clock_timestamp() WHERE id = $1 RETURNING {JOB_COLUMNS}",
+        job_id, status.value, counts.processed, counts.accepted, counts.rejected, counts.duplicates,
+        ErrorCode.ROW_COUNT_MISMATCH.value if error else None, error)
+    assert record is not None  # inserted in this transaction
+    return job_from_record(record)
+
+
 async def by_key(conn: Connection, created_by: str | None, key: str | None) -> tuple[IngestionJob, str | None] | None:
     """The job holding this principal's key, and its payload digest (keys are scoped per principal)."""
     record = await conn.fetchrow(
@@ -126,12 +158,14 @@ async def count_active(conn: Connection, principal_id: str) -> int:
 
 
 async def set_payload(conn: Connection, job_id: uuid.UUID, *, header: list[str] | None, rows: int, total_bytes: int,
-                      chunks: int, sha256: str | None, received_through: int | None = None) -> None:
-    """What the first transaction of a job knows of its payload (all of it, unless an upload goes on)."""
-    await conn.execute(
+                      chunks: int, sha256: str | None, received_through: int | None = None) -> IngestionJob:
+    """What the first transaction of a job knows of its payload (all of it, unless an upload goes on); the job."""
+    record = await conn.fetchrow(
         "UPDATE ingestion_job SET header = $2, total_rows = $3, total_bytes = $4, chunk_count = $5, "
-        "payload_sha256 = $6, received_through = $7 WHERE id = $1",
+        f"payload_sha256 = $6, received_through = $7 WHERE id = $1 RETURNING {JOB_COLUMNS}",
         job_id, header, rows, total_bytes, chunks, sha256, received_through)
+    assert record is not None  # inserted in this transaction
+    return job_from_record(record)
 
 
 async def append_upload(conn: Connection, job_id: uuid.UUID, *, chunks: int, rows: int, total_bytes: int,

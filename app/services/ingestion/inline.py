@@ -1,21 +1,35 @@
-"""A small batch recorded synchronously: the same job pipeline as recordActivities, run to its end in the caller."""
+"""A small batch recorded synchronously: one job, prepared and written in one transaction in the caller."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import logging
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.domain.errors import ErrorCode, Issue
-from app.domain.ingestion import IngestionJob, JobStatus
+import orjson
+
+from app.db.ingestion_repo import jobs as jobs_repo
+from app.domain.errors import DomainError, ErrorCode, Issue
+from app.domain.ingestion import ChunkTally, IngestionJob, JobCounts, JobStatus, RawRow, encode_chunk
+from app.domain.ingestion_split import KEEP_PREFIX
+from app.services.ingestion import progress
 from app.services.ingestion.jobs import get_job, list_rejections
-from app.services.ingestion.process import run_job
+from app.services.ingestion.prepare import JobContext, prepare_chunk_stepwise
+from app.services.ingestion.process import LIVE_PUBLISH_MAX_ROWS, run_job, write_chunk
 from app.services.ingestion.submit import JobSpec, submit_objects
+from app.services.ingestion.writer import STAGE_DDL, TypesChanged
+from app.services.registry import cached_live_types
 from app.services.runtime import Resources
 
+logger = logging.getLogger(__name__)
+
 WAIT_SECONDS = 90.0  # Marketo's own timeout for adding custom activities
+ATTEMPTS = 3  # a type approved between validation and write (TypesChanged) is validated again
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +41,86 @@ class InlineOutcome:
 
 
 async def record_now(resources: Resources, spec: JobSpec, activities: Sequence[dict[str, Any]]) -> InlineOutcome:
+    """Record the batch as an INLINE job and return it ended, with the issues of each rejected row.
+
+    Without an idempotency key the job row, its activities, its rejections and its end are one transaction: the
+    job is never seen unfinished and no worker takes part, so nothing is queued and no chunk is stored (a crash
+    rolls all of it back and the caller, who got no answer, sends it again). A bad row is rejected alone and kept
+    for replay like any job's. With a key, the job is submitted (the key's job may exist) and processed here."""
+    if spec.idempotency_key is not None:
+        return await _submitted(resources, spec, activities)
+    rows, digest, total_bytes = _rows(resources, activities)
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            job, inserted = await _one_transaction(resources, spec, rows, digest, total_bytes)
+            break
+        except TypesChanged:
+            if attempt == ATTEMPTS:
+                raise
+            logger.info("activity types changed while an inline batch was written; validating it again")
+    if inserted:
+        await progress.publish_activities(resources, inserted)
+    return await _outcome(resources, job, len(activities))
+
+
+def _rows(resources: Resources, activities: Sequence[dict[str, Any]]) -> tuple[list[RawRow], str, int]:
+    """Each activity as a JSONL row numbered from 1 (one over maxRowBytes kept as a prefix: ROW_TOO_LARGE), the
+    payload digest as submit_objects computes it, and the payload's size."""
+    max_row_bytes = resources.settings.limits.max_row_bytes
+    digest = hashlib.sha256()
+    rows: list[RawRow] = []
+    total = 0
+    for number, activity in enumerate(activities, start=1):
+        data = orjson.dumps(activity)
+        digest.update(b"%d\n%b\n" % (len(data), data))
+        total += len(data)
+        rows.append(RawRow(number, data) if len(data) <= max_row_bytes else RawRow(
+            number, data[:KEEP_PREFIX], oversize=len(data)))
+    return rows, digest.hexdigest(), total
+
+
+async def _one_transaction(
+    resources: Resources, spec: JobSpec, rows: list[RawRow], digest: str, total_bytes: int
+) -> tuple[IngestionJob, list[Any]]:
+    job_id = uuid.uuid4()
+    live = not spec.dry_run and len(rows) <= LIVE_PUBLISH_MAX_ROWS and await progress.has_listeners(resources)
+    async with resources.db.raw() as conn:
+        types, names = await cached_live_types(resources, conn)
+        ctx = JobContext(id=job_id, format=spec.format, activity_type=spec.activity_type, header=None,
+                         dry_run=spec.dry_run, create_missing_persons=spec.create_missing_persons, live=live,
+                         types=types, known_names=names, max_row_bytes=resources.settings.limits.max_row_bytes)
+        prepared = await prepare_chunk_stepwise(ctx, encode_chunk(rows))
+        async with conn.transaction():
+            if not await jobs_repo.insert_inline(
+                conn, job_id, format=spec.format, activity_type=spec.activity_type, dry_run=spec.dry_run,
+                create_missing_persons=spec.create_missing_persons, created_by=spec.created_by, rows=len(rows),
+                total_bytes=total_bytes, sha256=digest, cap=resources.settings.ingestion_concurrency_per_key,
+            ):
+                raise _limit_exceeded(resources)
+            # The staging table serves live rows and rows with idempotency keys (a concurrent insert of the same
+            # key falls back to it); a batch with neither goes straight to COPY.
+            if live or any(c[7] is not None for c in prepared.candidates):
+                await conn.execute(STAGE_DDL)
+            tally = ChunkTally()
+            inserted = await write_chunk(conn, ctx, prepared, tally)
+            counts = JobCounts(len(rows), tally.processed, tally.accepted, tally.rejected, tally.duplicates)
+            mismatch = counts.mismatch()
+            if mismatch is not None:
+                logger.error("ingestion job %s: %s", job_id, mismatch)
+                status = JobStatus.FAILED
+            else:
+                status = JobStatus.SUCCEEDED if tally.rejected == 0 else JobStatus.COMPLETED_WITH_ERRORS
+            job = await jobs_repo.finish_inline(conn, job_id, status, tally, mismatch)
+    return job, inserted
+
+
+def _limit_exceeded(resources: Resources) -> DomainError:
+    limit = resources.settings.ingestion_concurrency_per_key
+    return DomainError.of(ErrorCode.LIMIT_EXCEEDED, f"This API key already has {limit} ingestion jobs queued or "
+                          f"running (limit {limit}); wait for one to finish or cancel one.")
+
+
+async def _submitted(resources: Resources, spec: JobSpec, activities: Sequence[dict[str, Any]]) -> InlineOutcome:
     """Submit the batch as a job and process it here (a worker that picks it up finds it done or locked)."""
     job = await submit_objects(resources, spec, activities)
     await run_job(resources, job.id)
@@ -39,16 +133,20 @@ async def record_now(resources: Resources, spec: JobSpec, activities: Sequence[d
         await asyncio.sleep(0.05)
         current = await get_job(resources, job.id)
     assert current is not None
+    return await _outcome(resources, current, len(activities))
+
+
+async def _outcome(resources: Resources, job: IngestionJob, sent: int) -> InlineOutcome:
     rejected: dict[int, tuple[Issue, ...]] = {}
     after: int | None = None
-    while True:
+    while job.counts.rejected:
         page = await list_rejections(resources, job.id, limit=1000, after_row=after)
         rejected.update((r.row_number, r.issues) for r in page)
         if len(page) < 1000:
             break
         after = page[-1].row_number
-    if current.status not in (JobStatus.SUCCEEDED, JobStatus.COMPLETED_WITH_ERRORS):
-        reason = Issue(ErrorCode.INVALID_STATE, None, f"The job ended {current.status.value}: {current.error or ''}")
-        for row in range(1, len(activities) + 1):
+    if job.status not in (JobStatus.SUCCEEDED, JobStatus.COMPLETED_WITH_ERRORS):
+        reason = Issue(ErrorCode.INVALID_STATE, None, f"The job ended {job.status.value}: {job.error or ''}")
+        for row in range(1, sent + 1):
             rejected.setdefault(row, (reason,))
-    return InlineOutcome(current, rejected)
+    return InlineOutcome(job, rejected)

@@ -154,7 +154,8 @@ async def _context(resources: Resources, conn: Connection, row: asyncpg.Record) 
         id=row["id"], format=SourceFormat(row["format"]), activity_type=row["activity_type"],
         header=list(row["header"]) if row["header"] else None, dry_run=row["dry_run"],
         create_missing_persons=row["create_missing_persons"],
-        live=not row["dry_run"] and not row["receiving"] and row["total_rows"] <= LIVE_PUBLISH_MAX_ROWS,
+        live=not row["dry_run"] and not row["receiving"] and row["total_rows"] <= LIVE_PUBLISH_MAX_ROWS
+        and await progress.has_listeners(resources),
         types=types, known_names=names, max_row_bytes=resources.settings.limits.max_row_bytes,
     )
 

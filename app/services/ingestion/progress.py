@@ -65,6 +65,19 @@ def _activity_json(r: Any) -> dict[str, Any]:
     }
 
 
+async def has_listeners(resources: Resources) -> bool:
+    """Whether any `activityRecorded` subscription (of any API replica) listens now. Asked before a job writes, so
+    a job nobody watches skips returning, encoding and publishing its rows (~3 ms of CPU per 300); a subscription
+    that starts later sees the activities of jobs that start after it. True when Redis does not answer: the
+    publish then tries, as it would have."""
+    try:
+        found = await resources.queue.pubsub_numsub(activity_channel(resources))
+    except Exception:
+        logger.debug("could not count activityRecorded subscribers", exc_info=True)
+        return True
+    return any(count for _, count in found)
+
+
 async def publish_activities(resources: Resources, records: list[Any]) -> None:
     """Publish freshly committed activities for `activityRecorded` subscriptions."""
     try:

@@ -20,7 +20,6 @@ from app.domain.ingestion import IngestionJob, JobSource, RawRow, SourceFormat, 
 from app.domain.ingestion_split import KEEP_PREFIX
 from app.services import quotas
 from app.services.ingestion.fingerprint import check_reuse
-from app.services.ingestion.jobs import fetch_job
 from app.services.queue import enqueue_ingestion
 from app.services.runtime import Resources
 
@@ -51,6 +50,7 @@ class JobDraft:
         self.spec = spec
         self.id = job_id
         self.existing: IngestionJob | None = None
+        self.job: IngestionJob | None = None  # the new job as committed (QUEUED)
         self.existing_sha256: str | None = None
         self.digest = hashlib.sha256()  # of the payload as sent: compared when the job key is reused
         self.header: list[str] | None = None
@@ -99,8 +99,9 @@ async def new_job(resources: Resources, spec: JobSpec) -> AsyncIterator[JobDraft
             return
         yield draft
         await draft.flush()
-        await jobs_repo.set_payload(conn, job_id, header=draft.header, rows=draft.rows, total_bytes=draft.total_bytes,
-                                    chunks=draft.chunk_count, sha256=draft.digest.hexdigest())
+        draft.job = await jobs_repo.set_payload(
+            conn, job_id, header=draft.header, rows=draft.rows, total_bytes=draft.total_bytes,
+            chunks=draft.chunk_count, sha256=draft.digest.hexdigest())
     await enqueue(resources, job_id)
 
 
@@ -154,7 +155,5 @@ async def created_job(resources: Resources, draft: JobDraft) -> IngestionJob:
     if draft.existing is not None:
         check_reuse(draft.existing, draft.existing_sha256, draft.spec, draft.digest.hexdigest())
         return draft.existing
-    async with resources.db.raw() as conn:
-        job = await fetch_job(conn, draft.id)
-    assert job is not None
-    return job
+    assert draft.job is not None  # set when the job's transaction committed
+    return draft.job  # as committed (QUEUED): no second connection and query to read it back
