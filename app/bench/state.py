@@ -33,6 +33,7 @@ class Options:
     seed: int = 1
     only: frozenset[str] = field(default_factory=lambda: frozenset(FIGURES))
     job_timeout: float = 1800.0
+    workers: int = 1  # worker processes
 
 
 @dataclass
