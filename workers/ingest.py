@@ -18,6 +18,8 @@ from workers.context import WorkerContext
 logger = logging.getLogger(__name__)
 
 MAX_TRIES = 12
+HELPER_TRIES = 8  # a helper sent to the process running its job gives way this many times, then declines
+HELPER_GIVE_WAY_SECONDS = 0.3
 TraceCarrier = dict[str, str] | None
 
 
@@ -54,6 +56,22 @@ async def ingest(ctx: WorkerContext, job_id: str, trace: TraceCarrier = None) ->
         await process.fail_job(resources, job, reason)
 
     return await run_or_retry(ctx, "ingestion", job_id, lambda: process.run_job(resources, job), fail, trace)
+
+
+async def ingest_help(ctx: WorkerContext, job_id: str, trace: TraceCarrier = None) -> str:
+    """A helper run of a large job (enqueued by its lead run): more chunks at once, in another worker process.
+    Sent to a process that already works on the job, it is re-queued for another one to take, a few times."""
+    resources, job = ctx["resources"], uuid.UUID(job_id)
+    if process.running_here(job):
+        if ctx.get("job_try", 1) < HELPER_TRIES:
+            raise Retry(defer=HELPER_GIVE_WAY_SECONDS)
+        return "declined"
+
+    async def fail(reason: str) -> None:
+        await process.fail_job(resources, job, reason)
+
+    return await run_or_retry(ctx, "ingestion helper", job_id, lambda: process.run_helper(resources, job), fail,
+                              trace)
 
 
 async def reconcile_safely(what: str, run: Callable[[], Awaitable[int]]) -> int:

@@ -35,7 +35,9 @@ def feature_jobs() -> list[tuple[JobName, JobFunction, int]]:
     """Jobs contributed by features (ingestion, ...): (name, coroutine, max tries)."""
     from workers import export, ingest
 
-    return [(JobName.INGEST, ingest.ingest, ingest.MAX_TRIES), (JobName.EXPORT, export.export, export.MAX_TRIES)]
+    return [(JobName.INGEST, ingest.ingest, ingest.MAX_TRIES),
+            (JobName.INGEST_HELP, ingest.ingest_help, max(ingest.HELPER_TRIES, ingest.MAX_TRIES)),
+            (JobName.EXPORT, export.export, export.MAX_TRIES)]
 
 
 def cron_jobs(settings: Settings) -> list[Any]:
