@@ -13,7 +13,7 @@ import pytest
 
 from app.domain.access import Principal
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
-from app.services.ingestion import chunk_work, process
+from app.services.ingestion import chunk_work, prepare, process
 from app.services.ingestion.jobs import cancel_job, get_job
 from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.runtime import Resources
@@ -35,10 +35,10 @@ def tuned(resources: Resources, *, chunk_rows: int, lanes: int = 2, helpers: boo
 def together(monkeypatch: pytest.MonkeyPatch) -> Iterator[asyncio.Barrier]:
     """Holds each prepared chunk until two are prepared: both are claimed and in flight when they write."""
     barrier = asyncio.Barrier(2)
-    prepare = chunk_work.prepare_chunk_stepwise
+    original = prepare.prepare_chunk_stepwise
 
     async def held(*args: Any) -> Any:
-        prepared = await prepare(*args)
+        prepared = await original(*args)
         await asyncio.wait_for(barrier.wait(), timeout=20)
         return prepared
 
@@ -107,7 +107,7 @@ async def lead_and_helper(resources: Resources, job_id: uuid.UUID) -> AsyncItera
     lead = asyncio.create_task(process.run_job(resources, job_id))
 
     async def running() -> bool:
-        return await fetch(resources, "SELECT status FROM ingestion_job WHERE id = $1", job_id) == "RUNNING"
+        return bool(await fetch(resources, "SELECT status FROM ingestion_job WHERE id = $1", job_id) == "RUNNING")
 
     await eventually(running, timeout=20, interval=0.01)
     helper = asyncio.create_task(process.run_helper(resources, job_id))
