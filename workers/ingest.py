@@ -18,8 +18,6 @@ from workers.context import WorkerContext
 logger = logging.getLogger(__name__)
 
 MAX_TRIES = 12
-HELPER_TRIES = 8  # a helper sent to the process running its job gives way this many times, then declines
-HELPER_GIVE_WAY_SECONDS = 0.3
 TraceCarrier = dict[str, str] | None
 
 
@@ -58,13 +56,16 @@ async def ingest(ctx: WorkerContext, job_id: str, trace: TraceCarrier = None) ->
     return await run_or_retry(ctx, "ingestion", job_id, lambda: process.run_job(resources, job), fail, trace)
 
 
+def helper_elsewhere(arq_id: str) -> bool:
+    """A helper run of a job this process already works on stays in the queue for another worker process (this
+    one takes it, if no other did, once its own run has ended: the helper then finds the job over)."""
+    return arq_id.startswith(process.HELPER_ID) and process.running_here(uuid.UUID(arq_id.split(":")[1]))
+
+
 async def ingest_help(ctx: WorkerContext, job_id: str, trace: TraceCarrier = None) -> str:
-    """A helper run of a large job (enqueued by its lead run): more chunks at once, in another worker process.
-    Sent to a process that already works on the job, it is re-queued for another one to take, a few times."""
+    """A helper run of a large job (enqueued by its lead run): more chunks at once, in another worker process."""
     resources, job = ctx["resources"], uuid.UUID(job_id)
-    if process.running_here(job):
-        if ctx.get("job_try", 1) < HELPER_TRIES:
-            raise Retry(defer=HELPER_GIVE_WAY_SECONDS)
+    if process.running_here(job):  # taken just before this process started a run of the job
         return "declined"
 
     async def fail(reason: str) -> None:

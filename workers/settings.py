@@ -36,7 +36,7 @@ def feature_jobs() -> list[tuple[JobName, JobFunction, int]]:
     from workers import export, ingest
 
     return [(JobName.INGEST, ingest.ingest, ingest.MAX_TRIES),
-            (JobName.INGEST_HELP, ingest.ingest_help, max(ingest.HELPER_TRIES, ingest.MAX_TRIES)),
+            (JobName.INGEST_HELP, ingest.ingest_help, ingest.MAX_TRIES),
             (JobName.EXPORT, export.export, export.MAX_TRIES)]
 
 
@@ -85,7 +85,10 @@ def build_worker(
         if resources is None and "resources" in ctx:
             await ctx["resources"].close()
 
+    from workers.ingest import helper_elsewhere
+
     return QueueWorker(
+        leave=helper_elsewhere,
         functions=[*job_functions(settings), *extra_functions],
         cron_jobs=[] if burst else cron_jobs(settings),  # burst runs (tests, one-shot) only drain the queue
         queue_name=settings.arq_queue_name,

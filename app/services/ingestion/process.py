@@ -41,8 +41,9 @@ CHUNK_POLL_SECONDS = 1.0  # a waiting worker looks at the job at least this ofte
 LIVE_PUBLISH_MAX_ROWS = 1000  # jobs up to this size publish their activities for live timelines
 DEADLOCK_RETRIES = 5  # a chunk chosen as a deadlock victim (keys of two chunks in opposite orders) runs again
 
-# Jobs this process works on (lead and helper runs): a helper run sent to the process that already works on
-# its job gives way to another process (workers/ingest.py).
+HELPER_ID = "ingest-help:"  # arq ids of helper runs: ingest-help:<job id>:<lead attempt>:<n>
+# Jobs this process works on (lead and helper runs): a worker process leaves the helper runs of these jobs in
+# the queue for another process (workers/ingest.py).
 _here: collections.Counter[uuid.UUID] = collections.Counter()
 
 
@@ -67,6 +68,7 @@ async def run_helper(resources: Resources, job_id: uuid.UUID) -> str:
         row = await jobs_repo.running(conn, job_id)
         if row is None:
             return "skipped"
+        logger.info("helping with ingestion job %s", job_id)
         return await _Run(resources, await _context(resources, conn, row), lead=False).work(conn)
 
 
@@ -187,7 +189,7 @@ class _Run:
         try:
             for n in range(1, self.options.workers_per_job):
                 await self.resources.queue.enqueue_job(
-                    JobName.INGEST_HELP, str(job_id), _job_id=f"ingest-help:{job_id}:{self.attempt}:{n}",
+                    JobName.INGEST_HELP, str(job_id), _job_id=f"{HELPER_ID}{job_id}:{self.attempt}:{n}",
                     _queue_name=queue)
         except Exception:
             logger.warning("ingestion job %s: could not enqueue helpers", job_id, exc_info=True)
