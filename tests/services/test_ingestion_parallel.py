@@ -16,12 +16,16 @@ from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.services.ingestion import chunk_work, prepare, process
 from app.services.ingestion.jobs import cancel_job, get_job
 from app.services.ingestion.submit import JobSpec, submit_objects
+from app.services.ingestion.upload import import_file
 from app.services.runtime import Resources
 from app.settings import Ingestion
 from tests.conftest import eventually
 from tests.ingestion_support import approved_type, deposit
+from tests.services.test_ingestion_receiving import Paused, only_job_id
+from tests.upload_readers import SteppedReader, deposit_lines
 
 SPEC = JobSpec(source=JobSource.INLINE, format=SourceFormat.JSONL, create_missing_persons=True)
+UPLOAD = JobSpec(source=JobSource.UPLOAD, format=SourceFormat.JSONL, create_missing_persons=True)
 
 
 def tuned(resources: Resources, *, chunk_rows: int, lanes: int = 2, helpers: bool = False) -> Resources:
@@ -151,3 +155,28 @@ async def test_cancel_while_a_lead_and_a_helper_run_keeps_exactly_what_was_count
     assert 0 < done.counts.processed < 3000 and done.counts.accepted == done.counts.processed
     assert await fetch(resources, "SELECT count(*) FROM activity WHERE job_id = $1", job.id) == done.counts.accepted
     assert await fetch(resources, "SELECT count(*) FROM ingestion_chunk WHERE job_id = $1", job.id) == 0
+
+
+async def test_a_lead_and_a_helper_both_wait_for_the_rest_of_an_upload(resources: Resources) -> None:
+    await approved_type(resources)
+    small = tuned(resources, chunk_rows=10, helpers=True)
+    data = b"".join(deposit_lines(400))
+    paused = Paused()
+    upload = asyncio.create_task(import_file(small, UPLOAD, SteppedReader(data, pause_at=len(data) // 2,
+                                                                            gate=paused.gate)))
+    await asyncio.wait_for(paused.held.wait(), timeout=20)
+    job_id = await only_job_id(resources)
+    async with lead_and_helper(small, job_id) as (lead, helper):
+        async def caught_up() -> bool:
+            job = await get_job(resources, job_id)
+            return job is not None and job.counts.processed == job.counts.total > 0
+
+        await eventually(caught_up, timeout=20)
+        assert not lead.done() and not helper.done()  # both wait for more chunks instead of ending the job
+        paused.release.set()
+        await upload
+        assert await asyncio.wait_for(lead, timeout=20) == "SUCCEEDED"
+        assert await asyncio.wait_for(helper, timeout=20) in ("SUCCEEDED", "helped")
+    done = await get_job(resources, job_id)
+    assert done is not None and (done.counts.total, done.counts.accepted, done.counts.duplicates) == (400, 400, 0)
+    assert await fetch(resources, "SELECT count(*) FROM activity WHERE job_id = $1", job_id) == 400

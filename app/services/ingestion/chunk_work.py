@@ -90,25 +90,25 @@ async def conclude(conn: Connection, job_id: uuid.UUID) -> JobStatus | Verdict:
     counts), or it is no longer receiving and no chunk is left (a chunk still in another worker's open
     transaction is left: that worker calls this again after its commit)."""
     async with conn.transaction():
-        state = await jobs_repo.run_state(conn, job_id)
-        if state is not None and state["status"] == JobStatus.RUNNING.value and state["cancel_requested"]:
-            # Chunk rows before the job row, as every chunk transaction locks them: the delete waits for the
-            # chunks being written elsewhere (they commit and count), then drops the rest.
-            await chunks_repo.delete_all(conn, job_id)
-            await jobs_repo.finish(conn, job_id, JobStatus.CANCELLED)
-            return JobStatus.CANCELLED
         job = await jobs_repo.lock_for_end(conn, job_id)
         if job is None:
             return JobStatus.FAILED
         if job["status"] != JobStatus.RUNNING.value:
             return JobStatus(job["status"])
-        if job["cancel_requested"]:
-            return Verdict.MORE  # asked since the first read: the next call cancels it
-        if await chunks_repo.any_left(conn, job_id):
-            return Verdict.MORE
-        if job["receiving"]:
-            return Verdict.WAITING
-        return await _end(conn, job_id, job)
+        cancel = job["cancel_requested"]
+        if not cancel:
+            if await chunks_repo.any_left(conn, job_id):
+                return Verdict.MORE
+            if job["receiving"]:
+                return Verdict.WAITING
+            return await _end(conn, job_id, job)
+    # Cancelled: chunk rows before the job row, in a transaction of its own, as every chunk transaction locks
+    # them (holding the job row while the chunks are deleted could deadlock with a chunk being committed). The
+    # delete waits for the chunks being written elsewhere (they commit and count), then drops the rest.
+    async with conn.transaction():
+        await chunks_repo.delete_all(conn, job_id)
+        await jobs_repo.finish(conn, job_id, JobStatus.CANCELLED)
+    return JobStatus.CANCELLED
 
 
 async def _end(conn: Connection, job_id: uuid.UUID, job: asyncpg.Record) -> JobStatus:

@@ -69,7 +69,9 @@ async def run_helper(resources: Resources, job_id: uuid.UUID) -> str:
         if row is None:
             return "skipped"
         logger.info("helping with ingestion job %s", job_id)
-        return await _Run(resources, await _context(resources, conn, row), lead=False).work(conn)
+        run = _Run(resources, await _context(resources, conn, row), lead=False)
+        run.known_left = row["chunk_count"] - row["next_chunk"]
+        return await run.work(conn)
 
 
 async def run_locked(
@@ -98,8 +100,9 @@ async def _lead(resources: Resources, conn: Connection, job_id: uuid.UUID) -> st
         await _fail(conn, job_id, f"gave up after {MAX_ATTEMPTS} attempts")
         await progress.publish_job(resources, job_id, force=True)
         return JobStatus.FAILED.value
-    ctx = await _context(resources, conn, row)
-    return await _Run(resources, ctx, lead=True, attempt=row["attempts"]).work(conn)
+    run = _Run(resources, await _context(resources, conn, row), lead=True, attempt=row["attempts"])
+    run.known_left = row["chunk_count"] - row["next_chunk"]
+    return await run.work(conn)
 
 
 class _Run:
@@ -110,6 +113,7 @@ class _Run:
         self.options = resources.settings.ingestion
         self.publisher = progress.Throttle()
         self.helpers_called = not lead or self.options.workers_per_job < 2
+        self.known_left: int | None = None  # chunks left as last read, for the next _lanes (saves a read)
 
     async def work(self, conn: Connection) -> str:
         job_id = self.ctx.id
@@ -130,10 +134,11 @@ class _Run:
                         signal = await ChunkSignal.listen(conn, job_id)
                     else:
                         await signal.wait(CHUNK_POLL_SECONDS)
-                elif step is Step.NONE:  # every chunk left is held by another run
-                    if not self.lead:
-                        return "helped"  # the lead waits for them (and ends the job if nobody else does)
-                    await self._chunk(conn, wait=True)
+                elif step is Step.NONE:  # chunks are left: held by other runs, or just committed by an upload
+                    if self.lead:
+                        await self._chunk(conn, wait=True)  # the first one left, claimed if its holder dies
+                    elif (await self._chunk(conn))[0] is not Step.DONE:
+                        return "helped"  # the rest are held by others: the lead waits for them
         finally:
             _here[job_id] -= 1
             if not _here[job_id]:
@@ -144,9 +149,11 @@ class _Run:
     async def _lanes(self, conn: Connection) -> Step:
         """Process chunks on `lanes` connections at once until none is free to claim (NONE) or the job stopped
         (STOP). One lane's error stops the others and is raised as it is (the arq job retries or fails on it)."""
-        extra = self.options.lanes - 1
-        if extra and (state := await jobs_repo.run_state(conn, self.ctx.id)) is not None:
-            extra = min(extra, state["chunk_count"] - state["next_chunk"] - 1)  # an inline batch: one lane
+        extra, left = self.options.lanes - 1, self.known_left
+        if extra and left is None and (state := await jobs_repo.run_state(conn, self.ctx.id)) is not None:
+            left = state["chunk_count"] - state["next_chunk"]
+        self.known_left = None
+        extra = min(extra, (left or 0) - 1)  # an inline batch of one chunk: one lane
         try:
             async with asyncio.TaskGroup() as group:
                 lanes = [group.create_task(self._lane(conn))]
@@ -162,11 +169,13 @@ class _Run:
 
     async def _lane(self, conn: Connection) -> Step:
         while True:
-            step = await self._chunk(conn)
+            step, left = await self._chunk(conn)
             if step is not Step.DONE:
                 return step
+            if left <= 1:  # that was the last chunk there was: no transaction just to find none
+                return Step.NONE
 
-    async def _chunk(self, conn: Connection, *, wait: bool = False) -> Step:
+    async def _chunk(self, conn: Connection, *, wait: bool = False) -> tuple[Step, int]:
         for attempt in range(DEADLOCK_RETRIES + 1):
             try:
                 step, left = await process_next(self.resources, conn, self.ctx, wait=wait)
@@ -181,7 +190,7 @@ class _Run:
             if not self.helpers_called and left >= self.options.helper_min_chunks:
                 self.helpers_called = True
                 await self._call_helpers()
-        return step
+        return step, left
 
     async def _call_helpers(self) -> None:
         """Enqueue helper runs (best effort: the lead alone finishes the job anyway)."""
