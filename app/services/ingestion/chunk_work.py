@@ -11,7 +11,9 @@ chunk back and unlocks its row: the next worker to claim it writes it, exactly o
 from __future__ import annotations
 
 import logging
+import time
 import uuid
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -49,13 +51,32 @@ class Verdict(Enum):
     WAITING = "waiting"  # every chunk received is done and the upload is still being received
 
 
+@dataclass
+class Timings:
+    """Where a run's time went, summed over its chunks (lanes overlap, so the parts may exceed the run's
+    wall time): claiming (and waiting for a held chunk), preparing (CPU), writing (persons, rows, counts:
+    mostly PostgreSQL) and committing."""
+
+    chunks: int = 0
+    rows: int = 0
+    claim: float = 0.0
+    prepare: float = 0.0
+    write: float = 0.0
+    commit: float = 0.0
+
+    def __str__(self) -> str:
+        return (f"{self.chunks} chunks, {self.rows} rows; claim {self.claim:.2f} s, prepare {self.prepare:.2f} s, "
+                f"write {self.write:.2f} s, commit {self.commit:.2f} s")
+
+
 async def process_next(
-    resources: Resources, conn: Connection, ctx: JobContext, *, wait: bool = False
+    resources: Resources, conn: Connection, ctx: JobContext, timings: Timings, *, wait: bool = False
 ) -> tuple[Step, int]:
     """Claim one chunk of the job and process it in one transaction; what happened, and how many chunks were
     left before this one (0 when no chunk was claimed). `wait`: if every chunk left is held by another
     transaction, wait for the first of them (claimed if its holder dies) instead of NONE."""
     inserted: list[Any] = []
+    started = time.perf_counter()
     try:
         async with conn.transaction():
             # Claimed first: a waiting claim must hold no other lock (see chunks_repo.claim).
@@ -65,14 +86,22 @@ async def process_next(
             job = await jobs_repo.run_state(conn, ctx.id)
             if job is None or job["status"] != JobStatus.RUNNING.value or job["cancel_requested"]:
                 return Step.STOP, 0
+            claimed = time.perf_counter()
             prepared = await prepare_chunk_stepwise(ctx, chunk["data"])
+            ready = time.perf_counter()
             tally = ChunkTally()
             inserted = await write_chunk(conn, ctx, prepared, tally)
             await chunks_repo.delete(conn, ctx.id, chunk["seq"])
             if not await jobs_repo.add_chunk(conn, ctx.id, tally):
                 raise _Superseded  # the job ended meanwhile (cancelled, failed): keep nothing
+            written = time.perf_counter()
     except _Superseded:
         return Step.STOP, 0
+    timings.chunks, timings.rows = timings.chunks + 1, timings.rows + tally.processed
+    timings.claim += claimed - started
+    timings.prepare += ready - claimed
+    timings.write += written - ready
+    timings.commit += time.perf_counter() - written
     if inserted:
         await progress.publish_activities(resources, inserted)
     return Step.DONE, job["chunk_count"] - job["next_chunk"]

@@ -27,7 +27,7 @@ from app.db.raw_pool import Connection
 from app.domain.ingestion import JobStatus, SourceFormat
 from app.services.ingestion import progress
 from app.services.ingestion.chunk_signal import ChunkSignal
-from app.services.ingestion.chunk_work import Step, Verdict, conclude, process_next
+from app.services.ingestion.chunk_work import Step, Timings, Verdict, conclude, process_next
 from app.services.ingestion.prepare import JobContext
 from app.services.ingestion.writer import STAGE_DDL
 from app.services.queue import JobName
@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
 CHUNK_POLL_SECONDS = 1.0  # a waiting worker looks at the job at least this often, NOTIFY or not
 LIVE_PUBLISH_MAX_ROWS = 1000  # jobs up to this size publish their activities for live timelines
+LOG_RUN_CHUNKS = 4  # runs of at least this many chunks log where their time went (not every inline batch)
 DEADLOCK_RETRIES = 5  # a chunk chosen as a deadlock victim (keys of two chunks in opposite orders) runs again
 
 HELPER_ID = "ingest-help:"  # arq ids of helper runs: ingest-help:<job id>:<lead attempt>:<n>
@@ -114,6 +115,7 @@ class _Run:
         self.publisher = progress.Throttle()
         self.helpers_called = not lead or self.options.workers_per_job < 2
         self.known_left: int | None = None  # chunks left as last read, for the next _lanes (saves a read)
+        self.timings = Timings()
 
     async def work(self, conn: Connection) -> str:
         job_id = self.ctx.id
@@ -145,6 +147,8 @@ class _Run:
                 del _here[job_id]
             if signal is not None:
                 await signal.close()
+            if self.timings.chunks >= LOG_RUN_CHUNKS:
+                logger.info("ingestion job %s, %s run: %s", job_id, "lead" if self.lead else "helper", self.timings)
 
     async def _lanes(self, conn: Connection) -> Step:
         """Process chunks on `lanes` connections at once until none is free to claim (NONE) or the job stopped
@@ -178,7 +182,7 @@ class _Run:
     async def _chunk(self, conn: Connection, *, wait: bool = False) -> tuple[Step, int]:
         for attempt in range(DEADLOCK_RETRIES + 1):
             try:
-                step, left = await process_next(self.resources, conn, self.ctx, wait=wait)
+                step, left = await process_next(self.resources, conn, self.ctx, self.timings, wait=wait)
                 break
             except asyncpg.DeadlockDetectedError:
                 if attempt == DEADLOCK_RETRIES:
