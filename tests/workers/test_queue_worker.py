@@ -49,3 +49,24 @@ async def test_a_running_job_is_examined_once_not_on_every_poll(
 ) -> None:
     assert await _examined(resources, Worker, monkeypatch) > 5  # what arq alone does
     assert await _examined(resources, QueueWorker, monkeypatch) == 1
+
+
+async def test_a_job_the_worker_must_leave_stays_queued_for_another(resources: Resources) -> None:
+    from arq.jobs import Job, JobStatus
+
+    queue = f"test-leave-{uuid.uuid4().hex}"
+    left = await resources.queue.enqueue_job("slow", _job_id=f"leave-me-{uuid.uuid4().hex}", _queue_name=queue)
+    taken = await resources.queue.enqueue_job("slow", _queue_name=queue)
+    assert left is not None and taken is not None
+    worker = QueueWorker(functions=[func(_slow, name="slow")], redis_settings=redis_settings(resources.settings),
+                         queue_name=queue, poll_delay=0.02, handle_signals=False,
+                         job_serializer=serialize, job_deserializer=deserialize,
+                         leave=lambda job_id: job_id.startswith("leave-me-"))
+    running = asyncio.create_task(worker.main())
+    try:
+        assert await taken.result(timeout=20, poll_delay=0.05) == "done"
+        assert await Job(left.job_id, resources.queue, _queue_name=queue).status() is JobStatus.queued
+    finally:
+        running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
+        await worker.close()
