@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 import pytest
 
 from app.domain.access import Principal
 from app.domain.ingestion import JobSource, JobStatus, SourceFormat
 from app.services.ingestion import chunk_work, prepare, process
 from app.services.ingestion.jobs import cancel_job, get_job
+from app.services.ingestion.progress import activity_channel
 from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.ingestion.upload import import_file
 from app.services.runtime import Resources
@@ -180,3 +182,23 @@ async def test_a_lead_and_a_helper_both_wait_for_the_rest_of_an_upload(resources
     done = await get_job(resources, job_id)
     assert done is not None and (done.counts.total, done.counts.accepted, done.counts.duplicates) == (400, 400, 0)
     assert await fetch(resources, "SELECT count(*) FROM activity WHERE job_id = $1", job_id) == 400
+
+
+async def test_two_lanes_publish_each_stored_activity_once(resources: Resources, together: asyncio.Barrier) -> None:
+    await approved_type(resources)
+    small = tuned(resources, chunk_rows=3)  # a job of up to 1,000 rows publishes what it stores
+    rows = two_chunks(3, deposit(email="k@x.io", key="same"), deposit(email="k@x.io", key="same"))
+    job = await submit_objects(small, SPEC, rows)
+    pubsub = resources.queue.pubsub()
+    await pubsub.subscribe(activity_channel(resources))
+    try:
+        assert await process.run_job(small, job.id) == "SUCCEEDED"
+        published: list[int] = []
+        while (message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)) is not None:
+            published += [a["id"] for a in orjson.loads(message["data"])]
+    finally:
+        await pubsub.unsubscribe()
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+    async with resources.db.raw() as conn:
+        stored = [r[0] for r in await conn.fetch("SELECT id FROM activity WHERE job_id = $1", job.id)]
+    assert len(stored) == 5 and sorted(published) == sorted(stored)  # the duplicate row is not published

@@ -1,7 +1,7 @@
 """One chunk of a job in one transaction, claimed by whichever worker gets it; and the job's end, decided once.
 
-A chunk's transaction: look at the job (still RUNNING, no cancel asked), claim a chunk (its row, FOR UPDATE
-SKIP LOCKED), prepare it, resolve persons, write activities and rejections, delete the chunk row (its done
+A chunk's transaction: claim a chunk (its row, FOR UPDATE SKIP LOCKED), look at the job (still RUNNING, no
+cancel asked), prepare the chunk, resolve persons, write activities and rejections, delete the chunk row (its done
 marker) and add its counts to the job (guarded on RUNNING, else the whole chunk rolls back). Locks are taken in
 one order, chunk row then job row (a cancel deletes the chunks before it ends the job), so chunks committing
 in several workers at once never deadlock with each other, a cancel or an upload's next chunk. A crash rolls the
