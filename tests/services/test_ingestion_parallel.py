@@ -192,6 +192,8 @@ async def test_two_lanes_publish_each_stored_activity_once(resources: Resources,
     pubsub = resources.queue.pubsub()
     await pubsub.subscribe(activity_channel(resources))
     try:
+        confirmed = await pubsub.get_message(timeout=5.0)
+        assert confirmed is not None and confirmed["type"] == "subscribe"
         assert await process.run_job(small, job.id) == "SUCCEEDED"
         published: list[int] = []
         while (message := await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)) is not None:
