@@ -32,7 +32,8 @@ async def test_sigkill_of_either_worker_sharing_a_job_keeps_it_exact(
     resources: Resources, settings: Settings, start_worker: StartWorker, tmp_path: Path, victim: str  # noqa: F811
 ) -> None:
     await approved_type(resources)
-    workers = [start_worker(settings), start_worker(settings)]
+    # Unbuffered, so each worker's log says at once what it does (the test reads who helps from it).
+    workers = [start_worker(settings, PYTHONUNBUFFERED="1"), start_worker(settings, PYTHONUNBUFFERED="1")]
 
     async def started() -> bool:
         return all("worker started on queue" in (tmp_path / f"worker-{n}.log").read_text() for n in range(2))
