@@ -91,6 +91,18 @@ class Marketo(BaseModel):
     export_daily_bytes: int | None = Field(None, ge=1)
 
 
+class Ingestion(BaseModel):
+    """How workers share the chunks of an ingestion job (docs/ingestion.md#how-chunks-are-shared)."""
+
+    # Chunk transactions one worker run keeps going at once, each on its own connection: one prepares (CPU)
+    # while another waits for PostgreSQL. 1 processes chunk after chunk.
+    lanes: int = Field(2, ge=1, le=8)
+    # Worker runs (the lead and helpers, in other worker processes when there are) one large job may use.
+    # 1 switches helpers off.
+    workers_per_job: int = Field(2, ge=1, le=16)
+    helper_min_chunks: int = Field(8, ge=1)  # the lead calls helpers once this many chunks wait
+
+
 class Settings(BaseSettings):
     """Everything configurable; see docs/configuration.md."""
 
@@ -140,6 +152,7 @@ class Settings(BaseSettings):
     persisted: PersistedDocuments = Field(default_factory=PersistedDocuments)
     marketo: Marketo = Field(default_factory=Marketo)
     ingestion_concurrency_per_key: int = 4
+    ingestion: Ingestion = Field(default_factory=Ingestion)
     export_dir: Path | None = None  # where export files are written; default <data_dir>/exports
     export_retention_days: float = 7.0  # export files are removed this long after their job finished
     triggers: Triggers = Field(default_factory=Triggers)

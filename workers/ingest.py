@@ -56,6 +56,25 @@ async def ingest(ctx: WorkerContext, job_id: str, trace: TraceCarrier = None) ->
     return await run_or_retry(ctx, "ingestion", job_id, lambda: process.run_job(resources, job), fail, trace)
 
 
+def helper_elsewhere(arq_id: str) -> bool:
+    """A helper run of a job this process already works on stays in the queue for another worker process (this
+    one takes it, if no other did, once its own run has ended: the helper then finds the job over)."""
+    return arq_id.startswith(process.HELPER_ID) and process.running_here(uuid.UUID(arq_id.split(":")[1]))
+
+
+async def ingest_help(ctx: WorkerContext, job_id: str, trace: TraceCarrier = None) -> str:
+    """A helper run of a large job (enqueued by its lead run): more chunks at once, in another worker process."""
+    resources, job = ctx["resources"], uuid.UUID(job_id)
+    if process.running_here(job):  # taken just before this process started a run of the job
+        return "declined"
+
+    async def fail(reason: str) -> None:
+        await process.fail_job(resources, job, reason)
+
+    return await run_or_retry(ctx, "ingestion helper", job_id, lambda: process.run_helper(resources, job), fail,
+                              trace)
+
+
 async def reconcile_safely(what: str, run: Callable[[], Awaitable[int]]) -> int:
     """A reconciler pass; when the stores are unavailable it logs and leaves the work to the next pass."""
     try:

@@ -8,7 +8,6 @@ import socket
 from collections.abc import Sequence
 from typing import Any
 
-from arq import Worker
 from arq.worker import Function, func
 
 from app import tracing
@@ -16,6 +15,7 @@ from app.services.queue import JobName, deserialize, redis_settings, serialize
 from app.services.runtime import Resources
 from app.settings import Settings
 from workers import jobs
+from workers.queue_worker import QueueWorker
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,9 @@ def feature_jobs() -> list[tuple[JobName, JobFunction, int]]:
     """Jobs contributed by features (ingestion, ...): (name, coroutine, max tries)."""
     from workers import export, ingest
 
-    return [(JobName.INGEST, ingest.ingest, ingest.MAX_TRIES), (JobName.EXPORT, export.export, export.MAX_TRIES)]
+    return [(JobName.INGEST, ingest.ingest, ingest.MAX_TRIES),
+            (JobName.INGEST_HELP, ingest.ingest_help, ingest.MAX_TRIES),
+            (JobName.EXPORT, export.export, export.MAX_TRIES)]
 
 
 def cron_jobs(settings: Settings) -> list[Any]:
@@ -60,7 +62,7 @@ def build_worker(
     handle_signals: bool = True,
     resources: Resources | None = None,
     extra_functions: Sequence[Function] = (),
-) -> Worker:
+) -> QueueWorker:
     """An arq Worker wired to our resources. `resources` may be shared with the caller (tests, dev)."""
     tracing.configure(settings, "worker")
 
@@ -83,7 +85,10 @@ def build_worker(
         if resources is None and "resources" in ctx:
             await ctx["resources"].close()
 
-    return Worker(
+    from workers.ingest import helper_elsewhere
+
+    return QueueWorker(
+        leave=helper_elsewhere,
         functions=[*job_functions(settings), *extra_functions],
         cron_jobs=[] if burst else cron_jobs(settings),  # burst runs (tests, one-shot) only drain the queue
         queue_name=settings.arq_queue_name,
@@ -97,7 +102,9 @@ def build_worker(
         keep_result=3600,
         burst=burst,
         handle_signals=handle_signals,
-        allow_abort_jobs=True,
+        # Jobs are cancelled through PostgreSQL (cancel_requested), never arq's abort, whose check costs a
+        # Redis round trip per poll.
+        allow_abort_jobs=False,
         health_check_key=health_key(settings),
         health_check_interval=HEALTH_INTERVAL_SECONDS,
     )

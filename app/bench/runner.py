@@ -78,10 +78,13 @@ async def bench_import(run: Run, tmp: Path) -> None:
         await conn.close()
     api = run.stack.services["api"]
     assert api.url
+    cpu = run.stack.worker_cpu_seconds()
     async with client(api.url, run.stack.api_key, timeout=o.job_timeout) as http:  # big uploads take minutes
         result = await ingest.timed_import(http, path, o.rows, o.job_timeout)
+    cpu = run.stack.worker_cpu_seconds() - cpu  # per row, it moves far less with the machine's load than rows/s
     worker = result.detail.get("timings", {}).get("durationSeconds")
     note = f"worker phase {o.rows / worker:,.0f} rows/s (job timings)" if worker else ""
+    note += f"; worker CPU {cpu / o.rows * 1e6:.1f} us/row ({run.stack.workers} process(es))"
     note += f"; upload {result.detail['uploadSeconds']:.2f} s of {result.seconds:.2f} s"
     run.report.add(
         Row(label, "rows/s", result.rows_per_second, copy.rows_per_second, "COPY", Goal.RATIO_AT_LEAST, 0.5, note)
@@ -225,7 +228,7 @@ def run_bench(settings: Settings, options: Options) -> Report:
     log_dir = Path(tempfile.mkdtemp(prefix="run-", dir=_ensure(settings.data_dir.resolve() / "bench-logs")))
     report: Report | None = None
     with private_stores(settings) as bench_settings:
-        stack = Stack(bench_settings, log_dir)
+        stack = Stack(bench_settings, log_dir, workers=options.workers)
         try:
             stack.start_api()
             stack.start_worker()

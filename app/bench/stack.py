@@ -165,6 +165,7 @@ class Stack:
     api_key: str = field(default_factory=lambda: "ak_bench_" + secrets.token_urlsafe(24))
     secret_key: str = field(default_factory=new_key)  # seals the trigger figures' signing secrets
     services: dict[str, Service] = field(default_factory=dict)
+    workers: int = 1  # worker processes ("worker", "worker-2", ...): one large import may use several
 
     def env(self) -> dict[str, str]:
         # Production settings, authenticated with a bootstrap key. The per-key rate limit stays on (its Redis
@@ -187,10 +188,16 @@ class Stack:
         return self._started(Service("api", proc, f"http://127.0.0.1:{port}"), "/readyz")
 
     def start_worker(self) -> Service:
-        proc = _spawn("worker", ["-m", "app.cli.main", "worker"], self.env(), self.log_dir)
-        service = Service("worker", proc)
-        self.services["worker"] = service
-        return service
+        """The worker processes; returns the first."""
+        for n in range(self.workers):
+            name = "worker" if n == 0 else f"worker-{n + 1}"
+            proc = _spawn(name, ["-m", "app.cli.main", "worker"], self.env(), self.log_dir)
+            self.services[name] = Service(name, proc)
+        return self.services["worker"]
+
+    def worker_cpu_seconds(self) -> float:
+        """CPU time of every worker process so far."""
+        return sum(s.cpu_seconds() for name, s in self.services.items() if name.startswith("worker"))
 
     def start_baseline(self) -> Service:
         port = free_port()
@@ -200,9 +207,8 @@ class Stack:
 
     def restart_api_and_worker(self) -> None:
         """Fresh API and worker processes, so a peak RSS belongs to one workload only."""
-        for name in ("api", "worker"):
-            if name in self.services:
-                self.services.pop(name).stop()
+        for name in [n for n in self.services if n == "api" or n.startswith("worker")]:
+            self.services.pop(name).stop()
         self.start_api()
         self.start_worker()
 

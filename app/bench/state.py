@@ -35,6 +35,7 @@ class Options:
     only: frozenset[str] = field(default_factory=lambda: frozenset(FIGURES))
     job_timeout: float = 1800.0
     postgraphile: Path | None = None  # a folder with `npm install node@22 postgraphile@5`: timeline beside it too
+    workers: int = 1  # worker processes
 
 
 @dataclass

@@ -51,6 +51,7 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         seed=args.seed,
         only=args.only or frozenset(FIGURES),
         postgraphile=args.postgraphile,
+        workers=args.workers,
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
     # SIGTERM unwinds like Ctrl-C, so the processes we started stop and the private database is dropped.
@@ -78,6 +79,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench.add_argument("--duration", type=float, default=10.0, help="seconds of load per timeline or inline run")
     bench.add_argument("--trials", type=int, default=50, help="freshness trials")
     bench.add_argument("--seed", type=int, default=1, help="data generator seed")
+    bench.add_argument("--workers", type=int, default=1, help="worker processes (a large import may use several)")
     bench.add_argument("--only", type=_figures, default=None,
                        help="comma list of: import,timeline,freshness,memory,export,smartlists,triggers,inline")
     bench.add_argument("--markdown", metavar="FILE", help="also write the table as Markdown to FILE")

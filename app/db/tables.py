@@ -189,6 +189,7 @@ class IngestionJobRow(SQLModel, table=True):
     total_bytes: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     total_rows: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     chunk_count: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
+    # Chunks processed so far (workers may finish them in any order; each chunk row is deleted when done).
     next_chunk: int = Field(default=0, sa_column=Column(Integer, nullable=False, server_default="0"))
     processed_rows: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
     accepted_rows: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))

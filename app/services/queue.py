@@ -18,6 +18,7 @@ class JobName(StrEnum):
 
     PING = "ping"
     INGEST = "ingest"
+    INGEST_HELP = "ingest-help"  # a helper run: more chunks of a large job, beside its lead run
     EXPORT = "export"
 
 

@@ -49,9 +49,14 @@ async def test_a_run_moves_through_the_guarded_transitions(resources: Resources)
         started = await jobs.start_run(conn, job_id)
         assert started is not None and started["status"] == "RUNNING" and started["attempts"] == 1
         assert await chunks.data(conn, job_id, 0) == b"two rows"
-        assert not await jobs.advance(conn, job_id, 1, ChunkTally(processed=2, accepted=2))  # not at chunk 1
-        assert await jobs.advance(conn, job_id, 0, ChunkTally(processed=2, accepted=1, rejected=1))
-        await chunks.delete(conn, job_id, 0)
+        async with conn.transaction(), resources.db.raw() as other:
+            claimed = await chunks.claim(conn, job_id, wait=False)
+            assert claimed is not None and (claimed["seq"], claimed["data"]) == (0, b"two rows")
+            assert await chunks.claim(other, job_id, wait=False) is None  # held by this transaction
+            assert await chunks.any_left(other, job_id)  # held, not done
+            await chunks.delete(conn, job_id, 0)
+            assert await jobs.add_chunk(conn, job_id, ChunkTally(processed=2, accepted=1, rejected=1))
+        assert await chunks.claim(conn, job_id, wait=True) is None and not await chunks.any_left(conn, job_id)
         assert await chunks.data(conn, job_id, 0) is None
         await jobs.finish(conn, job_id, JobStatus.COMPLETED_WITH_ERRORS)
         await jobs.fail(conn, job_id, "too late")  # an ended job stays as it ended
@@ -69,7 +74,7 @@ async def test_cancelling_a_queued_job_ends_it_and_later_transitions_change_noth
         await jobs.cancel_queued(conn, job_id)
         await chunks.delete_all(conn, job_id)
         await jobs.finish(conn, job_id, JobStatus.SUCCEEDED)  # only a RUNNING job finishes
-        assert not await jobs.advance(conn, job_id, 0, ChunkTally(processed=2))
+        assert not await jobs.add_chunk(conn, job_id, ChunkTally(processed=2))
         job = await jobs.fetch(conn, job_id)
         assert await chunks.data(conn, job_id, 0) is None
     assert job is not None and job.status is JobStatus.CANCELLED and job.cancel_requested

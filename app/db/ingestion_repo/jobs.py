@@ -218,22 +218,36 @@ async def start_run(conn: Connection, job_id: uuid.UUID) -> asyncpg.Record | Non
         "WHERE id = $1 AND status IN ('QUEUED', 'RUNNING') RETURNING *", job_id)
 
 
-async def checkpoint(conn: Connection, job_id: uuid.UUID) -> asyncpg.Record | None:
-    """What the worker's next step needs: status, next_chunk, chunk_count, cancel_requested, receiving,
-    error_code and the counts."""
+async def running(conn: Connection, job_id: uuid.UUID) -> asyncpg.Record | None:
+    """The whole row of a RUNNING job (a helper run joins it as it is), or None."""
+    return await conn.fetchrow("SELECT * FROM ingestion_job WHERE id = $1 AND status = 'RUNNING'", job_id)
+
+
+async def run_state(conn: Connection, job_id: uuid.UUID) -> asyncpg.Record | None:
+    """What a worker looks at before each chunk (no lock): status, cancel_requested, chunk_count, next_chunk."""
     return await conn.fetchrow(
-        "SELECT status, next_chunk, chunk_count, cancel_requested, receiving, error_code, total_rows, "
-        "processed_rows, accepted_rows, rejected_rows, duplicate_rows FROM ingestion_job WHERE id = $1", job_id)
+        "SELECT status, cancel_requested, chunk_count, next_chunk FROM ingestion_job WHERE id = $1", job_id)
 
 
-async def advance(conn: Connection, job_id: uuid.UUID, seq: int, counts: ChunkTally) -> bool:
-    """Past chunk `seq`, adding its counts; False if the job is no longer RUNNING at that chunk."""
+async def lock_for_end(conn: Connection, job_id: uuid.UUID) -> asyncpg.Record | None:
+    """The job row locked until the transaction ends (one worker at a time decides whether the job is over):
+    status, cancel_requested, receiving, error_code and the counts."""
+    return await conn.fetchrow(
+        "SELECT status, cancel_requested, receiving, error_code, total_rows, processed_rows, accepted_rows, "
+        "rejected_rows, duplicate_rows FROM ingestion_job WHERE id = $1 FOR UPDATE", job_id)
+
+
+async def add_chunk(conn: Connection, job_id: uuid.UUID, counts: ChunkTally) -> bool:
+    """One more chunk done (`next_chunk` counts them) with its counts; False if the job is no longer RUNNING.
+
+    The last statement of a chunk's transaction: it locks the job row until the commit, which is how
+    chunks committed by several workers at once add up."""
     return await conn.fetchval(
         "UPDATE ingestion_job SET next_chunk = next_chunk + 1, processed_rows = processed_rows + $2, "
         "accepted_rows = accepted_rows + $3, rejected_rows = rejected_rows + $4, "
         "duplicate_rows = duplicate_rows + $5, updated_at = now() "
-        "WHERE id = $1 AND status = 'RUNNING' AND next_chunk = $6 RETURNING 1",
-        job_id, counts.processed, counts.accepted, counts.rejected, counts.duplicates, seq) is not None
+        "WHERE id = $1 AND status = 'RUNNING' RETURNING 1",
+        job_id, counts.processed, counts.accepted, counts.rejected, counts.duplicates) is not None
 
 
 async def record_mismatch(conn: Connection, job_id: uuid.UUID, message: str) -> None:

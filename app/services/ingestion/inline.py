@@ -18,9 +18,10 @@ from app.domain.errors import DomainError, ErrorCode, Issue
 from app.domain.ingestion import ChunkTally, IngestionJob, JobCounts, JobStatus, RawRow, encode_chunk
 from app.domain.ingestion_split import KEEP_PREFIX
 from app.services.ingestion import progress
+from app.services.ingestion.chunk_work import write_chunk
 from app.services.ingestion.jobs import get_job, list_rejections
 from app.services.ingestion.prepare import JobContext, prepare_chunk_stepwise
-from app.services.ingestion.process import LIVE_PUBLISH_MAX_ROWS, run_job, write_chunk
+from app.services.ingestion.process import LIVE_PUBLISH_MAX_ROWS, run_job
 from app.services.ingestion.submit import JobSpec, submit_objects
 from app.services.ingestion.writer import STAGE_DDL, TypesChanged
 from app.services.registry import cached_live_types
