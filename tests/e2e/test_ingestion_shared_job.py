@@ -53,14 +53,28 @@ async def test_sigkill_of_either_worker_sharing_a_job_keeps_it_exact(
         # A worker leaves the helper of a job it leads in the queue, so the one that says it helps is the other.
         helping[:] = [n for n in range(2) if f"helping with ingestion job {job_id}" in
                       (tmp_path / f"worker-{n}.log").read_text()]
-        return bool(helping) and (await state())[1] >= 2000
+        return bool(helping)
 
     await eventually(shared, timeout=60, interval=0.05)
-    status, processed = await state()
-    assert status == "RUNNING" and processed < ROWS + REPEATS, worker_logs(tmp_path)  # killed mid-job
-    killed = workers[helping[0]] if victim == "helper" else workers[1 - helping[0]]
-    killed.send_signal(signal.SIGKILL)
-    killed.wait()
+    # Both workers can finish the job in about 2 s on a quiet machine: hold the job row (FOR SHARE) so every chunk
+    # transaction stops at its last statement, the counts' UPDATE, and kill the victim while its chunks are open.
+    async with resources.db.raw() as conn, conn.transaction():
+        row = await conn.fetchrow(
+            "SELECT status, processed_rows FROM ingestion_job WHERE id = $1 FOR SHARE", job_id)
+        assert row is not None
+        assert row["status"] == "RUNNING" and row["processed_rows"] < ROWS + REPEATS, worker_logs(tmp_path)
+
+        async def chunks_held() -> bool:
+            async with resources.db.raw() as probe:
+                waiting = await probe.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
+                    "current_database() AND query LIKE 'UPDATE ingestion_job%'")
+            return bool(waiting and waiting >= 2)
+
+        await eventually(chunks_held, timeout=30, interval=0.05)
+        killed = workers[helping[0]] if victim == "helper" else workers[1 - helping[0]]
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
 
     # A dead lead: the helper goes on, and the other worker's reconciler (every second) sees the job's lock free
     # and enqueues a new lead; whichever run sees the last chunk done ends the job.
