@@ -41,14 +41,14 @@ async def pick_persons(dsn: str, page_size: int, deep_page: int, limit: int = 20
     return Targets(first, deep)
 
 
-def _end_cursor(data: dict[str, Any]) -> str | None:
+def timeline_end_cursor(data: dict[str, Any]) -> str | None:
     cursor: str | None = data["person"]["timeline"]["pageInfo"]["endCursor"]
     return cursor
 
 
 async def deep_cursors(
     http: httpx.AsyncClient, persons: Sequence[int], page_size: int, depth: int,
-    query: str = queries.TIMELINE, end_cursor: Callable[[dict[str, Any]], str | None] = _end_cursor,
+    query: str = queries.TIMELINE, end_cursor: Callable[[dict[str, Any]], str | None] = timeline_end_cursor,
 ) -> list[tuple[int, str | None]]:
     """Walk each person's timeline `depth` pages through `http` (API or baseline; PostGraphile with its `query`
     and `end_cursor`) and keep the cursor there."""
@@ -63,7 +63,7 @@ async def deep_cursors(
     return out
 
 
-def _ok(content: bytes) -> bool:
+def page_ok(content: bytes) -> bool:
     return content.startswith(b'{"data":{"person":{"timeline"') and b'"errors"' not in content
 
 
@@ -75,12 +75,12 @@ async def timeline_load(
     clients: int,
     duration: float,
     probe: Callable[[], float] | None = None,
-    query: str | None = None,
-    check: Callable[[bytes], bool] | None = None,
+    query: str = queries.TIMELINE,
+    check: Callable[[bytes], bool] = page_ok,
 ) -> Latency:
     """The load on `pages`; `query`/`check` for another server's document (PostGraphile), else the service's."""
-    bodies = [page_body(query or queries.TIMELINE, str(person), page_size, after) for person, after in pages]
-    return await run_load(base_url, api_key, bodies, clients=clients, duration=duration, check=check or _ok,
+    bodies = [page_body(query, str(person), page_size, after) for person, after in pages]
+    return await run_load(base_url, api_key, bodies, clients=clients, duration=duration, check=check,
                           probe=probe)
 
 

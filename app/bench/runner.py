@@ -11,7 +11,7 @@ from pathlib import Path
 
 import asyncpg
 
-from app.bench import ingest, postgraphile, reads
+from app.bench import ingest, postgraphile, queries, reads
 from app.bench.datagen import EXAMPLE_TYPES, generate_persons
 from app.bench.export import bench_export
 from app.bench.figures import bench_freshness, bench_memory
@@ -126,10 +126,10 @@ async def bench_timeline(run: Run) -> None:
     async def measure(service: Service, grafast: bool = False) -> tuple[Measured, Measured]:
         assert service.url
         key = "" if grafast else run.stack.api_key  # PostGraphile has no keys (it would read a bearer as a JWT)
+        query, end_cursor, check = ((postgraphile.QUERY, postgraphile.end_cursor, postgraphile.ok) if grafast
+                                    else (queries.TIMELINE, reads.timeline_end_cursor, reads.page_ok))
         async with client(service.url, key) as http:
-            deep = await (reads.deep_cursors(http, targets.deep, o.page_size, o.deep_page, postgraphile.QUERY,
-                                             postgraphile.end_cursor) if grafast
-                          else reads.deep_cursors(http, targets.deep, o.page_size, o.deep_page))
+            deep = await reads.deep_cursors(http, targets.deep, o.page_size, o.deep_page, query, end_cursor)
         first: list[tuple[int, str | None]] = [(p, None) for p in targets.first_page]
         out = []
         for pages in (first, deep):
@@ -138,7 +138,7 @@ async def bench_timeline(run: Run) -> None:
                 # Server CPU per request is the figure least disturbed by other load on a shared machine.
                 lat = await reads.timeline_load(
                     service.url, key, pages, o.page_size, o.clients, o.duration, service.cpu_seconds,
-                    query=postgraphile.QUERY if grafast else None, check=postgraphile.ok if grafast else None,
+                    query=query, check=check,
                 )
                 stalled_after, probes_after = await reads.loop_stalls(http)
             stalls = (f"; event loop >10 ms late in {stalled_after - stalled:.0f} of {probes_after - probes:.0f} "

@@ -86,6 +86,13 @@ class JobCounts:
                 f"{self.rejected:,} rejected, {self.duplicates:,} duplicates): the counts do not add up, so rows "
                 "were lost; the rows counted as accepted are stored.")
 
+    def final_status(self, *, interrupted: bool = False) -> JobStatus:
+        """How a job whose chunks are all processed ends: FAILED when its counts do not add up (`mismatch`) or its
+        upload was interrupted, else SUCCEEDED, or COMPLETED_WITH_ERRORS when rows were rejected."""
+        if interrupted or self.mismatch() is not None:
+            return JobStatus.FAILED
+        return JobStatus.SUCCEEDED if self.rejected == 0 else JobStatus.COMPLETED_WITH_ERRORS
+
 
 @dataclass(frozen=True, slots=True)
 class IngestionJob:

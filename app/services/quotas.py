@@ -28,8 +28,13 @@ async def reserve_ingestion_slot(
         return  # job keys are scoped per principal (0006)
     active = await active_ingestions(conn, principal_id)
     if active >= limit:
-        raise DomainError.of(
-            ErrorCode.LIMIT_EXCEEDED,
-            f"This API key already has {active} ingestion jobs queued or running (limit {limit}); "
-            "wait for one to finish or cancel one.",
-        )
+        raise ingestion_limit_exceeded(limit, active)
+
+
+def ingestion_limit_exceeded(limit: int, active: int | None = None) -> DomainError:
+    """The refusal of a job over the principal's cap (`active`: its unfinished jobs, when counted)."""
+    return DomainError.of(
+        ErrorCode.LIMIT_EXCEEDED,
+        f"This API key already has {limit if active is None else active} ingestion jobs queued or running "
+        f"(limit {limit}); wait for one to finish or cancel one.",
+    )

@@ -150,13 +150,8 @@ async def _end(conn: Connection, job_id: uuid.UUID, job: asyncpg.Record) -> JobS
     if mismatch is not None:
         logger.error("ingestion job %s: %s", job_id, mismatch)
         await jobs_repo.record_mismatch(conn, job_id, mismatch)
-        status = JobStatus.FAILED
-    elif job["error_code"] is not None:  # the upload was interrupted: its committed rows are done
-        status = JobStatus.FAILED
-    elif job["rejected_rows"] == 0:
-        status = JobStatus.SUCCEEDED
-    else:
-        status = JobStatus.COMPLETED_WITH_ERRORS
+    # An interrupted upload (error_code set) fails with its committed rows done.
+    status = counts.final_status(interrupted=job["error_code"] is not None)
     await jobs_repo.finish(conn, job_id, status)
     return status
 

@@ -14,16 +14,16 @@ from typing import Any
 import orjson
 
 from app.db.ingestion_repo import jobs as jobs_repo
-from app.domain.errors import DomainError, ErrorCode, Issue
+from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion import ChunkTally, IngestionJob, JobCounts, JobStatus, RawRow, encode_chunk
-from app.domain.ingestion_split import KEEP_PREFIX
 from app.services.ingestion import progress
 from app.services.ingestion.chunk_work import write_chunk
 from app.services.ingestion.jobs import get_job, list_rejections
 from app.services.ingestion.prepare import JobContext, prepare_chunk_stepwise
 from app.services.ingestion.process import LIVE_PUBLISH_MAX_ROWS, run_job
-from app.services.ingestion.submit import JobSpec, submit_objects
+from app.services.ingestion.submit import JobSpec, object_row, payload_digest_part, submit_objects
 from app.services.ingestion.writer import STAGE_DDL, TypesChanged
+from app.services.quotas import ingestion_limit_exceeded
 from app.services.registry import cached_live_types
 from app.services.runtime import Resources
 
@@ -73,10 +73,9 @@ def _rows(resources: Resources, activities: Sequence[dict[str, Any]]) -> tuple[l
     total = 0
     for number, activity in enumerate(activities, start=1):
         data = orjson.dumps(activity)
-        digest.update(b"%d\n%b\n" % (len(data), data))
+        digest.update(payload_digest_part(data))
         total += len(data)
-        rows.append(RawRow(number, data) if len(data) <= max_row_bytes else RawRow(
-            number, data[:KEEP_PREFIX], oversize=len(data)))
+        rows.append(object_row(number, data, max_row_bytes))
     return rows, digest.hexdigest(), total
 
 
@@ -97,7 +96,7 @@ async def _one_transaction(
                 create_missing_persons=spec.create_missing_persons, created_by=spec.created_by, rows=len(rows),
                 total_bytes=total_bytes, sha256=digest, cap=resources.settings.ingestion_concurrency_per_key,
             ):
-                raise _limit_exceeded(resources)
+                raise ingestion_limit_exceeded(resources.settings.ingestion_concurrency_per_key)
             # The staging table serves live rows and rows with idempotency keys (a concurrent insert of the same
             # key falls back to it); a batch with neither goes straight to COPY.
             if live or any(c[7] is not None for c in prepared.candidates):
@@ -108,17 +107,8 @@ async def _one_transaction(
             mismatch = counts.mismatch()
             if mismatch is not None:
                 logger.error("ingestion job %s: %s", job_id, mismatch)
-                status = JobStatus.FAILED
-            else:
-                status = JobStatus.SUCCEEDED if tally.rejected == 0 else JobStatus.COMPLETED_WITH_ERRORS
-            job = await jobs_repo.finish_inline(conn, job_id, status, tally, mismatch)
+            job = await jobs_repo.finish_inline(conn, job_id, counts.final_status(), tally, mismatch)
     return job, inserted
-
-
-def _limit_exceeded(resources: Resources) -> DomainError:
-    limit = resources.settings.ingestion_concurrency_per_key
-    return DomainError.of(ErrorCode.LIMIT_EXCEEDED, f"This API key already has {limit} ingestion jobs queued or "
-                          f"running (limit {limit}); wait for one to finish or cancel one.")
 
 
 async def _submitted(resources: Resources, spec: JobSpec, activities: Sequence[dict[str, Any]]) -> InlineOutcome:

@@ -133,6 +133,18 @@ async def enqueue(resources: Resources, job_id: uuid.UUID) -> None:
         logger.warning("could not enqueue ingestion job %s; the reconciler will", job_id, exc_info=True)
 
 
+def payload_digest_part(data: bytes) -> bytes:
+    """One inline activity's share of the payload digest: length-prefixed, so rows cannot shift."""
+    return b"%d\n%b\n" % (len(data), data)
+
+
+def object_row(number: int, data: bytes, max_row_bytes: int) -> RawRow:
+    """An inline activity as a JSONL row; one longer than maxRowBytes kept as a file's would be (a prefix and its
+    size: ROW_TOO_LARGE), so that limit bounds every record a rejection keeps."""
+    return RawRow(number, data) if len(data) <= max_row_bytes else RawRow(number, data[:KEEP_PREFIX],
+                                                                           oversize=len(data))
+
+
 async def submit_objects(resources: Resources, spec: JobSpec, activities: Iterable[dict[str, Any]]) -> IngestionJob:
     """An inline batch (recordActivities): each activity becomes one JSONL row, numbered from 1. One longer than
     maxRowBytes is kept as a file's would be (a prefix and its size: ROW_TOO_LARGE), so that limit bounds
@@ -141,12 +153,10 @@ async def submit_objects(resources: Resources, spec: JobSpec, activities: Iterab
     async with new_job(resources, spec) as draft:
         for number, activity in enumerate(activities, start=1):
             data = orjson.dumps(activity)
-            draft.digest.update(b"%d\n%b\n" % (len(data), data))  # length-prefixed: rows cannot shift
+            draft.digest.update(payload_digest_part(data))
             if draft.existing is None:
                 draft.total_bytes += len(data)
-                row = RawRow(number, data) if len(data) <= max_row_bytes else RawRow(
-                    number, data[:KEEP_PREFIX], oversize=len(data))
-                await draft.add(row)
+                await draft.add(object_row(number, data, max_row_bytes))
     return await created_job(resources, draft)
 
 
