@@ -24,7 +24,7 @@ from tests.e2e.test_ingestion_faults import (  # noqa: F401 (fixtures)
 from tests.ingestion_support import approved_type
 
 pytestmark = pytest.mark.e2e
-ROWS, REPEATS = 60_000, 500
+ROWS, REPEATS = 200_000, 500  # ~6 s for two workers on a quiet machine: the helper joins long before the end
 
 
 @pytest.mark.parametrize("victim", ["lead", "helper"])
@@ -69,7 +69,7 @@ async def test_sigkill_of_either_worker_sharing_a_job_keeps_it_exact(
                 waiting = await probe.fetchval(
                     "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = "
                     "current_database() AND query LIKE 'UPDATE ingestion_job%'")
-            return bool(waiting and waiting >= 2)
+            return bool(waiting)  # at least one chunk stopped: the job cannot end while we kill
 
         await eventually(chunks_held, timeout=30, interval=0.05)
         killed = workers[helping[0]] if victim == "helper" else workers[1 - helping[0]]
