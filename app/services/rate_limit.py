@@ -1,5 +1,5 @@
-"""Per-key request rate limit: a Redis token bucket updated atomically by one Lua script, leased a few tokens at
-a time so most requests of a busy key are decided in-process."""
+"""Per-key request rate limit: a Redis token bucket updated atomically by one Lua script, leased several tokens at
+a time and renewed ahead of need, so a busy key's requests are decided in-process and rarely wait for Redis."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import asyncio
 import logging
 import math
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -15,6 +17,9 @@ logger = logging.getLogger(__name__)
 
 LEASE_TOKENS = 8
 """Tokens a process takes per script call while the bucket is plentiful; it spends them without Redis."""
+MAX_LEASE_TOKENS = 256
+"""A key that spends a lease within a quarter of LEASE_SECONDS gets one twice as large next time, up to this and to
+an eighth of its per-minute budget (tokens one process holds are out of the other processes' reach meanwhile)."""
 LEASE_SECONDS = 1.0
 """A lease's unspent tokens are not spent after this; they go back with the key's next script call."""
 MAX_LEASED_KEYS = 10_000
@@ -30,6 +35,13 @@ MAX_LEASED_KEYS = 10_000
 # the bucket could not take while it was full is not credited to tokens that sat in the lease meanwhile. For one
 # process this gives exactly the decisions of a bucket without leases; across processes, tokens one holds are
 # unavailable to the others for about LEASE_SECONDS.
+#
+# Renewal: while the bucket is at least half full, a lease three quarters spent asks for its successor in the
+# background, so the requests of a busy key do not queue behind a Redis round trip (measured: with leases of 8
+# and 16 clients on one key, half the timeline requests waited for Redis, p90 31 ms). The successor's own token
+# (the script spends one at the lease's time) goes to the first request served from it; the spent lease is then
+# settled by a separate script call (want = 0) off the request path. Near the limit there is no renewal, and
+# every decision is exact as above.
 TOKEN_BUCKET = """
 local capacity = tonumber(ARGV[1])
 local per_ms = tonumber(ARGV[2])
@@ -102,9 +114,19 @@ class _Lease:
     remaining: int  # the bucket's whole tokens after the lease
     spends: list[float] = field(default_factory=list)  # ms after `started`
     busy: asyncio.Future[None] | None = None  # a script call for this key is in flight
+    first_unspent: bool = False  # a renewal: the token the script spent at the lease's time is not handed out yet
+    renewing: bool = False  # its successor was asked for (once per lease)
+    successor: _Lease | None = None  # the renewal, served once this lease is spent or stale
 
     def settlement(self) -> list[bytes | str | int | float]:
         return [self.base, self.at_ms, self.size, *self.spends]
+
+    def spend(self, now: float) -> None:
+        self.held -= 1
+        if self.first_unspent:
+            self.first_unspent = False  # the script already counted this one at the lease's time
+        else:
+            self.spends.append((now - self.started) * 1000)
 
 
 _NO_LEASE: list[bytes | str | int | float] = ["0", 0, 0]
@@ -118,6 +140,7 @@ class RateLimiter:
         self.prefix = prefix
         self.per_minute = per_minute
         self._per_ms = repr(per_minute / 60_000)
+        self._max_lease = max(LEASE_TOKENS, min(MAX_LEASE_TOKENS, per_minute // 8))
         self._script = redis.register_script(TOKEN_BUCKET)
         self._leases: dict[str, _Lease] = {}
         self._returning: set[asyncio.Future[None]] = set()
@@ -128,15 +151,27 @@ class RateLimiter:
         key = f"{self.prefix}:ratelimit:{principal_id}"
         lease = self._leases.get(key)
         while lease is not None:
-            if lease.held and (now := time.monotonic()) - lease.started < LEASE_SECONDS:
-                lease.held -= 1
-                lease.spends.append((now - lease.started) * 1000)
+            now = time.monotonic()
+            fresh = now - lease.started < LEASE_SECONDS
+            if lease.successor is not None and not (lease.held and fresh):
+                lease = self._promote(key, lease)
+                continue
+            if lease.held and fresh:
+                lease.spend(now)
+                if not lease.renewing and lease.held <= lease.size // 4 and 2 * lease.remaining >= self.per_minute:
+                    self._renew(key, lease)
                 return Decision(allowed=True, retry_after_seconds=0, remaining=lease.remaining + lease.held)
             if lease.busy is None:
                 break
             await asyncio.shield(lease.busy)  # one call per key at a time: its lease may serve this request too
             lease = self._leases.get(key)
-        return await self._call(key, lease, LEASE_TOKENS)
+        return await self._call(key, lease, self._next_size(lease))
+
+    def _next_size(self, lease: _Lease | None) -> int:
+        """Twice the last lease if it went within a quarter of its time, else the base size."""
+        if lease is None or time.monotonic() - lease.started >= LEASE_SECONDS / 4:
+            return LEASE_TOKENS
+        return min(self._max_lease, 2 * lease.size)
 
     async def _call(self, key: str, lease: _Lease | None, want: int) -> Decision:
         loop = asyncio.get_running_loop()
@@ -167,12 +202,62 @@ class RateLimiter:
             return Decision(allowed=False, retry_after_seconds=max(1, math.ceil(int(retry_ms) / 1000)), remaining=0)
         return Decision(allowed=True, retry_after_seconds=0, remaining=remaining + take - 1)
 
+    def _renew(self, key: str, lease: _Lease) -> None:
+        lease.renewing = True
+        lease.busy = asyncio.get_running_loop().create_future()  # a request finding it spent waits for the renewal
+        self._background(self._renewal(key, lease))
+
+    async def _renewal(self, key: str, lease: _Lease) -> None:
+        assert lease.busy is not None
+        want = self._next_size(lease)
+        started = time.monotonic()
+        try:
+            take, _, remaining, base, at_ms = await self._script(
+                keys=[key], args=[self.per_minute, self._per_ms, want, *_NO_LEASE]
+            )
+        except Exception:  # Redis unavailable: the lease is renewed the ordinary way once spent
+            logger.debug("could not renew a rate-limit lease", exc_info=True)
+        else:
+            if int(take):
+                lease.successor = _Lease(int(take), int(take), base, int(at_ms), started, int(remaining),
+                                         first_unspent=True)
+                if time.monotonic() - lease.started >= LEASE_SECONDS and self._leases.get(key) is lease:
+                    self._promote(key, lease)  # its expiry passed while the call was out: the successor expires next
+        finally:
+            lease.busy.set_result(None)
+            lease.busy = None
+
+    def _promote(self, key: str, lease: _Lease) -> _Lease:
+        """Serve from the renewal; the spent (or stale) lease is settled off the request path."""
+        successor = lease.successor
+        assert successor is not None
+        lease.successor = None
+        if self._leases.get(key) is lease:
+            self._leases[key] = successor
+        age = time.monotonic() - successor.started
+        asyncio.get_running_loop().call_later(max(0.0, LEASE_SECONDS - age), self._expire, key, successor)
+        self._background(self._settle(key, lease))
+        return successor
+
+    async def _settle(self, key: str, lease: _Lease) -> None:
+        try:
+            await self._script(keys=[key], args=[self.per_minute, self._per_ms, 0, *lease.settlement()])
+        except Exception:  # Redis unavailable: the lease counts as spent at its start (its unspent tokens too)
+            logger.debug("could not settle a rate-limit lease", exc_info=True)
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._returning.add(task)
+        task.add_done_callback(self._returning.discard)
+
     def _expire(self, key: str, lease: _Lease) -> None:
         """A lease nobody finished: give its unspent tokens back now rather than at the key's next request."""
-        if self._leases.get(key) is lease and lease.held and lease.busy is None:
-            task = asyncio.ensure_future(self._give_back(key, lease))
-            self._returning.add(task)
-            task.add_done_callback(self._returning.discard)
+        if self._leases.get(key) is not lease or lease.busy is not None:
+            return
+        if lease.successor is not None:
+            self._promote(key, lease)
+        elif lease.held:
+            self._background(self._give_back(key, lease))
 
     async def _give_back(self, key: str, lease: _Lease) -> None:
         try:
