@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -20,9 +21,15 @@ from app.domain.errors import DomainError, ErrorCode
 from app.services import audit
 from app.services.runtime import Resources
 
+logger = logging.getLogger(__name__)
+
 CACHE_SECONDS = 5.0
 """How long a process trusts an authentication result. Revocation through this process (GraphQL) clears the
 cache at once; a revocation made elsewhere (CLI, another API replica) takes effect within this many seconds."""
+
+REFRESH_AHEAD_SECONDS = 1.0
+"""An entry this close to its expiry is looked up again in the background while requests keep using it, so a busy
+key's requests never all wait for the lookup at the moment its entry expires."""
 
 CACHE_MAX_ENTRIES = 10_000
 LAST_USED_RESOLUTION_SECONDS = 60
@@ -43,6 +50,24 @@ class PrincipalCache:
             return False, None
         return True, entry[0]
 
+    def due(self, token_hash: bytes) -> bool:
+        """A live entry close enough to its expiry to be refreshed now (and no refresh already under way)."""
+        entry = self._entries.get(token_hash)
+        return (entry is not None and entry[1] - time.monotonic() < min(REFRESH_AHEAD_SECONDS, self.ttl / 2)
+                and token_hash not in self._loading)
+
+    def refresh(self, token_hash: bytes, load: Callable[[], Awaitable[Principal | None]]) -> None:
+        """Look the entry up again in the background; requests keep the current answer until it lands."""
+        self._lookup(token_hash, load).add_done_callback(lambda done: self._refreshed(token_hash, done))
+
+    def _refreshed(self, token_hash: bytes, task: asyncio.Future[Principal | None]) -> None:
+        if task.cancelled():
+            return
+        if (error := task.exception()) is not None:  # the entry expires as usual; the next miss looks up again
+            logger.warning("background refresh of an API key's cache entry failed", exc_info=error)
+        else:
+            self.put(token_hash, task.result())
+
     def put(self, token_hash: bytes, principal: Principal | None) -> None:
         if len(self._entries) >= self.max_entries:
             self._entries.clear()  # crude but bounded; a refill costs one indexed query per key
@@ -58,14 +83,19 @@ class PrincipalCache:
         """Concurrent misses of one token share one lookup: when an entry expires under load, every request in
         flight misses at once, and one query each (plus a last_used_at row lock each) stalled them all for
         tens of milliseconds every CACHE_SECONDS."""
+        principal = await asyncio.shield(self._lookup(token_hash, load))
+        self.put(token_hash, principal)
+        return principal
+
+    def _lookup(
+        self, token_hash: bytes, load: Callable[[], Awaitable[Principal | None]]
+    ) -> asyncio.Future[Principal | None]:
         task = self._loading.get(token_hash)
         if task is None or task.get_loop() is not asyncio.get_running_loop():
             task = asyncio.ensure_future(load())
             self._loading[token_hash] = task
             task.add_done_callback(lambda done: self._forget(token_hash, done))
-        principal = await asyncio.shield(task)
-        self.put(token_hash, principal)
-        return principal
+        return task
 
     def _forget(self, token_hash: bytes, done: asyncio.Future[Principal | None]) -> None:
         if self._loading.get(token_hash) is done:
@@ -191,6 +221,8 @@ async def authenticate(resources: Resources, token: str, cache: PrincipalCache =
     token_hash = keys.hash_token(token)
     hit, principal = cache.get(token_hash)
     if hit:
+        if cache.due(token_hash):
+            cache.refresh(token_hash, lambda: _lookup(resources, token, token_hash))
         return principal
     return await cache.load_once(token_hash, lambda: _lookup(resources, token, token_hash))
 

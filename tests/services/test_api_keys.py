@@ -14,6 +14,7 @@ from app.domain.errors import DomainError, ErrorCode
 from app.services import api_keys, quotas
 from app.services.api_keys import PrincipalCache
 from app.services.runtime import Resources
+from tests.conftest import eventually
 
 ADMIN = Principal(id="admin-id", name="admin", scopes=ALL_SCOPES)
 
@@ -206,3 +207,27 @@ async def test_a_failed_shared_lookup_fails_every_waiter_and_is_retried(resource
     with pytest.raises(ConnectionError):
         await cache.load_once(b"h", broken)
     assert attempts == 2
+
+
+async def test_an_entry_near_expiry_is_refreshed_in_the_background_and_sees_a_revocation(
+    resources: Resources,
+) -> None:
+    """A busy key's requests keep the cached answer while one background lookup renews it, so they never all wait
+    at the moment it expires; a revocation made elsewhere still lands within the cache's time."""
+    key, token = await api_keys.create_key(resources, ADMIN, "refreshed", ["read"])
+    cache = PrincipalCache(ttl=0.6)  # due for a refresh from its second half on
+    token_hash = domain.hash_token(token)
+    assert await api_keys.authenticate(resources, token, cache) is not None
+    assert not cache.due(token_hash)
+    async with resources.db.raw() as conn:  # revoked by another process: this cache is not told
+        await conn.execute("UPDATE api_key SET revoked_at = now() WHERE id = $1", key.id)
+    await asyncio.sleep(0.4)
+    assert cache.due(token_hash)
+    assert await api_keys.authenticate(resources, token, cache) is not None  # served from the cache, refresh started
+    assert not cache.due(token_hash)  # one refresh at a time
+
+    async def refreshed() -> bool:
+        return cache.get(token_hash) == (True, None)
+
+    await eventually(refreshed, timeout=5)  # the entry was renewed (as revoked) before it expired
+    assert await api_keys.authenticate(resources, token, cache) is None
