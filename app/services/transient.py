@@ -36,6 +36,8 @@ TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
 # Citus reports a cached connection to a worker node that restarted as an internal error (XX000), once per
 # coordinator session that held one: the next transaction connects afresh.
 CITUS_NODE_LOST = "failure on connection marked as essential"
+# Citus reports a worker node that went away while a COPY streamed rows to its shard as an I/O error (58030).
+CITUS_COPY_LOST = "failed to COPY to shard"
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -54,6 +56,8 @@ def is_transient(exc: BaseException) -> bool:
         if isinstance(state, str) and state[:2] in TRANSIENT_SQLSTATE_CLASSES:
             return True
         if state == "XX000" and str(current).startswith(CITUS_NODE_LOST):
+            return True
+        if state == "58030" and str(current).startswith(CITUS_COPY_LOST):
             return True
         current = current.__cause__ or current.__context__ or getattr(current, "orig", None)
     return False

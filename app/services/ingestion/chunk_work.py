@@ -49,6 +49,7 @@ class Verdict(Enum):
 
     MORE = "more"  # chunks are left (held by other workers' transactions, or just committed by an upload)
     WAITING = "waiting"  # every chunk received is done and the upload is still being received
+    SETTLE = "settle"  # every chunk is done: on Citus, finish commits a node missed first (app/db/two_phase.py)
 
 
 @dataclass
@@ -111,9 +112,11 @@ class _Superseded(Exception):
     """Rolls back a chunk whose job changed status while it was written."""
 
 
-async def conclude(conn: Connection, job_id: uuid.UUID) -> JobStatus | Verdict:
+async def conclude(conn: Connection, job_id: uuid.UUID, *, settled: bool = True) -> JobStatus | Verdict:
     """Under the job row's lock, one worker at a time: end the job if it is over (its final status), else say
     why not. Any worker of the job may call it; the first to see the job over ends it, the others see it ended.
+    `settled=False` (on Citus, until the caller has recovered pending commits): a job that is over is not ended
+    but SETTLE is returned, as its counts must not be reported before every node holds its rows.
 
     Over means: a cancel was asked (the chunks left are dropped; one being written elsewhere is waited for and
     counts), or it is no longer receiving and no chunk is left (a chunk still in another worker's open
@@ -130,6 +133,8 @@ async def conclude(conn: Connection, job_id: uuid.UUID) -> JobStatus | Verdict:
                 return Verdict.MORE
             if job["receiving"]:
                 return Verdict.WAITING
+            if not settled:
+                return Verdict.SETTLE
             return await _end(conn, job_id, job)
     # Cancelled: chunk rows before the job row, in a transaction of its own, as every chunk transaction locks
     # them (holding the job row while the chunks are deleted could deadlock with a chunk being committed). The

@@ -29,6 +29,7 @@ from app.services.ingestion import progress
 from app.services.ingestion.chunk_signal import ChunkSignal
 from app.services.ingestion.chunk_work import Step, Timings, Verdict, conclude, process_next
 from app.services.ingestion.prepare import JobContext
+from app.services.ingestion.settle import settle_commits
 from app.services.ingestion.writer import STAGE_DDL
 from app.services.queue import JobName
 from app.services.registry import cached_live_types
@@ -116,6 +117,7 @@ class _Run:
         self.helpers_called = not lead or self.options.workers_per_job < 2
         self.known_left: int | None = None  # chunks left as last read, for the next _lanes (saves a read)
         self.timings = Timings()
+        self.settled: bool | None = None  # None: not known yet whether the database is Citus
 
     async def work(self, conn: Connection) -> str:
         job_id = self.ctx.id
@@ -127,7 +129,13 @@ class _Run:
                 if signal is not None:
                     signal.reset()  # before looking at the job: a chunk committed after the look still wakes us
                 step = await self._lanes(conn)
-                verdict = await conclude(conn, job_id)
+                if self.settled is None:
+                    self.settled = not await self.resources.db.distributed()
+                verdict = await conclude(conn, job_id, settled=self.settled)
+                if verdict is Verdict.SETTLE:
+                    await settle_commits(conn, job_id)
+                    self.settled = True
+                    continue
                 if isinstance(verdict, JobStatus):
                     await progress.publish_job(self.resources, job_id, force=True)
                     return verdict.value

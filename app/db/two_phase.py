@@ -1,0 +1,43 @@
+"""Citus' two-phase commits that a worker node missed, finished on demand before a job reports its counts.
+
+On Citus a transaction that wrote to shards on several nodes commits in two phases: the coordinator prepares
+it on each node, commits locally, then sends COMMIT PREPARED to each node after its own commit. When a node is
+unreachable at that last step, the client only gets a WARNING ("failed to commit transaction on ...") and the
+commit is complete on the coordinator, but that node's rows stay in a prepared transaction, invisible, until
+the coordinator's maintenance daemon recovers it (`citus.recover_2pc_interval`, 60 s by default) once the node
+is back. A job that counted its rows then and reported SUCCEEDED would let a reader count fewer rows than it
+says were written. So a job ends only after `recover_prepared_transactions()` has reached every node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+
+from app.db.raw_pool import Connection
+
+
+class NodesUnreachable(ConnectionError):
+    """Recovery could not reach every worker node: commits may still be pending there (a transient error)."""
+
+
+async def recover_commits(conn: Connection) -> int:
+    """Finish on the worker nodes the commits the coordinator made but could not complete there; the number of
+    prepared transactions resolved. NodesUnreachable if a node could not be reached or refused a commit: Citus
+    says so only in WARNINGs (recovery of the other nodes still happened)."""
+    warnings: list[str] = []
+
+    def listen(_conn: object, message: asyncpg.PostgresLogMessage) -> None:
+        if (message.severity_en or message.severity) == "WARNING":
+            warnings.append(message.message)
+
+    conn.add_log_listener(listen)
+    try:
+        recovered = await conn.fetchval("SELECT recover_prepared_transactions()")
+        await asyncio.sleep(0)  # asyncpg hands log messages to listeners with call_soon
+    finally:
+        conn.remove_log_listener(listen)
+    if warnings:
+        raise NodesUnreachable("; ".join(warnings))
+    return int(recovered or 0)
