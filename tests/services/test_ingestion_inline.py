@@ -100,3 +100,33 @@ async def test_rows_are_published_only_while_someone_listens(resources: Resource
         batch = await asyncio.wait_for(seen.get(), 10)
     assert [a.fields["amount"] for a in batch] == [3, 4]
     assert seen.empty()
+
+
+async def _waiting_for_lock(resources: Resources, exclude: set[int]) -> int:
+    """The pid of the backend waiting for a lock on ingestion_job (the batch's first write), not in `exclude`."""
+    for _ in range(500):
+        async with resources.db.raw() as conn:
+            pid = await conn.fetchval(
+                "SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database() "
+                "AND query ILIKE '%ingestion_job%' AND NOT (pid = ANY($1::int[])) LIMIT 1", list(exclude))
+        if pid is not None:
+            return int(pid)
+        await asyncio.sleep(0.02)
+    raise AssertionError("the batch never waited for the lock")
+
+
+async def test_a_batch_rolled_back_by_a_lost_connection_is_written_again_once(resources: Resources) -> None:
+    await approved_type(resources)
+    batch = [deposit(key=None, email="a@x.io"), deposit(key=None, email="b@x.io", amount=9)]
+    async with resources.db.raw() as holder:
+        async with holder.transaction():
+            await holder.execute("LOCK TABLE ingestion_job IN EXCLUSIVE MODE")  # the batch's INSERT waits
+            call = asyncio.create_task(record_now(resources, SPEC, batch))
+            first = await _waiting_for_lock(resources, set())
+            assert await holder.fetchval("SELECT pg_terminate_backend($1)", first)
+            await _waiting_for_lock(resources, {first})  # the second attempt, on another connection
+    outcome = await asyncio.wait_for(call, timeout=30)
+    assert outcome.job.status is JobStatus.SUCCEEDED and outcome.job.counts.accepted == 2
+    assert await count(resources, "SELECT count(*) FROM activity") == 2
+    assert await count(resources, "SELECT count(*) FROM ingestion_job") == 1  # the first attempt left nothing
+

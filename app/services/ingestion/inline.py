@@ -26,11 +26,14 @@ from app.services.ingestion.writer import STAGE_DDL, TypesChanged
 from app.services.quotas import ingestion_limit_exceeded
 from app.services.registry import cached_live_types
 from app.services.runtime import Resources
+from app.services.transient import is_transient
 
 logger = logging.getLogger(__name__)
 
 WAIT_SECONDS = 90.0  # Marketo's own timeout for adding custom activities
 ATTEMPTS = 3  # a type approved between validation and write (TypesChanged) is validated again
+TRANSIENT_ATTEMPTS = 4  # a transaction rolled back by a transient failure (deadlock, lost connection) runs again
+TRANSIENT_DELAY_SECONDS = 0.05  # before the second attempt; doubled for each next one
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,14 +54,25 @@ async def record_now(resources: Resources, spec: JobSpec, activities: Sequence[d
     if spec.idempotency_key is not None:
         return await _submitted(resources, spec, activities)
     rows, digest, total_bytes = _rows(resources, activities)
-    for attempt in range(1, ATTEMPTS + 1):
+    changed = failed = 0
+    while True:
+        commit = _Commit()
         try:
-            job, inserted = await _one_transaction(resources, spec, rows, digest, total_bytes)
+            job, inserted = await _one_transaction(resources, spec, rows, digest, total_bytes, commit)
             break
         except TypesChanged:
-            if attempt == ATTEMPTS:
+            changed += 1
+            if changed == ATTEMPTS:
                 raise
             logger.info("activity types changed while an inline batch was written; validating it again")
+        except Exception as exc:
+            # Only a transaction known to be rolled back runs again: a failure once COMMIT was sent may have
+            # committed, and the batch has no key to find out by (the caller gets the error and decides).
+            failed += 1
+            if commit.sent or failed == TRANSIENT_ATTEMPTS or not is_transient(exc):
+                raise
+            logger.info("an inline batch was rolled back (%s); writing it again", exc)
+            await asyncio.sleep(TRANSIENT_DELAY_SECONDS * 2 ** (failed - 1))
     if inserted:
         await progress.publish_activities(resources, inserted)
     return await _outcome(resources, job, len(activities))
@@ -79,8 +93,13 @@ def _rows(resources: Resources, activities: Sequence[dict[str, Any]]) -> tuple[l
     return rows, digest.hexdigest(), total
 
 
+@dataclass(slots=True)
+class _Commit:
+    sent: bool = False  # the transaction's COMMIT was sent: its outcome is unknown if the connection fails now
+
+
 async def _one_transaction(
-    resources: Resources, spec: JobSpec, rows: list[RawRow], digest: str, total_bytes: int
+    resources: Resources, spec: JobSpec, rows: list[RawRow], digest: str, total_bytes: int, commit: _Commit
 ) -> tuple[IngestionJob, list[Any]]:
     job_id = uuid.uuid4()
     live = not spec.dry_run and len(rows) <= LIVE_PUBLISH_MAX_ROWS and await progress.has_listeners(resources)
@@ -108,6 +127,7 @@ async def _one_transaction(
             if mismatch is not None:
                 logger.error("ingestion job %s: %s", job_id, mismatch)
             job = await jobs_repo.finish_inline(conn, job_id, counts.final_status(), tally, mismatch)
+            commit.sent = True  # leaving the block sends COMMIT
     return job, inserted
 
 
