@@ -11,6 +11,7 @@ from app.domain.triggers import Batch
 from app.domain.webhook_signing import verify
 from app.services.runtime import Resources
 from app.services.triggers import admin
+from app.services.triggers.engine import DeliveryLoop
 from app.services.triggers.sender import Sender
 from tests.ingestion_support import approved_type
 from tests.triggers.support import (
@@ -191,3 +192,24 @@ async def test_cookies_a_receiver_sets_are_not_sent_back(resources: Resources) -
     finally:
         await sender.close()
     assert [r.headers.get("cookie") for r in receiver.received] == [None, None]
+
+
+async def test_the_loop_yields_to_an_import_in_its_process_and_catches_up_after(resources: Resources) -> None:
+    type_id = await approved_type(resources)
+    async with Receiver() as receiver:
+        await make_trigger(resources, receiver.url)
+        busy = tuned(resources, **FAST, import_round_seconds=10.0)
+        loop = DeliveryLoop(busy, importing=lambda: True)  # an ingestion job runs in this process throughout
+        task = asyncio.create_task(loop.run())
+        try:
+            ids = await insert_activities(resources, type_id, [1, 2])
+            await asyncio.sleep(1.5)  # a loop that did not yield would have fanned out and delivered by now
+            assert receiver.received == []
+            async with resources.db.raw() as conn:
+                assert await conn.fetchval("SELECT count(*) FROM trigger_outbox") > 0
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        async with delivery_loop(tuned(resources, **FAST)):  # the import ended: what waited goes out
+            await settled(resources)
+        assert sorted(i for r in receiver.received for i in r.activity_ids) == ids

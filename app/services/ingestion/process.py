@@ -53,6 +53,11 @@ def running_here(job_id: uuid.UUID) -> bool:
     return _here[job_id] > 0
 
 
+def any_running_here() -> bool:
+    """Whether this process works on any ingestion job right now (the delivery loop yields to it)."""
+    return bool(_here)
+
+
 def lock_key(job_id: uuid.UUID) -> int:
     """The advisory-lock key of a job: its first 64 bits, signed as Postgres bigint wants."""
     return int.from_bytes(job_id.bytes[:8], "big", signed=True)

@@ -12,6 +12,7 @@ import logging
 import random
 import time
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,7 @@ from app.domain.sealing import SealError
 from app.domain.triggers import webhook_id
 from app.domain.webhook_signing import headers as signed_headers
 from app.services import audit
+from app.services.ingestion.process import any_running_here
 from app.services.runtime import Resources
 from app.services.triggers.fanout import fan_out
 from app.services.triggers.secrets import reseal, signing_secrets
@@ -66,8 +68,10 @@ class DeliveryLoop:
     """Runs until cancelled; woken by NOTIFY from the outbox trigger and from fan-outs, and at least every
     `triggers.poll_seconds`."""
 
-    def __init__(self, resources: Resources, rng: random.Random | None = None) -> None:
+    def __init__(self, resources: Resources, rng: random.Random | None = None,
+                 importing: Callable[[], bool] = any_running_here) -> None:
         self.resources = resources
+        self.importing = importing  # whether an ingestion job runs in this process
         self.settings = resources.settings.triggers
         self.policy = RetryPolicy(self.settings.retry_base_seconds, self.settings.retry_max_delay_seconds,
                                   self.settings.max_retry_hours * 3600)
@@ -92,6 +96,10 @@ class DeliveryLoop:
                 self.wake.clear()
                 if listener is None or listener.is_closed():  # PostgreSQL restarted: listen again (or poll)
                     listener = await self._listen()
+                pause = self.settings.import_round_seconds
+                if pause and self.importing():
+                    # One process runs both: a round's fan-out and deliveries took ~25% of an import's CPU.
+                    await asyncio.sleep(pause)
                 try:
                     await self.tick()
                 except Exception:  # a database restart or a bug in one round must not end the loop
