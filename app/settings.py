@@ -67,7 +67,7 @@ class Triggers(BaseModel):
     secret_grace_hours: float = 24.0  # after a rotation, the old secret also signs for this long
     max_response_bytes: int = 4096  # of a receiver's answer, kept for the delivery's last error
     poll_seconds: float = 1.0  # the delivery loop looks for work at least this often, notified or not
-    # While an ingestion job runs in the same worker process, the delivery loop starts a round at most this often:
+    # While a bulk ingestion job runs in the same worker process, the delivery loop starts a round at most this often:
     # the import keeps the CPU and webhooks catch up after it (docs/triggers.md). 0: no pause.
     import_round_seconds: float = Field(0.5, ge=0, le=10)
 

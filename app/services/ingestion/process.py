@@ -47,15 +47,17 @@ HELPER_ID = "ingest-help:"  # arq ids of helper runs: ingest-help:<job id>:<lead
 # Jobs this process works on (lead and helper runs): a worker process leaves the helper runs of these jobs in
 # the queue for another process (workers/ingest.py).
 _here: collections.Counter[uuid.UUID] = collections.Counter()
+_bulk_here: collections.Counter[uuid.UUID] = collections.Counter()  # those of them that are bulk jobs
 
 
 def running_here(job_id: uuid.UUID) -> bool:
     return _here[job_id] > 0
 
 
-def any_running_here() -> bool:
-    """Whether this process works on any ingestion job right now (the delivery loop yields to it)."""
-    return bool(_here)
+def bulk_running_here() -> bool:
+    """Whether this process works on a bulk job right now (more than one chunk, or an upload): the delivery loop
+    yields to it. A small inline batch (recordActivities) is not one: its webhooks must go out at once."""
+    return bool(_bulk_here)
 
 
 def lock_key(job_id: uuid.UUID) -> int:
@@ -78,6 +80,7 @@ async def run_helper(resources: Resources, job_id: uuid.UUID) -> str:
         logger.info("helping with ingestion job %s", job_id)
         run = _Run(resources, await _context(resources, conn, row), lead=False)
         run.known_left = row["chunk_count"] - row["next_chunk"]
+        run.bulk = row["receiving"] or row["chunk_count"] > 1
         return await run.work(conn)
 
 
@@ -109,6 +112,7 @@ async def _lead(resources: Resources, conn: Connection, job_id: uuid.UUID) -> st
         return JobStatus.FAILED.value
     run = _Run(resources, await _context(resources, conn, row), lead=True, attempt=row["attempts"])
     run.known_left = row["chunk_count"] - row["next_chunk"]
+    run.bulk = row["receiving"] or row["chunk_count"] > 1
     return await run.work(conn)
 
 
@@ -121,6 +125,7 @@ class _Run:
         self.publisher = progress.Throttle()
         self.helpers_called = not lead or self.options.workers_per_job < 2
         self.known_left: int | None = None  # chunks left as last read, for the next _lanes (saves a read)
+        self.bulk = False  # more than one chunk, or an upload (see bulk_running_here)
         self.timings = Timings()
         self.settled: bool | None = None  # None: not known yet whether the database is Citus
 
@@ -128,19 +133,15 @@ class _Run:
         job_id = self.ctx.id
         await conn.execute(STAGE_DDL)
         _here[job_id] += 1
+        bulk = _bulk_here if self.bulk else collections.Counter[uuid.UUID]()
+        bulk[job_id] += 1
         signal: ChunkSignal | None = None
         try:
             while True:
                 if signal is not None:
                     signal.reset()  # before looking at the job: a chunk committed after the look still wakes us
                 step = await self._lanes(conn)
-                if self.settled is None:
-                    self.settled = not await self.resources.db.distributed()
-                verdict = await conclude(conn, job_id, settled=self.settled)
-                if verdict is Verdict.SETTLE:
-                    await settle_commits(conn, job_id)
-                    self.settled = True
-                    continue
+                verdict = await self._conclude(conn)
                 if isinstance(verdict, JobStatus):
                     await progress.publish_job(self.resources, job_id, force=True)
                     return verdict.value
@@ -155,13 +156,25 @@ class _Run:
                     elif (await self._chunk(conn))[0] is not Step.DONE:
                         return "helped"  # the rest are held by others: the lead waits for them
         finally:
-            _here[job_id] -= 1
-            if not _here[job_id]:
-                del _here[job_id]
+            for counter in (_here, bulk):
+                counter[job_id] -= 1
+                if not counter[job_id]:
+                    del counter[job_id]
             if signal is not None:
                 await signal.close()
             if self.timings.chunks >= LOG_RUN_CHUNKS:
                 logger.info("ingestion job %s, %s run: %s", job_id, "lead" if self.lead else "helper", self.timings)
+
+    async def _conclude(self, conn: Connection) -> JobStatus | Verdict:
+        """`conclude`; on Citus a job that is over ends once the commits a worker node missed are finished."""
+        if self.settled is None:
+            self.settled = not await self.resources.db.distributed()
+        verdict = await conclude(conn, self.ctx.id, settled=self.settled)
+        if verdict is Verdict.SETTLE:
+            await settle_commits(conn, self.ctx.id)
+            self.settled = True
+            verdict = await conclude(conn, self.ctx.id)
+        return verdict
 
     async def _lanes(self, conn: Connection) -> Step:
         """Process chunks on `lanes` connections at once until none is free to claim (NONE) or the job stopped

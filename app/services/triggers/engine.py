@@ -26,7 +26,7 @@ from app.domain.sealing import SealError
 from app.domain.triggers import webhook_id
 from app.domain.webhook_signing import headers as signed_headers
 from app.services import audit
-from app.services.ingestion.process import any_running_here
+from app.services.ingestion.process import bulk_running_here
 from app.services.runtime import Resources
 from app.services.triggers.fanout import fan_out
 from app.services.triggers.secrets import reseal, signing_secrets
@@ -69,9 +69,9 @@ class DeliveryLoop:
     `triggers.poll_seconds`."""
 
     def __init__(self, resources: Resources, rng: random.Random | None = None,
-                 importing: Callable[[], bool] = any_running_here) -> None:
+                 importing: Callable[[], bool] = bulk_running_here) -> None:
         self.resources = resources
-        self.importing = importing  # whether an ingestion job runs in this process
+        self.importing = importing  # whether a bulk ingestion job runs in this process
         self.settings = resources.settings.triggers
         self.policy = RetryPolicy(self.settings.retry_base_seconds, self.settings.retry_max_delay_seconds,
                                   self.settings.max_retry_hours * 3600)
