@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -118,14 +119,21 @@ async def _waiting_for_lock(resources: Resources, exclude: set[int]) -> int:
 async def test_a_batch_rolled_back_by_a_lost_connection_is_written_again_once(resources: Resources) -> None:
     await approved_type(resources)
     batch = [deposit(key=None, email="a@x.io"), deposit(key=None, email="b@x.io", amount=9)]
-    async with resources.db.raw() as holder:
-        async with holder.transaction():
-            await holder.execute("LOCK TABLE ingestion_job IN EXCLUSIVE MODE")  # the batch's INSERT waits
-            call = asyncio.create_task(record_now(resources, SPEC, batch))
-            first = await _waiting_for_lock(resources, set())
-            assert await holder.fetchval("SELECT pg_terminate_backend($1)", first)
-            await _waiting_for_lock(resources, {first})  # the second attempt, on another connection
-    outcome = await asyncio.wait_for(call, timeout=30)
+    call: asyncio.Task[Any] | None = None
+    try:
+        async with resources.db.raw() as holder:
+            async with holder.transaction():
+                await holder.execute("LOCK TABLE ingestion_job IN EXCLUSIVE MODE")  # the batch's INSERT waits
+                call = asyncio.create_task(record_now(resources, SPEC, batch))
+                first = await _waiting_for_lock(resources, set())
+                # ::int: Citus adds an overload of pg_terminate_backend
+                assert await holder.fetchval("SELECT pg_terminate_backend($1::int)", first)
+                await _waiting_for_lock(resources, {first})  # the second attempt, on another connection
+        outcome = await asyncio.wait_for(call, timeout=30)
+    finally:
+        if call is not None and not call.done():  # never leave it writing into the next test
+            call.cancel()
+            await asyncio.gather(call, return_exceptions=True)
     assert outcome.job.status is JobStatus.SUCCEEDED and outcome.job.counts.accepted == 2
     assert await count(resources, "SELECT count(*) FROM activity") == 2
     assert await count(resources, "SELECT count(*) FROM ingestion_job") == 1  # the first attempt left nothing
