@@ -78,9 +78,7 @@ async def run_helper(resources: Resources, job_id: uuid.UUID) -> str:
         if row is None:
             return "skipped"
         logger.info("helping with ingestion job %s", job_id)
-        run = _Run(resources, await _context(resources, conn, row), lead=False)
-        run.known_left = row["chunk_count"] - row["next_chunk"]
-        run.bulk = row["receiving"] or row["chunk_count"] > 1
+        run = _Run(resources, await _context(resources, conn, row), row, lead=False)
         return await run.work(conn)
 
 
@@ -110,31 +108,31 @@ async def _lead(resources: Resources, conn: Connection, job_id: uuid.UUID) -> st
         await _fail(conn, job_id, f"gave up after {MAX_ATTEMPTS} attempts")
         await progress.publish_job(resources, job_id, force=True)
         return JobStatus.FAILED.value
-    run = _Run(resources, await _context(resources, conn, row), lead=True, attempt=row["attempts"])
-    run.known_left = row["chunk_count"] - row["next_chunk"]
-    run.bulk = row["receiving"] or row["chunk_count"] > 1
+    run = _Run(resources, await _context(resources, conn, row), row, lead=True, attempt=row["attempts"])
     return await run.work(conn)
 
 
 class _Run:
     """One worker's run of a job: its lanes, its wait for an upload's next chunk, and (the lead) its helpers."""
 
-    def __init__(self, resources: Resources, ctx: JobContext, *, lead: bool, attempt: int = 0) -> None:
+    def __init__(self, resources: Resources, ctx: JobContext, row: asyncpg.Record, *, lead: bool,
+                 attempt: int = 0) -> None:
         self.resources, self.ctx, self.lead, self.attempt = resources, ctx, lead, attempt
         self.options = resources.settings.ingestion
         self.publisher = progress.Throttle()
         self.helpers_called = not lead or self.options.workers_per_job < 2
-        self.known_left: int | None = None  # chunks left as last read, for the next _lanes (saves a read)
-        self.bulk = False  # more than one chunk, or an upload (see bulk_running_here)
+        # Chunks left as last read, for the next _lanes (saves a read).
+        self.known_left: int | None = row["chunk_count"] - row["next_chunk"]
+        self.bulk: bool = row["receiving"] or row["chunk_count"] > 1  # see bulk_running_here
         self.timings = Timings()
-        self.settled: bool | None = None  # None: not known yet whether the database is Citus
+        self.settled = False  # the commits a worker node missed are finished (Citus; see _conclude)
 
     async def work(self, conn: Connection) -> str:
         job_id = self.ctx.id
         await conn.execute(STAGE_DDL)
-        _here[job_id] += 1
-        bulk = _bulk_here if self.bulk else collections.Counter[uuid.UUID]()
-        bulk[job_id] += 1
+        counters = (_here, _bulk_here) if self.bulk else (_here,)
+        for counter in counters:
+            counter[job_id] += 1
         signal: ChunkSignal | None = None
         try:
             while True:
@@ -156,7 +154,7 @@ class _Run:
                     elif (await self._chunk(conn))[0] is not Step.DONE:
                         return "helped"  # the rest are held by others: the lead waits for them
         finally:
-            for counter in (_here, bulk):
+            for counter in counters:
                 counter[job_id] -= 1
                 if not counter[job_id]:
                     del counter[job_id]
@@ -167,9 +165,8 @@ class _Run:
 
     async def _conclude(self, conn: Connection) -> JobStatus | Verdict:
         """`conclude`; on Citus a job that is over ends once the commits a worker node missed are finished."""
-        if self.settled is None:
-            self.settled = not await self.resources.db.distributed()
-        verdict = await conclude(conn, self.ctx.id, settled=self.settled)
+        settled = self.settled or not await self.resources.db.distributed()  # checked once per process
+        verdict = await conclude(conn, self.ctx.id, settled=settled)
         if verdict is Verdict.SETTLE:
             await settle_commits(conn, self.ctx.id)
             self.settled = True
