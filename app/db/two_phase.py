@@ -12,10 +12,27 @@ says were written. So a job ends only after `recover_prepared_transactions()` ha
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 import asyncpg
 
 from app.db.raw_pool import Connection
+
+# Citus prepares (PREPARE TRANSACTION) only the worker connections it saw write. A COPY into `activity` after the
+# transaction read co-located shards (a chunk's persons by id, its stored idempotency keys) goes over the
+# connection of that read, and Citus does not record the COPY as a write there (CopyGetPlacementConnection
+# returns the connection found for the placement without assigning the write to it): that node gets a plain
+# COMMIT only after the coordinator's own commit, so a node lost at that moment drops its part of the chunk
+# while the coordinator keeps the chunk's counts. Seen with citus.log_remote_commands (BEGIN, COPY, COMMIT and
+# no PREPARE) and reproduced on a worker node stopped mid-import. A write through Citus' executor on the same
+# shards, which matches no row, marks those connections as writing: Citus prepares every node before it commits.
+ENLIST_NODES = "DELETE FROM activity WHERE person_id = ANY($1::bigint[]) AND person_id < 0"
+
+
+async def enlist_nodes(conn: Connection, person_ids: Iterable[int]) -> None:
+    """On Citus, before COPYing activities of `person_ids` in the open transaction: the nodes holding their
+    shards commit in two phases (a node lost mid-commit keeps its rows prepared, finished by recover_commits)."""
+    await conn.execute(ENLIST_NODES, list(set(person_ids)))
 
 
 class NodesUnreachable(ConnectionError):

@@ -33,9 +33,18 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 # SQLSTATE classes worth retrying: connection exceptions, transaction rollbacks (deadlock, serialization),
 # insufficient resources, operator intervention (shutdown, restart in progress).
 TRANSIENT_SQLSTATE_CLASSES = ("08", "40", "53", "57")
-# Citus reports a cached connection to a worker node that restarted as an internal error (XX000), once per
-# coordinator session that held one: the next transaction connects afresh.
-CITUS_NODE_LOST = "failure on connection marked as essential"
+# Citus reports a connection to a worker node that went away as an internal error (XX000) when the node's last
+# message carried no SQLSTATE: a cached connection to a node that restarted (once per coordinator session that
+# held one: the next transaction connects afresh), or libpq's own text for a connection the node closed while a
+# command or COPY ran (seen with the node's fast shutdown mid-COPY).
+CITUS_NODE_LOST = (
+    "failure on connection marked as essential",
+    "terminating connection due to administrator command",
+    "server closed the connection unexpectedly",
+    "connection to server was lost",
+    "could not receive data from server",
+    "no connection to the server",
+)
 # Citus reports a worker node that went away while a COPY streamed rows to its shard as an I/O error (58030).
 CITUS_COPY_LOST = "failed to COPY to shard"
 
@@ -55,7 +64,7 @@ def is_transient(exc: BaseException) -> bool:
         state = getattr(current, "sqlstate", None)
         if isinstance(state, str) and state[:2] in TRANSIENT_SQLSTATE_CLASSES:
             return True
-        if state == "XX000" and str(current).startswith(CITUS_NODE_LOST):
+        if state == "XX000" and str(current).lstrip().startswith(CITUS_NODE_LOST):
             return True
         if state == "58030" and str(current).startswith(CITUS_COPY_LOST):
             return True

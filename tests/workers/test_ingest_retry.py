@@ -15,6 +15,9 @@ def test_connection_level_failures_are_transient() -> None:
     assert is_transient(asyncpg.DeadlockDetectedError("deadlock detected"))
     # Citus: a coordinator session's cached connection to a worker node that restarted
     assert is_transient(asyncpg.InternalServerError("failure on connection marked as essential: 127.0.0.1:5433"))
+    # Citus: a worker node shut down while a COPY streamed to it, its message relayed without a SQLSTATE
+    assert is_transient(asyncpg.InternalServerError("terminating connection due to administrator command"))
+    assert is_transient(asyncpg.InternalServerError("server closed the connection unexpectedly"))
     # Citus: a worker node that went away while a COPY streamed rows to one of its shards
     assert is_transient(asyncpg.PostgresIOError("failed to COPY to shard 102017 on 127.0.0.1:36833"))
     try:

@@ -224,9 +224,11 @@ async def running(conn: Connection, job_id: uuid.UUID) -> asyncpg.Record | None:
 
 
 async def run_state(conn: Connection, job_id: uuid.UUID) -> asyncpg.Record | None:
-    """What a worker looks at before each chunk (no lock): status, cancel_requested, chunk_count, next_chunk."""
+    """What a worker looks at before each chunk (no lock): status, cancel_requested, receiving, chunk_count,
+    next_chunk."""
     return await conn.fetchrow(
-        "SELECT status, cancel_requested, chunk_count, next_chunk FROM ingestion_job WHERE id = $1", job_id)
+        "SELECT status, cancel_requested, receiving, chunk_count, next_chunk FROM ingestion_job WHERE id = $1",
+        job_id)
 
 
 async def lock_for_end(conn: Connection, job_id: uuid.UUID) -> asyncpg.Record | None:

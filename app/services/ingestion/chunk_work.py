@@ -24,6 +24,7 @@ from app.db.ingestion_repo import chunks as chunks_repo
 from app.db.ingestion_repo import jobs as jobs_repo
 from app.db.ingestion_repo import rejections as rejections_repo
 from app.db.raw_pool import Connection
+from app.db.two_phase import enlist_nodes
 from app.domain.errors import ErrorCode, Issue
 from app.domain.ingestion import ChunkTally, JobCounts, JobStatus
 from app.domain.ingestion_rows import RowFailure, record_text
@@ -175,6 +176,8 @@ async def write_chunk(conn: Connection, ctx: JobContext, prepared: Prepared, tal
             failures.append(RowFailure(number, [person], raw))
             continue
         staged.append((number, person, at, type_id, version, primary, fields, key, digest))
+    if ctx.distributed and staged and not ctx.dry_run:
+        await enlist_nodes(conn, (row[1] for row in staged))
     result = await write_rows(conn, ctx.id, staged, dry_run=ctx.dry_run, return_rows=ctx.live,
                               expect_new=not ctx.keys_stored)
     ctx.keys_stored = ctx.keys_stored or result.stored_keys

@@ -107,7 +107,8 @@ async def _one_transaction(
         types, names = await cached_live_types(resources, conn)
         ctx = JobContext(id=job_id, format=spec.format, activity_type=spec.activity_type, header=None,
                          dry_run=spec.dry_run, create_missing_persons=spec.create_missing_persons, live=live,
-                         types=types, known_names=names, max_row_bytes=resources.settings.limits.max_row_bytes)
+                         types=types, known_names=names, max_row_bytes=resources.settings.limits.max_row_bytes,
+                         distributed=await resources.db.distributed())
         prepared = await prepare_chunk_stepwise(ctx, encode_chunk(rows))
         async with conn.transaction():
             if not await jobs_repo.insert_inline(

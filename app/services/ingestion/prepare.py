@@ -56,6 +56,7 @@ class JobContext:
     known_names: set[str]
     max_row_bytes: int
     keys_stored: bool = False  # a chunk met idempotency keys stored before: look keys up first from then on
+    distributed: bool = False  # Citus: chunks enlist the nodes they write (app/db/two_phase.py)
 
 
 @dataclass

@@ -143,16 +143,16 @@ class _Run:
                 if isinstance(verdict, JobStatus):
                     await progress.publish_job(self.resources, job_id, force=True)
                     return verdict.value
-                if verdict is Verdict.WAITING:
+                wait: bool | None = verdict is Verdict.WAITING
+                if not wait and step is Step.NONE:  # chunks are left: held by other runs, or just committed
+                    wait = await self._held_elsewhere(conn)
+                    if wait is None:
+                        return "helped"  # the rest are held by others: the lead waits for them
+                if wait:
                     if signal is None:  # listen, then look again: the chunk may have come before LISTEN did
                         signal = await ChunkSignal.listen(conn, job_id)
                     else:
                         await signal.wait(CHUNK_POLL_SECONDS)
-                elif step is Step.NONE:  # chunks are left: held by other runs, or just committed by an upload
-                    if self.lead:
-                        await self._chunk(conn, wait=True)  # the first one left, claimed if its holder dies
-                    elif (await self._chunk(conn))[0] is not Step.DONE:
-                        return "helped"  # the rest are held by others: the lead waits for them
         finally:
             for counter in counters:
                 counter[job_id] -= 1
@@ -162,6 +162,18 @@ class _Run:
                 await signal.close()
             if self.timings.chunks >= LOG_RUN_CHUNKS:
                 logger.info("ingestion job %s, %s run: %s", job_id, "lead" if self.lead else "helper", self.timings)
+
+    async def _held_elsewhere(self, conn: Connection) -> bool | None:
+        """Chunks are left but none was free. The lead waits for the first one (claimed if its holder dies). A
+        helper takes one that came meanwhile, or waits (True) while an upload is still coming, to help with its
+        next chunks too; otherwise (None) it leaves the rest to the lead."""
+        if self.lead:
+            await self._chunk(conn, wait=True)
+            return False
+        if (await self._chunk(conn))[0] is Step.DONE:
+            return False
+        state = await jobs_repo.run_state(conn, self.ctx.id)
+        return True if state is not None and state["receiving"] else None
 
     async def _conclude(self, conn: Connection) -> JobStatus | Verdict:
         """`conclude`; on Citus a job that is over ends once the commits a worker node missed are finished."""
@@ -240,6 +252,7 @@ async def _context(resources: Resources, conn: Connection, row: asyncpg.Record) 
         live=not row["dry_run"] and not row["receiving"] and row["total_rows"] <= LIVE_PUBLISH_MAX_ROWS
         and await progress.has_listeners(resources),
         types=types, known_names=names, max_row_bytes=resources.settings.limits.max_row_bytes,
+        distributed=await resources.db.distributed(),
     )
 
 
