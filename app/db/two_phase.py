@@ -1,4 +1,5 @@
-"""Citus' two-phase commits that a worker node missed, finished on demand before a job reports its counts.
+"""Citus' two-phase commits of ingestion: every node a chunk writes takes part in them (`enlist_nodes`), and
+those a worker node missed are finished on demand before a job reports its counts (`recover_commits`).
 
 On Citus a transaction that wrote to shards on several nodes commits in two phases: the coordinator prepares
 it on each node, commits locally, then sends COMMIT PREPARED to each node after its own commit. When a node is

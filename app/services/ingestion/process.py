@@ -177,8 +177,7 @@ class _Run:
 
     async def _conclude(self, conn: Connection) -> JobStatus | Verdict:
         """`conclude`; on Citus a job that is over ends once the commits a worker node missed are finished."""
-        settled = self.settled or not await self.resources.db.distributed()  # checked once per process
-        verdict = await conclude(conn, self.ctx.id, settled=settled)
+        verdict = await conclude(conn, self.ctx.id, settled=self.settled or not self.ctx.distributed)
         if verdict is Verdict.SETTLE:
             await settle_commits(conn, self.ctx.id)
             self.settled = True
