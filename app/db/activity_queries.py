@@ -18,6 +18,8 @@ COLUMNS = (
 )
 """The columns of an activity row, in the order of Activity's fields: rows are built with Activity(*row)
 (positional, ~0.35 us a row cheaper than by keyword; tests/db/test_activity_columns.py checks the order)."""
+TEXT_COLUMNS = COLUMNS.replace("primary_value, fields", "primary_value::text, fields::text")
+"""COLUMNS with the two JSON values as their stored text (`page(json_as_text=True)`); casts keep the names."""
 
 # A typed view of one JSON value; NULL when missing, empty or of another JSON type (mirrors filters._stored).
 # Dates are guarded by the validator's normalised formats (a regex, since pg_input_is_valid needs PostgreSQL 16).
@@ -165,15 +167,18 @@ async def page(
     before: tuple[datetime, int] | None = None,
     with_type_stamps: bool = False,
     distributed: bool = False,
+    json_as_text: bool = False,
 ) -> tuple[list[Activity], bool, str | None]:
     """Up to `limit` activities newest first, strictly after/before the cursors, whether more exist, and (with
     `with_type_stamps`) the version stamps of their activity types, read with the rows (type_stamps format).
+    With `json_as_text`, primary_value and fields hold the stored JSON text (for readers that send it on as is).
 
     Forward pages walk (occurred_at, id) downwards from `after`; backward pages walk upwards from `before`
     and are reversed here, so callers always get newest first.
     """
     query, params = _page_sql(
-        scope, flt, limit=limit, backward=backward, after=after, before=before, distributed=distributed
+        scope, flt, limit=limit, backward=backward, after=after, before=before, distributed=distributed,
+        json_as_text=json_as_text,
     )
     if not with_type_stamps:
         rows = await conn.fetch(query, *params)
@@ -211,6 +216,7 @@ def _page_sql(
     after: tuple[datetime, int] | None = None,
     before: tuple[datetime, int] | None = None,
     distributed: bool = False,
+    json_as_text: bool = False,
 ) -> tuple[str, list[Any]]:
     """The keyset page query.
 
@@ -232,7 +238,8 @@ def _page_sql(
         )
     order = _order(backward)
     limit_param = sql.param(limit + 1, "int")
-    inner = f"SELECT {COLUMNS} FROM activity WHERE {sql.where()} ORDER BY {order} LIMIT {limit_param}"
+    columns = TEXT_COLUMNS if json_as_text else COLUMNS
+    inner = f"SELECT {columns} FROM activity WHERE {sql.where()} ORDER BY {order} LIMIT {limit_param}"
     if not per_type:
         return inner, sql.params
     types = sql.param(list(flt.type_ids or ()), "int[]")

@@ -28,7 +28,9 @@ class Activity:
     occurred_at: datetime
     ingested_at: datetime
     primary_value: Any
-    fields: dict[str, Any]
+    fields: dict[str, Any] | str
+    """Decoded like primary_value, or, where a read asked for JSON as text (activity_queries.page(json_as_text=)),
+    both hold the stored JSON text, for readers that send it on without decoding it."""
     idempotency_key: str | None = None
 
 

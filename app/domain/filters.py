@@ -138,7 +138,10 @@ class ResolvedCondition:
     value: Any  # str (lower-cased), int|float, bool, date, datetime; a tuple for IN and BETWEEN
 
     def matches(self, activity: Activity) -> bool:
-        return self.matches_value(activity.primary_value if self.field == PRIMARY else activity.fields.get(self.field))
+        if self.field == PRIMARY:
+            return self.matches_value(activity.primary_value)
+        assert isinstance(activity.fields, dict), "matched against decoded activities, never JSON text"
+        return self.matches_value(activity.fields.get(self.field))
 
     def matches_value(self, raw: Any) -> bool:
         """Whether a stored JSON value (None when missing) passes; smart lists use it on person attributes too."""

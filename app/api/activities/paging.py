@@ -54,9 +54,12 @@ async def read_connection(
     watermark: bool,
     with_types: bool,
 ) -> ActivityConnection:
-    """A page of `scope`'s activities as a connection; every input problem is one DomainError."""
+    """A page of `scope`'s activities as a connection; every input problem is one DomainError.
+
+    JSON values stay the text PostgreSQL stored: every GraphQL response is written by orjson, which embeds them."""
     page = await timelines.read_page(
-        context.resources, scope, flt, args, definitions=cached_definitions(context), watermark=watermark
+        context.resources, scope, flt, args, definitions=cached_definitions(context), watermark=watermark,
+        json_as_text=True,
     )
     if with_types:
         await prefetch_types(context, page)
@@ -64,8 +67,9 @@ async def read_connection(
 
 
 def activity_connection(page: timelines.ActivityPage) -> ActivityConnection:
+    text = page.json_as_text
     edges = ActivityConnection.edges_of(
-        page.items, lambda a: encode_activity_cursor(a.occurred_at, a.id), Activity.from_domain
+        page.items, lambda a: encode_activity_cursor(a.occurred_at, a.id), lambda a: Activity.from_domain(a, text)
     )
     return ActivityConnection(
         edges=edges,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
+import orjson
 import strawberry
 from strawberry.scalars import JSON
 
@@ -55,15 +56,22 @@ class Activity(Node):
     activity_type_id: strawberry.Private[int]
 
     @classmethod
-    def from_domain(cls, a: DomainActivity) -> Activity:
+    def from_domain(cls, a: DomainActivity, json_as_text: bool = False) -> Activity:
+        """`json_as_text`: `a` holds its JSON values as stored text (timelines.read_page(json_as_text=True)); they
+        go into the response as they are (orjson.Fragment: every GraphQL response is encoded with orjson)."""
+        primary: Any = a.primary_value
+        fields: Any = a.fields
+        if json_as_text:
+            primary = None if primary is None else orjson.Fragment(primary)
+            fields = orjson.Fragment(fields)
         return cls(
             id=to_global_id("Activity", f"{a.person_id}:{a.id}"),  # the shard key: node(id:) reads one person
             row_id=strawberry.ID(str(a.id)),
             type_version=a.type_version,
             occurred_at=a.occurred_at,
             ingested_at=a.ingested_at,
-            primary_value=a.primary_value,
-            fields=a.fields,  # type: ignore[arg-type]
+            primary_value=primary,
+            fields=fields,
             idempotency_key=a.idempotency_key,
             person_id=a.person_id,
             activity_type_id=a.activity_type_id,

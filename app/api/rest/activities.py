@@ -154,6 +154,7 @@ def _ints(value: str | None, name: str, cap: int) -> tuple[int, ...]:
 def _activity_out(a: Activity, definitions: dict[int, ActivityTypeDefinition]) -> dict[str, Any]:
     definition = definitions.get(a.activity_type_id)
     names = {f.api_name: f.name for f in definition.fields} if definition else {}
+    assert isinstance(a.fields, dict), "read_page decodes JSON unless asked for its text"
     return {"id": a.id, "marketoGUID": str(a.id), "leadId": a.person_id, "activityDate": marketo_time(a.occurred_at),
             "activityTypeId": a.activity_type_id, "primaryAttributeValue": a.primary_value,
             "attributes": [{"name": names.get(k, k), "apiName": k, "value": v} for k, v in a.fields.items()

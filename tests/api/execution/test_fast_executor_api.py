@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 
 from app.api.context import Context
@@ -73,7 +74,9 @@ async def execute(resources: Resources, schema: Any, document: str, variables: d
         loaders=Loaders(resources),
     )
     result = await schema.execute(document, variable_values=variables, context_value=context)
-    return result.data, [(e.message, e.path) for e in result.errors or ()]
+    # As the response encodes it: timelines hold their JSON values as stored text (orjson.Fragment).
+    data = orjson.loads(orjson.dumps(result.data))
+    return data, [(e.message, e.path) for e in result.errors or ()]
 
 
 @pytest.mark.parametrize("document", DOCUMENTS)
