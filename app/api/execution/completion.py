@@ -11,6 +11,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from graphql import GRAPHQL_MAX_INT, GRAPHQL_MIN_INT, GraphQLLeafType, Undefined
 
 from app.api.execution.internals import executor_is_awaitable, is_int_serializer, is_isoformat, returns_its_argument
@@ -31,7 +32,11 @@ INERT_CLASSES: frozenset[type] = frozenset({str, int, float, bool, dict, list, t
 SELF_COERCING: dict[str, type] = {"String": str, "ID": str, "Boolean": bool}
 """Built-in scalars whose coercion returns values of exactly this class unchanged (graphql-core's serializers)."""
 
-inert: set[type] = set(INERT_CLASSES)
+JSON_PASSED: frozenset[type] = INERT_CLASSES | {orjson.Fragment}
+"""What a scalar that returns its argument (JSON) completes unchanged without a call: plain values, and JSON kept as
+its stored text (timelines pass it as orjson.Fragment, which every response encoder here writes as it is)."""
+
+inert: set[type] = set(JSON_PASSED)
 """Classes `check` has seen are neither awaitable nor exceptions (hot code tests membership inline)."""
 
 
@@ -83,5 +88,5 @@ def passes(type_: GraphQLLeafType) -> str | None:
         # orjson writes exactly isoformat()'s text for UTC datetimes (tested on 200k values incl. years 1 and 9999)
         return "type({v}) is DATETIME and {v}.tzinfo is UTC"
     if returns_its_argument(coerce):  # the JSON scalar: graphql-core would hand the value to orjson unchanged
-        return "type({v}) in JSON_PLAIN"
+        return "type({v}) in JSON_PASSED"
     return None

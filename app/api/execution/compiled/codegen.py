@@ -9,7 +9,7 @@ from typing import Any
 
 from app.api.execution.compiled.registry import Call, CompiledField, Selection
 from app.api.execution.compiled.values import Built
-from app.api.execution.completion import FALLBACK, INERT_CLASSES, check, inert
+from app.api.execution.completion import FALLBACK, JSON_PASSED, check, inert
 from app.api.execution.field_kinds import MISSING
 
 Getter = Callable[[Any, Call], Any]
@@ -43,7 +43,7 @@ def generate(entries: list[Entry], type_name: str, single: bool = False) -> Gett
     would report as an error raises FALLBACK.
     """
     namespace: dict[str, Any] = {"FALLBACK": FALLBACK, "INERT": inert, "check": check, "MISSING": MISSING}
-    namespace.update(DATETIME=datetime, UTC=UTC, JSON_PLAIN=INERT_CLASSES)
+    namespace.update(DATETIME=datetime, UTC=UTC, JSON_PASSED=JSON_PASSED)
     lines = ["def complete(src, call):"]
     for i, entry in enumerate(entries):
         v = f"v{i}"
