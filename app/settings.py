@@ -130,6 +130,7 @@ class Settings(BaseSettings):
     citus_shard_count: int = Field(32, ge=1, le=1024)  # shards per distributed table, when migrate distributes
     citus_source: Path | None = None  # directory of Citus' build.sh for `activities citus up` (default: found)
     worker_max_jobs: int = 4
+    worker_processes: int = Field(1, ge=1, le=32)  # `activities dev` starts this many; each `worker` is one process
     worker_poll_delay: float = 0.02
     job_timeout_seconds: int = 3600
     reconcile_interval_seconds: int = 10  # how often workers re-enqueue jobs Redis lost or whose worker died

@@ -25,7 +25,7 @@ Handler = Callable[[argparse.Namespace, Settings], int]
 
 def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
     from app.cli.dev_cmd import local_url, port_in_use
-    from app.cli.processes import serve_api, worker_process
+    from app.cli.processes import serve_api, worker_processes
     from app.db.migrate import upgrade
 
     settings = settings.model_copy(update={"host": args.host or settings.host, "port": args.port or settings.port})
@@ -55,13 +55,14 @@ def cmd_dev(args: argparse.Namespace, settings: Settings) -> int:
         resolved = resolved.model_copy(update={"dev_admin_key": SecretStr(dev_key)})
         console.print(f"  admin key {dev_key}\n  (GraphiQL opened from this machine sends it for you; curl: "
                       "-H 'Authorization: Bearer <key>')", soft_wrap=True)
-        console.print(f"  starting the worker and the API on {resolved.host}:{resolved.port}...")
+        console.print(f"  starting {resolved.worker_processes} worker process(es) and the API on "
+                      f"{resolved.host}:{resolved.port}...")
         url = local_url(resolved.host, resolved.port, "/graphql")
 
         def announce() -> None:
             console.print(f"[bold]Ready[/bold]: GraphiQL at [link]{url}[/link] (Ctrl-C stops everything)")
 
-        with worker_process(resolved):
+        with worker_processes(resolved, resolved.worker_processes):
             serve_api(resolved, on_ready=announce, probe_url=local_url(resolved.host, resolved.port, "/healthz"))
     return 0
 

@@ -1,4 +1,4 @@
-"""Run the API in-process and the worker as a child process that dies with its parent."""
+"""Run the API in-process and the workers as child processes that die with their parent."""
 
 from __future__ import annotations
 
@@ -35,19 +35,24 @@ def child_env(settings: Settings) -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def worker_process(settings: Settings) -> Iterator[subprocess.Popen[bytes]]:
-    """Start `activities worker` against the resolved stores; stop it (SIGTERM, then SIGKILL) on exit."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli.main", "worker"],
-        env=child_env(settings),
-        preexec_fn=_die_with_parent,
-        start_new_session=True,  # Ctrl-C goes to us; we stop the worker in order
-    )
+def worker_processes(settings: Settings, count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Start `count` `activities worker` processes against the resolved stores; stop them (SIGTERM, then SIGKILL)
+    on exit. Several, because a large import is prepared in every worker process at once (helper runs)."""
+    procs: list[subprocess.Popen[bytes]] = []
     try:
-        yield proc
+        for _ in range(count):
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "app.cli.main", "worker"],
+                env=child_env(settings),
+                preexec_fn=_die_with_parent,
+                start_new_session=True,  # Ctrl-C goes to us; we stop the workers in order
+            ))
+        yield procs
     finally:
-        if proc.poll() is None:
-            proc.terminate()
+        for proc in procs:
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in procs:
             try:
                 proc.wait(15)
             except subprocess.TimeoutExpired:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 from app.embedded.lease import free_port
 from tests.stores import PROJECT_ROOT
@@ -19,7 +20,7 @@ from tests.stores import PROJECT_ROOT
 
 def _dev_env(data_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACTIVITIES_")}
-    env.update(ACTIVITIES_DATA_DIR=str(data_dir), ACTIVITIES_LOG_LEVEL="WARNING")
+    env.update(ACTIVITIES_DATA_DIR=str(data_dir), ACTIVITIES_LOG_LEVEL="WARNING", ACTIVITIES_WORKER_PROCESSES="2")
     return env
 
 
@@ -70,14 +71,24 @@ def _run_once(data_dir: Path, port: int, query: str) -> dict[str, object]:
         key = re.search(r"admin key (ak_\S+)", seen)
         assert key is not None, seen
         _wait_ready(f"http://127.0.0.1:{port}/readyz")
+        workers = _workers(proc)
+        assert len(workers) == 2, [w.cmdline() for w in workers]  # ACTIVITIES_WORKER_PROCESSES, see _dev_env
         response = httpx.post(
             graphiql.group(1), json={"query": query}, headers={"authorization": f"Bearer {key.group(1)}"}, timeout=30
         )
         body: dict[str, object] = response.json()
         return body
     finally:
+        started = _workers(proc)
         proc.send_signal(signal.SIGINT)
         assert proc.wait(60) in (0, 130)  # 130: the conventional exit status after Ctrl-C
+        assert not [w for w in started if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+
+
+def _workers(proc: subprocess.Popen[str]) -> list[psutil.Process]:
+    """The `activities worker` processes `activities dev` started."""
+    return [c for c in psutil.Process(proc.pid).children(recursive=True) if c.cmdline()[1:] == [
+        "-m", "app.cli.main", "worker"]]
 
 
 def test_dev_runs_everything_and_keeps_data_across_restarts(tmp_path: Path) -> None:
