@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 from app.db.activity_queries import COLUMNS
 from app.domain.activities import Activity
 
 
 def test_columns_follow_the_activity_fields() -> None:
-    assert COLUMNS.split(", ") == [f.name for f in fields(Activity)]
+    assert COLUMNS.split(", ") == list(Activity._fields)
