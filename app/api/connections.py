@@ -31,6 +31,11 @@ class Edge(Generic[NodeT]):
 def page_info(edges: Sequence[Edge[Any]], has_next: bool, has_previous: bool) -> PageInfo:
     """The PageInfo of a page of edges: its first and last cursors, and whether pages exist after and before it."""
     start, end = (edges[0].cursor, edges[-1].cursor) if edges else (None, None)
+    return cursors_page_info(start, end, has_next, has_previous)
+
+
+def cursors_page_info(start: str | None, end: str | None, has_next: bool, has_previous: bool) -> PageInfo:
+    """The PageInfo of a page whose first and last cursors are `start` and `end` (None for an empty page)."""
     return PageInfo(has_next_page=has_next, has_previous_page=has_previous, start_cursor=start, end_cursor=end)
 
 

@@ -1,7 +1,7 @@
 """Reading activity connections: one page, its edges and cursors, its types prefetched, per-request definitions.
 
 `timeline` is the read behind Person.timeline on both execution paths (its Strawberry resolver and the compiled
-plans, app/api/execution/compiled/fields.py), `read_connection` also behind Query.activities.
+plans, app/api/execution/compiled/fields.py), `read_page` also behind Query.activities.
 """
 
 from __future__ import annotations
@@ -12,13 +12,13 @@ from typing import Any
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
 from app.api.activities.inputs import TimelineFilter
+from app.api.activities.rows import activity_cursor
 from app.api.activities.types import PREFETCHED_TYPES, Activity, ActivityConnection
 from app.api.connections import page_info
 from app.api.context import Context, Info
 from app.api.registry.loaders import activity_types_by_ids
 from app.domain import filters
 from app.domain.activities import ActivityScope
-from app.domain.cursors import encode_activity_cursor
 from app.services import timelines
 
 
@@ -33,9 +33,11 @@ async def timeline(
     filter: TimelineFilter | None = None,
     watermark: bool,
     with_types: bool,
-) -> ActivityConnection:
-    """One page of a person's timeline; `watermark`: syncWatermark is selected; `with_types`: activityType is."""
-    return await read_connection(
+) -> timelines.ActivityPage:
+    """One page of a person's timeline; `watermark`: syncWatermark is selected; `with_types`: activityType is.
+
+    Person.timeline's Strawberry resolver makes it an activity_connection, its compiled resolver a row_connection."""
+    return await read_page(
         context,
         ActivityScope(person_id=person_id),
         filter.to_domain() if filter is not None else None,
@@ -45,7 +47,7 @@ async def timeline(
     )
 
 
-async def read_connection(
+async def read_page(
     context: Context,
     scope: ActivityScope,
     flt: filters.TimelineFilter | None,
@@ -53,8 +55,8 @@ async def read_connection(
     *,
     watermark: bool,
     with_types: bool,
-) -> ActivityConnection:
-    """A page of `scope`'s activities as a connection; every input problem is one DomainError.
+) -> timelines.ActivityPage:
+    """A page of `scope`'s activities, their types prefetched if selected; every input problem is one DomainError.
 
     JSON values stay the text PostgreSQL stored: every GraphQL response is written by orjson, which embeds them."""
     page = await timelines.read_page(
@@ -63,14 +65,12 @@ async def read_connection(
     )
     if with_types:
         await prefetch_types(context, page)
-    return activity_connection(page)
+    return page
 
 
 def activity_connection(page: timelines.ActivityPage) -> ActivityConnection:
     text = page.json_as_text
-    edges = ActivityConnection.edges_of(
-        page.items, lambda a: encode_activity_cursor(a.occurred_at, a.id), lambda a: Activity.from_domain(a, text)
-    )
+    edges = ActivityConnection.edges_of(page.items, activity_cursor, lambda a: Activity.from_domain(a, text))
     return ActivityConnection(
         edges=edges,
         page_info=page_info(edges, page.has_next_page, page.has_previous_page),

@@ -8,7 +8,7 @@ import strawberry
 
 from app.api.activities.errors import FIRST_DESCRIPTION
 from app.api.activities.inputs import ActivitySearch
-from app.api.activities.paging import read_connection, selects, wants
+from app.api.activities.paging import activity_connection, read_page, selects, wants
 from app.api.activities.types import Activity, ActivityConnection
 from app.api.context import Info
 from app.api.global_ids import raw_id
@@ -49,7 +49,7 @@ class ActivityQueries:
     ) -> ActivityConnection:
         require(info, Scope.READ)
         search = filter.to_domain()
-        return await read_connection(
+        page = await read_page(
             info.context,
             timelines.search_scope(search),
             search,
@@ -57,3 +57,4 @@ class ActivityQueries:
             watermark=wants(info, "syncWatermark"),
             with_types=selects(info, "activityType"),
         )
+        return activity_connection(page)

@@ -26,8 +26,9 @@ PREFETCHED_TYPES = "prefetched_activity_types"
 """Key in Context.extra of the types pages loaded before their items resolve (paging.prefetch_types)."""
 
 
-def prefetched_type(activity: Activity, context: Context) -> object:
-    """The activity's already loaded type (never None: types are soft-deleted), or MISSING."""
+def prefetched_type(activity: Activity | DomainActivity, context: Context) -> object:
+    """The activity's already loaded type (never None: types are soft-deleted), or MISSING. Compiled plans pass the
+    domain activity itself (app/api/activities/rows.py)."""
     prefetched = context.extra.get(PREFETCHED_TYPES)
     if prefetched is not None:
         found = prefetched.get(activity.activity_type_id)
@@ -37,6 +38,24 @@ def prefetched_type(activity: Activity, context: Context) -> object:
     if loaded is None or not loaded.done() or loaded.cancelled() or loaded.exception() is not None:
         return MISSING
     return Activity._checked_type(loaded.result())
+
+
+def activity_global_id(a: DomainActivity) -> strawberry.ID:
+    return to_global_id("Activity", f"{a.person_id}:{a.id}")  # the shard key: node(id:) reads one person
+
+
+def activity_row_id(a: DomainActivity) -> strawberry.ID:
+    return strawberry.ID(str(a.id))
+
+
+# JSON values kept as the text PostgreSQL stored (timelines.read_page(json_as_text=True)), for orjson to embed.
+def stored_primary_value(a: DomainActivity) -> orjson.Fragment | None:
+    text = a.primary_value
+    return None if text is None else orjson.Fragment(text)  # SQL NULL: no primary value
+
+
+def stored_fields(a: DomainActivity) -> orjson.Fragment:
+    return orjson.Fragment(a.fields)
 
 
 @strawberry.type(description="Something that happened to a person, validated against one version of its type.")
@@ -62,11 +81,10 @@ class Activity(Node):
         primary: Any = a.primary_value
         fields: Any = a.fields
         if json_as_text:
-            primary = None if primary is None else orjson.Fragment(primary)
-            fields = orjson.Fragment(fields)
+            primary, fields = stored_primary_value(a), stored_fields(a)
         return cls(
-            id=to_global_id("Activity", f"{a.person_id}:{a.id}"),  # the shard key: node(id:) reads one person
-            row_id=strawberry.ID(str(a.id)),
+            id=activity_global_id(a),
+            row_id=activity_row_id(a),
             type_version=a.type_version,
             occurred_at=a.occurred_at,
             ingested_at=a.ingested_at,

@@ -68,7 +68,7 @@ class Person(Node):
     ) -> ActivityConnection:
         # A new argument must be declared on the compiled field too (app/api/execution/compiled/fields.py), or
         # documents that pass it are answered here only.
-        return await paging.timeline(
+        page = await paging.timeline(
             info.context,
             int(self.row_id),
             first=first,
@@ -79,7 +79,7 @@ class Person(Node):
             watermark=paging.wants(info, "syncWatermark"),
             with_types=paging.selects(info, "activityType"),
         )
-
+        return paging.activity_connection(page)
 
     @strawberry.field(
         description=(

@@ -23,7 +23,7 @@ from graphql import (
 )
 
 from app.api.execution.compiled.codegen import Entry, Getter, generate
-from app.api.execution.compiled.registry import REGISTRY, Call, CompiledField, Selection
+from app.api.execution.compiled.registry import REGISTRY, Call, CompiledField, RowReaders, Selection
 from app.api.execution.compiled.values import Built, checked, finish, leaf, listing
 from app.api.execution.completion import FALLBACK, passes
 from app.api.execution.field_kinds import MISSING, field_kind, plain_attribute
@@ -59,11 +59,11 @@ class VariantBuilder:
         grouped = collect_root_fields(schema, self.static.fragments, self.variables, query, self.static.operation)
         return self._object(query, grouped)
 
-    def _output(self, type_: GraphQLOutputType, fdl: FieldDetailsList) -> Built:
+    def _output(self, type_: GraphQLOutputType, fdl: FieldDetailsList, rows: RowReaders | None = None) -> Built:
         if is_non_null_type(type_):
-            return replace(self._output(type_.of_type, fdl), nullable=False)
+            return replace(self._output(type_.of_type, fdl, rows), nullable=False)
         if is_list_type(type_):
-            item = self._output(type_.of_type, fdl)
+            item = self._output(type_.of_type, fdl, rows)
             return Built(listing(item), item.is_async, True, item=item, fields=item.fields, below=item.below)
         if is_leaf_type(type_):
             return Built(leaf(type_), False, True, passes=passes(type_))
@@ -71,13 +71,17 @@ class VariantBuilder:
             assert isinstance(type_, GraphQLObjectType)
             schema, static = self.static.schema, self.static
             grouped = collect_object_subfields(schema, static.fragments, self.variables, static.operation, type_, fdl)
-            built = self._object(type_, grouped)
-            complete = checked(built.complete, built.is_async, type_.is_type_of)
+            built = self._object(type_, grouped, rows)
+            # A row stands for its type by construction (is_type_of would test for the Strawberry class).
+            is_type_of = None if rows is not None and type_.name in rows else type_.is_type_of
+            complete = checked(built.complete, built.is_async, is_type_of)
             return replace(built, complete=complete, obj=built.complete)
         raise FALLBACK  # the plan's static check admits no interfaces or unions
 
-    def _object(self, type_: GraphQLObjectType, grouped: dict[str, FieldDetailsList]) -> Built:
-        entries = [self._entry(type_, response_name, fdl) for response_name, fdl in grouped.items()]
+    def _object(
+        self, type_: GraphQLObjectType, grouped: dict[str, FieldDetailsList], rows: RowReaders | None = None
+    ) -> Built:
+        entries = [self._entry(type_, response_name, fdl, rows) for response_name, fdl in grouped.items()]
         below = {(type_.name, fdl[0].node.name.value) for fdl in grouped.values()}
         for entry in entries:
             if entry.child is not None:
@@ -87,24 +91,37 @@ class VariantBuilder:
         fields = frozenset(fdl[0].node.name.value for fdl in grouped.values())
         return Built(complete, is_async, True, fields=fields, below=frozenset(below))
 
-    def _entry(self, type_: GraphQLObjectType, response_name: str, fdl: FieldDetailsList) -> Entry:
+    def _entry(
+        self, type_: GraphQLObjectType, response_name: str, fdl: FieldDetailsList, rows: RowReaders | None
+    ) -> Entry:
+        """How to read and complete one field. `rows`: values of the types it names are rows below here (see
+        CompiledField.rows); a plain field passes them on, a resolver's fresh value ends them."""
         node = fdl[0].node
         name = node.name.value
         if name == "__typename":
             return Entry(response_name, None, constant=type_.name)
         field_def = type_.fields[name]
-        child = self._output(field_def.type, fdl)
         registered = REGISTRY.get((type_.name, name))
         if registered is not None:
+            child = self._output(field_def.type, fdl, registered.rows)
             arguments = self._arguments(type_, name, field_def, node, registered)
             selection = Selection(child.fields, child.below)
             return Entry(response_name, child, resolver=registered, arguments=arguments, selection=selection)
         schema = self.static.schema
         kind, data = field_kind(schema, type_, name, field_def)
-        if kind == "fast":
-            return Entry(response_name, child, fast=data)
+        if kind == "fast":  # fast resolvers of a row type take the row as their source
+            return Entry(response_name, self._output(field_def.type, fdl), fast=data)
         if kind != "plain":
             raise FALLBACK  # the plan's static check admits only plain, fast and registered fields
+        child = self._output(field_def.type, fdl, rows)
+        readers = rows.get(type_.name) if rows is not None else None
+        if readers is not None:
+            read = readers.get(name)
+            if read is None:
+                raise FALLBACK  # a row has no reader for it: the normal path builds the Strawberry object
+            if isinstance(read, str):
+                return Entry(response_name, child, attribute=read)
+            return Entry(response_name, child, accessor=read)
         attribute = plain_attribute(schema, type_, name)
         if attribute is not None:
             return Entry(response_name, child, attribute=attribute)
@@ -164,7 +181,7 @@ def _async_field(entry: Entry) -> Getter:
 
         return shortcut
     if entry.resolver is None:
-        read = operator.attrgetter(entry.attribute) if entry.attribute else entry.accessor
+        read = entry.accessor if entry.attribute is None else _reader(entry.attribute)
         assert read is not None
 
         async def plain(source: Any, call: Call) -> Any:
@@ -178,3 +195,12 @@ def _async_field(entry: Entry) -> Getter:
         return await finish(await resolve(source, arguments(call), call, selection), child, call)
 
     return resolved
+
+
+def _reader(attribute: str) -> Callable[[Any], Any]:
+    """Reads `attribute` of a source ("": the source itself, a row standing for its own object)."""
+    return operator.attrgetter(attribute) if attribute else _itself
+
+
+def _itself(source: Any) -> Any:
+    return source

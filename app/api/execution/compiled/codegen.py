@@ -22,7 +22,7 @@ class Entry:
     response_name: str
     child: Built | None  # None for __typename
     constant: str | None = None  # __typename
-    attribute: str | None = None  # a plain attribute read inline
+    attribute: str | None = None  # a plain attribute read inline ("": the source itself, a row: see RowReaders)
     accessor: Callable[[Any], Any] | None = None  # any other plain field
     fast: Callable[[Any, Any], Any] | None = None  # a fast resolver, called with (source, context)
     resolver: CompiledField | None = None  # always asynchronous
@@ -53,7 +53,7 @@ def generate(entries: list[Entry], type_name: str, single: bool = False) -> Gett
         child = entry.child
         assert child is not None and entry.resolver is None, "compiled fields are asynchronous: see _async_object"
         if entry.attribute is not None:
-            lines.append(f"    {v} = src.{entry.attribute}")
+            lines.append(f"    {v} = src.{entry.attribute}" if entry.attribute else f"    {v} = src")
         elif entry.fast is not None:
             namespace[f"f{i}"] = entry.fast
             lines.extend((f"    {v} = f{i}(src, call.context)", f"    if {v} is MISSING:", "        raise FALLBACK"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.api.activities import paging
-from app.api.activities.types import ActivityConnection
+from app.api.activities.rows import ROWS, RowConnection, row_connection
 from app.api.execution.compiled.registry import Call, Selection, compiled
 from app.api.permissions import require_principal
 from app.api.persons import reads
@@ -25,17 +25,18 @@ async def person(_root: Any, args: dict[str, Any], call: Call, _selection: Selec
     return await reads.person(call.context.resources, **args)
 
 
-@compiled("Person", "timeline", arguments=("first", "after", "last", "before", "filter"))
-async def timeline(source: Person, args: dict[str, Any], call: Call, selection: Selection) -> ActivityConnection:
-    return await paging.timeline(
+@compiled("Person", "timeline", arguments=("first", "after", "last", "before", "filter"), rows=ROWS)
+async def timeline(source: Person, args: dict[str, Any], call: Call, selection: Selection) -> RowConnection:
+    page = await paging.timeline(
         call.context,
         int(source.row_id),
         **args,
         watermark="syncWatermark" in selection.fields,
         with_types=("Activity", "activityType") in selection.below,
     )
+    return row_connection(page)  # no Strawberry object per activity: the plan reads the rows (rows.py)
 
 
 @compiled("ActivityConnection", "totalCount")
-async def total_count(source: ActivityConnection, _args: dict[str, Any], _call: Call, _selection: Selection) -> int:
+async def total_count(source: RowConnection, _args: dict[str, Any], _call: Call, _selection: Selection) -> int:
     return await source.count()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,7 +11,9 @@ from graphql import VariableValues
 from app.api.context import Context
 from app.api.execution.completion import FALLBACK, Fallback
 
-__all__ = ["CONDITIONS", "FALLBACK", "REGISTRY", "Call", "CompiledField", "Fallback", "Selection", "compiled"]
+__all__ = [
+    "CONDITIONS", "FALLBACK", "REGISTRY", "Call", "CompiledField", "Fallback", "RowReaders", "Selection", "compiled",
+]
 
 CONDITIONS = ("skip", "include")
 """The only directives a plan evaluates (with graphql-core's own field collection)."""
@@ -37,6 +39,10 @@ class Selection:
 
 Resolver = Callable[[Any, dict[str, Any], Call, Selection], Awaitable[Any]]
 
+RowReaders = Mapping[str, Mapping[str, Callable[[Any], Any] | str]]
+"""GraphQL type name -> field name -> how to read the field's value from a row (a domain object) standing for that
+type: a function of the row, or the name of its attribute ("" for the row itself), read inline."""
+
 
 @dataclass(frozen=True, slots=True)
 class CompiledField:
@@ -54,20 +60,25 @@ class CompiledField:
     arguments: frozenset[str]
     """GraphQL names of the arguments `resolve` passes on."""
     directives: frozenset[str]
+    rows: RowReaders | None = None
+    """Types whose values `resolve` returns as rows below it (a page's domain objects rather than the Strawberry
+    objects the resolver builds for them), and how to read their fields: see VariantBuilder."""
 
 
 REGISTRY: dict[tuple[str, str], CompiledField] = {}
 
 
 def compiled(
-    type_name: str, field_name: str, *, arguments: tuple[str, ...] = (), directives: tuple[str, ...] = CONDITIONS
+    type_name: str, field_name: str, *, arguments: tuple[str, ...] = (), directives: tuple[str, ...] = CONDITIONS,
+    rows: RowReaders | None = None,
 ) -> Callable[[Resolver], Resolver]:
-    """Register `resolve` for `type_name.field_name` (GraphQL names), handling `arguments` and `directives`."""
+    """Register `resolve` for `type_name.field_name` (GraphQL names), handling `arguments` and `directives`, its
+    values of the types in `rows` being rows read by those readers."""
     unknown = set(directives) - set(CONDITIONS)
     assert not unknown, f"plans evaluate only {CONDITIONS}, not {unknown}"
 
     def register(resolve: Resolver) -> Resolver:
-        REGISTRY[(type_name, field_name)] = CompiledField(resolve, frozenset(arguments), frozenset(directives))
+        REGISTRY[(type_name, field_name)] = CompiledField(resolve, frozenset(arguments), frozenset(directives), rows)
         return resolve
 
     return register
