@@ -1,7 +1,7 @@
 """Reading activity connections: one page, its edges and cursors, its types prefetched, per-request definitions.
 
-`timeline` is the read behind Person.timeline on both execution paths (its Strawberry resolver and the compiled
-plans, app/api/execution/compiled/fields.py), `read_page` also behind Query.activities.
+`timeline` and `search` are the reads behind Person.timeline and Query.activities on both execution paths (their
+Strawberry resolvers and the compiled plans, app/api/execution/compiled/fields.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField
 
-from app.api.activities.inputs import TimelineFilter
+from app.api.activities.inputs import ActivitySearch, TimelineFilter
 from app.api.activities.rows import activity_cursor
 from app.api.activities.types import PREFETCHED_TYPES, Activity, ActivityConnection
 from app.api.connections import page_info
@@ -42,6 +42,27 @@ async def timeline(
         ActivityScope(person_id=person_id),
         filter.to_domain() if filter is not None else None,
         timelines.PageArgs(first=first, after=after, last=last, before=before),
+        watermark=watermark,
+        with_types=with_types,
+    )
+
+
+async def search(
+    context: Context,
+    filter: ActivitySearch,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    watermark: bool,
+    with_types: bool,
+) -> timelines.ActivityPage:
+    """One page of the activities `filter` selects, across persons: Query.activities on both execution paths."""
+    found = filter.to_domain()
+    return await read_page(
+        context,
+        timelines.search_scope(found),
+        found,
+        timelines.PageArgs(first=first, after=after),
         watermark=watermark,
         with_types=with_types,
     )

@@ -1,4 +1,4 @@
-"""The compiled fields: Query.person, Person.timeline and ActivityConnection.totalCount.
+"""The compiled fields: Query.person, Person.timeline, Query.activities and ActivityConnection.totalCount.
 
 Each calls the same read function as its Strawberry resolver (app/api/persons/reads.py, app/api/activities/paging.py,
 ActivityConnection.count) with the arguments it declares; every refusal (a missing scope, a bad id, a DomainError)
@@ -35,6 +35,18 @@ async def timeline(source: Person, args: dict[str, Any], call: Call, selection: 
         with_types=("Activity", "activityType") in selection.below,
     )
     return row_connection(page)  # no Strawberry object per activity: the plan reads the rows (rows.py)
+
+
+@compiled("Query", "activities", arguments=("filter", "first", "after"), rows=ROWS)
+async def activities(_root: Any, args: dict[str, Any], call: Call, selection: Selection) -> RowConnection:
+    require_principal(call.context.principal, Scope.READ)
+    page = await paging.search(
+        call.context,
+        **args,
+        watermark="syncWatermark" in selection.fields,
+        with_types=("Activity", "activityType") in selection.below,
+    )
+    return row_connection(page)
 
 
 @compiled("ActivityConnection", "totalCount")

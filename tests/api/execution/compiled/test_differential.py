@@ -86,6 +86,21 @@ TWO_TIMELINES = """query($id: ID!, $types: [String!]) { person(id: $id) {
   all: timeline(first: 2) { totalCount pageInfo { hasNextPage } edges { node { fields activityType { isSystem } } } }
 } }"""
 
+SEARCH = (
+    """query Search($filter: ActivitySearch!, $first: Int, $after: String) {
+  activities(filter: $filter, first: $first, after: $after) {
+    __typename totalCount edges { __typename cursor node { ...A } } pageInfo { ...P } } }
+"""
+    + ACTIVITY
+)
+
+SEARCH_AND_TIMELINE = """query($id: ID!, $types: [String!]) {
+  found: activities(filter: {activityTypes: $types}, first: 4) { edges { node { id rowId } } pageInfo { endCursor } }
+  person(id: $id) { timeline(first: 2) { edges { node { id activityType { apiName } } } } } }"""
+
+SEARCH_GOOD = {"filter": {}, "first": 2}
+"""Variables that plant a plan for the search documents whose case variables make the request fail."""
+
 GOOD = {"id": "<rich>", "first": 5}
 """Variables that plant a plan for the documents whose case variables make the request fail."""
 
@@ -173,6 +188,20 @@ CASES = [
     Case("unknown operation", TWO_OPERATIONS, {"id": "<rich>"}, "normal", operation="Third"),
     Case("cost refused", COST, {"id": "<rich>", "first": 100_000}, "fallback", GOOD),
     Case("cost allowed", COST, {"id": "<rich>", "first": 100}),
+    Case("search all", SEARCH, {"filter": {}, "first": 10}),
+    Case("search types", SEARCH, {"filter": {"activityTypes": ["visitWebpage", "compiledCheck"]}, "first": 5}),
+    Case("search one person", SEARCH, {"filter": {"personIds": ["<rich>"]}, "first": 3, "after": "<page1>"}),
+    Case("search by email and count", SEARCH, {"filter": {"personEmails": ["RICH@example.com"],
+                                                          "minActivitiesPerPerson": 2}, "first": 4}),
+    Case("search where", SEARCH, {"filter": {"activityTypes": ["compiledCheck"], "where": [
+        {"field": "n", "op": "GREATER_THAN", "value": 50}]}}),
+    Case("search nothing found", SEARCH, {"filter": {"personIds": ["987654"]}, "first": 3}),
+    Case("search bad person id", SEARCH, {"filter": {"personIds": ["abc"]}}, "fallback", SEARCH_GOOD),
+    Case("search bad cursor", SEARCH, {"filter": {}, "after": "zzz"}, "fallback", SEARCH_GOOD),
+    Case("search unknown type", SEARCH, {"filter": {"activityTypes": ["nope"]}}, "fallback", SEARCH_GOOD),
+    Case("search without read scope", SEARCH, {"filter": {}, "first": 2}, "fallback", SEARCH_GOOD,
+         headers={"authorization": "<writer>"}),
+    Case("search and timeline", SEARCH_AND_TIMELINE, {"id": "<rich>", "types": ["otherCheck"]}),
     Case("not compilable: activity person", """query($id: ID!) { person(id: $id) { timeline(first: 3) {
         edges { node { id person { email } activityType { apiName } } } } } }""", {"id": "<rich>"}, "normal"),
     Case("not compilable: other root field", """query($id: ID!) { limits { maxPageSize }
@@ -190,6 +219,8 @@ def _substitute(value: Any, names: dict[str, str]) -> Any:
         return names[value[1:-1]]
     if isinstance(value, dict):
         return {k: _substitute(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, names) for v in value]
     return value
 
 
@@ -257,3 +288,20 @@ async def test_sync_watermark_is_read_on_the_compiled_path(apps: Apps, seeded: S
     marks = [body["data"]["person"]["timeline"].pop("syncWatermark") for body in bodies]
     assert all(isinstance(m, str) and m.endswith("+00:00") for m in marks)
     assert bodies[0] == bodies[1] and bodies[0]["data"]["person"]["timeline"]["totalCount"] == 130
+
+
+SEARCH_WATERMARK = """query($filter: ActivitySearch!) {
+  activities(filter: $filter, first: 3) { syncWatermark totalCount edges { node { id ingestedAt } } } }"""
+
+
+async def test_sync_watermark_is_read_by_the_compiled_search(apps: Apps, seeded: Seeded) -> None:
+    names = await _names(apps, seeded)
+    variables = {"filter": {"personIds": ["<rich>"], "ingestedAfter": "2020-01-01T00:00:00Z"}}
+    request = _request(Case("", SEARCH_WATERMARK), variables, names)
+    await apps.send(apps.compiled, request)
+    answered = apps.plans.answered
+    bodies = [(await apps.send(client, request)).json() for client in (apps.normal, apps.compiled)]
+    assert apps.plans.answered == answered + 1
+    marks = [body["data"]["activities"].pop("syncWatermark") for body in bodies]
+    assert all(isinstance(m, str) and m.endswith("+00:00") for m in marks)
+    assert bodies[0] == bodies[1] and bodies[0]["data"]["activities"]["totalCount"] == 130
