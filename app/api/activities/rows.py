@@ -1,10 +1,11 @@
 """Activity pages as rows for the compiled plans: edges and activities read straight from the domain activities.
 
-The compiled Person.timeline (app/api/execution/compiled/fields.py) returns a RowConnection, whose edges are the
-page's domain activities, and declares ROWS: the builder (app/api/execution/compiled/build.py) reads each selected
-field of an edge or an activity with these readers rather than building a Strawberry Activity and edge per item. The
-readers are the functions Activity.from_domain and activity_connection use, so both paths answer alike
-(tests/api/execution/compiled/test_differential.py); a field with no reader sends the request down the normal path.
+The compiled Person.timeline and Query.activities (app/api/execution/compiled/fields.py) return a RowConnection,
+whose edges are the page's domain activities, and declare ROWS: the builder (app/api/execution/compiled/build.py)
+reads each selected field of an edge or an activity with these readers rather than building a Strawberry Activity
+and edge per item. The readers are the functions Activity.from_domain and activity_connection use, so both paths
+answer alike (tests/api/execution/compiled/test_differential.py); a field with no reader sends the request down the
+normal path.
 """
 
 from __future__ import annotations
